@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Vigil: an edge predictive-maintenance pipeline. The folder list is the pipeline:
+/// Core (vocabulary) -> MQTT and Store (the two system libraries) -> Features -> Inference
+/// -> Agent (the edge) and Trainer (the centre).
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil-agent", targets: ["vigil-agent"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "VigilCore"),
+        .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore"]),
+        .target(name: "VigilStore", dependencies: ["CSQLite"]),
+        .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
+        .target(name: "VigilInference", dependencies: ["VigilCore"]),
+        .target(
+            name: "VigilAgent",
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
+        ),
+        .target(
+            name: "VigilTrainer",
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
+        ),
+        .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
+
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore"], path: "Tests/VigilTestSupport"),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
+        .testTarget(
+            name: "VigilAgentTests",
+            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilTestSupport", "vigil-agent"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VigilCore
+
+/// The `vigil-agent` command line: `run`, `status`, `help`. Kept by hand rather than with an
+/// argument-parsing package: the agent stays small, and three subcommands need little.
+public enum AgentCommandLine {
+    static let usage = """
+        vigil-agent: the Vigil edge agent. Subscribes to device sensor streams over MQTT and keeps
+        every reading in a local SQLite database, with duplicates dropped, gaps counted and bad
+        payloads kept as dead letters with their reason.
+
+        USAGE
+          vigil-agent run --config FILE
+              Run until SIGINT or SIGTERM, then commit what was received and exit.
+          vigil-agent status (--config FILE | --db FILE) [--json]
+              Print what the database holds: messages, duplicates, gaps, dead letters per
+              device and reason. Safe while the agent runs.
+          vigil-agent check --config FILE
+              Validate the config and the device profiles, print the subscriptions, and exit.
+          vigil-agent help
+              This text.
+
+        CONFIG
+          A JSON file; see the README's config reference. Every field but broker.url has a
+          default, unknown fields are refused, relative paths are relative to the file.
+
+        EXIT STATUS
+          0 on success, 1 when the agent or a command fails, 2 for bad usage or a bad config.
+        """
+
+    /// Runs the command in `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            AgentLog.write(usage + "\n")
+            return 2
+        }
+        var options: [String: String] = [:]
+        var flags: Set<String> = []
+        var rest = arguments.dropFirst()
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--config", "--db":
+                guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: 2) }
+                options[argument] = value
+            case "--json", "--help", "-h":
+                flags.insert(argument)
+            default:
+                return fail("unknown argument \"\(argument)\" (see vigil-agent help)", status: 2)
+            }
+        }
+        if !flags.isDisjoint(with: ["--help", "-h"]) {
+            print(usage)
+            return 0
+        }
+        do {
+            switch command {
+            case "run":
+                guard let file = options["--config"] else { return fail("run needs --config FILE", status: 2) }
+                return try run(configuration: AgentConfiguration.load(file: file))
+            case "check":
+                guard let file = options["--config"] else { return fail("check needs --config FILE", status: 2) }
+                let agentConfiguration = try AgentConfiguration.load(file: file)
+                let profiles = try DeviceProfile.loadAll(folder: agentConfiguration.devices)
+                print("config ok: \(profiles.count) device profiles (\(profiles.map(\.type).joined(separator: ", ")))")
+                print("subscriptions: \((agentConfiguration.topics ?? TopicRouter(profiles: profiles).subscriptions).joined(separator: ", "))")
+                return 0
+            case "status":
+                let path: String
+                if let database = options["--db"] {
+                    path = database
+                } else if let file = options["--config"] {
+                    path = try AgentConfiguration.load(file: file).database
+                } else {
+                    return fail("status needs --config FILE or --db FILE", status: 2)
+                }
+                let status = try AgentStatus.read(database: path)
+                print(flags.contains("--json") ? try status.json() : status.text())
+                return 0
+            case "help", "--help", "-h":
+                print(usage)
+                return 0
+            default:
+                return fail("unknown command \"\(command)\" (see vigil-agent help)", status: 2)
+            }
+        } catch let error as ConfigurationError {
+            return fail("\(error)", status: 2)
+        } catch {
+            return fail("\(error)", status: 1)
+        }
+    }
+
+    private static func run(configuration: AgentConfiguration) throws -> Int32 {
+        // Block the stop signals in every thread (threads inherit the mask), then wait for
+        // them here: no signal handler runs on a thread that holds a lock.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let agent = try Agent(configuration: configuration)
+        agent.start()
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        AgentLog.standardError("signal \(received): stopping")
+        agent.stop()
+        AgentLog.standardError("stopped; everything received is committed")
+        return 0
+    }
+
+    private static func fail(_ message: String, status: Int32) -> Int32 {
+        AgentLog.write("vigil-agent: \(message)\n")
+        return status
+    }
+}

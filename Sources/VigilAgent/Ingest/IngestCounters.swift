@@ -1,0 +1,34 @@
+import VigilCore
+
+/// What the writer did since its last commit, added to the `counters` table in the same
+/// transaction as the rows they count, so the counts and the data never disagree.
+struct IngestCounters {
+    var messages: Int64 = 0
+    var rows: Int64 = 0
+    var samples: Int64 = 0
+    var duplicates: Int64 = 0
+    var droppedRows: Int64 = 0
+    var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
+
+    /// Counter names in the database, one per field.
+    static let messagesName = "messages_stored"
+    static let rowsName = "rows_stored"
+    static let samplesName = "samples_stored"
+    static let duplicatesName = "duplicates"
+    static let droppedRowsName = "rows_dropped_for_size"
+    static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
+
+    mutating func deadLetter(_ reason: DeadLetterReason) {
+        deadLetters[DeadLetterReason.allCases.firstIndex(of: reason)!] += 1
+    }
+
+    /// Name and amount of every non-zero counter.
+    var nonZero: [(String, Int64)] {
+        var all = [(Self.messagesName, messages), (Self.rowsName, rows), (Self.samplesName, samples),
+                   (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows)]
+        for (index, reason) in DeadLetterReason.allCases.enumerated() {
+            all.append((Self.deadLetterName(reason), deadLetters[index]))
+        }
+        return all.filter { $0.1 != 0 }
+    }
+}

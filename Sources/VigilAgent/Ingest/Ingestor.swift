@@ -1,0 +1,207 @@
+import VigilCore
+import VigilMQTT
+import VigilStore
+
+/// The writer's work: routes each message by topic, decodes it by its device profile, stores
+/// its readings (or a dead letter saying why not), accounts its sequence number, and commits.
+///
+/// A transaction stays open across messages and is committed by the caller at least every
+/// `commit_interval_ms` and every `commit_max_messages`; counters and device state go in the same
+/// transaction as the rows, so after a crash the database is consistent with itself.
+final class Ingestor {
+    private struct Device {
+        let name: String
+        let type: String
+        let profile: Int
+        var sequence: DeviceSequence
+        var series: [Int64?]
+        var lastSeen: Double
+        var dirty: Bool
+    }
+
+    private enum Route {
+        case device(Int, sensor: Int?)
+        case refused(PayloadError)
+    }
+
+    private let store: AgentStore
+    private let router: TopicRouter
+    private let decoders: [PayloadDecoder]
+    private let maxPayloadBytes: Int
+    private let maxDatabaseBytes: Int64
+    private let log: @Sendable (String) -> Void
+
+    private var routes: [String: Route] = [:]
+    private var devices: [Device] = []
+    private var deviceIndex: [String: Int] = [:]
+    private var decoded = DecodedPayload()
+    private var counters = IngestCounters()
+    private(set) var uncommittedMessages = 0
+    /// When the open transaction began (monotonic seconds), or nil when none is open.
+    private(set) var transactionStart: Double?
+
+    /// Topics remembered at most; a flood of distinct topics only costs re-routing.
+    private static let routeCacheLimit = 100_000
+
+    init(store: AgentStore, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
+         log: @escaping @Sendable (String) -> Void) throws {
+        self.store = store
+        router = TopicRouter(profiles: profiles)
+        decoders = profiles.map(PayloadDecoder.init(profile:))
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxDatabaseBytes = maxDatabaseBytes
+        self.log = log
+        try loadDevices()
+    }
+
+    private func loadDevices() throws {
+        devices.removeAll()
+        deviceIndex.removeAll()
+        routes.removeAll()
+        for saved in try store.loadDevices() {
+            guard let profile = router.profiles.firstIndex(where: { $0.type == saved.type }) else { continue }
+            deviceIndex[saved.device] = devices.count
+            devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
+                                  series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
+                                  lastSeen: saved.lastSeen, dirty: false))
+        }
+    }
+
+    /// Stores one message, or its dead letter. Throws only when the database fails.
+    func ingest(topic topicBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
+                entry: MessageBatch.Entry) throws(SQLiteError) {
+        if transactionStart == nil {
+            try store.beginTransaction()
+            transactionStart = MonotonicClock.now()
+        }
+        uncommittedMessages += 1
+        let topic = String(decoding: topicBytes, as: UTF8.self)
+        guard entry.payloadSize <= maxPayloadBytes else {
+            return try refuse(topic, payload, entry, PayloadError(.oversized,
+                "payload of \(entry.payloadSize) bytes exceeds max_payload_size (\(maxPayloadBytes) bytes)"))
+        }
+        switch route(topic) {
+        case .refused(let error):
+            try refuse(topic, payload, entry, error)
+        case .device(let index, let sensor):
+            do {
+                try decoders[devices[index].profile].decode(payload, sensor: sensor, into: &decoded)
+            } catch {
+                return try refuse(topic, payload, entry, error)
+            }
+            let stored = try write(device: index)
+            devices[index].sequence.record(decoded.sequence, stored: stored)
+            devices[index].lastSeen = entry.receivedAt
+            devices[index].dirty = true
+            if stored {
+                counters.messages += 1
+            } else {
+                counters.duplicates += 1
+            }
+        }
+    }
+
+    private func route(_ topic: String) -> Route {
+        if let known = routes[topic] { return known }
+        let route: Route
+        switch router.route(topic) {
+        case .failure(let error):
+            route = .refused(error)
+        case .success(let found):
+            let profile = router.profiles[found.profile]
+            if let index = deviceIndex[found.device] {
+                guard devices[index].profile == found.profile else {
+                    return .refused(PayloadError(.unknownTopic,
+                        "device \(found.device) is a \(devices[index].type), but this topic belongs to \(profile.type)"))
+                }
+                route = .device(index, sensor: found.sensor)
+            } else {
+                deviceIndex[found.device] = devices.count
+                route = .device(devices.count, sensor: found.sensor)
+                devices.append(Device(name: found.device, type: profile.type, profile: found.profile, sequence: DeviceSequence(),
+                                      series: Array(repeating: nil, count: profile.sensors.count), lastSeen: 0, dirty: true))
+            }
+        }
+        if routes.count >= Self.routeCacheLimit { routes.removeAll(keepingCapacity: true) }
+        routes[topic] = route
+        return route
+    }
+
+    /// Writes the decoded message's rows; false when it was already stored.
+    private func write(device index: Int) throws(SQLiteError) -> Bool {
+        if let sensor = decoded.blockSensor {
+            let stored = try store.insertBlock(series: series(index, sensor), seq: decoded.sequence,
+                                               timestamp: decoded.timestamp, rateHz: decoded.rateHz, samples: decoded.samples)
+            if stored {
+                counters.rows += 1
+                counters.samples += Int64(decoded.samples.count)
+            }
+            return stored
+        }
+        for (position, item) in decoded.values.enumerated() {
+            let stored = try store.insert(series: series(index, item.sensor), seq: decoded.sequence,
+                                          timestamp: decoded.timestamp, value: item.value)
+            // A message is stored whole or not at all: if its first row was there, so are the rest.
+            if !stored && position == 0 { return false }
+            if stored {
+                counters.rows += 1
+                counters.samples += 1
+            }
+        }
+        return true
+    }
+
+    @inline(__always)
+    private func series(_ index: Int, _ sensor: Int) throws(SQLiteError) -> Int64 {
+        if let id = devices[index].series[sensor] { return id }
+        let device = devices[index]
+        let spec = router.profiles[device.profile].sensors[sensor]
+        let id = try store.series(device: device.name, sensor: spec.name, deviceType: device.type, unit: spec.unit)
+        devices[index].series[sensor] = id
+        return id
+    }
+
+    private func refuse(_ topic: String, _ payload: UnsafeRawBufferPointer, _ entry: MessageBatch.Entry,
+                        _ error: PayloadError) throws(SQLiteError) {
+        counters.deadLetter(error.reason)
+        try store.deadLetter(topic: topic, error: error, payload: payload, payloadSize: entry.payloadSize,
+                             receivedAt: entry.receivedAt)
+    }
+
+    /// Commits the open transaction with device state and counters, first deleting the oldest
+    /// readings if the database has grown past 95% of its bound.
+    func commit() throws(SQLiteError) {
+        guard transactionStart != nil else { return }
+        for index in devices.indices where devices[index].dirty {
+            let device = devices[index]
+            try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen)
+            devices[index].dirty = false
+        }
+        if try store.database.usedBytes() > maxDatabaseBytes / 20 * 19 {
+            let dropped = try store.shrink(to: maxDatabaseBytes / 20 * 17)
+            counters.droppedRows += dropped
+            log("database reached its size bound: deleted the \(dropped) oldest reading rows")
+        }
+        for (name, amount) in counters.nonZero {
+            try store.add(amount, to: name)
+        }
+        try store.commit()
+        counters = IngestCounters()
+        uncommittedMessages = 0
+        transactionStart = nil
+    }
+
+    /// Abandons the open transaction after a database failure and reloads device state from
+    /// what is committed, so memory and disk agree again.
+    func rollback() {
+        store.rollback()
+        counters = IngestCounters()
+        uncommittedMessages = 0
+        transactionStart = nil
+        do {
+            try loadDevices()
+        } catch {
+            log("cannot reload device state after a rollback: \(error)")
+        }
+    }
+}

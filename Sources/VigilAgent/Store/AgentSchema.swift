@@ -1,0 +1,57 @@
+import VigilStore
+
+/// The agent database's schema, one migration step per version. Later versions add tables for
+/// features, predictions and the upstream outbox; a step is never edited once released.
+enum AgentSchema {
+    static let migrator = Migrator(steps: [
+        """
+        -- Version 1: raw readings, devices, dead letters, counters.
+        CREATE TABLE series(
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            sensor TEXT NOT NULL,
+            device_type TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            UNIQUE(device, sensor)
+        );
+        -- One row per message and sensor; a block is one row whose samples are little-endian
+        -- float32 in `samples`, the first at `ts`, the rest 1/rate_hz apart.
+        CREATE TABLE readings(
+            id INTEGER PRIMARY KEY,
+            series INTEGER NOT NULL REFERENCES series(id),
+            seq INTEGER NOT NULL,
+            ts REAL NOT NULL,
+            value REAL,
+            rate_hz REAL,
+            samples BLOB
+        );
+        -- A message replayed by the device or redelivered by the broker has the same series,
+        -- seq and ts, and is stored once; a rebooted device reusing a seq has another ts.
+        CREATE UNIQUE INDEX readings_identity ON readings(series, seq, ts);
+        CREATE TABLE devices(
+            device TEXT PRIMARY KEY,
+            device_type TEXT NOT NULL,
+            lowest_seq INTEGER NOT NULL,
+            highest_seq INTEGER NOT NULL,
+            messages INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL,
+            missing INTEGER NOT NULL,
+            restarts INTEGER NOT NULL,
+            last_seen REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE dead_letters(
+            id INTEGER PRIMARY KEY,
+            received_at REAL NOT NULL,
+            topic TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            payload_size INTEGER NOT NULL,
+            payload_prefix BLOB NOT NULL
+        );
+        CREATE TABLE counters(
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ])
+}

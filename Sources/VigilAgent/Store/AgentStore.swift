@@ -1,0 +1,179 @@
+import VigilCore
+import VigilMQTT
+import VigilStore
+
+/// The agent's SQLite database: readings, devices, dead letters and counters, written through
+/// statements prepared once. Owned by the writer thread; `AgentStatus` reads it separately.
+final class AgentStore {
+    let database: Database
+    private let insertReading: Statement
+    private let insertBlock: Statement
+    private let insertDeadLetter: Statement
+    private let insertSeries: Statement
+    private let saveDevice: Statement
+    private let addCounter: Statement
+    private let begin: Statement
+    private let commitStatement: Statement
+    private var blockBuffer: [Float] = []
+
+    init(path: String, synchronous: Database.Synchronous) throws {
+        database = try Database(path: path, synchronous: synchronous)
+        try AgentSchema.migrator.migrate(database)
+        insertReading = try database.prepare("INSERT OR IGNORE INTO readings(series, seq, ts, value) VALUES (?, ?, ?, ?)")
+        insertBlock = try database.prepare(
+            "INSERT OR IGNORE INTO readings(series, seq, ts, rate_hz, samples) VALUES (?, ?, ?, ?, ?)")
+        insertDeadLetter = try database.prepare("""
+            INSERT INTO dead_letters(received_at, topic, reason, detail, payload_size, payload_prefix)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertSeries = try database.prepare("""
+            INSERT INTO series(device, sensor, device_type, unit) VALUES (?, ?, ?, ?)
+            ON CONFLICT(device, sensor) DO UPDATE SET device_type = excluded.device_type, unit = excluded.unit
+            RETURNING id
+            """)
+        saveDevice = try database.prepare("""
+            INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
+                                           missing, restarts, last_seen)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        addCounter = try database.prepare(
+            "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
+        begin = try database.prepare("BEGIN")
+        commitStatement = try database.prepare("COMMIT")
+    }
+
+    // MARK: Transactions
+
+    func beginTransaction() throws(SQLiteError) {
+        try begin.step()
+        begin.reset()
+    }
+
+    func commit() throws(SQLiteError) {
+        try commitStatement.step()
+        commitStatement.reset()
+    }
+
+    func rollback() {
+        if database.inTransaction { try? database.execute("ROLLBACK") }
+    }
+
+    // MARK: Writing
+
+    /// The id of a (device, sensor) series, created on first use.
+    func series(device: String, sensor: String, deviceType: String, unit: String) throws(SQLiteError) -> Int64 {
+        insertSeries.bind(device, at: 1)
+        insertSeries.bind(sensor, at: 2)
+        insertSeries.bind(deviceType, at: 3)
+        insertSeries.bind(unit, at: 4)
+        defer { insertSeries.reset() }
+        _ = try insertSeries.step()
+        return insertSeries.int64(0)
+    }
+
+    /// Stores one value; false when the same reading was already stored.
+    @inline(__always)
+    func insert(series: Int64, seq: Int64, timestamp: Double, value: Double) throws(SQLiteError) -> Bool {
+        insertReading.bind(series, at: 1)
+        insertReading.bind(seq, at: 2)
+        insertReading.bind(timestamp, at: 3)
+        insertReading.bind(value, at: 4)
+        defer { insertReading.reset() }
+        try insertReading.step()
+        return database.changes > 0
+    }
+
+    /// Stores a block as one row of float32 samples; false when already stored.
+    func insertBlock(series: Int64, seq: Int64, timestamp: Double, rateHz: Double, samples: [Double]) throws(SQLiteError) -> Bool {
+        blockBuffer.removeAll(keepingCapacity: true)
+        for sample in samples { blockBuffer.append(Float(sample)) }
+        insertBlock.bind(series, at: 1)
+        insertBlock.bind(seq, at: 2)
+        insertBlock.bind(timestamp, at: 3)
+        insertBlock.bind(rateHz, at: 4)
+        blockBuffer.withUnsafeBytes { insertBlock.bindBlob($0, at: 5) }
+        defer { insertBlock.reset() }
+        try insertBlock.step()
+        return database.changes > 0
+    }
+
+    /// Records a refused message with its reason and the first bytes of its payload.
+    func deadLetter(topic: String, error: PayloadError, payload: UnsafeRawBufferPointer, payloadSize: Int,
+                    receivedAt: Double) throws(SQLiteError) {
+        insertDeadLetter.bind(receivedAt, at: 1)
+        insertDeadLetter.bind(topic, at: 2)
+        insertDeadLetter.bind(error.reason.rawValue, at: 3)
+        insertDeadLetter.bind(error.detail, at: 4)
+        insertDeadLetter.bind(Int64(payloadSize), at: 5)
+        insertDeadLetter.bindBlob(UnsafeRawBufferPointer(rebasing: payload.prefix(MessageInbox.oversizedPrefix)), at: 6)
+        defer { insertDeadLetter.reset() }
+        try insertDeadLetter.step()
+    }
+
+    func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double) throws(SQLiteError) {
+        saveDevice.bind(device, at: 1)
+        saveDevice.bind(type, at: 2)
+        saveDevice.bind(sequence.lowest, at: 3)
+        saveDevice.bind(sequence.highest, at: 4)
+        saveDevice.bind(sequence.messages, at: 5)
+        saveDevice.bind(sequence.duplicates, at: 6)
+        saveDevice.bind(sequence.missing, at: 7)
+        saveDevice.bind(sequence.restarts, at: 8)
+        saveDevice.bind(lastSeen, at: 9)
+        defer { saveDevice.reset() }
+        try saveDevice.step()
+    }
+
+    func add(_ amount: Int64, to counter: String) throws(SQLiteError) {
+        addCounter.bind(counter, at: 1)
+        addCounter.bind(amount, at: 2)
+        defer { addCounter.reset() }
+        try addCounter.step()
+    }
+
+    // MARK: Reading back on start
+
+    /// Every device's sequence state, as last committed.
+    func loadDevices() throws(SQLiteError) -> [(device: String, type: String, sequence: DeviceSequence, lastSeen: Double)] {
+        try database.rows("""
+            SELECT device, device_type, lowest_seq, highest_seq, messages, duplicates, missing, restarts, last_seen
+            FROM devices
+            """).map { row in
+            var sequence = DeviceSequence()
+            sequence.lowest = row[2].int64 ?? -1
+            sequence.highest = row[3].int64 ?? -1
+            sequence.messages = row[4].int64 ?? 0
+            sequence.duplicates = row[5].int64 ?? 0
+            sequence.missing = row[6].int64 ?? 0
+            sequence.restarts = row[7].int64 ?? 0
+            return (row[0].string ?? "", row[1].string ?? "", sequence, row[8].double ?? 0)
+        }
+    }
+
+    // MARK: Size bound
+
+    /// Deletes the oldest raw readings until the database's used pages fit in `target` bytes;
+    /// returns how many rows went. Also keeps only the newest dead letters. Features,
+    /// predictions, labels and the outbox are never touched here.
+    func shrink(to target: Int64, keepDeadLetters: Int64 = 10_000) throws(SQLiteError) -> Int64 {
+        try database.execute("""
+            DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - \(keepDeadLetters)
+            """)
+        var deleted: Int64 = 0
+        for _ in 0..<64 {
+            let used = try database.usedBytes()
+            guard used > target else { break }
+            guard let first = try database.scalar("SELECT min(id) FROM readings")?.int64,
+                  let last = try database.scalar("SELECT max(id) FROM readings")?.int64 else { break }
+            let rows = max(1, last - first + 1)
+            // Delete the share of rows that the excess is of the used bytes, plus a little, so
+            // one pass usually does it and the next bound check is a while away.
+            let share = min(1, Double(used - target) / Double(used) + 0.02)
+            let cut = first + max(1, Int64(Double(rows) * share))
+            try database.execute("DELETE FROM readings WHERE id < \(cut)")
+            deleted += Int64(database.changes)
+        }
+        return deleted
+    }
+}
+
