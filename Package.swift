@@ -36,14 +36,13 @@ let package = Package(
         ),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
 
-        .target(name: "VigilTestSupport", dependencies: ["VigilCore"], path: "Tests/VigilTestSupport"),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(
             name: "VigilAgentTests",
-            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilTestSupport", "vigil-agent"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilTestSupport", "vigil-agent"]
         ),
     ],
     swiftLanguageModes: [.v6]

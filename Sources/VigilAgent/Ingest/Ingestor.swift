@@ -37,6 +37,8 @@ final class Ingestor {
     private var decoded = DecodedPayload()
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
+    /// Payload bytes stored since the size bound was last checked.
+    private var bytesSinceSizeCheck = 0
     /// When the open transaction began (monotonic seconds), or nil when none is open.
     private(set) var transactionStart: Double?
 
@@ -95,6 +97,10 @@ final class Ingestor {
             devices[index].dirty = true
             if stored {
                 counters.messages += 1
+                bytesSinceSizeCheck += payload.count
+                // A large transaction must not carry the file far past its bound before the
+                // commit checks it: check every 1/32 of the bound.
+                if bytesSinceSizeCheck > Int(maxDatabaseBytes / 32) { try enforceSizeBound() }
             } else {
                 counters.duplicates += 1
             }
@@ -168,8 +174,8 @@ final class Ingestor {
                              receivedAt: entry.receivedAt)
     }
 
-    /// Commits the open transaction with device state and counters, first deleting the oldest
-    /// readings if the database has grown past 95% of its bound.
+    /// Commits the open transaction with device state and counters, after checking the size
+    /// bound.
     func commit() throws(SQLiteError) {
         guard transactionStart != nil else { return }
         for index in devices.indices where devices[index].dirty {
@@ -177,11 +183,7 @@ final class Ingestor {
             try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen)
             devices[index].dirty = false
         }
-        if try store.database.usedBytes() > maxDatabaseBytes / 20 * 19 {
-            let dropped = try store.shrink(to: maxDatabaseBytes / 20 * 17)
-            counters.droppedRows += dropped
-            log("database reached its size bound: deleted the \(dropped) oldest reading rows")
-        }
+        try enforceSizeBound()
         for (name, amount) in counters.nonZero {
             try store.add(amount, to: name)
         }
@@ -189,6 +191,16 @@ final class Ingestor {
         counters = IngestCounters()
         uncommittedMessages = 0
         transactionStart = nil
+    }
+
+    /// Past 95% of the bound, deletes the oldest raw readings down to 85%, inside the open
+    /// transaction, so the file stops growing and SQLite reuses the freed pages.
+    private func enforceSizeBound() throws(SQLiteError) {
+        bytesSinceSizeCheck = 0
+        guard try store.database.usedBytes() > maxDatabaseBytes / 20 * 19 else { return }
+        let dropped = try store.shrink(to: maxDatabaseBytes / 20 * 17)
+        counters.droppedRows += dropped
+        log("database reached 95% of max_database_size: deleted the \(dropped) oldest reading rows")
     }
 
     /// Abandons the open transaction after a database failure and reloads device state from

@@ -6,6 +6,11 @@ public struct DecodedPayload: Sendable {
         /// The sensor's index in its device profile.
         public var sensor: Int
         public var value: Double
+
+        public init(sensor: Int, value: Double) {
+            self.sensor = sensor
+            self.value = value
+        }
     }
 
     /// The device's sequence number for this message.

@@ -8,6 +8,12 @@ public struct TopicRouter: Sendable {
         public var device: String
         /// The sensor's index in its profile, or nil when the payload carries the sensors.
         public var sensor: Int?
+
+        public init(profile: Int, device: String, sensor: Int?) {
+            self.profile = profile
+            self.device = device
+            self.sensor = sensor
+        }
     }
 
     /// The profiles, in the order given.

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VigilAgent
+import VigilMQTT
+import VigilStore
+import VigilTestSupport
+
+/// A real broker, a temp folder with device profiles and an agent config, and helpers to run the
+/// agent (in this process or as the `vigil-agent` executable) and read its database.
+final class AgentHarness {
+    let directory: TemporaryDirectory
+    let broker: TestBroker
+    var database: String { directory.file("agent.db") }
+    var configPath: String { directory.file("agent.json") }
+
+    /// Motors send blocks and single values per sensor topic; fans send all sensors at once,
+    /// with millisecond timestamps.
+    static let motorProfile = """
+        {"type": "motor", "topics": ["plant/motor/{device}/{sensor}"], "timestamp_unit": "s",
+         "sensors": [{"name": "vibration", "unit": "g", "kind": "block", "rate_hz": 1024, "min": -50, "max": 50},
+                     {"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}]}
+        """
+    static let fanProfile = """
+        {"type": "fan", "topics": ["plant/fan/{device}/telemetry"], "timestamp_unit": "ms",
+         "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 150},
+                     {"name": "current", "unit": "A", "kind": "value", "min": 0, "max": 100}]}
+        """
+
+    init(persistence: Bool = false, brokerConfiguration: String = "") throws {
+        directory = try TemporaryDirectory("vigil-agent-test")
+        broker = try TestBroker(configuration: brokerConfiguration, persistence: persistence)
+        try writeFile(directory.file("devices/motor.json"), Self.motorProfile, makeFolder: true)
+        try writeFile(directory.file("devices/fan.json"), Self.fanProfile)
+        try writeConfiguration()
+    }
+
+    deinit {
+        directory.remove()
+    }
+
+    /// Writes the agent config; `extra` holds more top-level fields as JSON text.
+    func writeConfiguration(url: String? = nil, broker extraBroker: String = "", _ extra: String = "") throws {
+        try writeFile(configPath, """
+            {
+              "agent_id": "edge-test",
+              "broker": {"url": "\(url ?? broker.url)", "clean_session": false, "qos": 1,
+                         "reconnect_min_delay": 0.2, "reconnect_max_delay": 1\(extraBroker)},
+              "database": "agent.db",
+              "devices": "devices"\(extra.isEmpty ? "" : ",\n  " + extra)
+            }
+            """)
+    }
+
+    /// Loads the config and starts an agent in this process, waiting until it is subscribed.
+    func startAgent() throws -> Agent {
+        let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), log: { _ in })
+        agent.start()
+        guard agent.waitUntilReady(timeout: 10) else { throw TestFailure("agent did not subscribe") }
+        return agent
+    }
+
+    /// Starts `vigil-agent run` as a process, and waits until the broker has its session.
+    func startAgentProcess() throws -> ChildProcess {
+        let process = try ChildProcess(buildProductsDirectory() + "/vigil-agent", ["run", "--config", configPath],
+                                       log: directory.file("agent.log"))
+        guard eventually(timeout: 10, { process.output().contains("connected to") || process.hasExited }), !process.hasExited else {
+            throw TestFailure("vigil-agent did not connect: \(process.output())")
+        }
+        usleep(200_000) // the SUBSCRIBE follows the CONNACK
+        return process
+    }
+
+    func publisher(_ id: String = "publisher") throws -> MQTTClient {
+        try connectedClient(broker.url, id: id)
+    }
+
+    /// A read-only look at the agent's database.
+    func query(_ sql: String) throws -> [[SQLValue]] {
+        try Database(path: database, readOnly: true).rows(sql)
+    }
+
+    func integer(_ sql: String) throws -> Int64 {
+        try query(sql).first?.first?.int64 ?? 0
+    }
+
+    /// Waits until the agent has committed `count` messages in all: stored, duplicate or refused.
+    func waitUntilIngested(_ count: Int, timeout: Double = 30) throws {
+        let done = try eventually(timeout: timeout) {
+            (try? integer("SELECT sum(value) FROM counters WHERE name IN ('messages_stored', 'duplicates') OR name LIKE 'dead_letters.%'")) ?? 0 >= Int64(count)
+        }
+        guard done else { throw TestFailure("the agent did not commit \(count) messages in \(timeout) s") }
+    }
+
+    func counter(_ name: String) throws -> Int64 {
+        try integer("SELECT value FROM counters WHERE name = '\(name)'")
+    }
+}
+
+/// Publishes messages at QoS 1 and waits for the broker's acknowledgements (not for the agent).
+func publishAll(_ client: MQTTClient, _ messages: [(topic: String, payload: String)]) throws {
+    for message in messages { try client.publish(topic: message.topic, text: message.payload, qos: 1) }
+    guard client.waitForPublished(timeout: 20) else { throw TestFailure("publishes not acknowledged") }
+}

@@ -1,0 +1,36 @@
+import VigilMQTT
+
+/// A started client connected to `broker`, subscribed to `subscriptions` if any, delivering to
+/// `inbox`. Fails if it is not ready within ten seconds.
+public func connectedClient(_ url: String, id: String, subscriptions: [String] = [], qos: Int32 = 1,
+                            cleanSession: Bool = true, inbox: MessageInbox? = nil,
+                            configure: (inout MQTTConfiguration) -> Void = { _ in }) throws -> MQTTClient {
+    var configuration = MQTTConfiguration(url: try BrokerURL(parsing: url), clientID: id, cleanSession: cleanSession,
+                                          subscriptions: subscriptions.map { .init($0, qos: qos) },
+                                          reconnectMinDelay: 0.1, reconnectMaxDelay: 0.5)
+    configure(&configuration)
+    let client = try MQTTClient(configuration: configuration, inbox: inbox)
+    client.start()
+    guard client.waitUntilReady(timeout: 10) else {
+        client.stop()
+        throw TestFailure("client \(id) did not connect to \(url)")
+    }
+    return client
+}
+
+/// Takes messages from `inbox` until `count` have arrived or `timeout` passes; returns
+/// (topic, payload) pairs as text.
+public func collect(_ inbox: MessageInbox, count: Int, timeout: Double = 10) -> [(topic: String, payload: String)] {
+    var received: [(String, String)] = []
+    var batch = MessageBatch()
+    let deadline = now() + timeout
+    while received.count < count && now() < deadline {
+        guard inbox.take(into: &batch, until: min(deadline, now() + 0.1)) else { break }
+        for index in 0..<batch.count {
+            batch.withMessage(at: index) { topic, payload, _ in
+                received.append((String(decoding: topic, as: UTF8.self), String(decoding: payload, as: UTF8.self)))
+            }
+        }
+    }
+    return received
+}
