@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import VigilAgent
 import VigilMQTT
 import VigilStore
@@ -52,9 +53,12 @@ final class AgentHarness {
             """)
     }
 
+    /// What the in-process agents logged.
+    let log = LogRecorder()
+
     /// Loads the config and starts an agent in this process, waiting until it is subscribed.
     func startAgent() throws -> Agent {
-        let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), log: { _ in })
+        let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), log: { [log] line in log.record(line) })
         agent.start()
         guard agent.waitUntilReady(timeout: 10) else { throw TestFailure("agent did not subscribe") }
         return agent
@@ -101,4 +105,13 @@ final class AgentHarness {
 func publishAll(_ client: MQTTClient, _ messages: [(topic: String, payload: String)]) throws {
     for message in messages { try client.publish(topic: message.topic, text: message.payload, qos: 1) }
     guard client.waitForPublished(timeout: 20) else { throw TestFailure("publishes not acknowledged") }
+}
+
+/// Log lines an in-process agent wrote, for tests that check what it noticed.
+final class LogRecorder: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func record(_ line: String) { lines.withLock { $0.append(line) } }
+
+    var all: [String] { lines.withLock { $0 } }
 }

@@ -1,6 +1,20 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
+
+/// Children still running, stopped by pid when the test process exits, even if a test never
+/// released its broker.
+private let running = Mutex<Set<pid_t>>([])
+private let registerExitCleanup: Void = {
+    atexit {
+        for pid in running.withLock({ $0 }) {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+}()
 
 /// A process a test starts (a broker, the agent, openssl), with its output in files, stopped
 /// by its own pid and nothing else.
@@ -35,6 +49,8 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(rc)))") }
         self.pid = pid
+        registerExitCleanup
+        running.withLock { _ = $0.insert(pid) }
     }
 
     /// Sends `signal` to this process only.
@@ -48,9 +64,7 @@ public final class ChildProcess: @unchecked Sendable {
         if let exitStatus { return exitStatus }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        exitStatus = code
-        return code
+        return reaped(status)
     }
 
     /// Whether it has exited, without waiting.
@@ -58,8 +72,16 @@ public final class ChildProcess: @unchecked Sendable {
         if exitStatus != nil { return true }
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return false }
-        exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        reaped(status)
         return true
+    }
+
+    @discardableResult
+    private func reaped(_ status: Int32) -> Int32 {
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitStatus = code
+        running.withLock { _ = $0.remove(pid) }
+        return code
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds; then reaps it.
