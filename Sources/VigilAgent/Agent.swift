@@ -64,7 +64,7 @@ public final class Agent: @unchecked Sendable {
             do {
                 for index in 0..<batch.count {
                     try batch.withMessage(at: index) { topic, payload, entry in
-                        try ingestor.ingest(topic: topic, payload: payload, entry: entry)
+                        try ingestor.ingest(topic: topic, payload: payload, entry: entry, receivedAt: batch.receivedAt)
                     }
                     if ingestor.uncommittedMessages >= configuration.commitMaxMessages {
                         try ingestor.commit()

@@ -10,12 +10,13 @@ public struct MessageBatch: Sendable {
         public let payloadSize: Int
         public let qos: Int32
         public let retained: Bool
-        /// Wall-clock time of receipt, Unix seconds.
-        public let receivedAt: Double
     }
 
     private(set) var bytes: [UInt8] = []
     public private(set) var entries: [Entry] = []
+    /// Wall-clock time the consumer took the batch, Unix seconds: within a few milliseconds of
+    /// each message's receipt, without a clock read per message.
+    public internal(set) var receivedAt: Double = 0
 
     public init() {}
 
@@ -25,14 +26,14 @@ public struct MessageBatch: Sendable {
     public var byteCount: Int { bytes.count }
 
     mutating func append(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, keep: Int,
-                         qos: Int32, retained: Bool, receivedAt: Double) {
+                         qos: Int32, retained: Bool) {
         let topicStart = bytes.count
         bytes.append(contentsOf: topic)
         let payloadStart = bytes.count
         let kept = min(keep, payload.count)
         if kept > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: payload[0..<kept])) }
         entries.append(Entry(topic: topicStart..<payloadStart, payload: payloadStart..<bytes.count,
-                             payloadSize: payload.count, qos: qos, retained: retained, receivedAt: receivedAt))
+                             payloadSize: payload.count, qos: qos, retained: retained))
     }
 
     /// Empties the batch, keeping its capacity.

@@ -16,11 +16,19 @@ public final class MessageInbox: @unchecked Sendable {
     /// How much of an oversized payload is kept, for the dead-letter record.
     public static let oversizedPrefix = 256
 
+    /// Below this many pending messages, a consumer waits up to `fillDelay` for more, so that a
+    /// busy stream wakes it once per batch rather than once per message.
+    public static let batchTarget = 256
+    /// The longest a consumer waits for a batch to fill: far below any commit interval.
+    public static let fillDelay = 0.002
+
     private let lock = ConditionLock()
     private var pending = MessageBatch()
     private var closed = false
+    /// What the consumer waits for, so the producer wakes it only when that is reached.
+    private var consumerWaitsFor = 0
 
-    public init(capacity: Int = 20_000, capacityBytes: Int = 8 << 20, maxPayloadBytes: Int = 256 << 10) {
+    public init(capacity: Int = 10_000, capacityBytes: Int = 1 << 20, maxPayloadBytes: Int = 256 << 10) {
         self.capacity = capacity
         self.capacityBytes = capacityBytes
         self.maxPayloadBytes = maxPayloadBytes
@@ -29,28 +37,40 @@ public final class MessageInbox: @unchecked Sendable {
     /// Adds a message, waiting while the inbox is full. Called on the network thread.
     public func append(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: Int32, retained: Bool) {
         let keep = payload.count > maxPayloadBytes ? Self.oversizedPrefix : payload.count
-        let receivedAt = WallClock.now()
         lock.withLock {
             while !closed && (pending.count >= capacity || pending.byteCount + keep + topic.count > capacityBytes) && !pending.isEmpty {
                 lock.wait()
             }
             guard !closed else { return }
-            let wasEmpty = pending.isEmpty
-            pending.append(topic: topic, payload: payload, keep: keep, qos: qos, retained: retained, receivedAt: receivedAt)
-            if wasEmpty { lock.broadcast() }
+            pending.append(topic: topic, payload: payload, keep: keep, qos: qos, retained: retained)
+            if pending.count == consumerWaitsFor { lock.broadcast() }
         }
     }
 
     /// Moves every pending message into `batch` (which is emptied first), waiting until there is
-    /// one or `deadline` (monotonic seconds) passes. Returns false once closed and drained.
+    /// one or `deadline` (monotonic seconds) passes; with fewer than `batchTarget` pending, it
+    /// waits up to `fillDelay` more for the batch to fill. Stamps the batch with the time it was
+    /// taken. Returns false once closed and drained.
     public func take(into batch: inout MessageBatch, until deadline: Double?) -> Bool {
         batch.removeAll()
         return lock.withLock {
+            consumerWaitsFor = 1
             while pending.isEmpty && !closed {
                 if !lock.wait(until: deadline), let deadline, MonotonicClock.now() >= deadline { break }
             }
-            if pending.isEmpty { return !closed }
+            if pending.isEmpty {
+                consumerWaitsFor = 0
+                return !closed
+            }
+            let target = min(Self.batchTarget, capacity)
+            if pending.count < target && !closed {
+                consumerWaitsFor = target
+                let filled = min(MonotonicClock.now() + Self.fillDelay, deadline ?? .infinity)
+                while pending.count < target && !closed && lock.wait(until: filled) {}
+            }
+            consumerWaitsFor = 0
             swap(&batch, &pending)
+            batch.receivedAt = WallClock.now()
             lock.broadcast()
             return true
         }

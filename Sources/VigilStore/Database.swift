@@ -17,9 +17,16 @@ public final class Database: @unchecked Sendable {
     /// The file path, as opened.
     public let path: String
 
+    /// Process-wide settings, made once before the first connection opens.
+    private static let configured: Bool = {
+        _ = vigil_sqlite3_disable_memory_statistics()
+        return true
+    }()
+
     /// Opens (and creates, unless `readOnly`) the database at `path`. A writable connection is
     /// switched to WAL with the given `synchronous` level.
     public init(path: String, readOnly: Bool = false, synchronous: Synchronous = .normal) throws(SQLiteError) {
+        precondition(Self.configured)
         var handle: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)

@@ -122,7 +122,7 @@ extension AgentConfiguration: Decodable {
         devices = try container.decodeIfPresent(String.self, forKey: .devices) ?? "devices"
         commitIntervalMilliseconds = try container.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? 50
         commitMaxMessages = try container.decodeIfPresent(Int.self, forKey: .commitMaxMessages) ?? 5_000
-        inboxCapacity = try container.decodeIfPresent(Int.self, forKey: .inboxCapacity) ?? 20_000
+        inboxCapacity = try container.decodeIfPresent(Int.self, forKey: .inboxCapacity) ?? 10_000
         maxDatabaseSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxDatabaseSize) ?? ByteSize(bytes: 1 << 30)
         maxPayloadSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxPayloadSize) ?? ByteSize(bytes: 256 << 10)
         synchronous = try container.decodeIfPresent(Database.Synchronous.self, forKey: .synchronous) ?? .normal

@@ -33,9 +33,9 @@ public struct DeviceSequence: Sendable, Equatable, Codable {
         } else if seq > highest {
             missing += seq - highest - 1
             highest = seq
-        } else if seq == 0 || highest - seq > Self.lateWindow {
-            // A device that reboots starts again at 0 (or, if its first messages were lost,
-            // far below where it was): a new count, whose gaps are counted from here.
+        } else if seq == lowest || highest - seq > Self.lateWindow {
+            // A new message (not a duplicate: it was stored) with the lowest seq already seen,
+            // typically 0, or one far below the highest: the device rebooted and counts afresh.
             restarts += 1
             lowest = seq
             highest = seq

@@ -71,7 +71,7 @@ final class Ingestor {
 
     /// Stores one message, or its dead letter. Throws only when the database fails.
     func ingest(topic topicBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
-                entry: MessageBatch.Entry) throws(SQLiteError) {
+                entry: MessageBatch.Entry, receivedAt: Double) throws(SQLiteError) {
         if transactionStart == nil {
             try store.beginTransaction()
             transactionStart = MonotonicClock.now()
@@ -79,21 +79,21 @@ final class Ingestor {
         uncommittedMessages += 1
         let topic = String(decoding: topicBytes, as: UTF8.self)
         guard entry.payloadSize <= maxPayloadBytes else {
-            return try refuse(topic, payload, entry, PayloadError(.oversized,
+            return try refuse(topic, payload, entry, receivedAt, PayloadError(.oversized,
                 "payload of \(entry.payloadSize) bytes exceeds max_payload_size (\(maxPayloadBytes) bytes)"))
         }
         switch route(topic) {
         case .refused(let error):
-            try refuse(topic, payload, entry, error)
+            try refuse(topic, payload, entry, receivedAt, error)
         case .device(let index, let sensor):
             do {
                 try decoders[devices[index].profile].decode(payload, sensor: sensor, into: &decoded)
             } catch {
-                return try refuse(topic, payload, entry, error)
+                return try refuse(topic, payload, entry, receivedAt, error)
             }
             let stored = try write(device: index)
             devices[index].sequence.record(decoded.sequence, stored: stored)
-            devices[index].lastSeen = entry.receivedAt
+            devices[index].lastSeen = receivedAt
             devices[index].dirty = true
             if stored {
                 counters.messages += 1
@@ -168,10 +168,10 @@ final class Ingestor {
     }
 
     private func refuse(_ topic: String, _ payload: UnsafeRawBufferPointer, _ entry: MessageBatch.Entry,
-                        _ error: PayloadError) throws(SQLiteError) {
+                        _ receivedAt: Double, _ error: PayloadError) throws(SQLiteError) {
         counters.deadLetter(error.reason)
         try store.deadLetter(topic: topic, error: error, payload: payload, payloadSize: entry.payloadSize,
-                             receivedAt: entry.receivedAt)
+                             receivedAt: receivedAt)
     }
 
     /// Commits the open transaction with device state and counters, after checking the size

@@ -166,7 +166,10 @@ struct JSONScanner {
             exponent += exponentNegative ? -written : written
         }
         let value: Double
-        if exact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
+        if exact && exponent == 0 {
+            // An integer: converting it rounds correctly (timestamps in ns exceed 2^53).
+            value = Double(mantissa)
+        } else if exact && mantissa <= 1 << 53 && exponent >= -22 && exponent <= 22 {
             // Clinger's fast path: both operands are exact doubles, so one IEEE operation
             // rounds correctly.
             let scaled = Double(mantissa)
