@@ -114,8 +114,13 @@ public final class MQTTClient: @unchecked Sendable {
         state.withLock { self.thread = loop }
     }
 
-    /// Disconnects cleanly and stops the network thread.
+    /// Publishes the will (a clean disconnect does not make the broker send it), disconnects
+    /// cleanly and stops the network thread.
     public func stop() {
+        if let will = configuration.will, isConnected {
+            try? publish(topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain)
+            waitForPublished(timeout: 1)
+        }
         let thread: NativeThread? = state.withLock {
             stopping = true
             state.broadcast()
@@ -185,6 +190,13 @@ public final class MQTTClient: @unchecked Sendable {
             state.broadcast()
         }
         log("connected to \(configuration.url) as \(configuration.clientID)")
+        if let birth = configuration.birth {
+            do {
+                try publish(topic: birth.topic, payload: birth.payload, qos: birth.qos, retain: birth.retain)
+            } catch {
+                log("cannot publish to \(birth.topic): \(error)")
+            }
+        }
         guard !configuration.subscriptions.isEmpty else { return }
         var messageID: Int32 = 0
         let filters = configuration.subscriptions.map { strdup($0.filter) }

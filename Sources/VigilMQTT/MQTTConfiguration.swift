@@ -23,8 +23,8 @@ public struct MQTTConfiguration: Sendable {
         }
     }
 
-    /// The message the broker publishes for us if we vanish without a clean disconnect.
-    public struct Will: Sendable, Equatable {
+    /// A message the client publishes on its own: the will and the birth message.
+    public struct OutgoingMessage: Sendable, Equatable {
         public var topic: String
         public var payload: [UInt8]
         public var qos: QoS
@@ -47,7 +47,11 @@ public struct MQTTConfiguration: Sendable {
     public var keepAlive: Int32
     /// TLS settings; used when the URL is `mqtts://`.
     public var tls: TLS
-    public var will: Will?
+    /// Published by the broker for us if we vanish without a clean disconnect, and by the
+    /// client itself before a clean one: so subscribers always learn that we went away.
+    public var will: OutgoingMessage?
+    /// Published after every connect (e.g. a retained "online" next to the will's "offline").
+    public var birth: OutgoingMessage?
     public var subscriptions: [Subscription]
     /// First reconnect delay in seconds; it doubles per failed attempt, with jitter.
     public var reconnectMinDelay: Double
@@ -55,7 +59,8 @@ public struct MQTTConfiguration: Sendable {
     public var reconnectMaxDelay: Double
 
     public init(url: BrokerURL, clientID: String, username: String? = nil, password: String? = nil,
-                cleanSession: Bool = true, keepAlive: Int32 = 30, tls: TLS = TLS(), will: Will? = nil,
+                cleanSession: Bool = true, keepAlive: Int32 = 30, tls: TLS = TLS(),
+                will: OutgoingMessage? = nil, birth: OutgoingMessage? = nil,
                 subscriptions: [Subscription] = [], reconnectMinDelay: Double = 0.5, reconnectMaxDelay: Double = 30) {
         self.url = url
         self.clientID = clientID
@@ -65,6 +70,7 @@ public struct MQTTConfiguration: Sendable {
         self.keepAlive = keepAlive
         self.tls = tls
         self.will = will
+        self.birth = birth
         self.subscriptions = subscriptions
         self.reconnectMinDelay = reconnectMinDelay
         self.reconnectMaxDelay = reconnectMaxDelay

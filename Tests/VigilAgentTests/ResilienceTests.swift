@@ -47,7 +47,11 @@ struct ResilienceTests {
         let inboxCapacity = 500
         let commitMax = 200
         try harness.writeConfiguration(#""inbox_capacity": \#(inboxCapacity), "commit_max_messages": \#(commitMax)"#)
+        let statusInbox = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "status-watcher", subscriptions: ["vigil/edge-test/status"],
+                                          inbox: statusInbox)
         var agent = try harness.startAgentProcess()
+        #expect(collect(statusInbox, count: 1).map(\.payload) == [#"{"agent":"edge-test","state":"online"}"#])
         let total = 20_000
         let publisher = try harness.publisher()
         let published = Atomic<Int>(0)
@@ -68,6 +72,8 @@ struct ResilienceTests {
         #expect(try eventually(timeout: 30) { try harness.counter("messages_stored") >= 3_000 })
         agent.signal(SIGKILL)
         #expect(agent.wait() == 128 + SIGKILL)
+        // The broker tells the fleet the agent is gone (its last will).
+        #expect(collect(statusInbox, count: 1).map(\.payload) == [#"{"agent":"edge-test","state":"offline"}"#])
         let storedAtKill = try harness.counter("messages_stored")
         usleep(300_000)
         agent = try harness.startAgentProcess()
@@ -78,6 +84,9 @@ struct ResilienceTests {
         usleep(300_000)
         #expect(agent.stop() == 0)
         publisher.stop()
+        // online after the restart, offline from the clean stop
+        #expect(collect(statusInbox, count: 2).map(\.payload).last == #"{"agent":"edge-test","state":"offline"}"#)
+        watcher.stop()
 
         let stored = try harness.integer("SELECT count(*) FROM readings")
         #expect(try harness.integer("SELECT count(*) FROM (SELECT DISTINCT seq FROM readings)") == stored, "no duplicate rows")

@@ -11,6 +11,9 @@ public struct AgentConfiguration: Sendable {
     public var broker: Broker
     /// Subscription filters; by default, the ones the device profiles' topic patterns give.
     public var topics: [String]?
+    /// Where the agent says it is online (retained, on every connect) or offline (its will,
+    /// sent by the broker if the agent vanishes, by the agent when it stops).
+    public var statusTopic: String
     /// The SQLite file.
     public var database: String
     /// The folder of device profiles (`*.json`).
@@ -105,6 +108,7 @@ extension AgentConfiguration: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case broker, topics, database, devices, synchronous
         case agentID = "agent_id"
+        case statusTopic = "status_topic"
         case commitIntervalMilliseconds = "commit_interval_ms"
         case commitMaxMessages = "commit_max_messages"
         case inboxCapacity = "inbox_capacity"
@@ -118,6 +122,7 @@ extension AgentConfiguration: Decodable {
         agentID = try container.decodeIfPresent(String.self, forKey: .agentID) ?? "vigil-agent"
         broker = try container.decode(Broker.self, forKey: .broker)
         topics = try container.decodeIfPresent([String].self, forKey: .topics)
+        statusTopic = try container.decodeIfPresent(String.self, forKey: .statusTopic) ?? "vigil/\(agentID)/status"
         database = try container.decodeIfPresent(String.self, forKey: .database) ?? "vigil.db"
         devices = try container.decodeIfPresent(String.self, forKey: .devices) ?? "devices"
         commitIntervalMilliseconds = try container.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? 50
@@ -129,6 +134,9 @@ extension AgentConfiguration: Decodable {
 
         guard TopicPattern.isPlainSegment(agentID) else {
             throw decoder.invalid(CodingKeys.agentID, "\"\(agentID)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+        }
+        guard !statusTopic.isEmpty, !statusTopic.contains(where: { $0 == "+" || $0 == "#" }) else {
+            throw decoder.invalid(CodingKeys.statusTopic, "\"\(statusTopic)\" must be a topic without wildcards")
         }
         if let topics, topics.isEmpty || topics.contains(where: \.isEmpty) {
             throw decoder.invalid(CodingKeys.topics, "must list non-empty topic filters, or be left out to follow the device profiles")
@@ -169,6 +177,8 @@ extension AgentConfiguration: Decodable {
             url: broker.url, clientID: broker.clientID ?? agentID, username: broker.username, password: broker.password,
             cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
             tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
+            will: .init(topic: statusTopic, payload: Array(#"{"agent":"\#(agentID)","state":"offline"}"#.utf8)),
+            birth: .init(topic: statusTopic, payload: Array(#"{"agent":"\#(agentID)","state":"online"}"#.utf8)),
             subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
     }
