@@ -4,7 +4,7 @@ import CSQLite
 /// agent's writer owns its own; `status` opens another, read-only). WAL mode lets them coexist.
 public final class Database: @unchecked Sendable {
     /// How hard SQLite works to make a commit survive power loss.
-    public enum Synchronous: String, Sendable, Codable, CaseIterable {
+    public enum Synchronous: String, Sendable, CaseIterable {
         /// A commit survives a crash of the process; the last commits may be lost on power loss.
         case normal
         /// A commit survives power loss too (an fsync per commit).

@@ -40,13 +40,14 @@ final class AgentHarness {
         directory.remove()
     }
 
-    /// Writes the agent config; `extra` holds more top-level fields as JSON text.
-    func writeConfiguration(url: String? = nil, broker extraBroker: String = "", _ extra: String = "") throws {
+    /// Writes the agent config; `extraBroker` holds more broker fields and `extra` more
+    /// top-level fields, as JSON text.
+    func writeConfiguration(url: String? = nil, broker extraBroker: String = #", "reconnect_min_delay": 0.2, "reconnect_max_delay": 1"#,
+                            _ extra: String = "") throws {
         try writeFile(configPath, """
             {
               "agent_id": "edge-test",
-              "broker": {"url": "\(url ?? broker.url)", "clean_session": false, "qos": 1,
-                         "reconnect_min_delay": 0.2, "reconnect_max_delay": 1\(extraBroker)},
+              "broker": {"url": "\(url ?? broker.url)", "clean_session": false, "qos": 1\(extraBroker)},
               "database": "agent.db",
               "devices": "devices"\(extra.isEmpty ? "" : ",\n  " + extra)
             }

@@ -99,7 +99,7 @@ struct ResilienceTests {
         let statusLog = harness.directory.file("status.json")
         #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["status", "--config", harness.configPath, "--json"],
                                      log: statusLog) == 0)
-        #expect(try readFile(statusLog).contains(#""messages" : \#(stored)"#))
+        #expect(try readFile(statusLog).contains(#""messages": \#(stored)"#))
     }
 
     @Test func tlsFromTheConfigFile() throws {

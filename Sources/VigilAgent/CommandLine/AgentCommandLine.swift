@@ -76,7 +76,7 @@ public enum AgentCommandLine {
                     return fail("status needs --config FILE or --db FILE", status: 2)
                 }
                 let status = try AgentStatus.read(database: path)
-                print(flags.contains("--json") ? try status.json() : status.text())
+                print(flags.contains("--json") ? status.json() : status.text())
                 return 0
             case "help", "--help", "-h":
                 print(usage)

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import VigilCore
 import VigilMQTT
 import VigilStore
@@ -32,7 +31,7 @@ public struct AgentConfiguration: Sendable {
     public var synchronous: Database.Synchronous
 
     /// Connection settings.
-    public struct Broker: Sendable, Decodable {
+    public struct Broker: Sendable {
         public var url: BrokerURL
         public var clientID: String?
         public var username: String?
@@ -48,121 +47,97 @@ public struct AgentConfiguration: Sendable {
         public var reconnectMinDelay: Double
         public var reconnectMaxDelay: Double
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case url, username, password, qos
-            case clientID = "client_id"
-            case cleanSession = "clean_session"
-            case keepAlive = "keep_alive"
-            case caFile = "ca_file"
-            case certFile = "cert_file"
-            case keyFile = "key_file"
-            case reconnectMinDelay = "reconnect_min_delay"
-            case reconnectMaxDelay = "reconnect_max_delay"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            let text = try container.decode(String.self, forKey: .url)
+        init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+            let text = try reader.string("url")
             do {
                 url = try BrokerURL(parsing: text)
             } catch {
-                throw decoder.invalid(CodingKeys.url, error.description)
+                throw reader.error("url", error.description)
             }
-            clientID = try container.decodeIfPresent(String.self, forKey: .clientID)
-            username = try container.decodeIfPresent(String.self, forKey: .username)
-            password = try container.decodeIfPresent(String.self, forKey: .password)
-            cleanSession = try container.decodeIfPresent(Bool.self, forKey: .cleanSession) ?? false
-            keepAlive = try container.decodeIfPresent(Int32.self, forKey: .keepAlive) ?? 30
-            qos = try container.decodeIfPresent(Int32.self, forKey: .qos) ?? 1
-            caFile = try container.decodeIfPresent(String.self, forKey: .caFile)
-            certFile = try container.decodeIfPresent(String.self, forKey: .certFile)
-            keyFile = try container.decodeIfPresent(String.self, forKey: .keyFile)
-            reconnectMinDelay = try container.decodeIfPresent(Double.self, forKey: .reconnectMinDelay) ?? 0.5
-            reconnectMaxDelay = try container.decodeIfPresent(Double.self, forKey: .reconnectMaxDelay) ?? 30
-            guard (0...2).contains(qos) else { throw decoder.invalid(CodingKeys.qos, "must be 0, 1 or 2, got \(qos)") }
+            clientID = try reader.optionalString("client_id")
+            username = try reader.optionalString("username")
+            password = try reader.optionalString("password")
+            cleanSession = try reader.optionalBool("clean_session") ?? false
+            let keepAlive = try reader.optionalInteger("keep_alive") ?? 30
+            let qos = try reader.optionalInteger("qos") ?? 1
+            caFile = try reader.optionalString("ca_file")
+            certFile = try reader.optionalString("cert_file")
+            keyFile = try reader.optionalString("key_file")
+            reconnectMinDelay = try reader.optionalDouble("reconnect_min_delay") ?? 0.5
+            reconnectMaxDelay = try reader.optionalDouble("reconnect_max_delay") ?? 30
+            try reader.rejectUnknownFields()
+
+            guard (0...2).contains(qos) else { throw reader.error("qos", "must be 0, 1 or 2, got \(qos)") }
             guard (5...3600).contains(keepAlive) else {
-                throw decoder.invalid(CodingKeys.keepAlive, "must be 5 to 3600 seconds, got \(keepAlive)")
+                throw reader.error("keep_alive", "must be 5 to 3600 seconds, got \(keepAlive)")
             }
+            self.qos = Int32(qos)
+            self.keepAlive = Int32(keepAlive)
             guard reconnectMinDelay > 0 else {
-                throw decoder.invalid(CodingKeys.reconnectMinDelay, "must be positive, got \(reconnectMinDelay)")
+                throw reader.error("reconnect_min_delay", "must be positive, got \(reconnectMinDelay)")
             }
             guard reconnectMaxDelay >= reconnectMinDelay else {
-                throw decoder.invalid(CodingKeys.reconnectMaxDelay, "must be at least reconnect_min_delay (\(reconnectMinDelay))")
+                throw reader.error("reconnect_max_delay", "must be at least reconnect_min_delay (\(reconnectMinDelay))")
             }
             guard (certFile == nil) == (keyFile == nil) else {
-                throw decoder.invalid(certFile == nil ? CodingKeys.certFile : CodingKeys.keyFile,
-                                      "a client certificate needs both cert_file and key_file")
+                throw reader.error(certFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
             }
-            if !url.tls, let field = caFile != nil ? CodingKeys.caFile : certFile != nil ? CodingKeys.certFile : nil {
-                throw decoder.invalid(field, "TLS files need an mqtts:// url")
+            if !url.tls, let field = caFile != nil ? "ca_file" : certFile != nil ? "cert_file" : nil {
+                throw reader.error(field, "TLS files need an mqtts:// url")
             }
             if password != nil && username == nil {
-                throw decoder.invalid(CodingKeys.password, "a password needs a username")
+                throw reader.error("password", "a password needs a username")
             }
         }
     }
-}
 
-extension AgentConfiguration: Decodable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case broker, topics, database, devices, synchronous
-        case agentID = "agent_id"
-        case statusTopic = "status_topic"
-        case commitIntervalMilliseconds = "commit_interval_ms"
-        case commitMaxMessages = "commit_max_messages"
-        case inboxCapacity = "inbox_capacity"
-        case maxDatabaseSize = "max_database_size"
-        case maxPayloadSize = "max_payload_size"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        agentID = try container.decodeIfPresent(String.self, forKey: .agentID) ?? "vigil-agent"
-        broker = try container.decode(Broker.self, forKey: .broker)
-        topics = try container.decodeIfPresent([String].self, forKey: .topics)
-        statusTopic = try container.decodeIfPresent(String.self, forKey: .statusTopic) ?? "vigil/\(agentID)/status"
-        database = try container.decodeIfPresent(String.self, forKey: .database) ?? "vigil.db"
-        devices = try container.decodeIfPresent(String.self, forKey: .devices) ?? "devices"
-        commitIntervalMilliseconds = try container.decodeIfPresent(Int.self, forKey: .commitIntervalMilliseconds) ?? 50
-        commitMaxMessages = try container.decodeIfPresent(Int.self, forKey: .commitMaxMessages) ?? 5_000
-        inboxCapacity = try container.decodeIfPresent(Int.self, forKey: .inboxCapacity) ?? 10_000
-        maxDatabaseSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxDatabaseSize) ?? ByteSize(bytes: 1 << 30)
-        maxPayloadSize = try container.decodeIfPresent(ByteSize.self, forKey: .maxPayloadSize) ?? ByteSize(bytes: 256 << 10)
-        synchronous = try container.decodeIfPresent(Database.Synchronous.self, forKey: .synchronous) ?? .normal
+    /// Reads the config from its file's top-level object.
+    init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+        agentID = try reader.optionalString("agent_id") ?? "vigil-agent"
+        broker = try Broker(reader.object("broker"))
+        topics = try reader.optionalStrings("topics")
+        statusTopic = try reader.optionalString("status_topic") ?? "vigil/\(agentID)/status"
+        database = try reader.optionalString("database") ?? "vigil.db"
+        devices = try reader.optionalString("devices") ?? "devices"
+        commitIntervalMilliseconds = try reader.optionalInteger("commit_interval_ms") ?? 50
+        commitMaxMessages = try reader.optionalInteger("commit_max_messages") ?? 5_000
+        inboxCapacity = try reader.optionalInteger("inbox_capacity") ?? 10_000
+        maxDatabaseSize = try ByteSize.read("max_database_size", of: reader, default: ByteSize(bytes: 1 << 30))
+        maxPayloadSize = try ByteSize.read("max_payload_size", of: reader, default: ByteSize(bytes: 256 << 10))
+        synchronous = try reader.choice("synchronous", default: .normal)
+        try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(agentID) else {
-            throw decoder.invalid(CodingKeys.agentID, "\"\(agentID)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+            throw reader.error("agent_id", "\"\(agentID)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
         }
         guard !statusTopic.isEmpty, !statusTopic.contains(where: { $0 == "+" || $0 == "#" }) else {
-            throw decoder.invalid(CodingKeys.statusTopic, "\"\(statusTopic)\" must be a topic without wildcards")
+            throw reader.error("status_topic", "\"\(statusTopic)\" must be a topic without wildcards")
         }
         if let topics, topics.isEmpty || topics.contains(where: \.isEmpty) {
-            throw decoder.invalid(CodingKeys.topics, "must list non-empty topic filters, or be left out to follow the device profiles")
+            throw reader.error("topics", "must list non-empty topic filters, or be left out to follow the device profiles")
         }
         guard (1...60_000).contains(commitIntervalMilliseconds) else {
-            throw decoder.invalid(CodingKeys.commitIntervalMilliseconds, "must be 1 to 60000, got \(commitIntervalMilliseconds)")
+            throw reader.error("commit_interval_ms", "must be 1 to 60000, got \(commitIntervalMilliseconds)")
         }
         guard commitMaxMessages >= 1 else {
-            throw decoder.invalid(CodingKeys.commitMaxMessages, "must be at least 1, got \(commitMaxMessages)")
+            throw reader.error("commit_max_messages", "must be at least 1, got \(commitMaxMessages)")
         }
         guard inboxCapacity >= 1 else {
-            throw decoder.invalid(CodingKeys.inboxCapacity, "must be at least 1, got \(inboxCapacity)")
+            throw reader.error("inbox_capacity", "must be at least 1, got \(inboxCapacity)")
         }
         guard maxDatabaseSize.bytes >= 1 << 20 else {
-            throw decoder.invalid(CodingKeys.maxDatabaseSize, "must be at least 1 MiB, got \(maxDatabaseSize)")
+            throw reader.error("max_database_size", "must be at least 1 MiB, got \(maxDatabaseSize)")
         }
         guard maxPayloadSize.bytes >= 1024 else {
-            throw decoder.invalid(CodingKeys.maxPayloadSize, "must be at least 1 KiB, got \(maxPayloadSize)")
+            throw reader.error("max_payload_size", "must be at least 1 KiB, got \(maxPayloadSize)")
         }
     }
 
     /// Reads and validates the config at `path`, resolving relative paths against its folder.
     public static func load(file path: String) throws(ConfigurationError) -> AgentConfiguration {
-        var configuration = try StrictJSON.decode(AgentConfiguration.self, fromFile: path)
-        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : folder + "/" + file }
+        var configuration = try AgentConfiguration(JSONObjectReader(file: path))
+        let folder = FileSystem.folder(of: path)
+        func resolve(_ file: String) -> String { FileSystem.resolve(file, against: folder) }
         configuration.database = resolve(configuration.database)
         configuration.devices = resolve(configuration.devices)
         configuration.broker.caFile = configuration.broker.caFile.map(resolve)
@@ -177,9 +152,13 @@ extension AgentConfiguration: Decodable {
             url: broker.url, clientID: broker.clientID ?? agentID, username: broker.username, password: broker.password,
             cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
             tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: statusTopic, payload: Array(#"{"agent":"\#(agentID)","state":"offline"}"#.utf8)),
-            birth: .init(topic: statusTopic, payload: Array(#"{"agent":"\#(agentID)","state":"online"}"#.utf8)),
+            will: .init(topic: statusTopic, payload: Array(statusPayload(online: false).utf8)),
+            birth: .init(topic: statusTopic, payload: Array(statusPayload(online: true).utf8)),
             subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+    }
+
+    private func statusPayload(online: Bool) -> String {
+        JSONValue.object([("agent", .string(agentID)), ("state", .string(online ? "online" : "offline"))]).serialized(indent: 0)
     }
 }

@@ -1,27 +1,27 @@
+import VigilCore
+
 /// A size written the way people write it in a config: `1073741824`, `"512 MiB"`, `"1 GB"`,
 /// `"256KiB"`. Units: B, KB/MB/GB (powers of 1000), KiB/MiB/GiB (powers of 1024).
-public struct ByteSize: Sendable, Equatable, Codable, CustomStringConvertible {
+public struct ByteSize: Sendable, Equatable, CustomStringConvertible {
     public var bytes: Int64
 
     public init(bytes: Int64) { self.bytes = bytes }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let bytes = try? container.decode(Int64.self) {
-            guard bytes > 0 else { throw decoder.invalid(nil, "must be positive, got \(bytes)") }
-            self.bytes = bytes
-            return
+    /// Reads `key` of `reader` as a size, or returns `fallback` when absent.
+    static func read(_ key: String, of reader: JSONObjectReader, default fallback: ByteSize) throws(ConfigurationError) -> ByteSize {
+        switch reader.value(key) {
+        case nil:
+            return fallback
+        case .number(let number) where number > 0 && number == number.rounded():
+            return ByteSize(bytes: Int64(number))
+        case .string(let text):
+            guard let bytes = parse(text), bytes > 0 else {
+                throw reader.error(key, "\"\(text)\" is not a size; write e.g. 1073741824, \"512 MiB\" or \"1 GB\"")
+            }
+            return ByteSize(bytes: bytes)
+        case let value?:
+            throw reader.error(key, "expected a positive number of bytes or a size like \"512 MiB\", got \(value.serialized(indent: 0))")
         }
-        let text = try container.decode(String.self)
-        guard let bytes = Self.parse(text), bytes > 0 else {
-            throw decoder.invalid(nil, "\"\(text)\" is not a size; write e.g. 1073741824, \"512 MiB\" or \"1 GB\"")
-        }
-        self.bytes = bytes
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(bytes)
     }
 
     static func parse(_ text: String) -> Int64? {

@@ -1,7 +1,7 @@
 /// Per-device accounting of the sequence numbers devices put in their payloads, so that loss is
 /// measured, never silent: how many messages were stored, how many were duplicates, how many
 /// never arrived (gaps), and how often the device restarted its count.
-public struct DeviceSequence: Sendable, Equatable, Codable {
+public struct DeviceSequence: Sendable, Equatable {
     /// The lowest and highest seq stored since the device's last restart (-1: none yet).
     public var lowest: Int64 = -1
     public var highest: Int64 = -1

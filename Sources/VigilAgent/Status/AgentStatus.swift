@@ -1,16 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import VigilCore
 import VigilStore
 
 /// What an agent's database says about its work: per-device message, duplicate and gap
 /// counts, dead letters by reason, size. Read from a separate read-only connection, so it
 /// works while the agent runs.
-public struct AgentStatus: Sendable, Codable {
+public struct AgentStatus: Sendable {
     /// One device's accounting.
-    public struct Device: Sendable, Codable {
+    public struct Device: Sendable {
         public var device: String
         public var type: String
         public var messages: Int64
@@ -20,25 +19,14 @@ public struct AgentStatus: Sendable, Codable {
         public var highestSeq: Int64
         /// Wall-clock time of its last message, Unix seconds.
         public var lastSeen: Double
-
-        enum CodingKeys: String, CodingKey {
-            case device, type, messages, duplicates, missing, restarts
-            case highestSeq = "highest_seq"
-            case lastSeen = "last_seen"
-        }
     }
 
     /// A recent refusal.
-    public struct DeadLetter: Sendable, Codable {
+    public struct DeadLetter: Sendable {
         public var receivedAt: Double
         public var topic: String
         public var reason: String
         public var detail: String
-
-        enum CodingKeys: String, CodingKey {
-            case topic, reason, detail
-            case receivedAt = "received_at"
-        }
     }
 
     public var database: String
@@ -50,12 +38,6 @@ public struct AgentStatus: Sendable, Codable {
     public var devices: [Device]
     /// The newest dead letters, newest first.
     public var recentDeadLetters: [DeadLetter]
-
-    enum CodingKeys: String, CodingKey {
-        case database, counters, devices
-        case databaseBytes = "database_bytes"
-        case recentDeadLetters = "recent_dead_letters"
-    }
 
     /// Reads the status of the database at `path`.
     public static func read(database path: String) throws -> AgentStatus {
@@ -98,10 +80,23 @@ public struct AgentStatus: Sendable, Codable {
     }
 
     /// The status as JSON, for scripts.
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    public func json() -> String {
+        let devices = devices.map { device -> JSONValue in
+            [("device", .string(device.device)), ("type", .string(device.type)), ("messages", .number(Double(device.messages))),
+             ("duplicates", .number(Double(device.duplicates))), ("missing", .number(Double(device.missing))),
+             ("restarts", .number(Double(device.restarts))), ("highest_seq", .number(Double(device.highestSeq))),
+             ("last_seen", .number(device.lastSeen))].json
+        }
+        let letters = recentDeadLetters.map { letter -> JSONValue in
+            [("received_at", .number(letter.receivedAt)), ("topic", .string(letter.topic)), ("reason", .string(letter.reason)),
+             ("detail", .string(letter.detail))].json
+        }
+        let value: JSONValue = [
+            ("database", .string(database)), ("database_bytes", .number(Double(databaseBytes))),
+            ("counters", counters.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(Double($0.value))) }.json),
+            ("devices", .array(devices)), ("recent_dead_letters", .array(letters)),
+        ].json
+        return value.serialized()
     }
 
     /// The status as text, for people.
@@ -134,4 +129,9 @@ public struct AgentStatus: Sendable, Codable {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+private extension Array where Element == (String, JSONValue) {
+    /// The pairs as a JSON object, in order.
+    var json: JSONValue { .object(map { (key: $0.0, value: $0.1) }) }
 }

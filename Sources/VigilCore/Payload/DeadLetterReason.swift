@@ -1,6 +1,6 @@
 /// Why a message was refused. Each refusal is stored in the dead-letter table with its reason
 /// and counted per reason, so a misbehaving device shows up in `vigil-agent status`.
-public enum DeadLetterReason: String, Sendable, CaseIterable, Codable {
+public enum DeadLetterReason: String, Sendable, CaseIterable {
     /// Not a JSON object, or JSON with a syntax error.
     case invalidJSON = "invalid_json"
     /// A known field holds the wrong JSON type (a string where a number belongs).

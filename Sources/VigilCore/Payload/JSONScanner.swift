@@ -110,6 +110,59 @@ struct JSONScanner {
         String(decoding: UnsafeBufferPointer(start: bytes + range.lowerBound, count: range.count), as: UTF8.self)
     }
 
+    /// The string in `range` with its escapes decoded (a slow path: payload field names and
+    /// values never need it).
+    func unescaped(_ range: Range<Int>) throws(PayloadError) -> String {
+        var scalars = String.UnicodeScalarView()
+        var raw: [UInt8] = []
+        var offset = range.lowerBound
+        func flush() {
+            scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
+            raw.removeAll()
+        }
+        func hex(at position: Int) -> UInt32 {
+            (0..<4).reduce(0) { value, digit in
+                let byte = bytes[position + digit]
+                let nibble: UInt8 = byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : (byte | 0x20) - UInt8(ascii: "a") + 10
+                return value << 4 | UInt32(nibble)
+            }
+        }
+        while offset < range.upperBound {
+            let byte = bytes[offset]
+            guard byte == UInt8(ascii: "\\") else {
+                raw.append(byte)
+                offset += 1
+                continue
+            }
+            flush()
+            let code = bytes[offset + 1]
+            offset += 2
+            switch code {
+            case UInt8(ascii: "b"): scalars.append("\u{08}")
+            case UInt8(ascii: "f"): scalars.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars.append("\n")
+            case UInt8(ascii: "r"): scalars.append("\r")
+            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "u"):
+                var value = hex(at: offset)
+                offset += 4
+                if (0xD800..<0xDC00).contains(value), offset + 6 <= range.upperBound,
+                   bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") {
+                    let low = hex(at: offset + 2)
+                    if (0xDC00..<0xE000).contains(low) {
+                        value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+                        offset += 6
+                    }
+                }
+                guard let scalar = Unicode.Scalar(value) else { throw invalid("lone surrogate in a \\u escape") }
+                scalars.append(scalar)
+            default: scalars.append(Unicode.Scalar(code))
+            }
+        }
+        flush()
+        return String(scalars)
+    }
+
     /// Scans a number at the cursor. Fails with `.wrongType` for any other JSON value, and with
     /// `.nonFinite` for `NaN`, `Infinity` or a literal that overflows a double.
     mutating func number() throws(NumberFailure) -> Double {
@@ -244,7 +297,7 @@ struct JSONScanner {
         return index + length <= count && memcmp(bytes + index, word.utf8Start, length) == 0
     }
 
-    private mutating func literal(_ word: StaticString) throws(PayloadError) {
+    mutating func literal(_ word: StaticString) throws(PayloadError) {
         guard hasPrefix(word) else { throw invalid("unexpected character") }
         index += word.utf8CodeUnitCount
     }

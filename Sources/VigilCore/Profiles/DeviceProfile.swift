@@ -1,8 +1,6 @@
-import FoundationEssentials
-
 /// A device type, described once in `devices/<type>.json` and read by both the agent (topics,
 /// decoding, valid ranges) and the simulator (what to generate).
-public struct DeviceProfile: Sendable, Equatable, Codable {
+public struct DeviceProfile: Sendable, Equatable {
     /// The device type's name, e.g. `induction-motor`.
     public var type: String
     /// A sentence for people.
@@ -29,41 +27,36 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
         sensors.firstIndex { $0.name == name }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case type, description, topics, sensors
-        case timestampUnit = "timestamp_unit"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        type = try container.decode(String.self, forKey: .type)
-        description = try container.decodeIfPresent(String.self, forKey: .description)
-        topics = try container.decode([String].self, forKey: .topics)
-        timestampUnit = try container.decodeIfPresent(TimestampUnit.self, forKey: .timestampUnit) ?? .seconds
-        sensors = try container.decode([SensorProfile].self, forKey: .sensors)
+    /// Reads a profile from its file's top-level object.
+    init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+        type = try reader.string("type")
+        description = try reader.optionalString("description")
+        topics = try reader.strings("topics")
+        timestampUnit = try reader.choice("timestamp_unit", default: .seconds)
+        var sensors: [SensorProfile] = []
+        for entry in try reader.objects("sensors") { sensors.append(try SensorProfile(entry)) }
+        self.sensors = sensors
+        try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(type) else {
-            throw decoder.invalid(CodingKeys.type, "\"\(type)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+            throw reader.error("type", "\"\(type)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
         }
-        guard !topics.isEmpty else { throw decoder.invalid(CodingKeys.topics, "needs at least one topic pattern") }
+        guard !topics.isEmpty else { throw reader.error("topics", "needs at least one topic pattern") }
+        var patterns: [TopicPattern] = []
         for (index, topic) in topics.enumerated() {
             do {
-                _ = try TopicPattern(topic)
+                patterns.append(try TopicPattern(topic))
             } catch {
-                throw DecodingError.dataCorrupted(.init(
-                    codingPath: decoder.codingPath + [CodingKeys.topics, AnyCodingKey(intValue: index)!],
-                    debugDescription: error.description))
+                throw reader.error("topics[\(index)]", error.description)
             }
         }
-        guard !sensors.isEmpty else { throw decoder.invalid(CodingKeys.sensors, "needs at least one sensor") }
+        guard !sensors.isEmpty else { throw reader.error("sensors", "needs at least one sensor") }
         var seen = Set<String>()
         for sensor in sensors where !seen.insert(sensor.name).inserted {
-            throw decoder.invalid(CodingKeys.sensors, "sensor \"\(sensor.name)\" is listed twice")
+            throw reader.error("sensors", "sensor \"\(sensor.name)\" is listed twice")
         }
-        let multiTopic = try topics.contains { try !TopicPattern($0).hasSensor }
-        if multiTopic, let block = sensors.first(where: { $0.kind == .block }) {
-            throw decoder.invalid(CodingKeys.topics,
+        if patterns.contains(where: { !$0.hasSensor }), let block = sensors.first(where: { $0.kind == .block }) {
+            throw reader.error("topics",
                 "a topic without {sensor} carries single values only, but sensor \"\(block.name)\" is a block sensor")
         }
     }
@@ -72,18 +65,13 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
 extension DeviceProfile {
     /// Reads and validates one profile file.
     public static func load(file path: String) throws(ConfigurationError) -> DeviceProfile {
-        try StrictJSON.decode(DeviceProfile.self, fromFile: path)
+        try DeviceProfile(JSONObjectReader(file: path))
     }
 
     /// Reads every `*.json` in `folder`, in file-name order, and checks that no two profiles
     /// claim the same topics.
     public static func loadAll(folder: String) throws(ConfigurationError) -> [DeviceProfile] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
-        } catch {
-            throw ConfigurationError(file: folder, field: "", problem: "cannot list the device profile folder (\(error))")
-        }
+        let names = try FileSystem.list(folder).filter { $0.hasSuffix(".json") }
         guard !names.isEmpty else {
             throw ConfigurationError(file: folder, field: "", problem: "holds no device profiles (*.json)")
         }

@@ -1,7 +1,7 @@
 /// One sensor of a device type: what it measures, how it arrives, and which values are valid.
-public struct SensorProfile: Sendable, Equatable, Codable {
+public struct SensorProfile: Sendable, Equatable {
     /// How a sensor's readings arrive.
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// One value per message: `{"seq", "ts", "value"}`, or a field of a multi-sensor message.
         case value
         /// A block of samples at a fixed rate: `{"seq", "ts", "rate_hz", "values": [...]}`.
@@ -30,31 +30,21 @@ public struct SensorProfile: Sendable, Equatable, Codable {
         self.max = max
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, unit, kind, min, max
-        case rateHz = "rate_hz"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        name = try container.decode(String.self, forKey: .name)
-        unit = try container.decode(String.self, forKey: .unit)
-        kind = try container.decode(Kind.self, forKey: .kind)
-        rateHz = try container.decodeIfPresent(Double.self, forKey: .rateHz)
-        min = try container.decode(Double.self, forKey: .min)
-        max = try container.decode(Double.self, forKey: .max)
-
+    /// Reads one entry of a profile's `sensors` list.
+    init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+        name = try reader.string("name")
+        unit = try reader.string("unit")
+        kind = try reader.choice("kind")
+        rateHz = try reader.optionalDouble("rate_hz")
+        min = try reader.double("min")
+        max = try reader.double("max")
+        try reader.rejectUnknownFields()
         guard TopicPattern.isPlainSegment(name) else {
-            throw decoder.invalid(CodingKeys.name, "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+            throw reader.error("name", "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
         }
-        guard min.isFinite, max.isFinite, min < max else {
-            throw decoder.invalid(CodingKeys.max, "must be greater than min (\(min))")
-        }
+        guard min < max else { throw reader.error("max", "must be greater than min (\(min))") }
         if kind == .block {
-            guard let rateHz, rateHz.isFinite, rateHz > 0 else {
-                throw decoder.invalid(CodingKeys.rateHz, "a block sensor needs a positive rate_hz")
-            }
+            guard let rateHz, rateHz > 0 else { throw reader.error("rate_hz", "a block sensor needs a positive rate_hz") }
         }
     }
 }

@@ -1,5 +1,5 @@
 /// The unit of the `ts` field in a device's payloads. Readings are stored in Unix seconds.
-public enum TimestampUnit: String, Sendable, Codable, CaseIterable {
+public enum TimestampUnit: String, Sendable, CaseIterable {
     case seconds = "s"
     case milliseconds = "ms"
     case microseconds = "us"
