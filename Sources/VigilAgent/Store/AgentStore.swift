@@ -18,6 +18,9 @@ final class AgentStore {
 
     init(path: String, synchronous: Database.Synchronous) throws {
         database = try Database(path: path, synchronous: synchronous)
+        // 1 MiB of page cache: writes append at the end of each series' index range, so the hot
+        // pages are few; the agent's memory budget is small.
+        try database.execute("PRAGMA cache_size = -1024")
         try AgentSchema.migrator.migrate(database)
         insertReading = try database.prepare("INSERT OR IGNORE INTO readings(series, seq, ts, value) VALUES (?, ?, ?, ?)")
         insertBlock = try database.prepare(
