@@ -1,4 +1,5 @@
 import CMosquitto
+import Synchronization
 import VigilCore
 #if canImport(Glibc)
 import Glibc
@@ -18,13 +19,15 @@ public final class MQTTClient: @unchecked Sendable {
     private let handle: OpaquePointer
     private let state = ConditionLock()
     private var thread: NativeThread?
+    /// Read by the network loop for every packet, so an atomic rather than the lock.
+    private let stopping = Atomic<Bool>(false)
     // Guarded by `state`:
-    private var stopping = false
     private var connected = false
     private var subscribed = false
     private var subscribeMessageID: Int32 = -1
     private var unacknowledged = 0
-    private var connects = 0
+    /// Whether a session was established since the last connection attempt.
+    private var hadSession = false
     private var lastRefusal: String?
 
     private static let libraryReady: Bool = {
@@ -106,10 +109,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// Starts connecting in the background; returns at once. Connection failures are retried
     /// with backoff until `stop()`.
     public func start() {
-        state.withLock {
-            precondition(self.thread == nil, "MQTTClient.start called twice")
-            stopping = false
-        }
+        state.withLock { precondition(self.thread == nil, "MQTTClient.start called twice") }
+        stopping.store(false, ordering: .relaxed)
         let loop = NativeThread(name: "vigil-mqtt") { [self] in runLoop() }
         state.withLock { self.thread = loop }
     }
@@ -121,8 +122,8 @@ public final class MQTTClient: @unchecked Sendable {
             try? publish(topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain)
             waitForPublished(timeout: 1)
         }
+        stopping.store(true, ordering: .relaxed)
         let thread: NativeThread? = state.withLock {
-            stopping = true
             state.broadcast()
             defer { self.thread = nil }
             return self.thread
@@ -135,18 +136,18 @@ public final class MQTTClient: @unchecked Sendable {
     private func runLoop() {
         var delay = configuration.reconnectMinDelay
         var everConnected = false
-        while !state.withLock({ stopping }) {
+        while !stopping.load(ordering: .relaxed) {
             let rc = everConnected
                 ? mosquitto_reconnect(handle)
                 : mosquitto_connect(handle, configuration.url.host, Int32(configuration.url.port), configuration.keepAlive)
             if rc == MOSQ_ERR_SUCCESS.rawValue {
                 everConnected = true
                 var loop = MOSQ_ERR_SUCCESS.rawValue
-                while loop == MOSQ_ERR_SUCCESS.rawValue && !state.withLock({ stopping }) {
+                while loop == MOSQ_ERR_SUCCESS.rawValue && !stopping.load(ordering: .relaxed) {
                     loop = mosquitto_loop(handle, 100, 1)
                 }
-                if state.withLock({ stopping }) { break }
-                if state.withLock({ connects > 0 && lastRefusal == nil }) {
+                if stopping.load(ordering: .relaxed) { break }
+                if state.withLock({ hadSession && lastRefusal == nil }) {
                     // The connection had been up: start the backoff afresh.
                     delay = configuration.reconnectMinDelay
                 }
@@ -154,12 +155,12 @@ public final class MQTTClient: @unchecked Sendable {
             } else {
                 log("cannot connect to \(configuration.url): \(MQTTError.errorText(rc)); retrying")
             }
-            state.withLock { connects = 0 }
+            state.withLock { hadSession = false }
             // Equal jitter: half the delay fixed, half random, so a fleet does not reconnect in step.
             let pause = delay / 2 + Double.random(in: 0...(delay / 2))
             let deadline = MonotonicClock.now() + pause
             state.withLock {
-                while !stopping && MonotonicClock.now() < deadline { state.wait(until: deadline) }
+                while !stopping.load(ordering: .relaxed) && MonotonicClock.now() < deadline { state.wait(until: deadline) }
             }
             delay = min(delay * 2, configuration.reconnectMaxDelay)
         }
@@ -184,7 +185,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         state.withLock {
             connected = true
-            connects += 1
+            hadSession = true
             lastRefusal = nil
             subscribed = configuration.subscriptions.isEmpty
             state.broadcast()
