@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vigil-agent", targets: ["vigil-agent"]),
+        .executable(name: "vigil-sim", targets: ["vigil-sim"]),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +36,8 @@ let package = Package(
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
         ),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
+        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
+        .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),

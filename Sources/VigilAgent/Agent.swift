@@ -26,12 +26,13 @@ public final class Agent: @unchecked Sendable {
         self.configuration = configuration
         self.log = log
         profiles = try DeviceProfile.loadAll(folder: configuration.devices)
-        subscriptions = configuration.topics ?? TopicRouter(profiles: profiles).subscriptions
+        subscriptions = configuration.subscriptions(for: profiles)
         inbox = MessageInbox(capacity: configuration.inboxCapacity,
                              maxPayloadBytes: Int(configuration.maxPayloadSize.bytes))
         let store = try AgentStore(path: configuration.database, synchronous: configuration.synchronous)
         ingestor = try Ingestor(store: store, profiles: profiles, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
-                                maxDatabaseBytes: configuration.maxDatabaseSize.bytes, log: log)
+                                maxDatabaseBytes: configuration.maxDatabaseSize.bytes,
+                                maintenancePrefix: configuration.maintenanceTopicPrefix, log: log)
         client = try MQTTClient(configuration: configuration.mqttConfiguration(subscriptions: subscriptions),
                                 inbox: inbox, log: log)
     }

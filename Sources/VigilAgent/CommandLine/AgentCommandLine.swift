@@ -64,7 +64,7 @@ public enum AgentCommandLine {
                 let agentConfiguration = try AgentConfiguration.load(file: file)
                 let profiles = try DeviceProfile.loadAll(folder: agentConfiguration.devices)
                 print("config ok: \(profiles.count) device profiles (\(profiles.map(\.type).joined(separator: ", ")))")
-                print("subscriptions: \((agentConfiguration.topics ?? TopicRouter(profiles: profiles).subscriptions).joined(separator: ", "))")
+                print("subscriptions: \(agentConfiguration.subscriptions(for: profiles).joined(separator: ", "))")
                 return 0
             case "status":
                 let path: String

@@ -13,6 +13,8 @@ public struct AgentConfiguration: Sendable {
     /// Where the agent says it is online (retained, on every connect) or offline (its will,
     /// sent by the broker if the agent vanishes, by the agent when it stops).
     public var statusTopic: String
+    /// Maintenance events (faults, repairs: the labels) arrive on `<prefix>/<device>`.
+    public var maintenanceTopicPrefix: String
     /// The SQLite file.
     public var database: String
     /// The folder of device profiles (`*.json`).
@@ -97,6 +99,7 @@ public struct AgentConfiguration: Sendable {
         broker = try Broker(reader.object("broker"))
         topics = try reader.optionalStrings("topics")
         statusTopic = try reader.optionalString("status_topic") ?? "vigil/\(agentID)/status"
+        maintenanceTopicPrefix = try reader.optionalString("maintenance_topic_prefix") ?? "vigil/maintenance"
         database = try reader.optionalString("database") ?? "vigil.db"
         devices = try reader.optionalString("devices") ?? "devices"
         commitIntervalMilliseconds = try reader.optionalInteger("commit_interval_ms") ?? 50
@@ -112,6 +115,9 @@ public struct AgentConfiguration: Sendable {
         }
         guard !statusTopic.isEmpty, !statusTopic.contains(where: { $0 == "+" || $0 == "#" }) else {
             throw reader.error("status_topic", "\"\(statusTopic)\" must be a topic without wildcards")
+        }
+        guard TopicPattern.isPlainSegment(maintenanceTopicPrefix.replacing("/", with: "_")) else {
+            throw reader.error("maintenance_topic_prefix", "\"\(maintenanceTopicPrefix)\" must be a topic without wildcards")
         }
         if let topics, topics.isEmpty || topics.contains(where: \.isEmpty) {
             throw reader.error("topics", "must list non-empty topic filters, or be left out to follow the device profiles")
@@ -144,6 +150,11 @@ public struct AgentConfiguration: Sendable {
         configuration.broker.certFile = configuration.broker.certFile.map(resolve)
         configuration.broker.keyFile = configuration.broker.keyFile.map(resolve)
         return configuration
+    }
+
+    /// The filters the agent subscribes: `topics`, or the profiles' patterns, and maintenance events.
+    public func subscriptions(for profiles: [DeviceProfile]) -> [String] {
+        (topics ?? TopicRouter(profiles: profiles).subscriptions) + [maintenanceTopicPrefix + "/+"]
     }
 
     /// The MQTT settings for the agent's subscriber connection.

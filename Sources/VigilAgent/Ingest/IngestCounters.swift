@@ -8,6 +8,7 @@ struct IngestCounters {
     var samples: Int64 = 0
     var duplicates: Int64 = 0
     var droppedRows: Int64 = 0
+    var maintenanceEvents: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
 
     /// Counter names in the database, one per field.
@@ -16,6 +17,7 @@ struct IngestCounters {
     static let samplesName = "samples_stored"
     static let duplicatesName = "duplicates"
     static let droppedRowsName = "rows_dropped_for_size"
+    static let maintenanceEventsName = "maintenance_events"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
     mutating func deadLetter(_ reason: DeadLetterReason) {
@@ -25,7 +27,8 @@ struct IngestCounters {
     /// Name and amount of every non-zero counter.
     var nonZero: [(String, Int64)] {
         var all = [(Self.messagesName, messages), (Self.rowsName, rows), (Self.samplesName, samples),
-                   (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows)]
+                   (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows),
+                   (Self.maintenanceEventsName, maintenanceEvents)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))
         }

@@ -21,6 +21,7 @@ final class Ingestor {
 
     private enum Route {
         case device(Int, sensor: Int?)
+        case maintenance(device: String)
         case refused(PayloadError)
     }
 
@@ -29,6 +30,8 @@ final class Ingestor {
     private let decoders: [PayloadDecoder]
     private let maxPayloadBytes: Int
     private let maxDatabaseBytes: Int64
+    /// Topics `<prefix>/<device>` carry maintenance events.
+    private let maintenancePrefix: String
     private let log: @Sendable (String) -> Void
 
     private var routes: [String: Route] = [:]
@@ -46,7 +49,8 @@ final class Ingestor {
     private static let routeCacheLimit = 100_000
 
     init(store: AgentStore, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
-         log: @escaping @Sendable (String) -> Void) throws {
+         maintenancePrefix: String, log: @escaping @Sendable (String) -> Void) throws {
+        self.maintenancePrefix = maintenancePrefix + "/"
         self.store = store
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
@@ -85,6 +89,15 @@ final class Ingestor {
         switch route(topic) {
         case .refused(let error):
             try refuse(topic, payload, entry, receivedAt, error)
+        case .maintenance(let device):
+            do {
+                let event = try MaintenanceEvent(payload: Array(payload), topicDevice: device)
+                if try store.insert(event, receivedAt: receivedAt) { counters.maintenanceEvents += 1 }
+            } catch let error as PayloadError {
+                try refuse(topic, payload, entry, receivedAt, error)
+            } catch {
+                throw error as! SQLiteError
+            }
         case .device(let index, let sensor):
             do {
                 try decoders[devices[index].profile].decode(payload, sensor: sensor, into: &decoded)
@@ -109,6 +122,12 @@ final class Ingestor {
 
     private func route(_ topic: String) -> Route {
         if let known = routes[topic] { return known }
+        if topic.hasPrefix(maintenancePrefix) {
+            let device = String(topic.dropFirst(maintenancePrefix.count))
+            return device.isEmpty || device.contains("/")
+                ? .refused(PayloadError(.unknownTopic, "maintenance topics are \(maintenancePrefix)<device>"))
+                : .maintenance(device: device)
+        }
         let route: Route
         switch router.route(topic) {
         case .failure(let error):

@@ -53,5 +53,19 @@ enum AgentSchema {
             value INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        -- Version 2: maintenance events, the labels for training.
+        CREATE TABLE maintenance_events(
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            fault_mode TEXT,
+            ts REAL NOT NULL,
+            source TEXT,
+            note TEXT,
+            received_at REAL NOT NULL,
+            UNIQUE(device, kind, ts)
+        );
+        """,
     ])
 }

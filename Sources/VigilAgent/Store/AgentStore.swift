@@ -10,6 +10,7 @@ final class AgentStore {
     private let insertBlock: Statement
     private let insertDeadLetter: Statement
     private let insertSeries: Statement
+    private let insertEvent: Statement
     private let saveDevice: Statement
     private let addCounter: Statement
     private let begin: Statement
@@ -33,6 +34,10 @@ final class AgentStore {
             INSERT INTO series(device, sensor, device_type, unit) VALUES (?, ?, ?, ?)
             ON CONFLICT(device, sensor) DO UPDATE SET device_type = excluded.device_type, unit = excluded.unit
             RETURNING id
+            """)
+        insertEvent = try database.prepare("""
+            INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
@@ -111,6 +116,20 @@ final class AgentStore {
         insertDeadLetter.bindBlob(UnsafeRawBufferPointer(rebasing: payload.prefix(MessageInbox.oversizedPrefix)), at: 6)
         defer { insertDeadLetter.reset() }
         try insertDeadLetter.step()
+    }
+
+    /// Stores a maintenance event; false when the same event was already stored.
+    func insert(_ event: MaintenanceEvent, receivedAt: Double) throws(SQLiteError) -> Bool {
+        insertEvent.bind(event.device, at: 1)
+        insertEvent.bind(event.kind.rawValue, at: 2)
+        insertEvent.bind(event.mode.map(SQLValue.text) ?? .null, at: 3)
+        insertEvent.bind(event.timestamp, at: 4)
+        insertEvent.bind(event.source.map(SQLValue.text) ?? .null, at: 5)
+        insertEvent.bind(event.note.map(SQLValue.text) ?? .null, at: 6)
+        insertEvent.bind(receivedAt, at: 7)
+        defer { insertEvent.reset() }
+        try insertEvent.step()
+        return database.changes > 0
     }
 
     func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double) throws(SQLiteError) {

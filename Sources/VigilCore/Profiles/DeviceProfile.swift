@@ -12,14 +12,27 @@ public struct DeviceProfile: Sendable, Equatable {
     public var timestampUnit: TimestampUnit
     /// The sensors, in the order the profile lists them.
     public var sensors: [SensorProfile]
+    /// The physics the simulator uses; nil for a device type it does not simulate.
+    public var machine: MachineModel?
+    /// The fault modes it can develop.
+    public var faults: [FaultSpec]
+    /// Hours a failed machine is down before the repair that makes it healthy again.
+    public var repairHours: Double
+    /// QoS its firmware publishes with.
+    public var qos: Int32
 
     public init(type: String, description: String? = nil, topics: [String],
-                timestampUnit: TimestampUnit = .seconds, sensors: [SensorProfile]) {
+                timestampUnit: TimestampUnit = .seconds, sensors: [SensorProfile],
+                machine: MachineModel? = nil, faults: [FaultSpec] = [], repairHours: Double = 8, qos: Int32 = 1) {
         self.type = type
         self.description = description
         self.topics = topics
         self.timestampUnit = timestampUnit
         self.sensors = sensors
+        self.machine = machine
+        self.faults = faults
+        self.repairHours = repairHours
+        self.qos = qos
     }
 
     /// The sensor named `name`, with its index in `sensors`.
@@ -36,7 +49,21 @@ public struct DeviceProfile: Sendable, Equatable {
         var sensors: [SensorProfile] = []
         for entry in try reader.objects("sensors") { sensors.append(try SensorProfile(entry)) }
         self.sensors = sensors
+        machine = reader.value("machine") == nil ? nil : try MachineModel(reader.object("machine"))
+        var faults: [FaultSpec] = []
+        if reader.value("faults") != nil {
+            for entry in try reader.objects("faults") { faults.append(try FaultSpec(entry)) }
+        }
+        self.faults = faults
+        repairHours = try reader.optionalDouble("repair_hours") ?? 8
+        let qos = try reader.optionalInteger("qos") ?? 1
         try reader.rejectUnknownFields()
+        guard (0...2).contains(qos) else { throw reader.error("qos", "must be 0, 1 or 2, got \(qos)") }
+        self.qos = Int32(qos)
+        guard repairHours >= 0 else { throw reader.error("repair_hours", "must not be negative") }
+        if machine == nil, let simulated = sensors.first(where: { $0.signal != nil }) {
+            throw reader.error("machine", "sensor \"\(simulated.name)\" has a signal to simulate, which needs the machine's physics")
+        }
 
         guard TopicPattern.isPlainSegment(type) else {
             throw reader.error("type", "\"\(type)\" must be a non-empty name without '/', '+', '#', '{' or '}'")

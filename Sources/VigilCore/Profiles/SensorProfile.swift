@@ -20,14 +20,24 @@ public struct SensorProfile: Sendable, Equatable {
     public var min: Double
     /// The highest valid value.
     public var max: Double
+    /// What the simulator generates for it; nil for a sensor it leaves alone.
+    public var signal: SignalModel?
+    /// Seconds between messages from a simulated device (a value, or a whole block).
+    public var intervalSeconds: Double
+    /// Samples per block message of a simulated block sensor.
+    public var blockSamples: Int
 
-    public init(name: String, unit: String, kind: Kind, rateHz: Double? = nil, min: Double, max: Double) {
+    public init(name: String, unit: String, kind: Kind, rateHz: Double? = nil, min: Double, max: Double,
+                signal: SignalModel? = nil, intervalSeconds: Double = 1, blockSamples: Int = 1024) {
         self.name = name
         self.unit = unit
         self.kind = kind
         self.rateHz = rateHz
         self.min = min
         self.max = max
+        self.signal = signal
+        self.intervalSeconds = intervalSeconds
+        self.blockSamples = blockSamples
     }
 
     /// Reads one entry of a profile's `sensors` list.
@@ -38,6 +48,9 @@ public struct SensorProfile: Sendable, Equatable {
         rateHz = try reader.optionalDouble("rate_hz")
         min = try reader.double("min")
         max = try reader.double("max")
+        signal = reader.value("signal") == nil ? nil : try reader.choice("signal") as SignalModel
+        intervalSeconds = try reader.optionalDouble("interval_s") ?? 1
+        blockSamples = try reader.optionalInteger("block_samples") ?? 1024
         try reader.rejectUnknownFields()
         guard TopicPattern.isPlainSegment(name) else {
             throw reader.error("name", "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
@@ -45,6 +58,10 @@ public struct SensorProfile: Sendable, Equatable {
         guard min < max else { throw reader.error("max", "must be greater than min (\(min))") }
         if kind == .block {
             guard let rateHz, rateHz > 0 else { throw reader.error("rate_hz", "a block sensor needs a positive rate_hz") }
+            guard (16...65_536).contains(blockSamples) else {
+                throw reader.error("block_samples", "must be 16 to 65536, got \(blockSamples)")
+            }
         }
+        guard intervalSeconds > 0 else { throw reader.error("interval_s", "must be positive, got \(intervalSeconds)") }
     }
 }

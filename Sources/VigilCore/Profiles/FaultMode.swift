@@ -1,0 +1,45 @@
+/// How a machine of a profile can fail: the fault modes the simulator develops and that
+/// maintenance events name.
+public enum FaultMode: String, Sendable, CaseIterable, Hashable {
+    /// A spall on the bearing's outer race: impacts at BPFO.
+    case outerRace = "outer_race"
+    /// A spall on the inner race: impacts at BPFI, modulated by shaft rotation.
+    case innerRace = "inner_race"
+    /// A damaged rolling element: impacts at 2 x BSF, modulated by the cage (FTF).
+    case ball
+    /// Growing imbalance: the 1x shaft harmonic.
+    case imbalance
+    /// Growing misalignment: the 2x shaft harmonic.
+    case misalignment
+}
+
+/// One fault mode a device type can develop, and when: the life to failure is drawn from
+/// `lifeHours`, the onset of detectable damage from `onsetFraction` of that life.
+public struct FaultSpec: Sendable, Equatable {
+    public var mode: FaultMode
+    public var lifeHours: ClosedRange<Double>
+    public var onsetFraction: ClosedRange<Double>
+    /// Relative likelihood among the profile's faults.
+    public var weight: Double
+
+    init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+        mode = try reader.choice("mode")
+        lifeHours = try Self.range("life_hours", reader, within: 0.001...1e6)
+        onsetFraction = try Self.range("onset_fraction", reader, within: 0...0.99)
+        weight = try reader.optionalDouble("weight") ?? 1
+        try reader.rejectUnknownFields()
+        guard weight > 0 else { throw reader.error("weight", "must be positive, got \(weight)") }
+    }
+
+    private static func range(_ key: String, _ reader: JSONObjectReader,
+                              within limits: ClosedRange<Double>) throws(ConfigurationError) -> ClosedRange<Double> {
+        guard case .array(let items) = reader.value(key) ?? .null, items.count == 2,
+              case .number(let low) = items[0], case .number(let high) = items[1] else {
+            throw reader.error(key, "expected [low, high]")
+        }
+        guard low <= high, limits.contains(low), limits.contains(high) else {
+            throw reader.error(key, "needs low <= high within \(limits.lowerBound)...\(limits.upperBound), got [\(low), \(high)]")
+        }
+        return low...high
+    }
+}

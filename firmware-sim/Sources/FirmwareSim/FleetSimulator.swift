@@ -1,0 +1,224 @@
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fleet of simulated devices in one process: each device's machine lives and fails on its
+/// own schedule, its firmware sends what its profile says at the profile's intervals, and a
+/// technician's maintenance events (a confirmed fault, then a repair) mark every failure.
+///
+/// Time: devices report at their intervals in wall-clock time, while their machines age
+/// `speedup` times faster, so a life of weeks passes in minutes and each report's `ts` is in
+/// machine time. A run is the same for the same seed and options.
+public final class FleetSimulator {
+    /// What a run did.
+    public struct Report: Sendable {
+        public var messages = 0
+        public var samples = 0
+        public var malformed = 0
+        /// Messages lost on the way (the `dropouts` fault): sequence gaps the agent should count.
+        public var dropped = 0
+        /// Messages buffered during outages and replayed afterwards.
+        public var replayed = 0
+        /// Messages sent twice after an outage, as firmware that resends unacknowledged ones does.
+        public var duplicates = 0
+        public var maintenanceEvents = 0
+        public var wallSeconds = 0.0
+        public var messagesByType: [String: Int] = [:]
+    }
+
+    private enum Event {
+        case stream(device: Int, stream: Int)
+        case failure(device: Int)
+        case repair(device: Int)
+    }
+
+    private struct Pending {
+        var topic: String
+        var payload: [UInt8]
+        var qos: Int32
+    }
+
+    public let options: SimulatorOptions
+    /// The run's start in Unix seconds of device time.
+    public let start: Double
+    private let devices: [SimulatedDevice]
+    private var random: SimulationRandom
+    private var outageBuffers: [[Pending]]
+    private var recentlySent: [[Pending]]
+
+    /// Builds the fleet from the simulated profiles among `profiles`.
+    public init(options: SimulatorOptions, profiles: [DeviceProfile]) throws {
+        self.options = options
+        start = options.start ?? WallClock.now().rounded(.down)
+        let simulated = profiles.filter { $0.machine != nil && !$0.faults.isEmpty && (options.types.isEmpty || options.types.contains($0.type)) }
+        guard !simulated.isEmpty else {
+            throw SimulatorError("no device profile to simulate: a profile needs \"machine\" and \"faults\"\(options.types.isEmpty ? "" : " and a type among \(options.types)")")
+        }
+        guard options.count >= 1 else { throw SimulatorError("--count must be at least 1") }
+        random = SimulationRandom(seed: options.seed, stream: UInt64.max)
+        var devices: [SimulatedDevice] = []
+        for index in 0..<options.count {
+            let profile = simulated[index % simulated.count]
+            let short = profile.type.split(separator: "-").last.map(String.init) ?? profile.type
+            var faultDraw = SimulationRandom(seed: options.seed, stream: UInt64(index) << 32)
+            let fault = faultDraw.uniform() < options.sensorFaultShare
+                ? SensorFault.allCases[Int(faultDraw.next() % UInt64(SensorFault.allCases.count))] : nil
+            devices.append(SimulatedDevice(name: "\(short)-\(String(index + 1).leftPadded(to: 4))", profile: profile,
+                                           seed: options.seed, stream: UInt64(index), sensorFault: fault))
+        }
+        self.devices = devices
+        outageBuffers = Array(repeating: [], count: devices.count)
+        recentlySent = Array(repeating: [], count: devices.count)
+    }
+
+    /// Runs for `options.duration` wall seconds (virtual ones when dumping or going as fast as
+    /// possible) and sends everything to `sink`.
+    public func run(into sink: MessageSink) throws -> Report {
+        var report = Report()
+        var queue = EventQueue<Event>()
+        for (index, device) in devices.enumerated() {
+            for (stream, spec) in device.streams.enumerated() {
+                // Stagger devices over their interval, as a real fleet is never in step.
+                queue.push(.stream(device: index, stream: stream), at: spec.interval * Double(index % 97) / 97)
+            }
+            queue.push(.failure(device: index), at: max(0, device.life.failsAt / options.speedup))
+        }
+        let paced = options.dump == nil && !options.asFastAsPossible
+        let wallStart = MonotonicClock.now()
+        var writer = PayloadWriter()
+        while let time = queue.nextTime, time <= options.duration, let (_, event) = queue.pop() {
+            if paced {
+                let wait = wallStart + time - MonotonicClock.now()
+                if wait > 0.0005 { usleep(UInt32(wait * 1e6)) }
+            }
+            let machineTime = time * options.speedup
+            switch event {
+            case .stream(let index, let stream):
+                let device = devices[index]
+                queue.push(.stream(device: index, stream: stream), at: time + device.streams[stream].interval)
+                guard !device.down else { continue }
+                let sequence = device.nextSequence()
+                if device.dropsMessage() {
+                    report.dropped += 1
+                    continue
+                }
+                device.payload(stream: stream, time: machineTime, start: start, sequence: sequence, into: &writer)
+                var payload = writer.bytes
+                if options.malformedRate > 0 && random.uniform() < options.malformedRate {
+                    payload = malformed(payload)
+                    report.malformed += 1
+                }
+                let message = Pending(topic: device.streams[stream].topic, payload: payload, qos: device.profile.qos)
+                try deliver(message, from: index, at: time, sink: sink, report: &report)
+                report.messagesByType[device.profile.type, default: 0] += 1
+                if device.streams[stream].sensors.count == 1, device.profile.sensors[device.streams[stream].sensors[0]].kind == .block {
+                    report.samples += device.profile.sensors[device.streams[stream].sensors[0]].blockSamples
+                } else {
+                    report.samples += device.streams[stream].sensors.count
+                }
+            case .failure(let index):
+                let device = devices[index]
+                device.fail()
+                try sendEvent("fault", device: device, at: device.life.failsAt, sink: sink)
+                report.maintenanceEvents += 1
+                queue.push(.repair(device: index), at: (device.life.failsAt + device.profile.repairHours * 3600) / options.speedup)
+            case .repair(let index):
+                let device = devices[index]
+                device.repair(at: machineTime)
+                try sendEvent("repair", device: device, at: machineTime, sink: sink)
+                report.maintenanceEvents += 1
+                queue.push(.failure(device: index), at: device.life.failsAt / options.speedup)
+            }
+        }
+        for index in devices.indices { try replay(index, sink: sink, report: &report) }
+        try sink.finish()
+        report.wallSeconds = MonotonicClock.now() - wallStart
+        return report
+    }
+
+    // MARK: Firmware behaviour
+
+    private func inOutage(_ time: Double) -> Bool {
+        options.outageEvery > 0 && time >= options.outageEvery
+            && time.truncatingRemainder(dividingBy: options.outageEvery) < options.outageSeconds
+    }
+
+    /// Sends a message, or buffers it while the link is down; the first message after an
+    /// outage replays the buffer first.
+    private func deliver(_ message: Pending, from index: Int, at time: Double, sink: MessageSink, report: inout Report) throws {
+        if inOutage(time) {
+            if outageBuffers[index].count >= 5_000 { outageBuffers[index].removeFirst() }
+            outageBuffers[index].append(message)
+            return
+        }
+        try replay(index, sink: sink, report: &report)
+        try sink.send(topic: message.topic, payload: message.payload, qos: message.qos, retain: false)
+        report.messages += 1
+        recentlySent[index].append(message)
+        if recentlySent[index].count > 3 { recentlySent[index].removeFirst() }
+    }
+
+    /// After an outage: the last messages sent before it again (their acknowledgements were
+    /// lost with the link), then the buffer, with neighbours now and then swapped.
+    private func replay(_ index: Int, sink: MessageSink, report: inout Report) throws {
+        guard !outageBuffers[index].isEmpty else { return }
+        for message in recentlySent[index] {
+            try sink.send(topic: message.topic, payload: message.payload, qos: message.qos, retain: false)
+            report.duplicates += 1
+        }
+        var buffered = outageBuffers[index]
+        outageBuffers[index].removeAll()
+        for position in stride(from: 1, to: buffered.count, by: 7) { buffered.swapAt(position - 1, position) }
+        for message in buffered {
+            try sink.send(topic: message.topic, payload: message.payload, qos: message.qos, retain: false)
+            report.messages += 1
+            report.replayed += 1
+        }
+        recentlySent[index] = Array(buffered.suffix(3))
+    }
+
+    /// One of the ways firmware gets a payload wrong.
+    private func malformed(_ payload: [UInt8]) -> [UInt8] {
+        switch random.next() % 4 {
+        case 0: return Array(payload.prefix(max(1, payload.count / 2)))
+        case 1: return Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8)
+        case 2: return Array(#"{"seq": 1, "ts": 1750000000, "value": NaN}"#.utf8)
+        default: return payload.dropLast() + Array(#","padding":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 300 << 10) + Array("\"}".utf8)
+        }
+    }
+
+    private func sendEvent(_ kind: String, device: SimulatedDevice, at time: Double, sink: MessageSink) throws {
+        let event: JSONValue = [
+            "device": .string(device.name), "type": .string(device.profile.type), "kind": .string(kind),
+            "mode": .string(device.life.mode.rawValue), "ts": .number(((start + time) * 1000).rounded() / 1000),
+            "source": "vigil-sim",
+        ]
+        try sink.send(topic: "\(options.maintenanceTopicPrefix)/\(device.name)", payload: Array(event.serialized(indent: 0).utf8),
+                      qos: 1, retain: false)
+    }
+
+    // MARK: Ground truth
+
+    /// Every device's lives so far (installation, onset, failure in Unix seconds; the fault
+    /// mode) and sensor fault: what an evaluation compares predictions with.
+    public func groundTruth() -> JSONValue {
+        .object([
+            ("seed", .number(Double(options.seed))), ("start", .number(start)), ("speedup", .number(options.speedup)),
+            ("devices", .array(devices.map { device in
+                .object([
+                    ("device", .string(device.name)), ("type", .string(device.profile.type)),
+                    ("sensor_fault", device.sensorFault.map { .string($0.rawValue) } ?? .null),
+                    ("lives", .array(device.lives.map { life in
+                        .object([("mode", .string(life.mode.rawValue)), ("installed", .number(start + life.installedAt)),
+                                 ("onset", .number(start + life.onsetAt)), ("failure", .number(start + life.failsAt))])
+                    })),
+                ])
+            })),
+        ])
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

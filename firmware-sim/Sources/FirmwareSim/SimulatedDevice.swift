@@ -1,0 +1,147 @@
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One simulated device: its machine's lives (healthy, degrading, failed, repaired), its
+/// firmware's sequence counter, and the payloads it sends, as its profile describes them.
+final class SimulatedDevice {
+    /// One stream of messages: one sensor per topic, or all value sensors on a topic without
+    /// `{sensor}`.
+    struct Stream {
+        let topic: String
+        let sensors: [Int]
+        let interval: Double
+    }
+
+    let name: String
+    let profile: DeviceProfile
+    let streams: [Stream]
+    let sensorFault: SensorFault?
+    private(set) var random: SimulationRandom
+    /// Every life so far, the current one last.
+    private(set) var lives: [MachineLife]
+    /// Whether the machine has failed and awaits repair.
+    private(set) var down = false
+    private(set) var sequence: Int64 = 0
+    private var synthesizers: [Int: VibrationSynthesizer] = [:]
+    private var stuckValue: Double?
+    private var samples: [Double] = []
+
+    init(name: String, profile: DeviceProfile, seed: UInt64, stream: UInt64, sensorFault: SensorFault?) {
+        self.name = name
+        self.profile = profile
+        self.sensorFault = sensorFault
+        random = SimulationRandom(seed: seed, stream: stream)
+        // Devices join the run part-way through their first life, so a fleet holds every stage.
+        var first = MachineLife.draw(from: profile.faults, startingAt: 0, random: &random)
+        let shift = (first.failsAt - first.installedAt) * random.uniform(0...0.9)
+        first.installedAt -= shift
+        first.onsetAt -= shift
+        first.failsAt -= shift
+        lives = [first]
+        let pattern = try! TopicPattern(profile.topics[0])
+        func topic(_ sensor: String?) -> String {
+            pattern.segments.map { segment -> String in
+                switch segment {
+                case .literal(let bytes): String(decoding: bytes, as: UTF8.self)
+                case .device: name
+                case .sensor: sensor ?? ""
+                }
+            }.joined(separator: "/")
+        }
+        let simulated = profile.sensors.indices.filter { profile.sensors[$0].signal != nil }
+        if pattern.hasSensor {
+            streams = simulated.map { Stream(topic: topic(profile.sensors[$0].name), sensors: [$0],
+                                             interval: profile.sensors[$0].intervalSeconds) }
+        } else {
+            streams = [Stream(topic: topic(nil), sensors: simulated,
+                              interval: simulated.map { profile.sensors[$0].intervalSeconds }.min() ?? 1)]
+        }
+        for index in simulated where profile.sensors[index].kind == .block {
+            synthesizers[index] = VibrationSynthesizer(machine: profile.machine!, rateHz: profile.sensors[index].rateHz!)
+        }
+    }
+
+    var life: MachineLife { lives[lives.count - 1] }
+
+    /// The machine fails: it stops sending until repaired.
+    func fail() { down = true }
+
+    /// The machine is repaired at `time` and starts a new, healthy life.
+    func repair(at time: Double) {
+        down = false
+        lives.append(MachineLife.draw(from: profile.faults, startingAt: time, random: &random))
+    }
+
+    /// The next sequence number; firmware counts every message it means to send.
+    func nextSequence() -> Int64 {
+        defer { sequence += 1 }
+        return sequence
+    }
+
+    /// Whether this message is lost on the way (the `dropouts` fault).
+    func dropsMessage() -> Bool { sensorFault == .dropouts && random.uniform() < 0.02 }
+
+    /// Writes the payload of `stream` at simulated `time` (seconds since the run's start) for a
+    /// run that began at Unix time `start`.
+    func payload(stream index: Int, time: Double, start: Double, sequence: Int64, into writer: inout PayloadWriter) {
+        let stream = streams[index]
+        let health = life.health(at: time)
+        var deviceTime = start + time
+        if sensorFault == .clockSkew { deviceTime += 90 + time / 3600 }
+        writer.begin()
+        writer.field("seq", integer: sequence)
+        switch profile.timestampUnit {
+        case .seconds: writer.field("ts", deviceTime, decimals: 3)
+        case .milliseconds: writer.field("ts", integer: Int64((deviceTime * 1e3).rounded()))
+        case .microseconds: writer.field("ts", integer: Int64((deviceTime * 1e6).rounded()))
+        case .nanoseconds: writer.field("ts", integer: Int64((deviceTime * 1e9).rounded()))
+        }
+        if stream.sensors.count == 1, let synthesizer = synthesizers[stream.sensors[0]] {
+            let sensor = profile.sensors[stream.sensors[0]]
+            synthesizer.block(count: sensor.blockSamples, mode: life.mode, health: health, random: &random, into: &samples)
+            for offset in samples.indices { samples[offset] = min(sensor.max, max(sensor.min, samples[offset])) }
+            writer.field("rate_hz", sensor.rateHz!, decimals: 3)
+            writer.field("values", samples: samples, decimals: 5)
+        } else if stream.sensors.count == 1 {
+            writer.field("value", value(stream.sensors[0], time: time, health: health), decimals: 3)
+        } else {
+            for sensor in stream.sensors {
+                writer.field(profile.sensors[sensor].name, value(sensor, time: time, health: health), decimals: 3)
+            }
+        }
+        writer.end()
+    }
+
+    /// A value sensor's reading: its operating point, moved by damage, plus noise and faults.
+    private func value(_ index: Int, time: Double, health: Double) -> Double {
+        let sensor = profile.sensors[index]
+        let machine = profile.machine!
+        let signal = sensor.signal!
+        let base = machine.operatingPoint[signal] ?? (sensor.min + sensor.max) / 2
+        let late = health * health
+        var reading: Double
+        switch signal {
+        case .temperature: reading = base * (1 + machine.lateRise * late) + 0.2 * random.gaussian()
+        case .current: reading = base * (1 + machine.lateRise * late) * (1 + 0.005 * random.gaussian())
+        case .vibrationRMS: reading = base * (1 + 4 * health) * (1 + 0.03 * random.gaussian())
+        case .pressure: reading = base * (1 - 0.2 * health) * (1 + 0.01 * random.gaussian())
+        case .flow: reading = base * (1 - 0.3 * health) * (1 + 0.01 * random.gaussian())
+        case .speed: reading = base * (1 - 0.02 * health) + 2 * random.gaussian()
+        case .vibration: reading = machine.noise * random.gaussian()
+        }
+        let firstValueSensor = streams.flatMap(\.sensors).first { profile.sensors[$0].kind == .value }
+        if index == firstValueSensor {
+            switch sensorFault {
+            case .stuck where time > life.installedAt + 1:
+                if stuckValue == nil { stuckValue = reading }
+                reading = stuckValue!
+            case .drift: reading *= 1 + 0.02 * time / 86_400
+            default: break
+            }
+        }
+        if sensorFault == .spikes && random.uniform() < 0.02 { reading *= 5 }
+        return min(sensor.max, max(sensor.min, reading))
+    }
+}

@@ -1,0 +1,37 @@
+/// What `vigil-sim` is asked to do; every field is a command-line flag.
+public struct SimulatorOptions: Sendable {
+    /// The folder of device profiles.
+    public var devices = "devices"
+    /// Devices in the fleet, spread over the profiles that have machine physics.
+    public var count = 10
+    /// Only these device types, if given.
+    public var types: [String] = []
+    /// The broker to publish to (ignored with `dump`).
+    public var broker = "mqtt://127.0.0.1:1883"
+    public var clientID = "vigil-sim"
+    public var seed: UInt64 = 1
+    /// Wall-clock seconds to run.
+    public var duration = 60.0
+    /// Simulated seconds per wall-clock second: 3600 runs an hour of machine life a second.
+    public var speedup = 1.0
+    /// Unix time of the run's start, in device time (default: now).
+    public var start: Double?
+    /// Write `topic<TAB>payload` lines here instead of publishing; no waiting between messages.
+    public var dump: String?
+    /// Write the ground truth (every device's lives, faults) here as JSON.
+    public var groundTruth: String?
+    /// Publish as fast as the broker takes messages, ignoring the devices' intervals' pacing.
+    public var asFastAsPossible = false
+    /// Share of messages replaced by malformed ones (truncated, wrong type, NaN, oversized).
+    public var malformedRate = 0.0
+    /// Share of devices with a sensor or firmware fault (stuck, spikes, dropouts, drift, skew).
+    public var sensorFaultShare = 0.1
+    /// Every this many wall seconds, the devices' links go down for `outageSeconds`; they buffer
+    /// and replay afterwards, with duplicates and some out-of-order delivery. 0: never.
+    public var outageEvery = 0.0
+    public var outageSeconds = 2.0
+    /// Where maintenance events go: `<prefix>/<device>`.
+    public var maintenanceTopicPrefix = "vigil/maintenance"
+
+    public init() {}
+}

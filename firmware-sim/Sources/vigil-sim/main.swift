@@ -1,0 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FirmwareSim
+
+exit(SimulatorCommandLine.main(Array(CommandLine.arguments.dropFirst())))
