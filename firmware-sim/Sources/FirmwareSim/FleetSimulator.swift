@@ -125,8 +125,8 @@ public final class FleetSimulator {
                 queue.push(.repair(device: index), at: (device.life.failsAt + device.profile.repairHours * 3600) / options.speedup)
             case .repair(let index):
                 let device = devices[index]
-                device.repair(at: machineTime)
                 try sendEvent("repair", device: device, at: machineTime, sink: sink)
+                device.repair(at: machineTime)
                 report.maintenanceEvents += 1
                 queue.push(.failure(device: index), at: device.life.failsAt / options.speedup)
             }

@@ -13,6 +13,13 @@ public struct MachineLife: Sendable, Equatable {
     public var onsetAt: Double
     public var failsAt: Double
 
+    public init(mode: FaultMode, installedAt: Double, onsetAt: Double, failsAt: Double) {
+        self.mode = mode
+        self.installedAt = installedAt
+        self.onsetAt = onsetAt
+        self.failsAt = failsAt
+    }
+
     /// Growth rate of the health index between onset and failure.
     static let growth = 6.0
 

@@ -1,0 +1,89 @@
+import FirmwareSim
+import Testing
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Simulated machine physics")
+struct PhysicsTests {
+    /// The CWRU drive-end bearing (6205), as in devices/induction-motor.json.
+    static let machine: MachineModel = {
+        let profile = try! DeviceProfile.loadAll(folder: String(#filePath.split(separator: "/Tests/").first!) + "/devices")
+            .first { $0.type == "induction-motor" }!
+        return profile.machine!
+    }()
+
+    @Test func bearingDefectOrdersMatchTheCWRUBearing() {
+        let orders = Self.machine.bearing.orders
+        #expect(abs(orders.bpfo - 3.5848) < 5e-4)
+        #expect(abs(orders.bpfi - 5.4152) < 5e-4)
+        #expect(abs(orders.ftf - 0.3983) < 5e-4)
+        #expect(abs(2 * orders.bsf - 4.7135) < 5e-4)
+    }
+
+    /// The peak of the squared-envelope spectrum between 20 and 300 Hz: where a vibration
+    /// analyst looks for bearing defect frequencies.
+    func envelopePeak(_ samples: [Double], rateHz: Double) -> Double {
+        // High-pass by differencing (drops the shaft harmonics), square: the energy envelope.
+        var envelope: [Double] = []
+        for index in 1..<samples.count {
+            let difference = samples[index] - samples[index - 1]
+            envelope.append(difference * difference)
+        }
+        let mean = envelope.reduce(0, +) / Double(envelope.count)
+        envelope = envelope.map { $0 - mean }
+        var best = (frequency: 0.0, power: 0.0)
+        for step in 0...560 {
+            let frequency = 20 + Double(step) * 0.5
+            let omega = 2 * Double.pi * frequency / rateHz
+            var re = 0.0, im = 0.0
+            for (index, value) in envelope.enumerated() {
+                re += value * cos(omega * Double(index))
+                im += value * sin(omega * Double(index))
+            }
+            if re * re + im * im > best.power { best = (frequency, re * re + im * im) }
+        }
+        return best.frequency
+    }
+
+    @Test(arguments: [FaultMode.outerRace, .innerRace])
+    func envelopeSpectrumPeaksAtTheDefectFrequency(mode: FaultMode) throws {
+        let synthesizer = VibrationSynthesizer(machine: Self.machine, rateHz: 12_000)
+        var random = SimulationRandom(seed: 42)
+        var samples: [Double] = []
+        synthesizer.block(count: 24_000, mode: mode, health: 0.6, random: &random, into: &samples)
+        let expected = try #require(synthesizer.defectHz(mode))
+        let peak = envelopePeak(samples, rateHz: 12_000)
+        #expect(abs(peak - expected) <= 0.02 * expected, "peak \(peak) Hz, \(mode) at \(expected) Hz")
+    }
+
+    @Test func rmsAndKurtosisGrowOverALife() {
+        let synthesizer = VibrationSynthesizer(machine: Self.machine, rateHz: 12_000)
+        var random = SimulationRandom(seed: 7)
+        var samples: [Double] = []
+        var rms: [Double] = []
+        var kurtosis: [Double] = []
+        let life = MachineLife(mode: .outerRace, installedAt: 0, onsetAt: 600, failsAt: 1000)
+        for time in [0.0, 500, 700, 850, 1000] {
+            synthesizer.block(count: 12_000, mode: life.mode, health: life.health(at: time), random: &random, into: &samples)
+            let mean = samples.reduce(0, +) / Double(samples.count)
+            let m2 = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count)
+            let m4 = samples.reduce(0) { $0 + pow($1 - mean, 4) } / Double(samples.count)
+            rms.append((samples.reduce(0) { $0 + $1 * $1 } / Double(samples.count)).squareRoot())
+            kurtosis.append(m4 / (m2 * m2))
+        }
+        #expect(abs(rms[0] - rms[1]) < 0.1 * rms[0], "healthy until the onset: \(rms)")
+        #expect(abs(kurtosis[0] - 3) < 0.3, "healthy vibration is near-Gaussian: \(kurtosis)")
+        #expect(rms[2] < rms[3] && rms[3] < rms[4], "RMS grows after the onset: \(rms)")
+        #expect(kurtosis[3] > kurtosis[1] && kurtosis[4] > 6, "impacts make the signal impulsive: \(kurtosis)")
+    }
+
+    @Test func healthIndexIsZeroThenGrowsToOne() {
+        let life = MachineLife(mode: .ball, installedAt: 0, onsetAt: 60, failsAt: 100)
+        #expect(life.health(at: 30) == 0)
+        #expect(life.health(at: 60) == 0)
+        #expect(life.health(at: 80) > 0 && life.health(at: 80) < 0.1)
+        #expect(abs(life.health(at: 100) - 1) < 1e-12)
+    }
+}

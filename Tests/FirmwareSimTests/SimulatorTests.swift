@@ -1,0 +1,117 @@
+import FirmwareSim
+import Testing
+import VigilAgent
+import VigilCore
+import VigilMQTT
+import VigilStore
+import VigilTestSupport
+
+@Suite("Simulator runs")
+struct SimulatorTests {
+    static let devices = String(#filePath.split(separator: "/Tests/").first!) + "/devices"
+
+    func dump(seed: UInt64, directory: TemporaryDirectory, name: String) throws -> String {
+        var options = SimulatorOptions()
+        options.devices = Self.devices
+        options.count = 9
+        options.seed = seed
+        options.duration = 20
+        options.speedup = 100_000
+        options.start = 1_750_000_000
+        options.malformedRate = 0.02
+        options.outageEvery = 5
+        options.dump = directory.file(name)
+        let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
+        _ = try simulator.run(into: DumpSink(path: directory.file(name)))
+        return try readFile(directory.file(name))
+    }
+
+    @Test func sameSeedSameRun() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try dump(seed: 5, directory: directory, name: "a.txt")
+        #expect(first.split(separator: "\n").count > 200)
+        #expect(try dump(seed: 5, directory: directory, name: "b.txt") == first)
+        #expect(try dump(seed: 6, directory: directory, name: "c.txt") != first)
+    }
+
+    @Test func profileErrorsNameFileAndField() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try writeFile(directory.file("m.json"), """
+            {"type": "m", "topics": ["p/{device}/{sensor}"],
+             "sensors": [{"name": "t", "unit": "C", "kind": "value", "min": 0, "max": 1, "signal": "temperature"}],
+             "machine": {"shaft_hz": 10, "bearing": {"balls": 2, "ball_diameter": 1, "pitch_diameter": 5},
+                         "resonance_hz": 100, "damping_per_s": 10, "operating_point": {}},
+             "faults": [{"mode": "outer_race", "life_hours": [10, 5], "onset_fraction": [0.1, 0.2]}]}
+            """)
+        #expect(throws: ConfigurationError(file: directory.file("m.json"), field: "machine.bearing",
+                                           problem: "needs at least 3 balls and 0 < ball_diameter < pitch_diameter")) {
+            try DeviceProfile.loadAll(folder: directory.path)
+        }
+        try writeFile(directory.file("m.json"), """
+            {"type": "m", "topics": ["p/{device}/{sensor}"],
+             "sensors": [{"name": "t", "unit": "C", "kind": "value", "min": 0, "max": 1, "signal": "heat"}]}
+            """)
+        do {
+            _ = try DeviceProfile.loadAll(folder: directory.path)
+            Issue.record("an unknown signal was accepted")
+        } catch {
+            #expect(error.field == "sensors[0].signal")
+        }
+    }
+
+    /// The simulated fleet against a real broker and the agent: everything published is
+    /// stored, malformed payloads land in dead letters, replayed duplicates are stored once,
+    /// and the maintenance events arrive as labels.
+    @Test func endToEndWithTheAgent() throws {
+        let broker = try TestBroker()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try writeFile(directory.file("agent.json"), """
+            {"agent_id": "sim-test", "broker": {"url": "\(broker.url)", "clean_session": true},
+             "database": "agent.db", "devices": "\(Self.devices)"}
+            """)
+        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), log: { _ in })
+        agent.start()
+        #expect(agent.waitUntilReady(timeout: 10))
+
+        var options = SimulatorOptions()
+        options.devices = Self.devices
+        options.count = 12
+        options.seed = 11
+        options.duration = 30
+        options.speedup = 200_000
+        options.asFastAsPossible = true
+        options.malformedRate = 0.03
+        options.sensorFaultShare = 0.5
+        options.outageEvery = 10
+        options.outageSeconds = 3
+        let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
+        let report = try simulator.run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim", log: { _ in }))
+        #expect(report.malformed > 0 && report.duplicates > 0 && report.maintenanceEvents > 0)
+
+        let database = directory.file("agent.db")
+        func counters() throws -> [String: Int64] { try AgentStatus.read(database: database).counters }
+        func total(_ counters: [String: Int64]) -> Int64 {
+            counters.filter { $0.key == "messages_stored" || $0.key == "duplicates" || $0.key == "maintenance_events"
+                || $0.key.hasPrefix("dead_letters.") }.values.reduce(0, +)
+        }
+        let expected = Int64(report.messages + report.duplicates + report.maintenanceEvents)
+        #expect(try eventually(timeout: 30) { try total(counters()) >= expected })
+        agent.stop()
+
+        let status = try AgentStatus.read(database: database)
+        // A resent malformed message is refused again rather than recognised as a duplicate.
+        let duplicates = status.counters["duplicates", default: 0]
+        #expect(status.deadLetterTotal >= Int64(report.malformed))
+        #expect(status.deadLetterTotal + duplicates == Int64(report.malformed + report.duplicates))
+        #expect(status.counters["messages_stored"] == Int64(report.messages - report.malformed))
+        #expect(status.counters["maintenance_events"] == Int64(report.maintenanceEvents))
+        let missing = status.devices.reduce(0) { $0 + $1.missing }
+        #expect(missing <= Int64(report.malformed + report.dropped), "gaps come only from malformed and dropped messages")
+        let reader = try Database(path: database, readOnly: true)
+        #expect(try reader.scalar("SELECT count(*) FROM readings")?.int64
+                == reader.scalar("SELECT count(*) FROM (SELECT DISTINCT series, seq, ts FROM readings)")?.int64)
+    }
+}
