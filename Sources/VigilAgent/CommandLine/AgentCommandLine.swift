@@ -17,6 +17,9 @@ public enum AgentCommandLine {
           vigil-agent status (--config FILE | --db FILE) [--json]
               Print what the database holds: messages, duplicates, gaps, dead letters per
               device and reason. Safe while the agent runs.
+          vigil-agent watch (--config FILE | --db FILE) [--interval SECONDS] [--duration SECONDS]
+              A live view, refreshed every interval (default 1 s): messages and samples per
+              second per device type, refusals by reason, gaps, labels, database size.
           vigil-agent check --config FILE
               Validate the config and the device profiles, print the subscriptions, and exit.
           vigil-agent help
@@ -41,7 +44,7 @@ public enum AgentCommandLine {
         var rest = arguments.dropFirst()
         while let argument = rest.popFirst() {
             switch argument {
-            case "--config", "--db":
+            case "--config", "--db", "--interval", "--duration":
                 guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: 2) }
                 options[argument] = value
             case "--json", "--help", "-h":
@@ -66,17 +69,26 @@ public enum AgentCommandLine {
                 print("config ok: \(profiles.count) device profiles (\(profiles.map(\.type).joined(separator: ", ")))")
                 print("subscriptions: \(agentConfiguration.subscriptions(for: profiles).joined(separator: ", "))")
                 return 0
-            case "status":
+            case "status", "watch":
                 let path: String
                 if let database = options["--db"] {
                     path = database
                 } else if let file = options["--config"] {
                     path = try AgentConfiguration.load(file: file).database
                 } else {
-                    return fail("status needs --config FILE or --db FILE", status: 2)
+                    return fail("\(command) needs --config FILE or --db FILE", status: 2)
                 }
-                let status = try AgentStatus.read(database: path)
-                print(flags.contains("--json") ? status.json() : status.text())
+                if command == "status" {
+                    let status = try AgentStatus.read(database: path)
+                    print(flags.contains("--json") ? status.json() : status.text())
+                    return 0
+                }
+                guard let interval = Double(options["--interval"] ?? "1"), interval >= 0.1 else {
+                    return fail("--interval must be at least 0.1 seconds", status: 2)
+                }
+                let duration = options["--duration"].flatMap(Double.init)
+                if options["--duration"] != nil && duration == nil { return fail("--duration must be seconds", status: 2) }
+                _ = try LiveView.watch(database: path, interval: interval, duration: duration)
                 return 0
             case "help", "--help", "-h":
                 print(usage)

@@ -111,15 +111,9 @@ public struct AgentStatus: Sendable {
         lines.append("refused   \(deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
         if !devices.isEmpty {
             lines.append("")
-            let header = ["device", "type", "messages", "duplicates", "missing", "restarts", "last seq"]
-            let rows = devices.map { [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)"] }
-            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-            for row in [header] + rows {
-                lines.append(row.enumerated().map { column, cell in
-                    column < 2 ? cell + String(repeating: " ", count: widths[column] - cell.count)
-                               : String(repeating: " ", count: widths[column] - cell.count) + cell
-                }.joined(separator: "  "))
-            }
+            lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq"], devices.map {
+                [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)"]
+            }, leftAligned: 2)
         }
         if !recentDeadLetters.isEmpty {
             lines.append("")

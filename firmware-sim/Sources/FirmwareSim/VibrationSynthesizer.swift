@@ -62,7 +62,7 @@ public struct VibrationSynthesizer: Sendable {
             let start = Int((jittered * rateHz).rounded())
             var amplitude = 1.5 * health
             if modulation > 0 { amplitude *= 0.6 + 0.4 * cos(2 * .pi * modulation * jittered + modulationPhase) }
-            if start >= 0 {
+            if start >= 0 && start < count {
                 for offset in 0..<min(ring.count, count - start) { samples[start + offset] += amplitude * ring[offset] }
             }
             time += period
