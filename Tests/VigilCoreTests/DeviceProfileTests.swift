@@ -51,6 +51,14 @@ struct DeviceProfileTests {
         (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}, {"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}]}"#,
          "sensors", "listed twice"),
         (##"{"type": "pump", "topics": ["#;"##, "", "not valid JSON"),
+        (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}], "features": [{"sensor": "b", "window": {"size": 4, "hop": 1}, "features": ["rms"]}]}"#,
+         "features[0].sensor", "no sensor \"b\""),
+        (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}], "features": [{"sensor": "a", "window": {"size": 4, "hop": 1}, "features": ["rms", "band_0_100"]}]}"#,
+         "features[0].features[1]", "needs a block sensor"),
+        (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}], "features": [{"sensor": "a", "window": {"seconds": 60}, "features": ["rms"]}]}"#,
+         "features[0].window.hop_seconds", "is required"),
+        (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}], "features": [{"sensor": "a", "window": {"size": 4, "hop": 1}, "features": ["median"]}]}"#,
+         "features[0].features[0]", "unknown feature"),
     ])
     func refusalsNameFileAndField(text: String, field: String, problem: String) throws {
         let error = try #require(try loadError(["pump.json": text]))

@@ -20,6 +20,8 @@ public struct DeviceProfile: Sendable, Equatable {
     public var repairHours: Double
     /// QoS its firmware publishes with.
     public var qos: Int32
+    /// The feature windows the agent computes for it.
+    public var features: [FeatureWindowSpec]
 
     public init(type: String, description: String? = nil, topics: [String],
                 timestampUnit: TimestampUnit = .seconds, sensors: [SensorProfile],
@@ -33,6 +35,7 @@ public struct DeviceProfile: Sendable, Equatable {
         self.faults = faults
         self.repairHours = repairHours
         self.qos = qos
+        features = []
     }
 
     /// The sensor named `name`, with its index in `sensors`.
@@ -55,6 +58,11 @@ public struct DeviceProfile: Sendable, Equatable {
             for entry in try reader.objects("faults") { faults.append(try FaultSpec(entry)) }
         }
         self.faults = faults
+        var features: [FeatureWindowSpec] = []
+        if reader.value("features") != nil {
+            for entry in try reader.objects("features") { features.append(try FeatureWindowSpec(entry, sensors: sensors)) }
+        }
+        self.features = features
         repairHours = try reader.optionalDouble("repair_hours") ?? 8
         let qos = try reader.optionalInteger("qos") ?? 1
         try reader.rejectUnknownFields()

@@ -1,0 +1,67 @@
+/// Which features the agent computes for one sensor of a device type, over which windows, as
+/// defined for the feature engine (count windows of `size` samples every `hop`, or event-time
+/// windows of `seconds` every `hop_seconds`, aligned to the epoch).
+public struct FeatureWindowSpec: Sendable, Equatable {
+    /// A window over a sensor's samples.
+    public enum Window: Sendable, Equatable {
+        case count(size: Int, hop: Int)
+        case time(seconds: Double, hopSeconds: Double)
+    }
+
+    /// Statistics every window can give.
+    public static let statistics: Set<String> = [
+        "count", "mean", "std", "min", "max", "peak_to_peak", "rms", "peak", "crest_factor", "skewness", "kurtosis",
+        "slope", "zero_crossing_rate",
+    ]
+    /// Spectral features, for sampled (block) sensors: also `band_LO_HI` in Hz.
+    public static let spectral: Set<String> = ["dominant_frequency", "spectral_centroid"]
+
+    /// The sensor's index in the profile.
+    public var sensor: Int
+    public var window: Window
+    /// Feature names, in the order a model's input expects them.
+    public var features: [String]
+
+    init(_ reader: JSONObjectReader, sensors: [SensorProfile]) throws(ConfigurationError) {
+        let name = try reader.string("sensor")
+        guard let index = sensors.firstIndex(where: { $0.name == name }) else {
+            throw reader.error("sensor", "no sensor \"\(name)\" in this profile")
+        }
+        sensor = index
+        let window = try reader.object("window")
+        if window.value("size") != nil || window.value("hop") != nil {
+            let size = try window.integer("size")
+            let hop = try window.integer("hop")
+            guard size >= 2, hop >= 1 else { throw window.error(nil, "needs size >= 2 and hop >= 1") }
+            self.window = .count(size: size, hop: hop)
+        } else {
+            let seconds = try window.double("seconds")
+            let hop = try window.double("hop_seconds")
+            guard seconds > 0, hop > 0 else { throw window.error(nil, "needs positive seconds and hop_seconds") }
+            self.window = .time(seconds: seconds, hopSeconds: hop)
+        }
+        try window.rejectUnknownFields()
+        features = try reader.strings("features")
+        try reader.rejectUnknownFields()
+        guard !features.isEmpty else { throw reader.error("features", "names no feature") }
+        let block = sensors[index].kind == .block
+        for (position, feature) in features.enumerated() {
+            if Self.statistics.contains(feature) { continue }
+            guard Self.spectral.contains(feature) || Self.band(feature) != nil else {
+                throw reader.error("features[\(position)]", "unknown feature \"\(feature)\" (known: \(Self.statistics.union(Self.spectral).sorted().joined(separator: ", ")), band_LO_HI)")
+            }
+            guard block else {
+                throw reader.error("features[\(position)]", "\"\(feature)\" is spectral: it needs a block sensor")
+            }
+        }
+    }
+
+    /// The band of a `band_LO_HI` feature, in Hz.
+    public static func band(_ name: String) -> ClosedRange<Double>? {
+        let parts = name.split(separator: "_")
+        guard parts.count == 3, parts[0] == "band", let low = Double(parts[1]), let high = Double(parts[2]), low < high else {
+            return nil
+        }
+        return low...high
+    }
+}
