@@ -24,7 +24,6 @@ public final class FleetSimulator {
         public var duplicates = 0
         public var maintenanceEvents = 0
         public var wallSeconds = 0.0
-        public var messagesByType: [String: Int] = [:]
     }
 
     private enum Event {
@@ -111,12 +110,7 @@ public final class FleetSimulator {
                 }
                 let message = Pending(topic: device.streams[stream].topic, payload: payload, qos: device.profile.qos)
                 try deliver(message, from: index, at: time, sink: sink, report: &report)
-                report.messagesByType[device.profile.type, default: 0] += 1
-                if device.streams[stream].sensors.count == 1, device.profile.sensors[device.streams[stream].sensors[0]].kind == .block {
-                    report.samples += device.profile.sensors[device.streams[stream].sensors[0]].blockSamples
-                } else {
-                    report.samples += device.streams[stream].sensors.count
-                }
+                report.samples += device.samplesPerMessage(stream)
             case .failure(let index):
                 let device = devices[index]
                 device.fail()

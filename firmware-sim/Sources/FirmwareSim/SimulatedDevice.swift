@@ -18,6 +18,8 @@ final class SimulatedDevice {
     let profile: DeviceProfile
     let streams: [Stream]
     let sensorFault: SensorFault?
+    /// The sensor a `stuck` or `drift` fault affects: the first simulated value sensor.
+    private let faultySensor: Int?
     private(set) var random: SimulationRandom
     /// Every life so far, the current one last.
     private(set) var lives: [MachineLife]
@@ -58,6 +60,7 @@ final class SimulatedDevice {
             streams = [Stream(topic: topic(nil), sensors: simulated,
                               interval: simulated.map { profile.sensors[$0].intervalSeconds }.min() ?? 1)]
         }
+        faultySensor = simulated.first { profile.sensors[$0].kind == .value }
         for index in simulated where profile.sensors[index].kind == .block {
             synthesizers[index] = VibrationSynthesizer(machine: profile.machine!, rateHz: profile.sensors[index].rateHz!)
         }
@@ -78,6 +81,12 @@ final class SimulatedDevice {
     func nextSequence() -> Int64 {
         defer { sequence += 1 }
         return sequence
+    }
+
+    /// Samples in one message of `stream`: a block's, or one per sensor.
+    func samplesPerMessage(_ stream: Int) -> Int {
+        let sensors = streams[stream].sensors
+        return sensors.count == 1 && profile.sensors[sensors[0]].kind == .block ? profile.sensors[sensors[0]].blockSamples : sensors.count
     }
 
     /// Whether this message is lost on the way (the `dropouts` fault).
@@ -131,8 +140,7 @@ final class SimulatedDevice {
         case .speed: reading = base * (1 - 0.02 * health) + 2 * random.gaussian()
         case .vibration: reading = machine.noise * random.gaussian()
         }
-        let firstValueSensor = streams.flatMap(\.sensors).first { profile.sensors[$0].kind == .value }
-        if index == firstValueSensor {
+        if index == faultySensor {
             switch sensorFault {
             case .stuck where time > life.installedAt + 1:
                 if stuckValue == nil { stuckValue = reading }
