@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(

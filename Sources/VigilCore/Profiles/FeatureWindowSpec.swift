@@ -22,6 +22,12 @@ public struct FeatureWindowSpec: Sendable, Equatable {
     /// Feature names, in the order a model's input expects them.
     public var features: [String]
 
+    public init(sensor: Int, window: Window, features: [String]) {
+        self.sensor = sensor
+        self.window = window
+        self.features = features
+    }
+
     init(_ reader: JSONObjectReader, sensors: [SensorProfile]) throws(ConfigurationError) {
         let name = try reader.string("sensor")
         guard let index = sensors.firstIndex(where: { $0.name == name }) else {

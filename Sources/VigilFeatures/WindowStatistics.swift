@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The statistics of one window of samples, computed exactly from the window's values in two
+/// passes (mean first, then centred moments), so values near 1e6 with noise of 1e-3 come out as
+/// right as values near 0. Definitions: population moments (ddof 0), biased skewness, excess
+/// kurtosis, least-squares slope per second, zero crossings of `x - mean`.
+public struct WindowStatistics: Sendable, Equatable {
+    public var count = 0
+    public var mean = 0.0
+    public var std = 0.0
+    public var min = 0.0
+    public var max = 0.0
+    public var rms = 0.0
+    public var peak = 0.0
+    public var crestFactor = 0.0
+    public var skewness = 0.0
+    public var kurtosis = 0.0
+    public var slope = 0.0
+    public var zeroCrossingRate = 0.0
+
+    public init() {}
+
+    /// Computes the statistics of `values` taken at `timestamps` (same length, at least 1).
+    public init(values: UnsafeBufferPointer<Double>, timestamps: UnsafeBufferPointer<Double>) {
+        let n = values.count
+        count = n
+        guard n > 0 else { return }
+        // The mean as the first value plus the mean deviation from it: exact for a constant
+        // window, and no large offset is ever summed.
+        let reference = values[0]
+        var deviations = 0.0
+        var low = reference
+        var high = reference
+        for value in values {
+            deviations += value - reference
+            low = Swift.min(low, value)
+            high = Swift.max(high, value)
+        }
+        let mean = reference + deviations / Double(n)
+        // Centred moments, and the slope's centred sums against time relative to the first
+        // timestamp (its mean is removed too, so the epoch's magnitude costs no precision).
+        var timeSum = 0.0
+        let origin = timestamps[0]
+        for time in timestamps { timeSum += time - origin }
+        let timeMean = timeSum / Double(n)
+        var m2 = 0.0, m3 = 0.0, m4 = 0.0, sxy = 0.0, sxx = 0.0, squares = 0.0
+        var crossings = 0
+        var previousSign = 0.0
+        for index in 0..<n {
+            let value = values[index]
+            let d = value - mean
+            let d2 = d * d
+            m2 += d2
+            m3 += d2 * d
+            m4 += d2 * d2
+            squares += value * value
+            let t = timestamps[index] - origin - timeMean
+            sxy += t * d
+            sxx += t * t
+            if d != 0 {
+                let sign: Double = d > 0 ? 1 : -1
+                if previousSign != 0 && sign != previousSign { crossings += 1 }
+                previousSign = sign
+            }
+        }
+        m2 /= Double(n)
+        m3 /= Double(n)
+        m4 /= Double(n)
+        self.mean = mean
+        std = m2.squareRoot()
+        min = low
+        max = high
+        rms = (squares / Double(n)).squareRoot()
+        peak = Swift.max(abs(low), abs(high))
+        crestFactor = rms == 0 ? 0 : peak / rms
+        skewness = m2 == 0 ? 0 : m3 / (m2 * m2.squareRoot())
+        kurtosis = m2 == 0 ? 0 : m4 / (m2 * m2) - 3
+        slope = n < 2 || sxx == 0 ? 0 : sxy / sxx
+        zeroCrossingRate = n < 2 ? 0 : Double(crossings) / Double(n - 1)
+    }
+
+    /// The statistic called `name` (FEATURES.md's names), or nil for a name it does not know.
+    public func value(named name: String) -> Double? {
+        switch name {
+        case "count": Double(count)
+        case "mean": mean
+        case "std": std
+        case "min": min
+        case "max": max
+        case "peak_to_peak": max - min
+        case "rms": rms
+        case "peak": peak
+        case "crest_factor": crestFactor
+        case "skewness": skewness
+        case "kurtosis": kurtosis
+        case "slope": slope
+        case "zero_crossing_rate": zeroCrossingRate
+        default: nil
+        }
+    }
+}
