@@ -2,44 +2,58 @@
 /// when at least `size` have arrived and `(i + 1 - size) % hop == 0` (i the sample's index).
 /// Samples live in a linear buffer twice the window's size, moved down when full, so a window
 /// is always one contiguous slice: amortised O(1) per sample, no copy per window.
-public struct CountWindow: Sendable {
-    public let size: Int
-    public let hop: Int
-    private var values: [Double]
-    private var timestamps: [Double]
+///
+/// A value type over memory its owner allocates and frees (`allocate()`, `deallocate()`), so the
+/// per-sample path runs on local copies without reference counting or exclusivity checks.
+struct CountWindow {
+    let size: Int
+    let hop: Int
+    private let values: UnsafeMutablePointer<Double>
+    private let timestamps: UnsafeMutablePointer<Double>
+    private var end = 0
     /// Samples seen so far.
-    public private(set) var seen = 0
+    private(set) var seen = 0
 
-    public init(size: Int, hop: Int) {
+    init(size: Int, hop: Int) {
         precondition(size >= 1 && hop >= 1)
         self.size = size
         self.hop = hop
-        values = []
-        timestamps = []
-        values.reserveCapacity(2 * size)
-        timestamps.reserveCapacity(2 * size)
+        values = .allocate(capacity: 2 * size)
+        timestamps = .allocate(capacity: 2 * size)
+    }
+
+    /// Frees the buffer; the window is unusable afterwards.
+    func deallocate() {
+        values.deallocate()
+        timestamps.deallocate()
+    }
+
+    /// The sample the next `append` pushes out of the window, once the window is full.
+    @inline(__always)
+    var leaving: (timestamp: Double, value: Double)? {
+        guard seen >= size else { return nil }
+        return (timestamps[end - size], values[end - size])
     }
 
     /// Adds a sample; returns whether a window ends with it.
     @inline(__always)
-    public mutating func append(timestamp: Double, value: Double) -> Bool {
-        if values.count == 2 * size {
-            values.removeFirst(size)
-            timestamps.removeFirst(size)
+    mutating func append(timestamp: Double, value: Double) -> Bool {
+        if end == 2 * size {
+            values.update(from: values + size, count: size)
+            timestamps.update(from: timestamps + size, count: size)
+            end = size
         }
-        values.append(value)
-        timestamps.append(timestamp)
+        values[end] = value
+        timestamps[end] = timestamp
+        end += 1
         seen += 1
         return seen >= size && (seen - size) % hop == 0
     }
 
-    /// Calls `body` with the current window's values and timestamps.
-    public func withWindow<R>(_ body: (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>) -> R) -> R {
-        let start = values.count - size
-        return values.withUnsafeBufferPointer { values in
-            timestamps.withUnsafeBufferPointer { timestamps in
-                body(UnsafeBufferPointer(rebasing: values[start...]), UnsafeBufferPointer(rebasing: timestamps[start...]))
-            }
-        }
+    /// The current window's values and timestamps (the last `size` samples).
+    var window: (values: UnsafeBufferPointer<Double>, timestamps: UnsafeBufferPointer<Double>) {
+        let start = end - Swift.min(size, end)
+        return (UnsafeBufferPointer(start: values + start, count: end - start),
+                UnsafeBufferPointer(start: timestamps + start, count: end - start))
     }
 }

@@ -7,8 +7,18 @@ import Glibc
 /// the spectrum of the mean-removed, periodic-Hann-windowed values (`P = |X|^2 / n`,
 /// `f_k = k * rate / n`): dominant frequency, spectral centroid and band energies.
 public final class FeatureExtractor {
+    /// One feature, resolved from its name once.
+    private enum Feature {
+        case statistic(WindowStatistics.Statistic)
+        case dominantFrequency
+        case spectralCentroid
+        case band(ClosedRange<Double>)
+        case unknown
+    }
+
     /// The feature names, in output order.
     public let names: [String]
+    private let features: [Feature]
     private let sampleRateHz: Double?
     private let spectral: Bool
     private var fft: RealFFT?
@@ -20,38 +30,53 @@ public final class FeatureExtractor {
     public init(names: [String], sampleRateHz: Double?) {
         self.names = names
         self.sampleRateHz = sampleRateHz
-        spectral = names.contains { FeatureWindowSpec.spectral.contains($0) || FeatureWindowSpec.band($0) != nil }
+        features = names.map { name in
+            if let statistic = WindowStatistics.Statistic(rawValue: name) { return .statistic(statistic) }
+            if name == "dominant_frequency" { return .dominantFrequency }
+            if name == "spectral_centroid" { return .spectralCentroid }
+            return FeatureWindowSpec.band(name).map(Feature.band) ?? .unknown
+        }
+        spectral = features.contains { if case .statistic = $0 { false } else { true } }
     }
 
-    /// Writes the features of the window into `out` (emptied first), in `names` order.
+    /// Whether the zero-crossing rate is among the names (it costs a pass over the window).
+    public var needsZeroCrossings: Bool { names.contains("zero_crossing_rate") }
+
+    /// Writes the features of the window into `out` (emptied first), in `names` order,
+    /// computing the statistics from the values.
     public func compute(values: UnsafeBufferPointer<Double>, timestamps: UnsafeBufferPointer<Double>, into out: inout [Double]) {
+        compute(statistics: WindowStatistics(values: values, timestamps: timestamps), values: values, into: &out)
+    }
+
+    /// Writes the features of the window into `out`, with its statistics already known.
+    public func compute(statistics: WindowStatistics, values: UnsafeBufferPointer<Double>, into out: inout [Double]) {
         out.removeAll(keepingCapacity: true)
-        let statistics = WindowStatistics(values: values, timestamps: timestamps)
         if spectral { spectrum(values, mean: statistics.mean) }
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
-        for name in names {
-            if let value = statistics.value(named: name) {
-                out.append(value)
-            } else if name == "dominant_frequency" {
+        for feature in features {
+            switch feature {
+            case .statistic(let statistic):
+                out.append(statistics[statistic])
+            case .dominantFrequency:
                 var best = 1
-                for k in 1..<power.count where power[k] > power[best] { best = k }
+                for k in 1..<max(power.count, 1) where power[k] > power[best] { best = k }
                 out.append(power.count > 1 ? Double(best) * rate / n : 0)
-            } else if name == "spectral_centroid" {
+            case .spectralCentroid:
                 var weighted = 0.0, total = 0.0
                 for (k, p) in power.enumerated() {
                     weighted += Double(k) * rate / n * p
                     total += p
                 }
                 out.append(total == 0 ? 0 : weighted / total)
-            } else if let band = FeatureWindowSpec.band(name) {
+            case .band(let band):
                 var energy = 0.0
                 for (k, p) in power.enumerated() {
                     let frequency = Double(k) * rate / n
                     if frequency >= band.lowerBound && frequency < band.upperBound { energy += p }
                 }
                 out.append(energy)
-            } else {
+            case .unknown:
                 out.append(.nan)
             }
         }

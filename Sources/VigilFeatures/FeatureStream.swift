@@ -2,7 +2,7 @@ import VigilCore
 
 /// The feature windows of one sensor of one device, as one `FeatureWindowSpec` of its profile
 /// asks: samples in, feature rows out. All the state a (device, sensor, spec) needs.
-public struct FeatureStream {
+public final class FeatureStream {
     /// One emitted window.
     public struct Row: Sendable, Equatable {
         /// Event time of the window's first sample (count) or its start bound (time), and of
@@ -17,6 +17,7 @@ public struct FeatureStream {
     public let spec: FeatureWindowSpec
     /// One of the two, as the spec says.
     private var countWindow: CountWindow?
+    private var sliding: SlidingStatistics?
     private var timeWindow: TimeWindow?
     private let extractor: FeatureExtractor
     private var scratch: [Double] = []
@@ -25,7 +26,9 @@ public struct FeatureStream {
     public init(spec: FeatureWindowSpec, sampleRateHz: Double?) {
         self.spec = spec
         switch spec.window {
-        case .count(let size, let hop): countWindow = CountWindow(size: size, hop: hop)
+        case .count(let size, let hop):
+            countWindow = CountWindow(size: size, hop: hop)
+            sliding = SlidingStatistics(size: size, hop: hop)
         case .time(let seconds, let hop): timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop)
         }
         extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz)
@@ -34,28 +37,64 @@ public struct FeatureStream {
     /// Samples dropped as late (time windows only).
     public var lateSamples: Int { timeWindow?.late ?? 0 }
 
+    deinit {
+        countWindow?.deallocate()
+        sliding?.deallocate()
+    }
+
     /// Adds one sample; calls `emit` for each window it closes.
-    public mutating func append(timestamp: Double, value: Double, emit: (Row) -> Void) {
-        if countWindow != nil {
-            guard countWindow!.append(timestamp: timestamp, value: value) else { return }
-            let row = countWindow!.withWindow { values, timestamps in
-                extractor.compute(values: values, timestamps: timestamps, into: &scratch)
-                return Row(start: timestamps[0], end: timestamps[timestamps.count - 1], sampleCount: values.count, values: scratch)
-            }
-            emit(row)
-        } else {
-            timeWindow!.append(timestamp: timestamp, value: value) { bounds, values, timestamps in
-                extractor.compute(values: values, timestamps: timestamps, into: &scratch)
-                emit(Row(start: bounds.start, end: bounds.end, sampleCount: values.count, values: scratch))
+    public func append(timestamp: Double, value: Double, emit: (Row) -> Void) {
+        withUnsafePointer(to: timestamp) { time in
+            withUnsafePointer(to: value) { value in
+                append(values: UnsafeBufferPointer(start: value, count: 1), timestamps: .explicit(time), emit: emit)
             }
         }
     }
 
     /// Adds a block of samples, the first at `timestamp`, `1 / rateHz` apart.
-    public mutating func append(block samples: [Double], timestamp: Double, rateHz: Double, emit: (Row) -> Void) {
-        let step = 1 / rateHz
-        for (index, sample) in samples.enumerated() {
-            append(timestamp: timestamp + Double(index) * step, value: sample, emit: emit)
+    public func append(block samples: UnsafeBufferPointer<Double>, timestamp: Double, rateHz: Double, emit: (Row) -> Void) {
+        append(values: samples, timestamps: .regular(start: timestamp, step: 1 / rateHz), emit: emit)
+    }
+
+    /// Sample times: given one by one, or evenly spaced.
+    private enum Times {
+        case explicit(UnsafePointer<Double>)
+        case regular(start: Double, step: Double)
+
+        @inline(__always)
+        func time(_ index: Int) -> Double {
+            switch self {
+            case .explicit(let times): times[index]
+            case .regular(let start, let step): start + Double(index) * step
+            }
         }
+    }
+
+    private func append(values: UnsafeBufferPointer<Double>, timestamps times: Times, emit: (Row) -> Void) {
+        guard var window = countWindow, var sums = sliding else {
+            for index in values.indices {
+                timeWindow!.append(timestamp: times.time(index), value: values[index]) { bounds, values, timestamps in
+                    extractor.compute(values: values, timestamps: timestamps, into: &scratch)
+                    emit(Row(start: bounds.start, end: bounds.end, sampleCount: values.count, values: scratch))
+                }
+            }
+            return
+        }
+        // The per-sample loop works on local copies of the window and the sums.
+        let zeroCrossings = extractor.needsZeroCrossings
+        for index in values.indices {
+            let timestamp = times.time(index)
+            let value = values[index]
+            sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving)
+            guard window.append(timestamp: timestamp, value: value) else { continue }
+            let (windowValues, windowTimestamps) = window.window
+            if sums.needsRebase { sums.rebase(values: windowValues, timestamps: windowTimestamps) }
+            extractor.compute(statistics: sums.statistics(values: windowValues, zeroCrossings: zeroCrossings),
+                              values: windowValues, into: &scratch)
+            emit(Row(start: windowTimestamps[0], end: windowTimestamps[windowTimestamps.count - 1],
+                     sampleCount: windowValues.count, values: scratch))
+        }
+        countWindow = window
+        sliding = sums
     }
 }

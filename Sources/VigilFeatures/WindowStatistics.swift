@@ -81,23 +81,31 @@ public struct WindowStatistics: Sendable, Equatable {
         zeroCrossingRate = n < 2 ? 0 : Double(crossings) / Double(n - 1)
     }
 
-    /// The statistic called `name` (FEATURES.md's names), or nil for a name it does not know.
-    public func value(named name: String) -> Double? {
-        switch name {
-        case "count": Double(count)
-        case "mean": mean
-        case "std": std
-        case "min": min
-        case "max": max
-        case "peak_to_peak": max - min
-        case "rms": rms
-        case "peak": peak
-        case "crest_factor": crestFactor
-        case "skewness": skewness
-        case "kurtosis": kurtosis
-        case "slope": slope
-        case "zero_crossing_rate": zeroCrossingRate
-        default: nil
+    /// The statistics by name, FEATURES.md's names.
+    public enum Statistic: String, CaseIterable, Sendable {
+        case count, mean, std, min, max, rms, peak, skewness, kurtosis, slope
+        case peakToPeak = "peak_to_peak"
+        case crestFactor = "crest_factor"
+        case zeroCrossingRate = "zero_crossing_rate"
+    }
+
+    /// One statistic's value.
+    @inline(__always)
+    public subscript(statistic: Statistic) -> Double {
+        switch statistic {
+        case .count: Double(count)
+        case .mean: mean
+        case .std: std
+        case .min: min
+        case .max: max
+        case .peakToPeak: max - min
+        case .rms: rms
+        case .peak: peak
+        case .crestFactor: crestFactor
+        case .skewness: skewness
+        case .kurtosis: kurtosis
+        case .slope: slope
+        case .zeroCrossingRate: zeroCrossingRate
         }
     }
 }

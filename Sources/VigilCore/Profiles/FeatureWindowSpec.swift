@@ -59,6 +59,9 @@ public struct FeatureWindowSpec: Sendable, Equatable {
             guard block else {
                 throw reader.error("features[\(position)]", "\"\(feature)\" is spectral: it needs a block sensor")
             }
+            guard case .count(let size, _) = self.window, size >= 4, size & (size - 1) == 0 else {
+                throw reader.error("features[\(position)]", "\"\(feature)\" is spectral: it needs a count window whose size is a power of two")
+            }
         }
     }
 

@@ -1,0 +1,96 @@
+import Testing
+import VigilCore
+import VigilFeatures
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Feature engine internals")
+struct EngineTests {
+    static let statistics = WindowStatistics.Statistic.allCases.map(\.rawValue)
+
+    /// The streaming count-window statistics (running sums, queues, rebasing) agree with the
+    /// exact two-pass computation over the same windows, for hop 1 and wide hops, on a signal
+    /// with a large offset, a drift and spikes.
+    @Test(arguments: [(64, 1), (256, 32), (100, 7), (32, 64)])
+    func streamingMatchesTwoPass(size: Int, hop: Int) {
+        var random = SystemRandomNumberGenerator()
+        let values = (0..<3_000).map { index -> Double in
+            let spike = index % 401 == 0 ? 50.0 : 0
+            return 1e5 + 0.01 * Double(index) + sin(Double(index) * 0.3) + Double.random(in: -0.5...0.5, using: &random) + spike
+        }
+        let timestamps = (0..<values.count).map { 1.75e9 + Double($0) * 0.25 }
+        let stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: .count(size: size, hop: hop), features: Self.statistics),
+                                   sampleRateHz: nil)
+        var rows: [(Int, FeatureStream.Row)] = []
+        for index in values.indices {
+            stream.append(timestamp: timestamps[index], value: values[index]) { rows.append((index, $0)) }
+        }
+        #expect(rows.count == (values.count - size) / hop + 1)
+        var worst = 0.0
+        for (end, row) in rows {
+            let exact = values.withUnsafeBufferPointer { v in
+                timestamps.withUnsafeBufferPointer { t in
+                    WindowStatistics(values: UnsafeBufferPointer(rebasing: v[(end + 1 - size)...end]),
+                                     timestamps: UnsafeBufferPointer(rebasing: t[(end + 1 - size)...end]))
+                }
+            }
+            for (column, statistic) in WindowStatistics.Statistic.allCases.enumerated() {
+                let want = exact[statistic]
+                worst = max(worst, abs(row.values[column] - want) / max(1, abs(want)))
+            }
+        }
+        #expect(worst < 1e-9, "largest relative difference \(worst)")
+    }
+
+    @Test(arguments: [8, 64, 1024])
+    func fftMatchesADirectDFT(count: Int) {
+        let input = (0..<count).map { index -> Double in
+            let x = Double(index)
+            return sin(x * 0.7) + 0.3 * cos(x * 2.1) + Double(index % 5)
+        }
+        var power: [Double] = []
+        input.withUnsafeBufferPointer { RealFFT(count: count).powerSpectrum($0, into: &power) }
+        #expect(power.count == count / 2 + 1)
+        for k in [0, 1, count / 8, count / 2] {
+            var re = 0.0, im = 0.0
+            for (j, x) in input.enumerated() {
+                let angle = -2 * Double.pi * Double(k * j) / Double(count)
+                re += x * cos(angle)
+                im += x * sin(angle)
+            }
+            #expect(abs(power[k] - (re * re + im * im)) <= 1e-9 * max(1, re * re + im * im), "bin \(k)")
+        }
+    }
+
+    @Test func lateSamplesAreDroppedAndCounted() {
+        let stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: .time(seconds: 10, hopSeconds: 10), features: ["count", "mean"]),
+                                   sampleRateHz: nil)
+        var rows: [FeatureStream.Row] = []
+        for time in [1.0, 2, 3, 12, 4, 13, 25] {
+            stream.append(timestamp: time, value: time) { rows.append($0) }
+        }
+        // 4 arrives after the window [0, 10) closed: dropped, not folded into [10, 20).
+        #expect(stream.lateSamples == 1)
+        #expect(rows.map(\.values) == [[3, 2], [2, 12.5]])
+        #expect(rows.map(\.end) == [10, 20])
+    }
+
+    @Test func blocksGiveTheSameRowsAsSamples() {
+        let samples = (0..<4096).map { sin(Double($0) * 0.05) }
+        let spec = FeatureWindowSpec(sensor: 0, window: .count(size: 1024, hop: 512),
+                                     features: ["rms", "kurtosis", "dominant_frequency", "band_0_100"])
+        let one = FeatureStream(spec: spec, sampleRateHz: 2048)
+        let many = FeatureStream(spec: spec, sampleRateHz: 2048)
+        var a: [FeatureStream.Row] = [], b: [FeatureStream.Row] = []
+        for (index, sample) in samples.enumerated() { one.append(timestamp: 100 + Double(index) / 2048, value: sample) { a.append($0) } }
+        samples.withUnsafeBufferPointer { all in
+            for start in stride(from: 0, to: 4096, by: 1000) {
+                many.append(block: UnsafeBufferPointer(rebasing: all[start..<min(start + 1000, 4096)]),
+                            timestamp: 100 + Double(start) / 2048, rateHz: 2048) { b.append($0) }
+            }
+        }
+        #expect(a.count == 7)
+        #expect(a.map(\.values) == b.map(\.values))
+    }
+}
