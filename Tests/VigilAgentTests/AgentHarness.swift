@@ -20,7 +20,9 @@ final class AgentHarness {
     static let motorProfile = """
         {"type": "motor", "topics": ["plant/motor/{device}/{sensor}"], "timestamp_unit": "s",
          "sensors": [{"name": "vibration", "unit": "g", "kind": "block", "rate_hz": 1024, "min": -50, "max": 50},
-                     {"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}]}
+                     {"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}],
+         "features": [{"sensor": "vibration", "window": {"size": 256, "hop": 256}, "features": ["rms", "kurtosis", "dominant_frequency"]},
+                      {"sensor": "temperature", "window": {"seconds": 10, "hop_seconds": 10}, "features": ["count", "mean", "max"]}]}
         """
     static let fanProfile = """
         {"type": "fan", "topics": ["plant/fan/{device}/telemetry"], "timestamp_unit": "ms",

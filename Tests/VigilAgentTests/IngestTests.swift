@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import VigilAgent
 import VigilCore
@@ -162,5 +165,49 @@ struct IngestTests {
         #expect(dropped + kept == Int64(count), "every message was stored, then only the oldest deleted")
         #expect(try harness.integer("SELECT max(seq) FROM readings") == Int64(count - 1))
         #expect(try harness.integer("SELECT min(seq) FROM readings") == dropped)
+    }
+}
+
+@Suite("Agent feature windows")
+struct FeatureIngestTests {
+    /// Feature rows are computed from the stored readings by the same engine, and committed with
+    /// them; duplicates feed no window.
+    @Test func featureWindowsAreStoredWithTheReadings() throws {
+        let harness = try AgentHarness()
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        let samples = (0..<1024).map { index -> Double in
+            let phase = 2 * Double.pi * 128 * Double(index) / 1024
+            return (0.5 * sin(phase) * 100_000).rounded() / 100_000
+        }
+        let block = #"{"seq": 0, "ts": 1750000000, "rate_hz": 1024, "values": \#(samples)}"#
+        var messages: [(topic: String, payload: String)] = [("plant/motor/m1/vibration", block), ("plant/motor/m1/vibration", block)]
+        for second in 0..<25 {
+            messages.append(("plant/motor/m1/temperature", #"{"seq": \#(second + 1), "ts": \#(1750000000 + second), "value": \#(40 + second)}"#))
+        }
+        try publishAll(publisher, messages)
+        try harness.waitUntilIngested(messages.count)
+        agent.stop()
+        publisher.stop()
+
+        let rows = try harness.query("""
+            SELECT fs.sensor, fs.window_kind, fs.names, f.window_start, f.window_end, f.sample_count, f.vector
+            FROM features f JOIN feature_sets fs ON fs.id = f.feature_set ORDER BY f.id
+            """)
+        let vibration = rows.filter { $0[0] == "vibration" }
+        #expect(vibration.count == 4, "1024 samples in windows of 256, the duplicate block not counted")
+        #expect(vibration.first?[2] == #"["rms","kurtosis","dominant_frequency"]"#)
+        let vector = try #require(vibration.first.flatMap { row -> [Double]? in
+            guard case .blob(let bytes) = row[6] else { return nil }
+            return bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        })
+        #expect(abs(vector[0] - 0.5 / 2.squareRoot()) < 1e-4)
+        #expect(vector[2] == 128)
+        let temperature = rows.filter { $0[0] == "temperature" }
+        // Windows [1749999990, 1750000000) is empty; [1750000000, 1750000010) and the next close.
+        #expect(temperature.map { $0[4] } == [.real(1750000010), .real(1750000020)])
+        guard case .blob(let bytes) = temperature.first?[6] else { Issue.record("no vector"); return }
+        #expect(bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } == [10, 44.5, 49])
+        #expect(try harness.counter("feature_rows") == 6)
     }
 }

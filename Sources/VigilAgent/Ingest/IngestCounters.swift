@@ -9,6 +9,8 @@ struct IngestCounters {
     var duplicates: Int64 = 0
     var droppedRows: Int64 = 0
     var maintenanceEvents: Int64 = 0
+    var featureRows: Int64 = 0
+    var lateSamples: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
 
     /// Counter names in the database, one per field.
@@ -18,6 +20,8 @@ struct IngestCounters {
     static let duplicatesName = "duplicates"
     static let droppedRowsName = "rows_dropped_for_size"
     static let maintenanceEventsName = "maintenance_events"
+    static let featureRowsName = "feature_rows"
+    static let lateSamplesName = "late_samples"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
     mutating func deadLetter(_ reason: DeadLetterReason) {
@@ -28,7 +32,8 @@ struct IngestCounters {
     var nonZero: [(String, Int64)] {
         var all = [(Self.messagesName, messages), (Self.rowsName, rows), (Self.samplesName, samples),
                    (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows),
-                   (Self.maintenanceEventsName, maintenanceEvents)]
+                   (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
+                   (Self.lateSamplesName, lateSamples)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))
         }

@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFeatures
 import VigilMQTT
 import VigilStore
 
@@ -17,6 +18,8 @@ final class Ingestor {
         var series: [Int64?]
         var lastSeen: Double
         var dirty: Bool
+        /// Per sensor, its feature streams with their feature set ids; made on first use.
+        var features: [[(set: Int64, stream: FeatureStream)]]?
     }
 
     private enum Route {
@@ -38,6 +41,10 @@ final class Ingestor {
     private var devices: [Device] = []
     private var deviceIndex: [String: Int] = [:]
     private var decoded = DecodedPayload()
+    /// Feature set ids per profile, one per feature spec.
+    private var featureSets: [[Int64]] = []
+    /// Feature rows emitted while feeding a message, stored right after.
+    private var emitted: [(set: Int64, series: Int64, row: FeatureStream.Row)] = []
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
     /// Payload bytes stored since the size bound was last checked.
@@ -57,6 +64,13 @@ final class Ingestor {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxDatabaseBytes = maxDatabaseBytes
         self.log = log
+        for profile in profiles {
+            var ids: [Int64] = []
+            for spec in profile.features {
+                ids.append(try store.featureSet(deviceType: profile.type, sensor: profile.sensors[spec.sensor].name, spec: spec))
+            }
+            featureSets.append(ids)
+        }
         try loadDevices()
     }
 
@@ -69,7 +83,7 @@ final class Ingestor {
             deviceIndex[saved.device] = devices.count
             devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
                                   series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
-                                  lastSeen: saved.lastSeen, dirty: false))
+                                  lastSeen: saved.lastSeen, dirty: false, features: nil))
         }
     }
 
@@ -144,7 +158,8 @@ final class Ingestor {
                 deviceIndex[found.device] = devices.count
                 route = .device(devices.count, sensor: found.sensor)
                 devices.append(Device(name: found.device, type: profile.type, profile: found.profile, sequence: DeviceSequence(),
-                                      series: Array(repeating: nil, count: profile.sensors.count), lastSeen: 0, dirty: true))
+                                      series: Array(repeating: nil, count: profile.sensors.count), lastSeen: 0, dirty: true,
+                                      features: nil))
             }
         }
         if routes.count >= Self.routeCacheLimit { routes.removeAll(keepingCapacity: true) }
@@ -152,28 +167,68 @@ final class Ingestor {
         return route
     }
 
-    /// Writes the decoded message's rows; false when it was already stored.
+    /// Writes the decoded message's rows, and the feature windows they close; false when the
+    /// message was already stored (a duplicate feeds no feature window).
     private func write(device index: Int) throws(SQLiteError) -> Bool {
         if let sensor = decoded.blockSensor {
-            let stored = try store.insertBlock(series: series(index, sensor), seq: decoded.sequence,
+            let seriesID = try series(index, sensor)
+            let stored = try store.insertBlock(series: seriesID, seq: decoded.sequence,
                                                timestamp: decoded.timestamp, rateHz: decoded.rateHz, samples: decoded.samples)
             if stored {
                 counters.rows += 1
                 counters.samples += Int64(decoded.samples.count)
+                for (set, stream) in featureStreams(index, sensor) {
+                    let late = stream.lateSamples
+                    decoded.samples.withUnsafeBufferPointer { samples in
+                        stream.append(block: samples, timestamp: decoded.timestamp, rateHz: decoded.rateHz) {
+                            emitted.append((set, seriesID, $0))
+                        }
+                    }
+                    counters.lateSamples += Int64(stream.lateSamples - late)
+                }
+                try storeEmitted()
             }
             return stored
         }
         for (position, item) in decoded.values.enumerated() {
-            let stored = try store.insert(series: series(index, item.sensor), seq: decoded.sequence,
-                                          timestamp: decoded.timestamp, value: item.value)
+            let seriesID = try series(index, item.sensor)
+            let stored = try store.insert(series: seriesID, seq: decoded.sequence, timestamp: decoded.timestamp, value: item.value)
             // A message is stored whole or not at all: if its first row was there, so are the rest.
             if !stored && position == 0 { return false }
             if stored {
                 counters.rows += 1
                 counters.samples += 1
+                for (set, stream) in featureStreams(index, item.sensor) {
+                    let late = stream.lateSamples
+                    stream.append(timestamp: decoded.timestamp, value: item.value) { emitted.append((set, seriesID, $0)) }
+                    counters.lateSamples += Int64(stream.lateSamples - late)
+                }
             }
         }
+        try storeEmitted()
         return true
+    }
+
+    /// The feature streams of a device's sensor, made on the device's first reading.
+    private func featureStreams(_ index: Int, _ sensor: Int) -> [(set: Int64, stream: FeatureStream)] {
+        if devices[index].features == nil {
+            let profile = router.profiles[devices[index].profile]
+            var streams = Array(repeating: [(set: Int64, stream: FeatureStream)](), count: profile.sensors.count)
+            for (specIndex, spec) in profile.features.enumerated() {
+                streams[spec.sensor].append((featureSets[devices[index].profile][specIndex],
+                                             FeatureStream(spec: spec, sampleRateHz: profile.sensors[spec.sensor].rateHz)))
+            }
+            devices[index].features = streams
+        }
+        return devices[index].features![sensor]
+    }
+
+    private func storeEmitted() throws(SQLiteError) {
+        for item in emitted {
+            try store.insert(item.row, series: item.series, featureSet: item.set)
+            counters.featureRows += 1
+        }
+        emitted.removeAll(keepingCapacity: true)
     }
 
     @inline(__always)

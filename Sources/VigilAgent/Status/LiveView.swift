@@ -35,6 +35,8 @@ public struct LiveView {
         let reasons = current.counters.filter { $0.key.hasPrefix("dead_letters.") && $0.value > 0 }.sorted { $0.key < $1.key }
             .map { "\($0.key.dropFirst("dead_letters.".count)) \($0.value)" }
         lines.append("refused   \(current.deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
+        lines.append("features  \(rate(current.counters["feature_rows", default: 0], previous.counters["feature_rows", default: 0])) windows/s "
+                     + "(total \(current.counters["feature_rows", default: 0]), \(current.counters["late_samples", default: 0]) late samples dropped)")
         lines.append("labels    \(current.counters["maintenance_events", default: 0]) maintenance events")
         lines.append("dropped   \(current.counters["rows_dropped_for_size", default: 0]) oldest rows for the size bound")
         if let latest = current.recentDeadLetters.first {

@@ -67,5 +67,29 @@ enum AgentSchema {
             UNIQUE(device, kind, ts)
         );
         """,
+        """
+        -- Version 3: feature windows. A feature set is one profile's feature spec: which sensor,
+        -- which window, which features in which order; a feature row is one window's vector.
+        CREATE TABLE feature_sets(
+            id INTEGER PRIMARY KEY,
+            device_type TEXT NOT NULL,
+            sensor TEXT NOT NULL,
+            window_kind TEXT NOT NULL,
+            window TEXT NOT NULL,
+            names TEXT NOT NULL,
+            UNIQUE(device_type, sensor, window_kind, window, names)
+        );
+        -- `vector` is little-endian float64, in the set's `names` order.
+        CREATE TABLE features(
+            id INTEGER PRIMARY KEY,
+            series INTEGER NOT NULL REFERENCES series(id),
+            feature_set INTEGER NOT NULL REFERENCES feature_sets(id),
+            window_start REAL NOT NULL,
+            window_end REAL NOT NULL,
+            sample_count INTEGER NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE INDEX features_by_series ON features(series, window_end);
+        """,
     ])
 }

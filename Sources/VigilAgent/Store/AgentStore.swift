@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFeatures
 import VigilMQTT
 import VigilStore
 
@@ -11,6 +12,8 @@ final class AgentStore {
     private let insertDeadLetter: Statement
     private let insertSeries: Statement
     private let insertEvent: Statement
+    private let insertFeatureSet: Statement
+    private let insertFeature: Statement
     private let saveDevice: Statement
     private let addCounter: Statement
     private let begin: Statement
@@ -38,6 +41,14 @@ final class AgentStore {
         insertEvent = try database.prepare("""
             INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertFeatureSet = try database.prepare("""
+            INSERT INTO feature_sets(device_type, sensor, window_kind, window, names) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET names = excluded.names
+            RETURNING id
+            """)
+        insertFeature = try database.prepare("""
+            INSERT INTO features(series, feature_set, window_start, window_end, sample_count, vector) VALUES (?, ?, ?, ?, ?, ?)
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
@@ -116,6 +127,34 @@ final class AgentStore {
         insertDeadLetter.bindBlob(UnsafeRawBufferPointer(rebasing: payload.prefix(MessageInbox.oversizedPrefix)), at: 6)
         defer { insertDeadLetter.reset() }
         try insertDeadLetter.step()
+    }
+
+    /// The id of a feature set (device type, sensor, window, names), created on first use.
+    func featureSet(deviceType: String, sensor: String, spec: FeatureWindowSpec) throws(SQLiteError) -> Int64 {
+        let (kind, window): (String, String) = switch spec.window {
+        case .count(let size, let hop): ("count", "{\"size\":\(size),\"hop\":\(hop)}")
+        case .time(let seconds, let hop): ("time", "{\"seconds\":\(seconds),\"hop_seconds\":\(hop)}")
+        }
+        insertFeatureSet.bind(deviceType, at: 1)
+        insertFeatureSet.bind(sensor, at: 2)
+        insertFeatureSet.bind(kind, at: 3)
+        insertFeatureSet.bind(window, at: 4)
+        insertFeatureSet.bind(JSONValue.array(spec.features.map(JSONValue.string)).serialized(indent: 0), at: 5)
+        defer { insertFeatureSet.reset() }
+        _ = try insertFeatureSet.step()
+        return insertFeatureSet.int64(0)
+    }
+
+    /// Stores one feature window.
+    func insert(_ row: FeatureStream.Row, series: Int64, featureSet: Int64) throws(SQLiteError) {
+        insertFeature.bind(series, at: 1)
+        insertFeature.bind(featureSet, at: 2)
+        insertFeature.bind(row.start, at: 3)
+        insertFeature.bind(row.end, at: 4)
+        insertFeature.bind(Int64(row.sampleCount), at: 5)
+        row.values.withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
+        defer { insertFeature.reset() }
+        try insertFeature.step()
     }
 
     /// Stores a maintenance event; false when the same event was already stored.
