@@ -29,7 +29,8 @@ public final class FeatureStream {
         case .count(let size, let hop):
             countWindow = CountWindow(size: size, hop: hop)
             sliding = SlidingStatistics(size: size, hop: hop)
-        case .time(let seconds, let hop): timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop)
+        case .time(let seconds, let hop):
+            timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: spec.features.contains("zero_crossing_rate"))
         }
         extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz)
     }
@@ -73,9 +74,10 @@ public final class FeatureStream {
     private func append(values: UnsafeBufferPointer<Double>, timestamps times: Times, emit: (Row) -> Void) {
         guard var window = countWindow, var sums = sliding else {
             for index in values.indices {
-                timeWindow!.append(timestamp: times.time(index), value: values[index]) { bounds, values, timestamps in
-                    extractor.compute(values: values, timestamps: timestamps, into: &scratch)
-                    emit(Row(start: bounds.start, end: bounds.end, sampleCount: values.count, values: scratch))
+                timeWindow!.append(timestamp: times.time(index), value: values[index]) { bounds, summary, values, timestamps in
+                    let statistics = summary ?? WindowStatistics(values: values, timestamps: timestamps)
+                    extractor.compute(statistics: statistics, values: values, into: &scratch)
+                    emit(Row(start: bounds.start, end: bounds.end, sampleCount: statistics.count, values: scratch))
                 }
             }
             return

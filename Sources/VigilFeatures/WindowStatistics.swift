@@ -81,6 +81,21 @@ public struct WindowStatistics: Sendable, Equatable {
         zeroCrossingRate = n < 2 ? 0 : Double(crossings) / Double(n - 1)
     }
 
+    /// Sign changes of `x - mean` (zeros dropped) divided by `n - 1`. Branch-free: a crossing is
+    /// a sign opposite to the last non-zero sign.
+    static func zeroCrossingRate(_ values: UnsafeBufferPointer<Double>, mean: Double) -> Double {
+        guard values.count >= 2 else { return 0 }
+        var crossings = 0
+        var previous = 0.0
+        for value in values {
+            let deviation = value - mean
+            let sign: Double = deviation > 0 ? 1 : deviation < 0 ? -1 : 0
+            crossings &+= sign * previous < 0 ? 1 : 0
+            previous = sign == 0 ? previous : sign
+        }
+        return Double(crossings) / Double(values.count - 1)
+    }
+
     /// The statistics by name, FEATURES.md's names.
     public enum Statistic: String, CaseIterable, Sendable {
         case count, mean, std, min, max, rms, peak, skewness, kurtosis, slope

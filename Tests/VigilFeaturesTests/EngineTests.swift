@@ -94,3 +94,47 @@ struct EngineTests {
         #expect(a.map(\.values) == b.map(\.values))
     }
 }
+
+@Suite("Event-time windows from hop summaries")
+struct SummarisedTimeWindowTests {
+    /// Windows merged from per-hop summaries give the statistics of the raw samples, with no
+    /// sample kept; late samples are refused the same way.
+    @Test(arguments: [(60.0, 15.0), (10.0, 10.0), (3600.0, 600.0)])
+    func summariesMatchRawSamples(seconds: Double, hop: Double) {
+        var random = SystemRandomNumberGenerator()
+        var time = 1.75e9 + 0.37
+        var samples: [(Double, Double)] = []
+        for index in 0..<5_000 {
+            time += Double.random(in: 0.05...(hop / 4), using: &random)
+            if index % 997 == 0 { time += 3 * seconds }   // gaps longer than a window
+            let value = 1e6 + 0.001 * Double.random(in: -1...1, using: &random) + 1e-6 * Double(index)
+            samples.append((time, value))
+            if index % 50 == 0 { samples.append((time - 2 * seconds, value)) }   // late
+        }
+        let statistics = WindowStatistics.Statistic.allCases.filter { $0 != .zeroCrossingRate }
+        var raw = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: true)
+        var summarised = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: false)
+        #expect(!summarised.keepsSamples)
+        var expected: [(TimeWindow.Bounds, WindowStatistics)] = []
+        var got: [(TimeWindow.Bounds, WindowStatistics)] = []
+        for (timestamp, value) in samples {
+            raw.append(timestamp: timestamp, value: value) { bounds, _, values, timestamps in
+                expected.append((bounds, WindowStatistics(values: values, timestamps: timestamps)))
+            }
+            summarised.append(timestamp: timestamp, value: value) { bounds, summary, _, _ in got.append((bounds, summary!)) }
+        }
+        #expect(got.count == expected.count && got.count > 20)
+        #expect(raw.late == summarised.late && raw.late > 0)
+        var worst = 0.0
+        for ((boundsA, a), (boundsB, b)) in zip(expected, got) {
+            #expect(boundsA == boundsB)
+            for statistic in statistics {
+                let scale = statistic == .skewness || statistic == .kurtosis ? 1 : max(1e-12, abs(a[statistic]))
+                worst = max(worst, abs(a[statistic] - b[statistic]) / scale)
+            }
+        }
+        // The data's noise sits at 1e-9 of its offset: both computations are within the
+        // large-offset vector's tolerance (1e-5) of each other.
+        #expect(worst < 1e-5, "largest relative difference \(worst)")
+    }
+}
