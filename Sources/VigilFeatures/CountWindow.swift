@@ -13,11 +13,14 @@ struct CountWindow {
     private var end = 0
     /// Samples seen so far.
     private(set) var seen = 0
+    /// Samples until the next window is due (a countdown, not a division per sample).
+    private var untilDue: Int
 
     init(size: Int, hop: Int) {
         precondition(size >= 1 && hop >= 1)
         self.size = size
         self.hop = hop
+        untilDue = size
         values = .allocate(capacity: 2 * size)
         timestamps = .allocate(capacity: 2 * size)
     }
@@ -47,7 +50,10 @@ struct CountWindow {
         timestamps[end] = timestamp
         end += 1
         seen += 1
-        return seen >= size && (seen - size) % hop == 0
+        untilDue -= 1
+        guard untilDue == 0 else { return false }
+        untilDue = hop
+        return true
     }
 
     /// The current window's values and timestamps (the last `size` samples).

@@ -58,16 +58,7 @@ struct SlidingStatistics {
     /// The window's statistics; `values` is read for min and max when not tracked, and for the
     /// zero-crossing rate when asked.
     func statistics(values: UnsafeBufferPointer<Double>, zeroCrossings: Bool) -> WindowStatistics {
-        var low = values[0], high = values[0]
-        if tracksExtremes {
-            low = minima.front
-            high = maxima.front
-        } else {
-            for value in values {
-                low = Swift.min(low, value)
-                high = Swift.max(high, value)
-            }
-        }
+        let (low, high) = tracksExtremes ? (minima.front, maxima.front) : WindowStatistics.extremes(values)
         var result = sums.statistics(min: low, max: high)
         if zeroCrossings { result.zeroCrossingRate = WindowStatistics.zeroCrossingRate(values, mean: result.mean) }
         return result

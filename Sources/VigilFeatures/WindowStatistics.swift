@@ -81,19 +81,55 @@ public struct WindowStatistics: Sendable, Equatable {
         zeroCrossingRate = n < 2 ? 0 : Double(crossings) / Double(n - 1)
     }
 
-    /// Sign changes of `x - mean` (zeros dropped) divided by `n - 1`. Branch-free: a crossing is
-    /// a sign opposite to the last non-zero sign.
+    /// Sign changes of `x - mean` (zeros dropped) divided by `n - 1`. The common case (no sample
+    /// equal to the mean) counts neighbours on either side of the mean without branches; a
+    /// window with such a sample takes the exact, slower path that skips it.
     static func zeroCrossingRate(_ values: UnsafeBufferPointer<Double>, mean: Double) -> Double {
-        guard values.count >= 2 else { return 0 }
+        let n = values.count
+        guard n >= 2 else { return 0 }
         var crossings = 0
-        var previous = 0.0
-        for value in values {
-            let deviation = value - mean
-            let sign: Double = deviation > 0 ? 1 : deviation < 0 ? -1 : 0
-            crossings &+= sign * previous < 0 ? 1 : 0
-            previous = sign == 0 ? previous : sign
+        var zeros = 0
+        var previousAbove = values[0] > mean
+        zeros &+= values[0] == mean ? 1 : 0
+        for index in 1..<n {
+            let value = values[index]
+            let above = value > mean
+            crossings &+= above != previousAbove ? 1 : 0
+            zeros &+= value == mean ? 1 : 0
+            previousAbove = above
         }
-        return Double(crossings) / Double(values.count - 1)
+        if zeros > 0 {
+            crossings = 0
+            var previous = 0.0
+            for value in values {
+                let deviation = value - mean
+                guard deviation != 0 else { continue }
+                let sign: Double = deviation > 0 ? 1 : -1
+                if previous != 0 && sign != previous { crossings += 1 }
+                previous = sign
+            }
+        }
+        return Double(crossings) / Double(n - 1)
+    }
+
+    /// The smallest and largest of `values` (at least one), four lanes at a time.
+    static func extremes(_ values: UnsafeBufferPointer<Double>) -> (min: Double, max: Double) {
+        var low = SIMD4<Double>(repeating: values[0]), high = low
+        var index = 0
+        let base = values.baseAddress!
+        while index + 4 <= values.count {
+            let lanes = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD4<Double>.self)
+            low = pointwiseMin(low, lanes)
+            high = pointwiseMax(high, lanes)
+            index += 4
+        }
+        var minimum = low.min(), maximum = high.max()
+        while index < values.count {
+            minimum = Swift.min(minimum, values[index])
+            maximum = Swift.max(maximum, values[index])
+            index += 1
+        }
+        return (minimum, maximum)
     }
 
     /// The statistics by name, FEATURES.md's names.
