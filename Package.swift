@@ -38,7 +38,8 @@ let package = Package(
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
         .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
-        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilCore"], path: "Benchmarks/vigil-bench"),
+        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilCore"],
+                          path: "Benchmarks/vigil-bench"),
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),

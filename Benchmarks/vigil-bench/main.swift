@@ -3,6 +3,7 @@
 // Prints each figure with its target; medians of several runs on a noisy machine.
 import VigilCore
 import VigilFeatures
+import VigilInference
 
 func seconds(_ body: () -> Void) -> Double {
     let start = MonotonicClock.now()
@@ -58,6 +59,55 @@ let perTransform = median(7) {
     } / Double(repetitions)
 }
 print("1024-point real FFT (power spectrum): \(String(format2: perTransform * 1e6)) us (target <= 10 us)")
+
+// int8 vs float32 latency of the 24-32-16-4 network of the reference vectors.
+func loadNetworks() throws -> (QuantizedNetwork, FloatNetwork, [[Double]]) {
+    let path = String(#filePath.split(separator: "/Benchmarks/").first!) + "/Tests/VigilInferenceTests/Fixtures/quant/mlp_24_32_16_4.json"
+    let root = try JSONObjectReader(file: path)
+    func numbers(_ value: JSONValue?) -> [Double] {
+        guard case .array(let items)? = value else { return [] }
+        return items.map { if case .number(let x) = $0 { x } else { .nan } }
+    }
+    func rows(_ value: JSONValue?) -> [[Double]] {
+        guard case .array(let items)? = value else { return [] }
+        return items.map { numbers($0) }
+    }
+    var layers: [QuantizedDense] = []
+    var floats: [FloatNetwork.Layer] = []
+    for layer in try root.objects("layers") {
+        let inputs = try layer.integer("in_features"), outputs = try layer.integer("out_features")
+        let relu = try layer.string("activation") == "relu"
+        layers.append(QuantizedDense(
+            inputs: inputs, outputs: outputs, weights: rows(layer.value("weights_int8")).flatMap { $0.map { Int8($0) } },
+            bias: numbers(layer.value("bias_int32")).map { Int32($0) },
+            rescale: zip(numbers(layer.value("multiplier")), numbers(layer.value("shift"))).map {
+                QuantizedMultiplier(multiplier: Int32($0), shift: Int32($1))
+            },
+            input: QuantizationParameters(scale: try layer.double("input_scale"), zeroPoint: Int32(try layer.integer("input_zero_point"))),
+            output: QuantizationParameters(scale: try layer.double("output_scale"), zeroPoint: Int32(try layer.integer("output_zero_point"))),
+            activation: relu ? .relu : .none))
+        floats.append(FloatNetwork.Layer(inputs: inputs, outputs: outputs,
+                                         weights: rows(layer.value("float_weights")).flatMap { $0.map { Float($0) } },
+                                         bias: numbers(layer.value("float_bias")).map { Float($0) }, relu: relu))
+    }
+    return (QuantizedNetwork(layers: layers), FloatNetwork(layers: floats), rows(root.value("test_inputs_float")))
+}
+
+let (int8Network, floatNetwork, testInputs) = try! loadNetworks()
+func latency(_ predict: (UnsafeBufferPointer<Double>, inout [Double]) -> Void) -> Double {
+    var output: [Double] = []
+    let rounds = 20_000
+    return median(7) {
+        seconds {
+            for round in 0..<rounds {
+                testInputs[round & 63].withUnsafeBufferPointer { predict($0, &output) }
+            }
+        } / Double(rounds)
+    }
+}
+let int8Latency = latency { int8Network.predict($0, into: &$1) }
+let floatLatency = latency { floatNetwork.predict($0, into: &$1) }
+print("24-32-16-4 network per window: int8 \(String(format2: int8Latency * 1e6)) us (target <= 1 us), float32 \(String(format2: floatLatency * 1e6)) us")
 
 extension String {
     /// Two decimals, without Foundation.
