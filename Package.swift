@@ -22,11 +22,16 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "VigilCore"),
         .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore"]),
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
-        .target(name: "VigilInference", dependencies: ["VigilCore"]),
+        .target(name: "VigilInference", dependencies: ["VigilCore", "CCrypto"]),
         .target(
             name: "VigilAgent",
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
@@ -50,7 +55,7 @@ let package = Package(
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(
             name: "VigilAgentTests",
-            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilTestSupport", "vigil-agent"]
+            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilInference", "VigilTestSupport", "vigil-agent"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -29,6 +29,13 @@ public func writeFile(_ path: String, _ text: String, makeFolder: Bool = false) 
     fputs(text, file)
 }
 
+/// Writes `bytes` to `path`, replacing it.
+public func writeBytes(_ path: String, _ bytes: [UInt8]) throws {
+    guard let file = fopen(path, "wb") else { throw TestFailure("cannot write \(path)") }
+    defer { fclose(file) }
+    guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw TestFailure("cannot write \(path)") }
+}
+
 /// The whole file as text.
 public func readFile(_ path: String) throws -> String {
     guard let file = fopen(path, "r") else { throw TestFailure("cannot read \(path)") }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import VigilCore
+import VigilInference
 
 /// The `vigil-agent` command line: `run`, `status`, `help`. Kept by hand rather than with an
 /// argument-parsing package: the agent stays small, and three subcommands need little.
@@ -20,6 +21,11 @@ public enum AgentCommandLine {
           vigil-agent watch (--config FILE | --db FILE) [--interval SECONDS] [--duration SECONDS]
               A live view, refreshed every interval (default 1 s): messages and samples per
               second per device type, refusals by reason, gaps, labels, database size.
+          vigil-agent model inspect FILE [--key PUBLIC_KEY_FILE]
+              Print a model bundle's manifest, size and signer, and whether its signature
+              verifies with the given key (hex of a 32-byte Ed25519 public key).
+          vigil-agent model verify FILE --key PUBLIC_KEY_FILE
+              Exit 0 only if the bundle is well-formed and signed by that key.
           vigil-agent check --config FILE
               Validate the config and the device profiles, print the subscriptions, and exit.
           vigil-agent help
@@ -42,15 +48,19 @@ public enum AgentCommandLine {
         var options: [String: String] = [:]
         var flags: Set<String> = []
         var rest = arguments.dropFirst()
+        var positional: [String] = []
         while let argument = rest.popFirst() {
             switch argument {
-            case "--config", "--db", "--interval", "--duration":
+            case "--config", "--db", "--interval", "--duration", "--key":
                 guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: 2) }
                 options[argument] = value
             case "--json", "--help", "-h":
                 flags.insert(argument)
             default:
-                return fail("unknown argument \"\(argument)\" (see vigil-agent help)", status: 2)
+                guard command == "model", !argument.hasPrefix("-") else {
+                    return fail("unknown argument \"\(argument)\" (see vigil-agent help)", status: 2)
+                }
+                positional.append(argument)
             }
         }
         if !flags.isDisjoint(with: ["--help", "-h"]) {
@@ -90,6 +100,11 @@ public enum AgentCommandLine {
                 if options["--duration"] != nil && duration == nil { return fail("--duration must be seconds", status: 2) }
                 _ = try LiveView.watch(database: path, interval: interval, duration: duration)
                 return 0
+            case "model":
+                guard positional.count == 2, ["inspect", "verify"].contains(positional[0]) else {
+                    return fail("model needs inspect FILE or verify FILE --key KEY", status: 2)
+                }
+                return try model(positional[0], file: positional[1], keyFile: options["--key"])
             case "help", "--help", "-h":
                 print(usage)
                 return 0
@@ -118,6 +133,43 @@ public enum AgentCommandLine {
         AgentLog.standardError("signal \(received): stopping")
         agent.stop()
         AgentLog.standardError("stopped; everything received is committed")
+        return 0
+    }
+
+    private static func model(_ action: String, file: String, keyFile: String?) throws -> Int32 {
+        let bytes = try FileSystem.read(file)
+        var key: [UInt8]?
+        if let keyFile {
+            guard let decoded = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)),
+                  decoded.count == 32 else {
+                return fail("\(keyFile): expected the hex of a 32-byte Ed25519 public key", status: 2)
+            }
+            key = decoded
+        }
+        if action == "verify" {
+            guard let key else { return fail("model verify needs --key", status: 2) }
+            do {
+                let bundle = try ModelBundle(bytes: bytes, trustedKeys: [key])
+                print("\(file): verified: \(bundle.manifest.name) \(bundle.manifest.version), sha256 \(bundle.digest)")
+                return 0
+            } catch {
+                return fail("\(file): \(error)", status: 1)
+            }
+        }
+        let (manifest, signer, digest) = try ModelBundle.inspect(bytes: bytes)
+        print("\(manifest.name) \(manifest.version)   \(bytes.count) bytes   sha256 \(digest)")
+        print("signer  \(ModelBundle.hex(signer))")
+        if let key {
+            do {
+                _ = try ModelBundle(bytes: bytes, trustedKeys: [key])
+                print("signature  verifies with the given key")
+            } catch {
+                print("signature  DOES NOT VERIFY: \(error)")
+            }
+        } else {
+            print("signature  not checked (no --key)")
+        }
+        print(manifest.json.serialized())
         return 0
     }
 

@@ -42,9 +42,11 @@ public struct MachineModel: Sendable, Equatable {
     init(_ reader: JSONObjectReader) throws(ConfigurationError) {
         shaftHz = try reader.double("shaft_hz")
         let bearing = try reader.object("bearing")
-        self.bearing = Bearing(balls: try bearing.integer("balls"), ballDiameter: try bearing.double("ball_diameter"),
-                               pitchDiameter: try bearing.double("pitch_diameter"),
-                               contactAngleDegrees: try bearing.optionalDouble("contact_angle_deg") ?? 0)
+        let balls = try bearing.integer("balls")
+        let ballDiameter = try bearing.double("ball_diameter")
+        let pitchDiameter = try bearing.double("pitch_diameter")
+        let contactAngle = try bearing.optionalDouble("contact_angle_deg") ?? 0
+        self.bearing = Bearing(balls: balls, ballDiameter: ballDiameter, pitchDiameter: pitchDiameter, contactAngleDegrees: contactAngle)
         try bearing.rejectUnknownFields()
         resonanceHz = try reader.double("resonance_hz")
         dampingPerSecond = try reader.double("damping_per_s")

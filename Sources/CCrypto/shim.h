@@ -1,0 +1,3 @@
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/rand.h>

@@ -1,0 +1,188 @@
+import VigilCore
+
+/// What a model bundle says about its model: identity, the devices it serves, the feature
+/// vector it expects (in order, with standardisation), its outputs, its layers' quantization,
+/// and where it came from (training lineage, hold-out metrics), as free JSON.
+public struct ModelManifest: Sendable, Equatable {
+    /// One input: a feature of a sensor's window, as a device profile names it.
+    public struct Input: Sendable, Equatable {
+        public var sensor: String
+        public var feature: String
+        public var window: FeatureWindowSpec.Window
+
+        public init(sensor: String, feature: String, window: FeatureWindowSpec.Window) {
+            self.sensor = sensor
+            self.feature = feature
+            self.window = window
+        }
+    }
+
+    /// One int8 dense layer's shape and quantization; its tensors follow in the bundle.
+    public struct Layer: Sendable, Equatable {
+        public var inputs: Int
+        public var outputs: Int
+        public var activation: QuantizedDense.Activation
+        public var input: QuantizationParameters
+        public var output: QuantizationParameters
+
+        public init(inputs: Int, outputs: Int, activation: QuantizedDense.Activation,
+                    input: QuantizationParameters, output: QuantizationParameters) {
+            self.inputs = inputs
+            self.outputs = outputs
+            self.activation = activation
+            self.input = input
+            self.output = output
+        }
+    }
+
+    public var name: String
+    /// Semantic version, `major.minor.patch`.
+    public var version: String
+    public var createdAt: String
+    public var deviceTypes: [String]
+    public var inputs: [Input]
+    public var means: [Double]
+    public var scales: [Double]
+    /// Class names (softmax over outputs), or one name for a score (sigmoid).
+    public var classes: [String]
+    public var layers: [Layer]
+    /// Training data lineage and hold-out metrics, kept as given.
+    public var lineage: JSONValue
+    public var metrics: JSONValue
+
+    public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input],
+                means: [Double], scales: [Double], classes: [String], layers: [Layer],
+                lineage: JSONValue = .object([]), metrics: JSONValue = .object([])) {
+        self.name = name
+        self.version = version
+        self.createdAt = createdAt
+        self.deviceTypes = deviceTypes
+        self.inputs = inputs
+        self.means = means
+        self.scales = scales
+        self.classes = classes
+        self.layers = layers
+        self.lineage = lineage
+        self.metrics = metrics
+    }
+
+    /// The version as comparable numbers.
+    public var versionNumbers: [Int] { version.split(separator: ".").map { Int($0) ?? 0 } }
+
+    /// The manifest as JSON, as the bundle stores it.
+    public var json: JSONValue {
+        func window(_ window: FeatureWindowSpec.Window) -> JSONValue {
+            switch window {
+            case .count(let size, let hop): ["size": .number(Double(size)), "hop": .number(Double(hop))]
+            case .time(let seconds, let hop): ["seconds": .number(seconds), "hop_seconds": .number(hop)]
+            }
+        }
+        return [
+            "name": .string(name), "version": .string(version), "created_at": .string(createdAt),
+            "device_types": .array(deviceTypes.map(JSONValue.string)),
+            "inputs": .array(inputs.map { ["sensor": .string($0.sensor), "feature": .string($0.feature), "window": window($0.window)] }),
+            "standardization": ["means": .array(means.map(JSONValue.number)), "scales": .array(scales.map(JSONValue.number))],
+            "classes": .array(classes.map(JSONValue.string)),
+            "layers": .array(layers.map {
+                ["inputs": .number(Double($0.inputs)), "outputs": .number(Double($0.outputs)), "activation": .string($0.activation.rawValue),
+                 "input_scale": .number($0.input.scale), "input_zero_point": .number(Double($0.input.zeroPoint)),
+                 "output_scale": .number($0.output.scale), "output_zero_point": .number(Double($0.output.zeroPoint))]
+            }),
+            "lineage": lineage, "metrics": metrics,
+        ]
+    }
+
+    /// Reads and validates a manifest. Everything is read into locals first and the value made
+    /// at the end: a throwing initialiser that fails half-way through its stored properties is
+    /// a path better not taken.
+    init(json value: JSONValue) throws(BundleError) {
+        self = try Self.parse(value)
+        try validate()
+    }
+
+    private static func parse(_ value: JSONValue) throws(BundleError) -> ModelManifest {
+        do {
+            let reader = try JSONObjectReader(value, file: "manifest")
+            let name = try reader.string("name")
+            let version = try reader.string("version")
+            let createdAt = try reader.string("created_at")
+            let deviceTypes = try reader.strings("device_types")
+            var inputs: [Input] = []
+            for entry in try reader.objects("inputs") {
+                // One `try` per statement: each value is read into a local first.
+                let window = try entry.object("window")
+                let spec: FeatureWindowSpec.Window
+                if let size = try window.optionalInteger("size") {
+                    let hop = try window.integer("hop")
+                    spec = .count(size: size, hop: hop)
+                } else {
+                    let seconds = try window.double("seconds")
+                    let hop = try window.double("hop_seconds")
+                    spec = .time(seconds: seconds, hopSeconds: hop)
+                }
+                let sensor = try entry.string("sensor")
+                let feature = try entry.string("feature")
+                inputs.append(Input(sensor: sensor, feature: feature, window: spec))
+            }
+            let standardization = try reader.object("standardization")
+            func numbers(_ key: String) throws(ConfigurationError) -> [Double] {
+                guard case .array(let items)? = standardization.value(key) else { throw standardization.error(key, "expected a list of numbers") }
+                var values: [Double] = []
+                for item in items {
+                    guard case .number(let x) = item else { throw standardization.error(key, "expected a list of numbers") }
+                    values.append(x)
+                }
+                return values
+            }
+            let means = try numbers("means")
+            let scales = try numbers("scales")
+            let classes = try reader.strings("classes")
+            var layers: [Layer] = []
+            for entry in try reader.objects("layers") {
+                let activationName = try entry.string("activation")
+                guard let activation = QuantizedDense.Activation(rawValue: activationName) else {
+                    throw entry.error("activation", "must be none or relu")
+                }
+                let inputs = try entry.integer("inputs")
+                let outputs = try entry.integer("outputs")
+                let inputScale = try entry.double("input_scale")
+                let inputZeroPoint = try entry.integer("input_zero_point")
+                let outputScale = try entry.double("output_scale")
+                let outputZeroPoint = try entry.integer("output_zero_point")
+                guard (-128...127).contains(inputZeroPoint), (-128...127).contains(outputZeroPoint) else {
+                    throw entry.error(nil, "zero points must be int8")
+                }
+                layers.append(Layer(inputs: inputs, outputs: outputs, activation: activation,
+                                    input: QuantizationParameters(scale: inputScale, zeroPoint: Int32(inputZeroPoint)),
+                                    output: QuantizationParameters(scale: outputScale, zeroPoint: Int32(outputZeroPoint))))
+            }
+            let lineage = reader.value("lineage") ?? .object([])
+            let metrics = reader.value("metrics") ?? .object([])
+            return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
+                                 means: means, scales: scales, classes: classes, layers: layers, lineage: lineage, metrics: metrics)
+        } catch let error as ConfigurationError {
+            throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
+        } catch {
+            throw .manifestInvalid("\(error)")
+        }
+    }
+
+    private func validate() throws(BundleError) {
+        guard versionNumbers.count == 3, version.split(separator: ".").allSatisfy({ Int($0) != nil }) else {
+            throw .manifestInvalid("version \"\(version)\" is not major.minor.patch")
+        }
+        guard !inputs.isEmpty, means.count == inputs.count, scales.count == inputs.count, scales.allSatisfy({ $0 > 0 }) else {
+            throw .manifestInvalid("needs one mean and one positive scale per input (\(inputs.count) inputs)")
+        }
+        guard let first = layers.first, first.inputs == inputs.count, layers.last!.outputs == max(classes.count, 1) else {
+            throw .manifestInvalid("layers must take \(inputs.count) inputs and give one output per class")
+        }
+        for (previous, next) in zip(layers, layers.dropFirst()) where previous.outputs != next.inputs {
+            throw .manifestInvalid("a layer of \(previous.outputs) outputs feeds one of \(next.inputs) inputs")
+        }
+        for layer in layers where layer.inputs < 1 || layer.outputs < 1 || layer.inputs > 65_536 || layer.outputs > 65_536
+            || !(layer.input.scale > 0) || !(layer.output.scale > 0) {
+            throw .manifestInvalid("layer shapes must be 1 to 65536 wide with positive scales")
+        }
+    }
+}

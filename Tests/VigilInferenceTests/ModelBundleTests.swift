@@ -1,0 +1,119 @@
+import Testing
+import VigilCore
+import VigilInference
+
+@Suite("Signed model bundles")
+struct ModelBundleTests {
+    static let key = Ed25519.generate()
+
+    static func sample() throws -> (bytes: [UInt8], manifest: ModelManifest, network: QuantizedNetwork) {
+        let (network, _, _) = try QuantVectorTests.network()
+        let names = ["rms", "kurtosis", "peak", "crest_factor", "skewness", "std"]
+        let inputs = (0..<24).map {
+            ModelManifest.Input(sensor: "vibration", feature: names[$0 % names.count], window: .count(size: 2048, hop: 2048))
+        }
+        let manifest = ModelManifest(
+            name: "bearing-health", version: "1.2.3", createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["induction-motor"],
+            inputs: inputs, means: Array(repeating: 0, count: 24), scales: Array(repeating: 1, count: 24),
+            classes: ["healthy", "outer_race", "inner_race", "ball"],
+            layers: network.layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            lineage: ["agents": ["edge-01"], "rows": 1000], metrics: ["macro_f1": 0.91])
+        return (ModelBundle.encode(manifest: manifest, layers: network.layers, signingKey: key), manifest, network)
+    }
+
+    static func refusal(_ bytes: [UInt8], keys: [[UInt8]] = [key.publicKey], maxBytes: Int = 1 << 20) -> BundleError? {
+        do {
+            _ = try ModelBundle(bytes: bytes, trustedKeys: keys, maxBytes: maxBytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func roundTrip() throws {
+        let (bytes, manifest, network) = try Self.sample()
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [Self.key.publicKey])
+        #expect(bundle.manifest == manifest)
+        #expect(bundle.signer == Self.key.publicKey)
+        let input = (0..<24).map { Double($0) / 10 - 1 }
+        var a: [Double] = [], b: [Double] = []
+        input.withUnsafeBufferPointer { bundle.network.predict($0, into: &a) }
+        input.withUnsafeBufferPointer { network.predict($0, into: &b) }
+        #expect(a == b)
+    }
+
+    @Test func everyRefusalHasItsReason() throws {
+        let (bytes, _, _) = try Self.sample()
+        #expect(Self.refusal(Array(bytes.prefix(bytes.count - 10))) == .truncated("signature"))
+        var flipped = bytes
+        flipped[40] ^= 0x10
+        #expect(Self.refusal(flipped) == .hashMismatch)
+        var magic = bytes
+        magic[0] = UInt8(ascii: "X")
+        #expect(Self.refusal(magic) == .wrongMagic)
+        var unsigned = bytes
+        for index in (bytes.count - 64)..<bytes.count { unsigned[index] = 0 }
+        #expect(Self.refusal(unsigned) == .badSignature)
+        #expect(Self.refusal(bytes, keys: [Ed25519.generate().publicKey]) == .untrustedKey(ModelBundle.hex(Self.key.publicKey)))
+        #expect(Self.refusal(bytes, maxBytes: 1000) == .tooLarge(size: bytes.count, limit: 1000))
+        var version = bytes
+        version[4] = 9
+        #expect(Self.refusal(version) == .unsupportedVersion(9))
+    }
+
+    /// A correctly signed bundle whose tensors do not fit its manifest is still refused.
+    @Test func misshapedTensorsAreRefused() throws {
+        let (_, manifest, network) = try Self.sample()
+        var layers = network.layers
+        let last = layers.removeLast()
+        layers.append(QuantizedDense(inputs: last.inputs, outputs: last.outputs - 1, weights: Array(last.weights.dropLast(last.inputs)),
+                                     bias: Array(last.bias.dropLast()), rescale: Array(last.rescale.dropLast()),
+                                     input: last.input, output: last.output, activation: last.activation))
+        let bytes = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: Self.key)
+        guard case .tensorsMisshaped? = Self.refusal(bytes) else {
+            Issue.record("misshaped tensors were not refused: \(String(describing: Self.refusal(bytes)))")
+            return
+        }
+    }
+
+    @Test func refusesFeaturesTheProfileCannotProduce() throws {
+        let (bytes, _, _) = try Self.sample()
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [Self.key.publicKey])
+        let folder = String(#filePath.split(separator: "/Tests/").first!) + "/devices"
+        let motor = try #require(try DeviceProfile.loadAll(folder: folder).first { $0.type == "induction-motor" })
+        #expect(throws: BundleError.self) { try bundle.check(against: motor) }   // no "std" over 2048 in the profile
+        let pump = try #require(try DeviceProfile.loadAll(folder: folder).first { $0.type == "centrifugal-pump" })
+        #expect(throws: BundleError.featureUnavailable("the model serves induction-motor, not centrifugal-pump")) {
+            try bundle.check(against: pump)
+        }
+    }
+
+    /// Hundreds of thousands of mutated bundles (flips, cuts, insertions; and re-signed ones, so
+    /// the manifest and tensor parsers see garbage too): each is refused, none crashes.
+    @Test func fuzzedBundlesAreRefusedWithoutACrash() throws {
+        let (bytes, _, _) = try Self.sample()
+        var random = SystemRandomNumberGenerator()
+        var accepted = 0
+        for round in 0..<200_000 {
+            var mutated = bytes
+            switch round % 3 {
+            case 0: mutated[Int.random(in: 0..<mutated.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+            case 1: mutated.removeLast(Int.random(in: 1..<mutated.count, using: &random))
+            default: mutated.insert(UInt8.random(in: 0...255, using: &random), at: Int.random(in: 0..<mutated.count, using: &random))
+            }
+            if Self.refusal(mutated) == nil { accepted += 1 }
+        }
+        #expect(accepted == 0)
+        // Re-signed garbage in the manifest and tensors.
+        let body = Array(bytes.prefix(bytes.count - 128))
+        for _ in 0..<3_000 {
+            var mutated = body
+            for _ in 0..<Int.random(in: 1...8, using: &random) {
+                mutated[Int.random(in: 12..<mutated.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            let hash = mutated.withUnsafeBytes { Ed25519.sha256($0) }
+            mutated += hash + Self.key.publicKey + Ed25519.sign(hash, privateKey: Self.key.privateKey)!
+            _ = Self.refusal(mutated)
+        }
+    }
+}
