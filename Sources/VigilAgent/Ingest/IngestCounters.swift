@@ -11,6 +11,7 @@ struct IngestCounters {
     var maintenanceEvents: Int64 = 0
     var featureRows: Int64 = 0
     var lateSamples: Int64 = 0
+    var predictions: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
 
     /// Counter names in the database, one per field.
@@ -22,6 +23,7 @@ struct IngestCounters {
     static let maintenanceEventsName = "maintenance_events"
     static let featureRowsName = "feature_rows"
     static let lateSamplesName = "late_samples"
+    static let predictionsName = "predictions"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
     mutating func deadLetter(_ reason: DeadLetterReason) {
@@ -33,7 +35,7 @@ struct IngestCounters {
         var all = [(Self.messagesName, messages), (Self.rowsName, rows), (Self.samplesName, samples),
                    (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows),
                    (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
-                   (Self.lateSamplesName, lateSamples)]
+                   (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))
         }

@@ -19,7 +19,7 @@ final class Ingestor {
         var lastSeen: Double
         var dirty: Bool
         /// Per sensor, its feature streams with their feature set ids; made on first use.
-        var features: [[(set: Int64, stream: FeatureStream)]]?
+        var features: [[(set: Int64, spec: Int, stream: FeatureStream)]]?
     }
 
     private enum Route {
@@ -44,7 +44,11 @@ final class Ingestor {
     /// Feature set ids per profile, one per feature spec.
     private var featureSets: [[Int64]] = []
     /// Feature rows emitted while feeding a message, stored right after.
-    private var emitted: [(set: Int64, series: Int64, row: FeatureStream.Row)] = []
+    private var emitted: [(set: Int64, spec: Int, series: Int64, row: FeatureStream.Row)] = []
+    /// The installed models, scoring feature rows as they are stored.
+    private var scoring: ModelScoring
+    /// Called when a device's predicted state changes (on the writer thread).
+    private let healthChanged: (String, ModelScoring.Prediction) -> Void
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
     /// Payload bytes stored since the size bound was last checked.
@@ -56,7 +60,10 @@ final class Ingestor {
     private static let routeCacheLimit = 100_000
 
     init(store: AgentStore, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
-         maintenancePrefix: String, log: @escaping @Sendable (String) -> Void) throws {
+         maintenancePrefix: String, models: ModelCatalog, healthChanged: @escaping (String, ModelScoring.Prediction) -> Void,
+         log: @escaping @Sendable (String) -> Void) throws {
+        scoring = ModelScoring(catalog: models)
+        self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
         self.store = store
         router = TopicRouter(profiles: profiles)
@@ -177,16 +184,16 @@ final class Ingestor {
             if stored {
                 counters.rows += 1
                 counters.samples += Int64(decoded.samples.count)
-                for (set, stream) in featureStreams(index, sensor) {
+                for (set, spec, stream) in featureStreams(index, sensor) {
                     let late = stream.lateSamples
                     decoded.samples.withUnsafeBufferPointer { samples in
                         stream.append(block: samples, timestamp: decoded.timestamp, rateHz: decoded.rateHz) {
-                            emitted.append((set, seriesID, $0))
+                            emitted.append((set, spec, seriesID, $0))
                         }
                     }
                     counters.lateSamples += Int64(stream.lateSamples - late)
                 }
-                try storeEmitted()
+                try storeEmitted(device: index)
             }
             return stored
         }
@@ -198,24 +205,24 @@ final class Ingestor {
             if stored {
                 counters.rows += 1
                 counters.samples += 1
-                for (set, stream) in featureStreams(index, item.sensor) {
+                for (set, spec, stream) in featureStreams(index, item.sensor) {
                     let late = stream.lateSamples
-                    stream.append(timestamp: decoded.timestamp, value: item.value) { emitted.append((set, seriesID, $0)) }
+                    stream.append(timestamp: decoded.timestamp, value: item.value) { emitted.append((set, spec, seriesID, $0)) }
                     counters.lateSamples += Int64(stream.lateSamples - late)
                 }
             }
         }
-        try storeEmitted()
+        try storeEmitted(device: index)
         return true
     }
 
     /// The feature streams of a device's sensor, made on the device's first reading.
-    private func featureStreams(_ index: Int, _ sensor: Int) -> [(set: Int64, stream: FeatureStream)] {
+    private func featureStreams(_ index: Int, _ sensor: Int) -> [(set: Int64, spec: Int, stream: FeatureStream)] {
         if devices[index].features == nil {
             let profile = router.profiles[devices[index].profile]
-            var streams = Array(repeating: [(set: Int64, stream: FeatureStream)](), count: profile.sensors.count)
+            var streams = Array(repeating: [(set: Int64, spec: Int, stream: FeatureStream)](), count: profile.sensors.count)
             for (specIndex, spec) in profile.features.enumerated() {
-                streams[spec.sensor].append((featureSets[devices[index].profile][specIndex],
+                streams[spec.sensor].append((featureSets[devices[index].profile][specIndex], specIndex,
                                              FeatureStream(spec: spec, sampleRateHz: profile.sensors[spec.sensor].rateHz)))
             }
             devices[index].features = streams
@@ -223,10 +230,18 @@ final class Ingestor {
         return devices[index].features![sensor]
     }
 
-    private func storeEmitted() throws(SQLiteError) {
+    /// Stores the feature rows a message closed, and the predictions they complete.
+    private func storeEmitted(device index: Int) throws(SQLiteError) {
         for item in emitted {
             try store.insert(item.row, series: item.series, featureSet: item.set)
             counters.featureRows += 1
+            let predictions = scoring.observe(device: index, profile: devices[index].profile, spec: item.spec,
+                                              values: item.row.values, windowEnd: item.row.end)
+            for prediction in predictions {
+                try store.insert(prediction, device: devices[index].name)
+                counters.predictions += 1
+                if prediction.changed { healthChanged(devices[index].name, prediction) }
+            }
         }
         emitted.removeAll(keepingCapacity: true)
     }

@@ -19,6 +19,8 @@ public struct AgentStatus: Sendable {
         public var highestSeq: Int64
         /// Wall-clock time of its last message, Unix seconds.
         public var lastSeen: Double
+        /// The latest predicted state, when a model scores the device.
+        public var health: String?
     }
 
     /// A recent refusal.
@@ -58,7 +60,18 @@ public struct AgentStatus: Sendable {
             """).map { row in
             Device(device: row[0].string ?? "", type: row[1].string ?? "", messages: row[2].int64 ?? 0,
                    duplicates: row[3].int64 ?? 0, missing: row[4].int64 ?? 0, restarts: row[5].int64 ?? 0,
-                   highestSeq: row[6].int64 ?? -1, lastSeen: row[7].double ?? 0)
+                   highestSeq: row[6].int64 ?? -1, lastSeen: row[7].double ?? 0, health: nil)
+        }
+        var health: [String: String] = [:]
+        if try database.userVersion >= 4 {
+            for row in try database.rows("""
+                SELECT device, model, predicted FROM predictions WHERE id IN (SELECT max(id) FROM predictions GROUP BY device, model)
+                ORDER BY device, model
+                """) {
+                let device = row[0].string ?? ""
+                let state = "\(row[1].string ?? ""): \(row[2].string ?? "")"
+                health[device] = health[device].map { $0 + ", " + state } ?? state
+            }
         }
         let letters = try database.rows(
             "SELECT received_at, topic, reason, detail FROM dead_letters ORDER BY id DESC LIMIT 5").map { row in
@@ -66,7 +79,11 @@ public struct AgentStatus: Sendable {
                        detail: row[3].string ?? "")
         }
         return AgentStatus(database: path, databaseBytes: fileSize(path) + fileSize(path + "-wal"),
-                           counters: counters, devices: devices, recentDeadLetters: letters)
+                           counters: counters, devices: devices.map { device in
+                               var device = device
+                               device.health = health[device.device]
+                               return device
+                           }, recentDeadLetters: letters)
     }
 
     private static func fileSize(_ path: String) -> Int64 {
@@ -85,7 +102,7 @@ public struct AgentStatus: Sendable {
             [("device", .string(device.device)), ("type", .string(device.type)), ("messages", .number(Double(device.messages))),
              ("duplicates", .number(Double(device.duplicates))), ("missing", .number(Double(device.missing))),
              ("restarts", .number(Double(device.restarts))), ("highest_seq", .number(Double(device.highestSeq))),
-             ("last_seen", .number(device.lastSeen))].json
+             ("last_seen", .number(device.lastSeen)), ("health", device.health.map(JSONValue.string) ?? .null)].json
         }
         let letters = recentDeadLetters.map { letter -> JSONValue in
             [("received_at", .number(letter.receivedAt)), ("topic", .string(letter.topic)), ("reason", .string(letter.reason)),
@@ -108,12 +125,14 @@ public struct AgentStatus: Sendable {
         let reasons = counters.filter { $0.key.hasPrefix("dead_letters.") && $0.value > 0 }.sorted { $0.key < $1.key }
             .map { "\($0.key.dropFirst("dead_letters.".count)) \($0.value)" }
         lines.append("features  \(counters["feature_rows", default: 0]) windows, \(counters["late_samples", default: 0]) late samples dropped")
+        lines.append("scored    \(counters["predictions", default: 0]) predictions")
         lines.append("labels    \(counters["maintenance_events", default: 0]) maintenance events (faults, repairs)")
         lines.append("refused   \(deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
         if !devices.isEmpty {
             lines.append("")
-            lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq"], devices.map {
-                [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)"]
+            lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "health"], devices.map {
+                [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
+                 $0.health ?? "-"]
             }, leftAligned: 2)
         }
         if !recentDeadLetters.isEmpty {

@@ -37,6 +37,8 @@ public struct LiveView {
         lines.append("refused   \(current.deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
         lines.append("features  \(rate(current.counters["feature_rows", default: 0], previous.counters["feature_rows", default: 0])) windows/s "
                      + "(total \(current.counters["feature_rows", default: 0]), \(current.counters["late_samples", default: 0]) late samples dropped)")
+        let states = Dictionary(grouping: current.devices.compactMap(\.health), by: { $0 }).map { "\($0.key) x\($0.value.count)" }.sorted()
+        lines.append("health    \(current.counters["predictions", default: 0]) predictions\(states.isEmpty ? " (no model installed)" : ": " + states.joined(separator: ", "))")
         lines.append("labels    \(current.counters["maintenance_events", default: 0]) maintenance events")
         lines.append("dropped   \(current.counters["rows_dropped_for_size", default: 0]) oldest rows for the size bound")
         if let latest = current.recentDeadLetters.first {

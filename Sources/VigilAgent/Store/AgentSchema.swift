@@ -91,5 +91,19 @@ enum AgentSchema {
         );
         CREATE INDEX features_by_series ON features(series, window_end);
         """,
+        """
+        -- Version 4: model predictions, one per scored window.
+        CREATE TABLE predictions(
+            id INTEGER PRIMARY KEY,
+            device TEXT NOT NULL,
+            model TEXT NOT NULL,
+            version TEXT NOT NULL,
+            window_end REAL NOT NULL,
+            predicted TEXT NOT NULL,
+            probabilities TEXT NOT NULL,
+            latency_us REAL NOT NULL
+        );
+        CREATE INDEX predictions_by_device ON predictions(device, id);
+        """,
     ])
 }

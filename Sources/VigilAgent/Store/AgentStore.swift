@@ -14,6 +14,7 @@ final class AgentStore {
     private let insertEvent: Statement
     private let insertFeatureSet: Statement
     private let insertFeature: Statement
+    private let insertPrediction: Statement
     private let saveDevice: Statement
     private let addCounter: Statement
     private let begin: Statement
@@ -49,6 +50,10 @@ final class AgentStore {
             """)
         insertFeature = try database.prepare("""
             INSERT INTO features(series, feature_set, window_start, window_end, sample_count, vector) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertPrediction = try database.prepare("""
+            INSERT INTO predictions(device, model, version, window_end, predicted, probabilities, latency_us)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
@@ -155,6 +160,19 @@ final class AgentStore {
         row.values.withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
         defer { insertFeature.reset() }
         try insertFeature.step()
+    }
+
+    /// Stores one prediction; `probabilities` as a JSON list in the model's class order.
+    func insert(_ prediction: ModelScoring.Prediction, device: String) throws(SQLiteError) {
+        insertPrediction.bind(device, at: 1)
+        insertPrediction.bind(prediction.model, at: 2)
+        insertPrediction.bind(prediction.version, at: 3)
+        insertPrediction.bind(prediction.windowEnd, at: 4)
+        insertPrediction.bind(prediction.predicted, at: 5)
+        insertPrediction.bind(JSONValue.array(prediction.probabilities.map(JSONValue.number)).serialized(indent: 0), at: 6)
+        insertPrediction.bind(prediction.latencySeconds * 1e6, at: 7)
+        defer { insertPrediction.reset() }
+        try insertPrediction.step()
     }
 
     /// Stores a maintenance event; false when the same event was already stored.

@@ -1,0 +1,55 @@
+import VigilCore
+import VigilInference
+
+/// The models the agent runs: every `*.vgm` in its models folder that verifies with a trusted
+/// key and whose inputs a device profile computes; for each device type and model name, the
+/// highest version. Refused bundles are logged with their reason and skipped.
+struct ModelCatalog {
+    /// A model ready for one device type: where each input comes from.
+    struct Installed {
+        let bundle: ModelBundle
+        /// Per input: the profile's feature spec and the feature's column in its rows.
+        let slots: [(spec: Int, column: Int)]
+        /// The spec whose new row triggers scoring (the first input's).
+        let trigger: Int
+    }
+
+    /// Per profile index, its models.
+    private(set) var models: [[Installed]]
+    private(set) var refused: [(file: String, reason: String)] = []
+
+    init(folder: String?, trustedKeys: [[UInt8]], maxBundleBytes: Int, profiles: [DeviceProfile]) {
+        models = Array(repeating: [], count: profiles.count)
+        guard let folder, let names = try? FileSystem.list(folder) else { return }
+        var chosen: [String: (profile: Int, installed: Installed)] = [:]
+        for name in names where name.hasSuffix(".vgm") {
+            let file = folder + "/" + name
+            do {
+                let bytes = try FileSystem.read(file)
+                guard bytes.count <= maxBundleBytes else { throw BundleError.tooLarge(size: bytes.count, limit: maxBundleBytes) }
+                let bundle = try ModelBundle(bytes: bytes, trustedKeys: trustedKeys, maxBytes: maxBundleBytes)
+                var served = 0
+                for (index, profile) in profiles.enumerated() where bundle.manifest.deviceTypes.contains(profile.type) {
+                    try bundle.check(against: profile)
+                    let slots = bundle.manifest.inputs.map { input -> (spec: Int, column: Int) in
+                        let spec = profile.features.firstIndex {
+                            profile.sensors[$0.sensor].name == input.sensor && $0.window == input.window && $0.features.contains(input.feature)
+                        }!
+                        return (spec, profile.features[spec].features.firstIndex(of: input.feature)!)
+                    }
+                    let key = "\(profile.type)/\(bundle.manifest.name)"
+                    if let current = chosen[key], current.installed.bundle.manifest.versionNumbers.lexicographicallyPrecedes(bundle.manifest.versionNumbers) == false {
+                        served += 1
+                        continue
+                    }
+                    chosen[key] = (index, Installed(bundle: bundle, slots: slots, trigger: slots[0].spec))
+                    served += 1
+                }
+                if served == 0 { throw BundleError.featureUnavailable("no device profile of type \(bundle.manifest.deviceTypes.joined(separator: ", "))") }
+            } catch {
+                refused.append((file, "\(error)"))
+            }
+        }
+        for (_, entry) in chosen.sorted(by: { $0.key < $1.key }) { models[entry.profile].append(entry.installed) }
+    }
+}

@@ -1,0 +1,64 @@
+import VigilCore
+import VigilInference
+
+/// Scores feature windows with the installed models: keeps each device's latest row per
+/// feature spec, and when the row a model waits for arrives, standardises the inputs, runs the
+/// int8 network and turns its outputs into class probabilities.
+struct ModelScoring {
+    /// One scored window.
+    struct Prediction {
+        let model: String
+        let version: String
+        let windowEnd: Double
+        let probabilities: [Double]
+        let predicted: String
+        /// Whether the predicted class differs from the device's previous one for this model.
+        let changed: Bool
+        let latencySeconds: Double
+    }
+
+    let catalog: ModelCatalog
+    /// Per device: latest row per feature spec, and last predicted class per model.
+    private var latest: [Int: [Int: [Double]]] = [:]
+    private var states: [Int: [String: String]] = [:]
+    private var vector: [Double] = []
+    private var output: [Double] = []
+
+    init(catalog: ModelCatalog) {
+        self.catalog = catalog
+    }
+
+    /// Records a new feature row of `spec` for `device` (of profile `profile`); returns the
+    /// predictions it completes.
+    mutating func observe(device: Int, profile: Int, spec: Int, values: [Double], windowEnd: Double) -> [Prediction] {
+        let models = catalog.models[profile]
+        guard !models.isEmpty else { return [] }
+        latest[device, default: [:]][spec] = values
+        var predictions: [Prediction] = []
+        for model in models where model.trigger == spec {
+            guard let rows = latest[device], model.slots.allSatisfy({ rows[$0.spec] != nil }) else { continue }
+            let started = MonotonicClock.now()
+            let manifest = model.bundle.manifest
+            vector.removeAll(keepingCapacity: true)
+            for (index, slot) in model.slots.enumerated() {
+                vector.append((rows[slot.spec]![slot.column] - manifest.means[index]) / manifest.scales[index])
+            }
+            vector.withUnsafeBufferPointer { model.bundle.network.predict($0, into: &output) }
+            var probabilities = output
+            if manifest.classes.count > 1 {
+                Activations.softmax(&probabilities)
+            } else {
+                probabilities = probabilities.map(Activations.sigmoid)
+            }
+            let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            let predicted = manifest.classes.count > 1 ? manifest.classes[best]
+                : (probabilities[0] >= 0.5 ? manifest.classes.first ?? "score" : "normal")
+            let previous = states[device, default: [:]][manifest.name]
+            states[device, default: [:]][manifest.name] = predicted
+            predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
+                                          probabilities: probabilities, predicted: predicted, changed: previous != predicted,
+                                          latencySeconds: MonotonicClock.now() - started))
+        }
+        return predictions
+    }
+}

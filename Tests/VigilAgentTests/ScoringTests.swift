@@ -1,0 +1,58 @@
+import Testing
+import VigilCore
+import VigilInference
+import VigilMQTT
+import VigilTestSupport
+
+@Suite("Agent scoring with signed int8 models")
+struct ScoringTests {
+    /// A two-class model on the motor's temperature windows (mean, max): above the means it
+    /// says "hot", below "healthy".
+    static func bundle(signedBy key: Ed25519.KeyPair, version: String = "1.0.0") -> [UInt8] {
+        let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: 2, outputs: 2, weights: [-100, -100, 100, 100], bias: [0, 0],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
+                                   input: input, output: output, activation: .none)
+        let window = FeatureWindowSpec.Window.time(seconds: 10, hopSeconds: 10)
+        let manifest = ModelManifest(
+            name: "overheat", version: version, createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
+            inputs: [.init(sensor: "temperature", feature: "mean", window: window),
+                     .init(sensor: "temperature", feature: "max", window: window)],
+            means: [45, 50], scales: [5, 5], classes: ["healthy", "hot"],
+            layers: [.init(inputs: 2, outputs: 2, activation: .none, input: input, output: output)])
+        return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
+    }
+
+    @Test func windowsAreScoredStoredAndHealthChangesPublished() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeBytes(harness.directory.file("models/overheat.vgm"), Self.bundle(signedBy: key))
+        // A bundle signed by a stranger is refused and does not run.
+        try writeBytes(harness.directory.file("models/stranger.vgm"), Self.bundle(signedBy: Ed25519.generate(), version: "9.0.0"))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        // 40..49 °C for ten seconds, then 50..59, then one more reading to close the second window.
+        let readings = (0..<21).map { second in
+            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(40 + second)}"#)
+        }
+        try publishAll(publisher, readings)
+        try harness.waitUntilIngested(readings.count)
+        let messages = collect(health, count: 2)
+        agent.stop()
+        publisher.stop()
+        watcher.stop()
+
+        let predictions = try harness.query("SELECT device, model, version, predicted, window_end FROM predictions ORDER BY id")
+        #expect(predictions.map { $0[3] } == ["healthy", "hot"])
+        #expect(predictions.first?[2] == "1.0.0", "the stranger's 9.0.0 never ran")
+        #expect(predictions.map { $0[4] } == [.real(1750000010), .real(1750000020)])
+        #expect(messages.map(\.topic) == ["vigil/edge-test/health/m1", "vigil/edge-test/health/m1"])
+        #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
+        #expect(harness.log.all.contains { $0.contains("stranger.vgm refused") && $0.contains("not among the trusted keys") })
+        #expect(try harness.counter("predictions") == 2)
+    }
+}
