@@ -109,6 +109,23 @@ let int8Latency = latency { int8Network.predict($0, into: &$1) }
 let floatLatency = latency { floatNetwork.predict($0, into: &$1) }
 print("24-32-16-4 network per window: int8 \(String(format2: int8Latency * 1e6)) us (target <= 1 us), float32 \(String(format2: floatLatency * 1e6)) us")
 
+// Bundle size: the int8 bundle of that network, against the same container holding float32
+// weights and biases instead (manifest, hash and signature alike).
+let layerShapes = int8Network.layers.map {
+    ModelManifest.Layer(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output)
+}
+let benchManifest = ModelManifest(
+    name: "bench", version: "1.0.0", createdAt: "2026-01-01T00:00:00Z", deviceTypes: ["induction-motor"],
+    inputs: (0..<24).map { ModelManifest.Input(sensor: "vibration", feature: "f\($0)", window: .count(size: 2048, hop: 2048)) },
+    means: Array(repeating: 0, count: 24), scales: Array(repeating: 1, count: 24), classes: ["a", "b", "c", "d"], layers: layerShapes)
+let int8Bundle = ModelBundle.encode(manifest: benchManifest, layers: int8Network.layers, signingKey: Ed25519.generate())
+let int8Tensors = int8Network.layers.reduce(0) { $0 + $1.weights.count + 12 * $1.outputs }
+let floatTensors = floatNetwork.layers.reduce(0) { $0 + 4 * ($1.weights.count + $1.bias.count) }
+let floatBundle = int8Bundle.count - int8Tensors + floatTensors
+let bundleRatio = String(format2: Double(floatBundle) / Double(int8Bundle.count))
+let tensorRatio = String(format2: Double(floatTensors) / Double(int8Tensors))
+print("bundle: int8 \(int8Bundle.count) bytes (tensors \(int8Tensors)), float32 \(floatBundle) bytes (tensors \(floatTensors)): \(bundleRatio)x smaller, tensors \(tensorRatio)x")
+
 extension String {
     /// Two decimals, without Foundation.
     init(format2 value: Double) {
