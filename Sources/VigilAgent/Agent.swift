@@ -44,6 +44,7 @@ public final class Agent: @unchecked Sendable {
         ingestor = try Ingestor(store: store, profiles: profiles, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                                 maxDatabaseBytes: configuration.maxDatabaseSize.bytes,
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
+                                alertThreshold: configuration.healthAlertThreshold,
                                 healthChanged: { device, prediction in
                                     let payload: JSONValue = [
                                         "device": .string(device), "model": .string(prediction.model),

@@ -56,3 +56,31 @@ struct ScoringTests {
         #expect(try harness.counter("predictions") == 2)
     }
 }
+
+@Suite("Agent health alert threshold")
+struct HealthThresholdTests {
+    /// The most likely class stays "healthy", but the probability of "hot" rises past the
+    /// configured threshold: that is reported too.
+    @Test func crossingTheThresholdIsReported() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeBytes(harness.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: key))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "health_alert_threshold": 0.3"#)
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        // 30..39 °C (p(hot) near 0), then 40..49 (p(hot) about 0.35: still healthy), then a closer.
+        let readings = (0..<21).map { second in
+            ("plant/motor/m2/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(30 + second)}"#)
+        }
+        try publishAll(publisher, readings)
+        try harness.waitUntilIngested(readings.count)
+        let messages = collect(health, count: 2)
+        agent.stop()
+        publisher.stop()
+        watcher.stop()
+        #expect(try harness.query("SELECT predicted FROM predictions ORDER BY id").map { $0[0] } == ["healthy", "healthy"])
+        #expect(messages.count == 2, "the first state, then the crossing")
+    }
+}

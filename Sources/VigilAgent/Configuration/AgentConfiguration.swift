@@ -38,6 +38,8 @@ public struct AgentConfiguration: Sendable {
     public var trustedKeys: [[UInt8]]
     /// Predicted health goes to `<health_topic_prefix>/<device>`, retained, when it changes.
     public var healthTopicPrefix: String
+    /// A health message also goes out when the probability of trouble crosses this, either way.
+    public var healthAlertThreshold: Double?
 
     /// Connection settings.
     public struct Broker: Sendable {
@@ -125,6 +127,10 @@ public struct AgentConfiguration: Sendable {
         }
         trustedKeys = keys
         healthTopicPrefix = try reader.optionalString("health_topic_prefix") ?? "vigil/\(agentID)/health"
+        healthAlertThreshold = try reader.optionalDouble("health_alert_threshold")
+        if let threshold = healthAlertThreshold, !(0 < threshold && threshold < 1) {
+            throw reader.error("health_alert_threshold", "must be between 0 and 1, got \(threshold)")
+        }
         try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(agentID) else {

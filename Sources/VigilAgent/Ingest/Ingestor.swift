@@ -60,9 +60,9 @@ final class Ingestor {
     private static let routeCacheLimit = 100_000
 
     init(store: AgentStore, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
-         maintenancePrefix: String, models: ModelCatalog, healthChanged: @escaping (String, ModelScoring.Prediction) -> Void,
-         log: @escaping @Sendable (String) -> Void) throws {
-        scoring = ModelScoring(catalog: models)
+         maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?,
+         healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, log: @escaping @Sendable (String) -> Void) throws {
+        scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
         self.store = store

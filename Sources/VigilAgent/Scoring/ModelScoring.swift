@@ -12,20 +12,25 @@ struct ModelScoring {
         let windowEnd: Double
         let probabilities: [Double]
         let predicted: String
-        /// Whether the predicted class differs from the device's previous one for this model.
+        /// Whether the predicted class differs from the device's previous one for this model, or
+        /// the probability of trouble crossed the alert threshold either way.
         let changed: Bool
         let latencySeconds: Double
     }
 
     let catalog: ModelCatalog
-    /// Per device: latest row per feature spec, and last predicted class per model.
+    /// The probability of trouble (1 minus the first class's, or the score) at which a device
+    /// is reported even if the most likely class stays the same.
+    let alertThreshold: Double?
+    /// Per device: latest row per feature spec, and last predicted class and alert per model.
     private var latest: [Int: [Int: [Double]]] = [:]
-    private var states: [Int: [String: String]] = [:]
+    private var states: [Int: [String: (state: String, alert: Bool)]] = [:]
     private var vector: [Double] = []
     private var output: [Double] = []
 
-    init(catalog: ModelCatalog) {
+    init(catalog: ModelCatalog, alertThreshold: Double?) {
         self.catalog = catalog
+        self.alertThreshold = alertThreshold
     }
 
     /// Records a new feature row of `spec` for `device` (of profile `profile`); returns the
@@ -53,10 +58,13 @@ struct ModelScoring {
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
             let predicted = manifest.classes.count > 1 ? manifest.classes[best]
                 : (probabilities[0] >= 0.5 ? manifest.classes.first ?? "score" : "normal")
+            let trouble = manifest.classes.count > 1 ? 1 - probabilities[0] : probabilities[0]
+            let alert = alertThreshold.map { trouble >= $0 } ?? false
             let previous = states[device, default: [:]][manifest.name]
-            states[device, default: [:]][manifest.name] = predicted
+            states[device, default: [:]][manifest.name] = (predicted, alert)
+            let changed = previous == nil || previous!.state != predicted || previous!.alert != alert
             predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
-                                          probabilities: probabilities, predicted: predicted, changed: previous != predicted,
+                                          probabilities: probabilities, predicted: predicted, changed: changed,
                                           latencySeconds: MonotonicClock.now() - started))
         }
         return predictions
