@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "vigil-agent", targets: ["vigil-agent"]),
         .executable(name: "vigil-sim", targets: ["vigil-sim"]),
+        .executable(name: "vigil-trainer", targets: ["vigil-trainer"]),
     ],
     targets: [
         .systemLibrary(
@@ -40,6 +41,7 @@ let package = Package(
             name: "VigilTrainer",
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
         ),
+        .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
         .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),

@@ -50,7 +50,7 @@ struct PhysicsTests {
     @Test(arguments: [FaultMode.outerRace, .innerRace])
     func envelopeSpectrumPeaksAtTheDefectFrequency(mode: FaultMode) throws {
         let synthesizer = VibrationSynthesizer(machine: Self.machine, rateHz: 12_000)
-        var random = SimulationRandom(seed: 42)
+        var random = SeededRandom(seed: 42)
         var samples: [Double] = []
         synthesizer.block(count: 24_000, mode: mode, health: 0.6, random: &random, into: &samples)
         let expected = try #require(synthesizer.defectHz(mode))
@@ -60,7 +60,7 @@ struct PhysicsTests {
 
     @Test func rmsAndKurtosisGrowOverALife() {
         let synthesizer = VibrationSynthesizer(machine: Self.machine, rateHz: 12_000)
-        var random = SimulationRandom(seed: 7)
+        var random = SeededRandom(seed: 7)
         var samples: [Double] = []
         var rms: [Double] = []
         var kurtosis: [Double] = []

@@ -8,6 +8,11 @@ public enum Ed25519 {
     public struct KeyPair: Sendable {
         public var privateKey: [UInt8]
         public var publicKey: [UInt8]
+
+        public init(privateKey: [UInt8], publicKey: [UInt8]) {
+            self.privateKey = privateKey
+            self.publicKey = publicKey
+        }
     }
 
     /// A fresh key pair from the system's random generator.

@@ -42,7 +42,7 @@ public final class FleetSimulator {
     /// The run's start in Unix seconds of device time.
     public let start: Double
     private let devices: [SimulatedDevice]
-    private var random: SimulationRandom
+    private var random: SeededRandom
     private var outageBuffers: [[Pending]]
     private var recentlySent: [[Pending]]
 
@@ -55,12 +55,12 @@ public final class FleetSimulator {
             throw SimulatorError("no device profile to simulate: a profile needs \"machine\" and \"faults\"\(options.types.isEmpty ? "" : " and a type among \(options.types)")")
         }
         guard options.count >= 1 else { throw SimulatorError("--count must be at least 1") }
-        random = SimulationRandom(seed: options.seed, stream: UInt64.max)
+        random = SeededRandom(seed: options.seed, stream: UInt64.max)
         var devices: [SimulatedDevice] = []
         for index in 0..<options.count {
             let profile = simulated[index % simulated.count]
             let short = profile.type.split(separator: "-").last.map(String.init) ?? profile.type
-            var faultDraw = SimulationRandom(seed: options.seed, stream: UInt64(index) << 32)
+            var faultDraw = SeededRandom(seed: options.seed, stream: UInt64(index) << 32)
             let fault = faultDraw.uniform() < options.sensorFaultShare
                 ? SensorFault.allCases[Int(faultDraw.next() % UInt64(SensorFault.allCases.count))] : nil
             devices.append(SimulatedDevice(name: "\(short)-\(String(index + 1).leftPadded(to: 4))", profile: profile,

@@ -31,7 +31,7 @@ public struct MachineLife: Sendable, Equatable {
     }
 
     /// Draws a life starting at `start` from the profile's fault specs.
-    static func draw(from faults: [FaultSpec], startingAt start: Double, random: inout SimulationRandom) -> MachineLife {
+    static func draw(from faults: [FaultSpec], startingAt start: Double, random: inout SeededRandom) -> MachineLife {
         let total = faults.reduce(0) { $0 + $1.weight }
         var pick = random.uniform() * total
         let spec = faults.first { pick -= $0.weight; return pick < 0 } ?? faults[faults.count - 1]

@@ -20,7 +20,7 @@ final class SimulatedDevice {
     let sensorFault: SensorFault?
     /// The sensor a `stuck` or `drift` fault affects: the first simulated value sensor.
     private let faultySensor: Int?
-    private(set) var random: SimulationRandom
+    private(set) var random: SeededRandom
     /// Every life so far, the current one last.
     private(set) var lives: [MachineLife]
     /// Whether the machine has failed and awaits repair.
@@ -34,7 +34,7 @@ final class SimulatedDevice {
         self.name = name
         self.profile = profile
         self.sensorFault = sensorFault
-        random = SimulationRandom(seed: seed, stream: stream)
+        random = SeededRandom(seed: seed, stream: stream)
         // Devices join the run part-way through their first life, so a fleet holds every stage.
         var first = MachineLife.draw(from: profile.faults, startingAt: 0, random: &random)
         let shift = (first.failsAt - first.installedAt) * random.uniform(0...0.9)

@@ -39,7 +39,7 @@ public struct VibrationSynthesizer: Sendable {
     }
 
     /// Fills `samples` with `count` samples for a machine at damage `health` of fault `mode`.
-    public func block(count: Int, mode: FaultMode, health: Double, random: inout SimulationRandom, into samples: inout [Double]) {
+    public func block(count: Int, mode: FaultMode, health: Double, random: inout SeededRandom, into samples: inout [Double]) {
         samples.removeAll(keepingCapacity: true)
         let shaft = machine.shaftHz
         let first = 0.02 + (mode == .imbalance ? 0.6 * health : 0)

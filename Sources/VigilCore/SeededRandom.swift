@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// A small, fast, seedable generator (xoshiro256**, seeded through SplitMix64), so a run is
-/// the same for the same `--seed` on every machine; the system generator is not seedable.
-public struct SimulationRandom: RandomNumberGenerator, Sendable {
+/// A small, fast, seedable generator (xoshiro256**, seeded through SplitMix64), so a simulation
+/// or a training run is the same for the same seed on every machine; the system generator is
+/// not seedable.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 
-    /// A generator for `seed`, mixed with `stream` so each device draws its own sequence.
+    /// A generator for `seed`, mixed with `stream` so each user (a device, a layer) draws its own.
     public init(seed: UInt64, stream: UInt64 = 0) {
         var mix = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
         func next() -> UInt64 {

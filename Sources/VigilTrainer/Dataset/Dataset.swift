@@ -1,0 +1,35 @@
+/// Labelled feature vectors of one device type, in time order per device, with the split
+/// that keeps each device's past for training and its future for validation and hold-out.
+public struct Dataset: Sendable {
+    /// One labelled window.
+    public struct Example: Sendable {
+        public var device: String
+        public var windowEnd: Double
+        public var features: [Double]
+        public var label: Int
+    }
+
+    /// The feature names, as `sensor.feature` in vector order.
+    public var featureNames: [String]
+    public var examples: [Example]
+
+    public init(featureNames: [String], examples: [Example]) {
+        self.featureNames = featureNames
+        self.examples = examples
+    }
+
+    /// Per device, the first `train` share of its windows (by time) for training, the next
+    /// `validation` share for early stopping, the rest held out: no future leaks into training.
+    public func split(train: Double = 0.6, validation: Double = 0.2) -> (train: [Example], validation: [Example], holdout: [Example]) {
+        var result: ([Example], [Example], [Example]) = ([], [], [])
+        for (_, windows) in Dictionary(grouping: examples, by: \.device).sorted(by: { $0.key < $1.key }) {
+            let ordered = windows.sorted { $0.windowEnd < $1.windowEnd }
+            let trainEnd = Int((Double(ordered.count) * train).rounded())
+            let validationEnd = Int((Double(ordered.count) * (train + validation)).rounded())
+            result.0 += ordered[..<trainEnd]
+            result.1 += ordered[trainEnd..<validationEnd]
+            result.2 += ordered[validationEnd...]
+        }
+        return result
+    }
+}

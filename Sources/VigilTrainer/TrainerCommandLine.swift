@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VigilCore
+import VigilInference
+
+/// The `vigil-trainer` command line: `keygen` and `train` (the central broker's ingest,
+/// release and serve are yet to come).
+public enum TrainerCommandLine {
+    static let usage = """
+        vigil-trainer: turns fleet data into signed int8 models.
+
+        USAGE
+          vigil-trainer keygen --out PREFIX
+              Write an Ed25519 key pair: PREFIX.key (private, hex, mode 0600) and PREFIX.pub
+              (public, hex: give it to agents as a trusted key).
+          vigil-trainer train --agent-db FILE --devices DIR --type DEVICE_TYPE --key PREFIX.key --out FILE.vgm
+                              [--name NAME] [--version X.Y.Z] [--horizon-hours 48] [--hidden 16|none] [--seed 1]
+              Label the feature windows of an agent database by its maintenance events
+              (failing within the horizon before a confirmed fault), train a classifier on each
+              device's past, quantize it to int8, evaluate both on each device's future, and
+              write a signed bundle and a Markdown report beside it.
+        """
+
+    public static func main(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else { return fail(usage, 2) }
+        var options: [String: String] = [:]
+        var rest = arguments.dropFirst()
+        while let flag = rest.popFirst() {
+            guard flag.hasPrefix("--"), let value = rest.popFirst() else {
+                return flag == "--help" ? help() : fail("\(flag) needs a value (see vigil-trainer --help)", 2)
+            }
+            options[String(flag.dropFirst(2))] = value
+        }
+        do {
+            switch command {
+            case "keygen":
+                guard let prefix = options["out"] else { return fail("keygen needs --out PREFIX", 2) }
+                let pair = Ed25519.generate()
+                try write(prefix + ".key", ModelBundle.hex(pair.privateKey) + "\n", mode: 0o600)
+                try write(prefix + ".pub", ModelBundle.hex(pair.publicKey) + "\n", mode: 0o644)
+                print("wrote \(prefix).key (keep it secret) and \(prefix).pub (public key \(ModelBundle.hex(pair.publicKey)))")
+                return 0
+            case "train":
+                return try train(options)
+            case "help", "--help", "-h":
+                return help()
+            default:
+                return fail("unknown command \(command) (see vigil-trainer --help)", 2)
+            }
+        } catch let error as ConfigurationError {
+            return fail("\(error)", 2)
+        } catch {
+            return fail("\(error)", 1)
+        }
+    }
+
+    private static func train(_ options: [String: String]) throws -> Int32 {
+        guard let database = options["agent-db"], let devices = options["devices"], let type = options["type"],
+              let keyFile = options["key"], let out = options["out"] else {
+            return fail("train needs --agent-db, --devices, --type, --key and --out", 2)
+        }
+        guard let profile = try DeviceProfile.loadAll(folder: devices).first(where: { $0.type == type }) else {
+            return fail("no device profile of type \(type) in \(devices)", 2)
+        }
+        guard let privateKey = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)),
+              let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
+            return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
+        }
+        var run = TrainingRun.Options(agentDatabase: database, profile: profile,
+                                      rule: LabelRule(horizon: (Double(options["horizon-hours"] ?? "48") ?? 48) * 3600),
+                                      name: options["name"] ?? "\(type)-health")
+        run.version = options["version"] ?? "1.0.0"
+        run.seed = UInt64(options["seed"] ?? "1") ?? 1
+        if let hidden = options["hidden"] { run.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
+        let terminal = isatty(1) != 0
+        let result = try TrainingRun.run(run, signingKey: .init(privateKey: privateKey, publicKey: publicKey)) { epoch in
+            if terminal || epoch.number % 10 == 0 {
+                print("epoch \(epoch.number): training loss \(rounded(epoch.trainingLoss)), validation loss \(rounded(epoch.validationLoss))")
+            }
+        }
+        try write(out, result.bundle)
+        let report = Self.report(result)
+        try write(out + ".md", report, mode: 0o644)
+        print(report)
+        print("wrote \(out) (\(result.bundle.count) bytes) and \(out).md")
+        return 0
+    }
+
+    static func report(_ result: TrainingRun.Result) -> String {
+        let evaluation = result.holdout
+        var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
+                     "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
+                         + "(per device, by time). Epochs: \(result.epochs.count).", "",
+                     "| hold-out | value |", "| --- | --- |",
+                     "| accuracy | \(rounded(evaluation.accuracy)) |", "| macro-F1 | \(rounded(evaluation.macroF1)) |",
+                     "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") |",
+                     "| int8 agrees with float | \(rounded(evaluation.int8Agreement)) |", "",
+                     "| truth \\ predicted | " + LabelRule.classes.joined(separator: " | ") + " | precision | recall |",
+                     "| --- |" + String(repeating: " --- |", count: LabelRule.classes.count + 2)]
+        for (index, name) in LabelRule.classes.enumerated() {
+            lines.append("| \(name) | " + evaluation.confusion[index].map(String.init).joined(separator: " | ")
+                         + " | \(rounded(evaluation.precision[index])) | \(rounded(evaluation.recall[index])) |")
+        }
+        lines += ["", "Loss per epoch (training, validation):", ""]
+        lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func rounded(_ value: Double) -> String { String((value * 1000).rounded() / 1000) }
+
+    private static func write(_ path: String, _ text: String, mode: mode_t) throws {
+        try write(path, Array(text.utf8))
+        chmod(path, mode)
+    }
+
+    private static func write(_ path: String, _ bytes: [UInt8]) throws {
+        guard let file = fopen(path, "wb") else { throw ConfigurationError(file: path, field: "", problem: "cannot write") }
+        defer { fclose(file) }
+        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+            throw ConfigurationError(file: path, field: "", problem: "cannot write")
+        }
+    }
+
+    private static func help() -> Int32 {
+        print(usage)
+        return 0
+    }
+
+    private static func fail(_ message: String, _ status: Int32) -> Int32 {
+        var text = "vigil-trainer: \(message)\n"
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        return status
+    }
+}

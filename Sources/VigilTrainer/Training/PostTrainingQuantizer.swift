@@ -1,0 +1,40 @@
+import VigilInference
+
+/// Turns a trained float classifier into the int8 layers the runtime runs, in TensorFlow Lite's
+/// scheme: activation ranges calibrated on training data (min/max, always holding 0), weights
+/// symmetric per output channel, int32 bias at the input scale times the weight scale, and the
+/// rescale of each channel as a quantized multiplier. The arithmetic is the runtime's own.
+public enum PostTrainingQuantizer {
+    public static func quantize(_ classifier: Classifier, calibration: [[Double]]) -> [QuantizedDense] {
+        // Ranges of every layer's input and output over the calibration set.
+        var ranges = Array(repeating: (low: 0.0, high: 0.0), count: classifier.layers.count + 1)
+        for x in calibration {
+            for (index, activation) in classifier.forward(x).enumerated() {
+                for value in activation {
+                    ranges[index].low = min(ranges[index].low, value)
+                    ranges[index].high = max(ranges[index].high, value)
+                }
+            }
+        }
+        let parameters = ranges.map { range -> QuantizationParameters in
+            let span = max(range.high - range.low, 1e-6)
+            let scale = span / 255
+            let zeroPoint = Int32(max(-128, min(127, (-128 - range.low / scale).rounded())))
+            return QuantizationParameters(scale: scale, zeroPoint: zeroPoint)
+        }
+        return classifier.layers.enumerated().map { index, layer in
+            let input = parameters[index], output = parameters[index + 1]
+            var weights: [Int8] = [], bias: [Int32] = [], rescale: [QuantizedMultiplier] = []
+            for row in 0..<layer.outputs {
+                let rowWeights = layer.weights[(row * layer.inputs)..<((row + 1) * layer.inputs)]
+                let largest = rowWeights.map(abs).max() ?? 0
+                let weightScale = largest > 0 ? largest / 127 : 1
+                weights += rowWeights.map { Int8(max(-127, min(127, ($0 / weightScale).rounded()))) }
+                bias.append(Int32(max(-2e9, min(2e9, (layer.bias[row] / (input.scale * weightScale)).rounded()))))
+                rescale.append(QuantizedMultiplier(input.scale * weightScale / output.scale))
+            }
+            return QuantizedDense(inputs: layer.inputs, outputs: layer.outputs, weights: weights, bias: bias, rescale: rescale,
+                                  input: input, output: output, activation: index < classifier.layers.count - 1 ? .relu : .none)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import VigilCore
+import VigilInference
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One training run for a device type: dataset from an agent database and the label rule,
+/// time-based split, standardisation, training, post-training int8 quantization, hold-out
+/// evaluation of both float and int8, and a signed bundle with the run's lineage and metrics.
+public struct TrainingRun {
+    public struct Options: Sendable {
+        public var agentDatabase: String
+        public var profile: DeviceProfile
+        public var rule: LabelRule
+        /// Hidden layer widths; empty trains a logistic regression.
+        public var hidden: [Int] = [16]
+        public var seed: UInt64 = 1
+        public var name: String
+        public var version: String = "1.0.0"
+
+        public init(agentDatabase: String, profile: DeviceProfile, rule: LabelRule, name: String) {
+            self.agentDatabase = agentDatabase
+            self.profile = profile
+            self.rule = rule
+            self.name = name
+        }
+    }
+
+    /// What the run produced.
+    public struct Result {
+        public var bundle: [UInt8]
+        public var manifest: ModelManifest
+        public var holdout: Evaluation
+        public var epochs: [Classifier.Epoch]
+        public var counts: (train: Int, validation: Int, holdout: Int)
+    }
+
+    public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
+        let dataset = try AgentDatabaseSource.dataset(database: options.agentDatabase, profile: options.profile, rule: options.rule)
+        let (train, validation, holdout) = dataset.split()
+        guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
+            throw ConfigurationError(file: options.agentDatabase, field: "",
+                problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
+        }
+        let width = dataset.featureNames.count
+        var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
+        for example in train { for i in 0..<width { means[i] += example.features[i] } }
+        means = means.map { $0 / Double(train.count) }
+        for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
+        scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
+        func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
+            examples.map { example in ((0..<width).map { (example.features[$0] - means[$0]) / scales[$0] }, example.label) }
+        }
+        let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
+
+        var classifier = Classifier(inputs: width, hidden: options.hidden, classes: LabelRule.classes.count, seed: options.seed)
+        var epochs: [Classifier.Epoch] = []
+        classifier.train(trainSet, validation: validationSet, seed: options.seed) { epoch in
+            epochs.append(epoch)
+            progress(epoch)
+        }
+        let layers = PostTrainingQuantizer.quantize(classifier, calibration: trainSet.map(\.x))
+        let network = QuantizedNetwork(layers: layers)
+        var output: [Double] = []
+        let int8Probabilities = holdoutSet.map { example -> [Double] in
+            example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
+            var probabilities = output
+            Activations.softmax(&probabilities)
+            return probabilities
+        }
+        let evaluation = Evaluation(truth: holdoutSet.map(\.y), float: holdoutSet.map { classifier.probabilities($0.x) },
+                                    int8: int8Probabilities, classes: LabelRule.classes.count)
+
+        var inputs: [ModelManifest.Input] = []
+        for spec in options.profile.features {
+            for feature in spec.features {
+                inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
+            }
+        }
+        let times = dataset.examples.map(\.windowEnd)
+        let manifest = ModelManifest(
+            name: options.name, version: options.version, createdAt: Self.now(), deviceTypes: [options.profile.type],
+            inputs: inputs, means: means, scales: scales, classes: LabelRule.classes,
+            layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            lineage: [
+                "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
+                "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
+                "rows": ["train": .number(Double(train.count)), "validation": .number(Double(validation.count)),
+                         "holdout": .number(Double(holdout.count))],
+                "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault; unknown outcome left out"),
+                "model": .string(options.hidden.isEmpty ? "logistic regression" : "MLP \(options.hidden)"),
+                "seed": .number(Double(options.seed)),
+            ],
+            metrics: [
+                "holdout_accuracy": .number(evaluation.accuracy), "holdout_macro_f1": .number(evaluation.macroF1),
+                "holdout_roc_auc": evaluation.rocAUC.map(JSONValue.number) ?? .null,
+                "int8_agreement": .number(evaluation.int8Agreement),
+            ])
+        let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
+        return Result(bundle: bundle, manifest: manifest, holdout: evaluation, epochs: epochs,
+                      counts: (train.count, validation.count, holdout.count))
+    }
+
+    static func now() -> String {
+        var seconds = time_t(WallClock.now())
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+    }
+}
