@@ -53,6 +53,8 @@ let package = Package(
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
         .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilInferenceTests", dependencies: ["VigilInference", "VigilCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "VigilTrainerTests",
+                    dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilTestSupport"]),
         .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(

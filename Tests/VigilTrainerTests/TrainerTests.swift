@@ -1,0 +1,96 @@
+import FirmwareSim
+import Testing
+import VigilAgent
+import VigilCore
+import VigilInference
+import VigilMQTT
+import VigilTestSupport
+import VigilTrainer
+
+@Suite("Trainer")
+struct TrainerTests {
+    @Test func labelsFollowMaintenanceEventsOnAHandMadeTimeline() {
+        let rule = LabelRule(horizon: 48 * 3600)
+        let hour = 3600.0
+        let faults = [100 * hour, 400 * hour]
+        #expect(rule.label(windowEnd: 10 * hour, faults: faults, dataEnd: 500 * hour) == 0)     // 90 h before: healthy
+        #expect(rule.label(windowEnd: 60 * hour, faults: faults, dataEnd: 500 * hour) == 1)     // 40 h before: failing
+        #expect(rule.label(windowEnd: 100 * hour, faults: faults, dataEnd: 500 * hour) == 1)    // at the failure
+        #expect(rule.label(windowEnd: 200 * hour, faults: faults, dataEnd: 500 * hour) == 0)    // after repair, long before the next
+        #expect(rule.label(windowEnd: 420 * hour, faults: faults, dataEnd: 500 * hour) == 0)    // 80 h of known healthy future
+        #expect(rule.label(windowEnd: 470 * hour, faults: faults, dataEnd: 500 * hour) == nil)  // outcome unknown: left out
+    }
+
+    /// Two Gaussian clusters: the MLP and the logistic regression both separate them, the int8
+    /// version agrees with the float one, and the same seed gives the same model.
+    @Test(arguments: [[16], []])
+    func learnsASeparableSetAndQuantizesFaithfully(hidden: [Int]) {
+        var random = SeededRandom(seed: 3)
+        func sample(_ label: Int) -> (x: [Double], y: Int) {
+            ((0..<6).map { index in random.gaussian() + (label == 1 && index < 3 ? 2.5 : 0) }, label)
+        }
+        let train = (0..<600).map { sample($0 % 5 == 0 ? 1 : 0) }
+        let validation = (0..<200).map { sample($0 % 5 == 0 ? 1 : 0) }
+        let holdout = (0..<400).map { sample($0 % 5 == 0 ? 1 : 0) }
+        var classifier = Classifier(inputs: 6, hidden: hidden, classes: 2, seed: 7)
+        classifier.train(train, validation: validation, seed: 7)
+        var again = Classifier(inputs: 6, hidden: hidden, classes: 2, seed: 7)
+        again.train(train, validation: validation, seed: 7)
+        #expect(classifier.layers.map(\.weights) == again.layers.map(\.weights), "deterministic for a seed")
+
+        let network = QuantizedNetwork(layers: PostTrainingQuantizer.quantize(classifier, calibration: train.map(\.x)))
+        var output: [Double] = []
+        let int8 = holdout.map { example -> [Double] in
+            example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
+            return output
+        }
+        let evaluation = Evaluation(truth: holdout.map(\.y), float: holdout.map { classifier.probabilities($0.x) }, int8: int8, classes: 2)
+        #expect(evaluation.accuracy >= 0.95, "accuracy \(evaluation.accuracy)")
+        #expect(evaluation.rocAUC ?? 0 >= 0.97, "ROC-AUC \(String(describing: evaluation.rocAUC))")
+        #expect(evaluation.int8Agreement >= 0.97, "int8 agreement \(evaluation.int8Agreement)")
+    }
+
+    /// The loop: a simulated fleet runs to failure into a real agent, the trainer learns from the
+    /// agent's database, and the signed bundle it writes verifies and predicts failures.
+    @Test func trainsASignedModelFromAnAgentDatabase() throws {
+        let devices = String(#filePath.split(separator: "/Tests/").first!) + "/devices"
+        let broker = try TestBroker()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try writeFile(directory.file("agent.json"), """
+            {"agent_id": "trainer-test", "broker": {"url": "\(broker.url)", "clean_session": true},
+             "database": "agent.db", "devices": "\(devices)"}
+            """)
+        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), log: { _ in })
+        agent.start()
+        #expect(agent.waitUntilReady(timeout: 10))
+        var options = SimulatorOptions()
+        options.devices = devices
+        options.types = ["induction-motor"]
+        options.count = 12
+        options.seed = 5
+        options.duration = 60
+        options.speedup = 36_000
+        options.asFastAsPossible = true
+        options.sensorFaultShare = 0
+        let profiles = try DeviceProfile.loadAll(folder: devices)
+        let report = try FleetSimulator(options: options, profiles: profiles)
+            .run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim", log: { _ in }))
+        #expect(report.maintenanceEvents > 4)
+        let database = directory.file("agent.db")
+        #expect(try eventually(timeout: 30) {
+            (try? AgentStatus.read(database: database).counters["messages_stored"]) ?? 0 >= Int64(report.messages)
+        })
+        agent.stop()
+
+        let key = Ed25519.generate()
+        let motor = profiles.first { $0.type == "induction-motor" }!
+        let result = try TrainingRun.run(.init(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600),
+                                               name: "motor-health"), signingKey: key)
+        let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
+        try bundle.check(against: motor)
+        #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
+        #expect(result.holdout.int8Agreement >= 0.95)
+        #expect(result.counts.holdout > 50)
+    }
+}
