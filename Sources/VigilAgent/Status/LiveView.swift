@@ -37,8 +37,12 @@ public struct LiveView {
         lines.append("refused   \(current.deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
         lines.append("features  \(rate(current.counters["feature_rows", default: 0], previous.counters["feature_rows", default: 0])) windows/s "
                      + "(total \(current.counters["feature_rows", default: 0]), \(current.counters["late_samples", default: 0]) late samples dropped)")
-        let states = Dictionary(grouping: current.devices.compactMap(\.health), by: { $0 }).map { "\($0.key) x\($0.value.count)" }.sorted()
-        lines.append("health    \(current.counters["predictions", default: 0]) predictions\(states.isEmpty ? " (no model installed)" : ": " + states.joined(separator: ", "))")
+        // Devices per predicted state, whichever model said it ("model: state" per model).
+        let verdicts = current.devices.compactMap(\.health).map { health in
+            health.split(separator: ",").contains { $0.hasSuffix(": healthy") == false } ? "at risk" : "healthy"
+        }
+        let states = Dictionary(grouping: verdicts, by: { $0 }).sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }
+        lines.append("health    \(current.counters["predictions", default: 0]) predictions\(states.isEmpty ? " (none yet)" : ": " + states.joined(separator: ", "))")
         lines.append("labels    \(current.counters["maintenance_events", default: 0]) maintenance events")
         lines.append("dropped   \(current.counters["rows_dropped_for_size", default: 0]) oldest rows for the size bound")
         if let latest = current.recentDeadLetters.first {
