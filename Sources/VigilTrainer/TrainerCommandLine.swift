@@ -16,10 +16,13 @@ public enum TrainerCommandLine {
               (public, hex: give it to agents as a trusted key).
           vigil-trainer train --agent-db FILE --devices DIR --type DEVICE_TYPE --key PREFIX.key --out FILE.vgm
                               [--name NAME] [--version X.Y.Z] [--horizon-hours 48] [--hidden 16|none] [--seed 1]
+                              [--champion CURRENT.vgm --trusted-key PUB [--margin 0.02]]
               Label the feature windows of an agent database by its maintenance events
               (failing within the horizon before a confirmed fault), train a classifier on each
               device's past, quantize it to int8, evaluate both on each device's future, and
-              write a signed bundle and a Markdown report beside it.
+              write a signed bundle and a Markdown report beside it. With --champion, the new
+              model is written only if its int8 macro-F1 on the same hold-out is not worse than
+              the champion's by more than the margin (exit status 3 otherwise).
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -73,14 +76,27 @@ public enum TrainerCommandLine {
         run.version = options["version"] ?? "1.0.0"
         run.seed = UInt64(options["seed"] ?? "1") ?? 1
         if let hidden = options["hidden"] { run.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
+        if let champion = options["champion"] {
+            guard let keyFile = options["trusted-key"],
+                  let key = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)) else {
+                return fail("--champion needs --trusted-key PUB to verify it", 2)
+            }
+            let bytes = try FileSystem.read(champion)
+            run.champion = try ModelBundle(bytes: bytes, trustedKeys: [key])
+            run.margin = Double(options["margin"] ?? "0.02") ?? 0.02
+        }
         let terminal = isatty(1) != 0
         let result = try TrainingRun.run(run, signingKey: .init(privateKey: privateKey, publicKey: publicKey)) { epoch in
             if terminal || epoch.number % 10 == 0 {
                 print("epoch \(epoch.number): training loss \(rounded(epoch.trainingLoss)), validation loss \(rounded(epoch.validationLoss))")
             }
         }
-        try write(out, result.bundle)
         let report = Self.report(result)
+        if let gate = result.gate, !gate.passed {
+            print(report)
+            return fail("not released: macro-F1 \(rounded(gate.challenger)) is worse than the champion's \(rounded(gate.champion)) by more than the margin", 3)
+        }
+        try write(out, result.bundle)
         try write(out + ".md", report, mode: 0o644)
         print(report)
         print("wrote \(out) (\(result.bundle.count) bytes) and \(out).md")
@@ -95,7 +111,11 @@ public enum TrainerCommandLine {
                      "| hold-out | value |", "| --- | --- |",
                      "| accuracy | \(rounded(evaluation.accuracy)) |", "| macro-F1 | \(rounded(evaluation.macroF1)) |",
                      "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") |",
-                     "| int8 agrees with float | \(rounded(evaluation.int8Agreement)) |", "",
+                     "| int8 agrees with float | \(rounded(evaluation.int8Agreement)) |"]
+        if let gate = result.gate {
+            lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) |")
+        }
+        lines += ["",
                      "| truth \\ predicted | " + LabelRule.classes.joined(separator: " | ") + " | precision | recall |",
                      "| --- |" + String(repeating: " --- |", count: LabelRule.classes.count + 2)]
         for (index, name) in LabelRule.classes.enumerated() {

@@ -92,5 +92,16 @@ struct TrainerTests {
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.holdout.int8Agreement >= 0.95)
         #expect(result.counts.holdout > 50)
+
+        // The champion/challenger gate: the same model passes against itself; one that would
+        // have to beat it by half a point of macro-F1 is refused.
+        var gated = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        gated.version = "1.1.0"
+        gated.champion = bundle
+        let same = try TrainingRun.run(gated, signingKey: key)
+        #expect(same.gate?.passed == true)
+        #expect(same.gate?.challenger == same.gate?.champion)
+        gated.margin = -0.5
+        #expect(try TrainingRun.run(gated, signingKey: key).gate?.passed == false)
     }
 }

@@ -17,6 +17,10 @@ public struct TrainingRun {
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
+        /// The model in service: the new one is released only if its int8 macro-F1 on this
+        /// hold-out is not worse than the champion's by more than `margin`.
+        public var champion: ModelBundle?
+        public var margin = 0.02
 
         public init(agentDatabase: String, profile: DeviceProfile, rule: LabelRule, name: String) {
             self.agentDatabase = agentDatabase
@@ -33,6 +37,8 @@ public struct TrainingRun {
         public var holdout: Evaluation
         public var epochs: [Classifier.Epoch]
         public var counts: (train: Int, validation: Int, holdout: Int)
+        /// The new model's and the champion's int8 macro-F1 on the same hold-out, when gated.
+        public var gate: (challenger: Double, champion: Double, passed: Bool)?
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -70,6 +76,26 @@ public struct TrainingRun {
         }
         let evaluation = Evaluation(truth: holdoutSet.map(\.y), float: holdoutSet.map { classifier.probabilities($0.x) },
                                     int8: int8Probabilities, classes: LabelRule.classes.count)
+        let truth = holdoutSet.map(\.y)
+        var gate: (challenger: Double, champion: Double, passed: Bool)?
+        if let champion = options.champion {
+            // The champion scores the same raw hold-out windows with its own standardisation.
+            let championManifest = champion.manifest
+            guard championManifest.inputs.count == width, championManifest.classes == LabelRule.classes else {
+                throw ConfigurationError(file: options.agentDatabase, field: "",
+                                         problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or classes: it cannot be compared on this hold-out")
+            }
+            let championProbabilities = holdout.map { example -> [Double] in
+                let x = (0..<width).map { (example.features[$0] - championManifest.means[$0]) / championManifest.scales[$0] }
+                x.withUnsafeBufferPointer { champion.network.predict($0, into: &output) }
+                var probabilities = output
+                Activations.softmax(&probabilities)
+                return probabilities
+            }
+            let championF1 = Evaluation(truth: truth, float: championProbabilities, int8: championProbabilities, classes: 2).macroF1
+            let challengerF1 = Evaluation(truth: truth, float: int8Probabilities, int8: int8Probabilities, classes: 2).macroF1
+            gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
+        }
 
         var inputs: [ModelManifest.Input] = []
         for spec in options.profile.features {
@@ -98,7 +124,7 @@ public struct TrainingRun {
             ])
         let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
         return Result(bundle: bundle, manifest: manifest, holdout: evaluation, epochs: epochs,
-                      counts: (train.count, validation.count, holdout.count))
+                      counts: (train.count, validation.count, holdout.count), gate: gate)
     }
 
     static func now() -> String {
