@@ -3,6 +3,7 @@ import Glibc
 #endif
 import VigilCore
 import VigilInference
+import VigilMQTT
 
 /// The `vigil-trainer` command line: `keygen` and `train` (the central broker's ingest,
 /// release and serve are yet to come).
@@ -23,6 +24,10 @@ public enum TrainerCommandLine {
               write a signed bundle and a Markdown report beside it. With --champion, the new
               model is written only if its int8 macro-F1 on the same hold-out is not worse than
               the champion's by more than the margin (exit status 3 otherwise).
+          vigil-trainer release --bundle FILE.vgm --trusted-key PUB --broker URL
+                                (--canary SHARE | --devices D1,D2) [--topic-prefix vigil/release]
+              Verify the bundle, then publish it and its rollout rule, retained, to
+              PREFIX/<device-type>/bundle and PREFIX/<device-type>/rule.
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -46,6 +51,8 @@ public enum TrainerCommandLine {
                 return 0
             case "train":
                 return try train(options)
+            case "release":
+                return try release(options)
             case "help", "--help", "-h":
                 return help()
             default:
@@ -100,6 +107,38 @@ public enum TrainerCommandLine {
         try write(out + ".md", report, mode: 0o644)
         print(report)
         print("wrote \(out) (\(result.bundle.count) bytes) and \(out).md")
+        return 0
+    }
+
+    private static func release(_ options: [String: String]) throws -> Int32 {
+        guard let file = options["bundle"], let keyFile = options["trusted-key"], let url = options["broker"] else {
+            return fail("release needs --bundle, --trusted-key and --broker", 2)
+        }
+        let rollout: Release.Rollout
+        if let share = options["canary"] {
+            guard let value = Double(share), value > 0, value <= 1 else { return fail("--canary must be a share in (0, 1]", 2) }
+            rollout = .canary(value)
+        } else if let devices = options["devices"] {
+            rollout = .devices(devices.split(separator: ",").map(String.init))
+        } else {
+            return fail("release needs --canary SHARE or --devices D1,D2", 2)
+        }
+        let keyText = try FileSystem.read(keyFile)
+        guard let key = ModelBundle.bytes(hex: String(decoding: keyText, as: UTF8.self)), key.count == 32 else {
+            return fail("\(keyFile): expected the hex of a 32-byte Ed25519 public key", 2)
+        }
+        let bytes = try FileSystem.read(file)
+        let bundle: ModelBundle
+        do {
+            bundle = try ModelBundle(bytes: bytes, trustedKeys: [key])
+        } catch {
+            return fail("\(file): \(error); not released", 1)
+        }
+        let broker = try BrokerURL(parsing: url)
+        let messages = Release.messages(for: bundle, bytes: bytes, rollout: rollout,
+                                        prefix: options["topic-prefix"] ?? "vigil/release", releasedAt: WallClock.now())
+        try Release.publish(messages, broker: broker, clientID: "vigil-trainer-release")
+        for message in messages { print("published \(message.topic) (\(message.payload.count) bytes, retained)") }
         return 0
     }
 
