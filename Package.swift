@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
         .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
-        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilCore"],
+        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilTrainer", "VigilCore"],
                           path: "Benchmarks/vigil-bench"),
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),

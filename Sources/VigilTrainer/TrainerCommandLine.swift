@@ -98,15 +98,18 @@ public enum TrainerCommandLine {
                 print("epoch \(epoch.number): training loss \(rounded(epoch.trainingLoss)), validation loss \(rounded(epoch.validationLoss))")
             }
         }
-        let report = Self.report(result)
+        let report = Self.report(result, plots: String(out.split(separator: "/").last ?? Substring(out)))
         if let gate = result.gate, !gate.passed {
             print(report)
             return fail("not released: macro-F1 \(rounded(gate.challenger)) is worse than the champion's \(rounded(gate.champion)) by more than the margin", 3)
         }
         try write(out, result.bundle)
         try write(out + ".md", report, mode: 0o644)
+        try write(out + ".roc.svg", ReportPlots.roc(result.holdout), mode: 0o644)
+        try write(out + ".confusion.svg", ReportPlots.confusion(result.holdout, classes: LabelRule.classes), mode: 0o644)
+        try write(out + ".loss.svg", ReportPlots.loss(result.epochs), mode: 0o644)
         print(report)
-        print("wrote \(out) (\(result.bundle.count) bytes) and \(out).md")
+        print("wrote \(out) (\(result.bundle.count) bytes), \(out).md and its plots (.roc.svg, .confusion.svg, .loss.svg)")
         return 0
     }
 
@@ -142,7 +145,8 @@ public enum TrainerCommandLine {
         return 0
     }
 
-    static func report(_ result: TrainingRun.Result) -> String {
+    /// The Markdown report; `plots` is the bundle's file name, beside which the SVG plots lie.
+    static func report(_ result: TrainingRun.Result, plots: String? = nil) -> String {
         let evaluation = result.holdout
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
@@ -160,6 +164,9 @@ public enum TrainerCommandLine {
         for (index, name) in LabelRule.classes.enumerated() {
             lines.append("| \(name) | " + evaluation.confusion[index].map(String.init).joined(separator: " | ")
                          + " | \(rounded(evaluation.precision[index])) | \(rounded(evaluation.recall[index])) |")
+        }
+        if let plots {
+            lines += ["", "![ROC](\(plots).roc.svg) ![confusion](\(plots).confusion.svg) ![loss](\(plots).loss.svg)"]
         }
         lines += ["", "Loss per epoch (training, validation):", ""]
         lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }

@@ -12,6 +12,9 @@ public struct Evaluation: Sendable {
     public var rocAUC: Double?
     /// Share of windows where the int8 model's class equals the float model's.
     public var int8Agreement: Double
+    /// The ROC curve of failing: (false positive rate, true positive rate) from the strictest
+    /// threshold to the loosest.
+    public var rocCurve: [(falsePositiveRate: Double, truePositiveRate: Double)] = []
 
     /// Scores predicted probabilities (`float` and `int8`) against `truth`.
     public init(truth: [Int], float: [[Double]], int8: [[Double]], classes: Int) {
@@ -42,6 +45,14 @@ public struct Evaluation: Sendable {
             var wins = 0.0
             for p in positive { for n in negative { wins += p > n ? 1 : p == n ? 0.5 : 0 } }
             rocAUC = wins / Double(positive.count * negative.count)
+            var curve = [(falsePositiveRate: 0.0, truePositiveRate: 0.0)]
+            var truePositives = 0.0, falsePositives = 0.0
+            for (score, isPositive) in (positive.map { ($0, true) } + negative.map { ($0, false) }).sorted(by: { $0.0 > $1.0 }) {
+                _ = score
+                if isPositive { truePositives += 1 } else { falsePositives += 1 }
+                curve.append((falsePositives / Double(negative.count), truePositives / Double(positive.count)))
+            }
+            rocCurve = curve
         } else {
             rocAUC = nil
         }
