@@ -28,7 +28,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "VigilCore"),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "VigilCore", dependencies: ["CZlib"]),
         .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore"]),
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),

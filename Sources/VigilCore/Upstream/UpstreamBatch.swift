@@ -1,0 +1,163 @@
+import CZlib
+
+/// What an agent sends upstream: a numbered batch of feature windows, maintenance events and
+/// predictions, compressed. The trainer stores a batch in one transaction, idempotently by
+/// (agent, seq), then acknowledges the highest sequence it holds without a gap; the agent
+/// deletes only what is acknowledged. One definition for both sides.
+///
+/// On the wire (`vigil/upstream/<agent>/batch`): "VUB1", the JSON's length (u32 little-endian),
+/// then the JSON compressed with zlib. Acks go to `vigil/upstream/<agent>/ack` as
+/// `{"agent": ..., "acked": <seq>}`.
+public struct UpstreamBatch: Sendable, Equatable {
+    /// A feature window's definition, as the agent's `feature_sets` row.
+    public struct FeatureSet: Sendable, Equatable {
+        public var id: Int64
+        public var deviceType: String
+        public var sensor: String
+        public var windowKind: String
+        public var window: String
+        public var names: [String]
+        public init(id: Int64, deviceType: String, sensor: String, windowKind: String, window: String, names: [String]) {
+            self.id = id; self.deviceType = deviceType; self.sensor = sensor
+            self.windowKind = windowKind; self.window = window; self.names = names
+        }
+    }
+
+    /// One feature window.
+    public struct Feature: Sendable, Equatable {
+        public var device: String
+        public var set: Int64
+        public var start: Double
+        public var end: Double
+        public var count: Int
+        public var values: [Double]
+        public init(device: String, set: Int64, start: Double, end: Double, count: Int, values: [Double]) {
+            self.device = device; self.set = set; self.start = start; self.end = end; self.count = count; self.values = values
+        }
+    }
+
+    public static let magic: [UInt8] = Array("VUB1".utf8)
+    public static let formatVersion = 1
+
+    public var agent: String
+    public var sequence: Int64
+    public var featureSets: [FeatureSet]
+    public var features: [Feature]
+    public var events: [MaintenanceEvent]
+
+    public init(agent: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature], events: [MaintenanceEvent]) {
+        self.agent = agent
+        self.sequence = sequence
+        self.featureSets = featureSets
+        self.features = features
+        self.events = events
+    }
+
+    /// Rows it carries.
+    public var rowCount: Int { features.count + events.count }
+
+    // MARK: Encoding
+
+    public func encoded() -> [UInt8] {
+        let json: JSONValue = [
+            "format": .number(Double(Self.formatVersion)), "agent": .string(agent), "seq": .number(Double(sequence)),
+            "feature_sets": .array(featureSets.map {
+                ["id": .number(Double($0.id)), "device_type": .string($0.deviceType), "sensor": .string($0.sensor),
+                 "window_kind": .string($0.windowKind), "window": .string($0.window), "names": .array($0.names.map(JSONValue.string))]
+            }),
+            "features": .array(features.map {
+                ["device": .string($0.device), "set": .number(Double($0.set)), "start": .number($0.start), "end": .number($0.end),
+                 "count": .number(Double($0.count)), "values": .array($0.values.map(JSONValue.number))]
+            }),
+            "events": .array(events.map { event -> JSONValue in
+                var fields: [(key: String, value: JSONValue)] = [("device", .string(event.device)), ("kind", .string(event.kind.rawValue)),
+                                                                 ("ts", .number(event.timestamp))]
+                if let mode = event.mode { fields.append(("mode", .string(mode))) }
+                if let source = event.source { fields.append(("source", .string(source))) }
+                if let note = event.note { fields.append(("note", .string(note))) }
+                return .object(fields)
+            }),
+        ]
+        let plain = Array(json.serialized(indent: 0).utf8)
+        var bound = compressBound(uLong(plain.count))
+        var compressed = [UInt8](repeating: 0, count: Int(bound))
+        let rc = compress2(&compressed, &bound, plain, uLong(plain.count), 6)
+        precondition(rc == Z_OK, "zlib compress2 failed: \(rc)")
+        var bytes = Self.magic
+        withUnsafeBytes(of: UInt32(plain.count).littleEndian) { bytes += $0 }
+        return bytes + compressed.prefix(Int(bound))
+    }
+
+    // MARK: Decoding
+
+    /// Decodes a batch, refusing anything malformed or larger than `maxPlainBytes` unpacked.
+    public init(bytes: [UInt8], maxPlainBytes: Int = 64 << 20) throws(PayloadError) {
+        guard bytes.count > 8, Array(bytes[0..<4]) == Self.magic else { throw PayloadError(.invalidJSON, "not an upstream batch (magic)") }
+        let length = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
+        guard length > 0, length <= maxPlainBytes else {
+            throw PayloadError(.oversized, "batch unpacks to \(length) bytes, limit \(maxPlainBytes)")
+        }
+        var plain = [UInt8](repeating: 0, count: length)
+        var plainLength = uLong(length)
+        let rc = bytes.withUnsafeBufferPointer { buffer in
+            uncompress(&plain, &plainLength, buffer.baseAddress! + 8, uLong(bytes.count - 8))
+        }
+        guard rc == Z_OK, Int(plainLength) == length else { throw PayloadError(.invalidJSON, "batch does not decompress (zlib \(rc))") }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(plain)
+        } catch {
+            throw PayloadError(.invalidJSON, error.description)
+        }
+        self = try Self.parse(json)
+    }
+
+    private static func parse(_ json: JSONValue) throws(PayloadError) -> UpstreamBatch {
+        do {
+            let reader = try JSONObjectReader(json, file: "batch")
+            let format = try reader.integer("format")
+            guard format == formatVersion else { throw reader.error("format", "version \(format) is not supported") }
+            let agent = try reader.string("agent")
+            let sequence = try reader.integer("seq")
+            var sets: [FeatureSet] = []
+            for entry in try reader.objects("feature_sets") {
+                let id = try entry.integer("id")
+                let deviceType = try entry.string("device_type")
+                let sensor = try entry.string("sensor")
+                let kind = try entry.string("window_kind")
+                let window = try entry.string("window")
+                let names = try entry.strings("names")
+                sets.append(FeatureSet(id: Int64(id), deviceType: deviceType, sensor: sensor, windowKind: kind, window: window, names: names))
+            }
+            var features: [Feature] = []
+            for entry in try reader.objects("features") {
+                let device = try entry.string("device")
+                let set = try entry.integer("set")
+                let start = try entry.double("start")
+                let end = try entry.double("end")
+                let count = try entry.integer("count")
+                guard case .array(let items)? = entry.value("values") else { throw entry.error("values", "expected a list of numbers") }
+                var values: [Double] = []
+                for item in items {
+                    guard case .number(let value) = item else { throw entry.error("values", "expected a list of numbers") }
+                    values.append(value)
+                }
+                features.append(Feature(device: device, set: Int64(set), start: start, end: end, count: count, values: values))
+            }
+            var events: [MaintenanceEvent] = []
+            if case .array(let items)? = reader.value("events") {
+                for item in items {
+                    events.append(try MaintenanceEvent(payload: Array(item.serialized(indent: 0).utf8), topicDevice: ""))
+                }
+            }
+            guard sequence >= 0, !agent.isEmpty else { throw reader.error("seq", "needs a non-negative seq and an agent") }
+            return UpstreamBatch(agent: agent, sequence: Int64(sequence), featureSets: sets, features: features, events: events)
+        } catch let error as ConfigurationError {
+            throw PayloadError(.wrongType, "\(error.field): \(error.problem)")
+        } catch let error as PayloadError {
+            throw error
+        } catch {
+            throw PayloadError(.invalidJSON, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import VigilCore
+import VigilStore
+
+/// The trainer's SQLite store. Its feature and event tables have the agent database's shape, so
+/// the same dataset builder trains from one agent's database or from the whole fleet's store.
+public final class SQLiteUpstreamStore: UpstreamStore {
+    static let migrator = Migrator(steps: [
+        """
+        CREATE TABLE batches(agent TEXT NOT NULL, seq INTEGER NOT NULL, rows INTEGER NOT NULL, received_at REAL NOT NULL,
+                             PRIMARY KEY(agent, seq)) WITHOUT ROWID;
+        CREATE TABLE agents(agent TEXT PRIMARY KEY, acknowledged INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE series(id INTEGER PRIMARY KEY, device TEXT NOT NULL, sensor TEXT NOT NULL, device_type TEXT NOT NULL,
+                            unit TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL, UNIQUE(device, sensor));
+        CREATE TABLE feature_sets(id INTEGER PRIMARY KEY, device_type TEXT NOT NULL, sensor TEXT NOT NULL, window_kind TEXT NOT NULL,
+                                  window TEXT NOT NULL, names TEXT NOT NULL, UNIQUE(device_type, sensor, window_kind, window, names));
+        CREATE TABLE features(id INTEGER PRIMARY KEY, series INTEGER NOT NULL REFERENCES series(id),
+                              feature_set INTEGER NOT NULL REFERENCES feature_sets(id), window_start REAL NOT NULL,
+                              window_end REAL NOT NULL, sample_count INTEGER NOT NULL, vector BLOB NOT NULL);
+        CREATE INDEX features_by_series ON features(series, window_end);
+        CREATE TABLE maintenance_events(id INTEGER PRIMARY KEY, device TEXT NOT NULL, kind TEXT NOT NULL, fault_mode TEXT,
+                                        ts REAL NOT NULL, source TEXT, note TEXT, received_at REAL NOT NULL, UNIQUE(device, kind, ts));
+        """,
+    ])
+
+    public let database: Database
+    private let insertBatch: Statement
+    private let insertSet: Statement
+    private let insertSeries: Statement
+    private let insertFeature: Statement
+    private let insertEvent: Statement
+    private let hasBatch: Statement
+    private let saveAgent: Statement
+    private var seriesIDs: [String: Int64] = [:]
+
+    public init(path: String) throws {
+        database = try Database(path: path)
+        try Self.migrator.migrate(database)
+        insertBatch = try database.prepare("INSERT OR IGNORE INTO batches(agent, seq, rows, received_at) VALUES (?, ?, ?, ?)")
+        insertSet = try database.prepare("""
+            INSERT INTO feature_sets(device_type, sensor, window_kind, window, names) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET names = excluded.names RETURNING id
+            """)
+        insertSeries = try database.prepare("""
+            INSERT INTO series(device, sensor, device_type, agent) VALUES (?, ?, ?, ?)
+            ON CONFLICT(device, sensor) DO UPDATE SET agent = excluded.agent RETURNING id
+            """)
+        insertFeature = try database.prepare("""
+            INSERT INTO features(series, feature_set, window_start, window_end, sample_count, vector) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertEvent = try database.prepare("""
+            INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND seq = ?")
+        saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, acknowledged) VALUES (?, ?)")
+    }
+
+    public func acknowledged(agent: String) throws -> Int64 {
+        try database.scalar("SELECT acknowledged FROM agents WHERE agent = ?", [.text(agent)])?.int64 ?? -1
+    }
+
+    public func store(_ batch: UpstreamBatch) throws -> (stored: Bool, acknowledged: Int64) {
+        try database.transaction {
+            insertBatch.bind([.text(batch.agent), .integer(batch.sequence), .integer(Int64(batch.rowCount)), .real(WallClock.now())])
+            try insertBatch.step()
+            insertBatch.reset()
+            let stored = database.changes > 0
+            if stored { try storeRows(batch) }
+            // Advance the acknowledgement over every batch now held without a gap.
+            var acknowledged = try acknowledged(agent: batch.agent)
+            while try hasBatch.rows([.text(batch.agent), .integer(acknowledged + 1)]).isEmpty == false {
+                acknowledged += 1
+            }
+            try saveAgent.run([.text(batch.agent), .integer(acknowledged)])
+            return (stored, acknowledged)
+        }
+    }
+
+    private func storeRows(_ batch: UpstreamBatch) throws {
+        var sets: [Int64: (id: Int64, set: UpstreamBatch.FeatureSet)] = [:]
+        for set in batch.featureSets {
+            let names = JSONValue.array(set.names.map(JSONValue.string)).serialized(indent: 0)
+            let rows = try insertSet.rows([.text(set.deviceType), .text(set.sensor), .text(set.windowKind), .text(set.window), .text(names)])
+            sets[set.id] = (rows.first?.first?.int64 ?? 0, set)
+        }
+        for feature in batch.features {
+            guard let set = sets[feature.set] else {
+                throw SQLiteError(code: 0, message: "feature window names set \(feature.set), which the batch does not define",
+                                  context: "batch \(batch.agent)/\(batch.sequence)")
+            }
+            let key = feature.device + "\u{0}" + set.set.sensor
+            let series: Int64
+            if let known = seriesIDs[key] {
+                series = known
+            } else {
+                series = try insertSeries.rows([.text(feature.device), .text(set.set.sensor), .text(set.set.deviceType), .text(batch.agent)])
+                    .first?.first?.int64 ?? 0
+                seriesIDs[key] = series
+            }
+            insertFeature.bind(series, at: 1)
+            insertFeature.bind(set.id, at: 2)
+            insertFeature.bind(feature.start, at: 3)
+            insertFeature.bind(feature.end, at: 4)
+            insertFeature.bind(Int64(feature.count), at: 5)
+            feature.values.withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
+            try insertFeature.step()
+            insertFeature.reset()
+        }
+        for event in batch.events {
+            try insertEvent.run([.text(event.device), .text(event.kind.rawValue), event.mode.map(SQLValue.text) ?? .null,
+                                 .real(event.timestamp), event.source.map(SQLValue.text) ?? .null,
+                                 event.note.map(SQLValue.text) ?? .null, .real(WallClock.now())])
+        }
+    }
+}

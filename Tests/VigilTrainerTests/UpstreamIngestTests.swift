@@ -1,0 +1,57 @@
+import Testing
+import VigilCore
+import VigilMQTT
+import VigilStore
+import VigilTestSupport
+import VigilTrainer
+
+@Suite("Upstream ingest")
+struct UpstreamIngestTests {
+    static func batch(_ sequence: Int64, agent: String = "edge-7") -> UpstreamBatch {
+        let set = UpstreamBatch.FeatureSet(id: 3, deviceType: "induction-motor", sensor: "temperature", windowKind: "time",
+                                           window: #"{"seconds":3600,"hop_seconds":1800}"#, names: ["mean", "max"])
+        let features = (0..<5).map { index -> UpstreamBatch.Feature in
+            let start = Double(sequence) * 10 + Double(index)
+            return UpstreamBatch.Feature(device: "motor-1", set: 3, start: start, end: start + 1, count: 60, values: [40 + Double(index), 45])
+        }
+        let event = try! MaintenanceEvent(payload: Array(#"{"device": "motor-1", "kind": "fault", "mode": "ball", "ts": \#(1750000000 + sequence)}"#.utf8),
+                                          topicDevice: "")
+        return UpstreamBatch(agent: agent, sequence: sequence, featureSets: [set], features: features, events: [event])
+    }
+
+    @Test func batchesRoundTripCompressed() throws {
+        let original = Self.batch(4)
+        let bytes = original.encoded()
+        #expect(try UpstreamBatch(bytes: bytes) == original)
+        #expect(throws: PayloadError.self) { try UpstreamBatch(bytes: Array(bytes.dropLast(5))) }
+        #expect(throws: PayloadError.self) { try UpstreamBatch(bytes: bytes, maxPlainBytes: 10) }
+    }
+
+    /// Batches are stored once despite resends and out-of-order arrival; the ack is the highest
+    /// sequence held without a gap; bad batches are refused without blocking the rest.
+    @Test func storesOnceAcknowledgesContiguouslyAndRefusesBadBatches() throws {
+        let broker = try TestBroker()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteUpstreamStore(path: directory.file("trainer.db"))
+        let ingest = try UpstreamIngest(broker: BrokerURL(parsing: broker.url), store: store)
+        ingest.start()
+        #expect(ingest.waitUntilReady(timeout: 10))
+        let acks = MessageInbox()
+        let agent = try connectedClient(broker.url, id: "edge-7", subscriptions: ["vigil/upstream/edge-7/ack"], inbox: acks)
+        let topic = "vigil/upstream/edge-7/batch"
+        for sequence: Int64 in [0, 1, 1, 3] { try agent.publish(topic: topic, payload: Self.batch(sequence).encoded()) }
+        try agent.publish(topic: topic, payload: Array("not a batch".utf8))
+        try agent.publish(topic: topic, payload: Self.batch(9, agent: "someone-else").encoded())
+        try agent.publish(topic: topic, payload: Self.batch(2).encoded())
+        #expect(agent.waitForPublished(timeout: 10))
+        let received = collect(acks, count: 5).map(\.payload)
+        #expect(received == [0, 1, 1, 1, 3].map { #"{"agent":"edge-7","acked":\#($0)}"# })
+        #expect(try eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 24) })
+        ingest.stop()
+        agent.stop()
+        #expect(try store.database.scalar("SELECT count(*) FROM features")?.int64 == 20)
+        #expect(try store.database.scalar("SELECT count(*) FROM maintenance_events")?.int64 == 4)
+        #expect(try store.acknowledged(agent: "edge-7") == 3)
+    }
+}
