@@ -142,6 +142,34 @@ let trainingSeconds = seconds {
 print("training 90,000 + 10,000 windows, 24-16-2 MLP: \(String(format2: trainingSeconds)) s for \(trainedEpochs) epochs "
       + "(\(String(format2: trainingSeconds / Double(max(trainedEpochs, 1)))) s per epoch)")
 
+// Upstream ingest into the trainer's SQLite store: decode and store 200 batches of 1,000 feature
+// windows (12 features each) and 10 events.
+let ingestFolder = "/tmp/vigil-bench-ingest-\(getpid())"
+mkdir(ingestFolder, 0o755)
+let upstreamStore = try! SQLiteUpstreamStore(path: ingestFolder + "/trainer.db")
+let benchSet = UpstreamBatch.FeatureSet(id: 1, deviceType: "induction-motor", sensor: "vibration", windowKind: "count",
+                                        window: #"{"size":2048,"hop":2048}"#, names: (0..<12).map { "f\($0)" })
+let encodedBatches = (0..<200).map { sequence -> [UInt8] in
+    let features = (0..<1_000).map { index -> UpstreamBatch.Feature in
+        let start = Double(sequence * 1000 + index)
+        let values = (0..<12).map { feature -> Double in Double(feature) * 0.37 + Double(index % 7) }
+        return UpstreamBatch.Feature(device: "motor-\(index % 50)", set: 1, start: start, end: start + 0.17, count: 2048, values: values)
+    }
+    return UpstreamBatch(agent: "edge-1", sequence: Int64(sequence), featureSets: [benchSet], features: features, events: []).encoded()
+}
+var ingestedRows = 0
+let ingestSeconds = seconds {
+    for bytes in encodedBatches {
+        let batch = try! UpstreamBatch(bytes: bytes)
+        _ = try! upstreamStore.store(batch)
+        ingestedRows += batch.rowCount
+    }
+}
+print("upstream ingest (decode + store): \(Int(Double(encodedBatches.count) / ingestSeconds)) batches/s, "
+      + "\(Int(Double(ingestedRows) / ingestSeconds)) rows/s (target 200,000 rows/s)")
+_ = try? FileSystem.list(ingestFolder).map { unlink(ingestFolder + "/" + $0) }
+rmdir(ingestFolder)
+
 extension String {
     /// Two decimals, without Foundation.
     init(format2 value: Double) {

@@ -24,6 +24,10 @@ public enum TrainerCommandLine {
               write a signed bundle and a Markdown report beside it. With --champion, the new
               model is written only if its int8 macro-F1 on the same hold-out is not worse than
               the champion's by more than the margin (exit status 3 otherwise).
+          vigil-trainer ingest --broker URL --store FILE
+              Store every agent's upstream batches (vigil/upstream/<agent>/batch) once, and
+              acknowledge them, until SIGINT or SIGTERM. `train --agent-db FILE` reads the store
+              as it reads an agent's database.
           vigil-trainer release --bundle FILE.vgm --trusted-key PUB --broker URL
                                 (--canary SHARE | --devices D1,D2) [--topic-prefix vigil/release]
               Verify the bundle, then publish it and its rollout rule, retained, to
@@ -53,6 +57,24 @@ public enum TrainerCommandLine {
                 return try train(options)
             case "release":
                 return try release(options)
+            case "ingest":
+                guard let url = options["broker"], let path = options["store"] else { return fail("ingest needs --broker and --store", 2) }
+                var signals = sigset_t()
+                sigemptyset(&signals)
+                sigaddset(&signals, SIGINT)
+                sigaddset(&signals, SIGTERM)
+                pthread_sigmask(SIG_BLOCK, &signals, nil)
+                let ingest = try UpstreamIngest(broker: BrokerURL(parsing: url), store: SQLiteUpstreamStore(path: path), log: { line in
+                    var text = "vigil-trainer: \(line)\n"
+                    text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+                })
+                ingest.start()
+                var received: Int32 = 0
+                sigwait(&signals, &received)
+                ingest.stop()
+                let counts = ingest.snapshot
+                print("ingest stopped: \(counts.stored) batches (\(counts.rows) rows) stored, \(counts.duplicates) duplicates, \(counts.refused) refused")
+                return 0
             case "help", "--help", "-h":
                 return help()
             default:
