@@ -64,7 +64,9 @@ public enum TrainerCommandLine {
                 sigaddset(&signals, SIGINT)
                 sigaddset(&signals, SIGTERM)
                 pthread_sigmask(SIG_BLOCK, &signals, nil)
-                let ingest = try UpstreamIngest(broker: BrokerURL(parsing: url), store: SQLiteUpstreamStore(path: path), log: { line in
+                let broker = try BrokerURL(parsing: url)
+                let store = try SQLiteUpstreamStore(path: path)
+                let ingest = try UpstreamIngest(broker: broker, store: store, log: { line in
                     var text = "vigil-trainer: \(line)\n"
                     text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
                 })
