@@ -28,6 +28,10 @@ public enum TrainerCommandLine {
               Store every agent's upstream batches (vigil/upstream/<agent>/batch) once, and
               acknowledge them, until SIGINT or SIGTERM. `train --agent-db FILE` reads the store
               as it reads an agent's database.
+          vigil-trainer serve --broker URL --store FILE --devices DIR --key PREFIX.key --models DIR
+                              [--every SECONDS] [--canary SHARE]
+              Ingest continuously; every SECONDS (default 3600) retrain each device type with new
+              fault events, gate it against DIR/<type>.vgm, and release a model that passes.
           vigil-trainer release --bundle FILE.vgm --trusted-key PUB --broker URL
                                 (--canary SHARE | --devices D1,D2) [--topic-prefix vigil/release]
               Verify the bundle, then publish it and its rollout rule, retained, to
@@ -57,6 +61,27 @@ public enum TrainerCommandLine {
                 return try train(options)
             case "release":
                 return try release(options)
+            case "serve":
+                guard let url = options["broker"], let store = options["store"], let devices = options["devices"],
+                      let keyFile = options["key"], let models = options["models"] else {
+                    return fail("serve needs --broker, --store, --devices, --key and --models", 2)
+                }
+                let keyText = try FileSystem.read(keyFile)
+                guard let privateKey = ModelBundle.bytes(hex: String(decoding: keyText, as: UTF8.self)),
+                      let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
+                    return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
+                }
+                let broker = try BrokerURL(parsing: url)
+                let profiles = try DeviceProfile.loadAll(folder: devices)
+                var service = TrainerService.Options(broker: broker, store: store, profiles: profiles, modelsFolder: models,
+                                                     signingKey: .init(privateKey: privateKey, publicKey: publicKey))
+                service.every = Double(options["every"] ?? "3600") ?? 3600
+                service.canaryShare = Double(options["canary"] ?? "0.1") ?? 0.1
+                try TrainerService(options: service, log: { line in
+                    var text = "vigil-trainer: \(line)\n"
+                    text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+                }).run()
+                return 0
             case "ingest":
                 guard let url = options["broker"], let path = options["store"] else { return fail("ingest needs --broker and --store", 2) }
                 var signals = sigset_t()

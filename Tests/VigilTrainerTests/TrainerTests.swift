@@ -6,6 +6,9 @@ import VigilInference
 import VigilMQTT
 import VigilTestSupport
 import VigilTrainer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Trainer")
 struct TrainerTests {
@@ -103,5 +106,22 @@ struct TrainerTests {
         #expect(same.gate?.challenger == same.gate?.champion)
         gated.margin = -0.5
         #expect(try TrainingRun.run(gated, signingKey: key).gate?.passed == false)
+
+        // The service's round: trains the types with new faults, writes the model and releases it;
+        // with nothing new it does nothing; forced again, the challenger meets the champion.
+        let models = directory.file("models")
+        mkdir(models, 0o755)
+        var service = TrainerService.Options(broker: try BrokerURL(parsing: broker.url), store: database,
+                                             profiles: [motor], modelsFolder: models, signingKey: key)
+        let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
+        let fleet = try connectedClient(broker.url, id: "fleet", subscriptions: ["vigil/release/induction-motor/rule"], inbox: inbox)
+        #expect(TrainerService(options: service, log: { _ in }).retrainRound() == ["induction-motor"])
+        #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.0.0""#) == true)
+        service.minimumNewEvents = 1_000
+        #expect(TrainerService(options: service, log: { _ in }).retrainRound().isEmpty)
+        service.minimumNewEvents = 0
+        #expect(TrainerService(options: service, log: { _ in }).retrainRound() == ["induction-motor"])
+        #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.1.0""#) == true)
+        fleet.stop()
     }
 }

@@ -1,0 +1,109 @@
+import VigilCore
+import VigilInference
+import VigilMQTT
+import VigilStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vigil-trainer serve`: ingests the fleet's batches continuously and, on a schedule, retrains
+/// every device type that has new maintenance events; a model that passes the gate against the
+/// one in service replaces it in the models folder and is released to a canary share.
+public final class TrainerService {
+    public struct Options: Sendable {
+        public var broker: BrokerURL
+        public var store: String
+        public var profiles: [DeviceProfile]
+        public var modelsFolder: String
+        public var signingKey: Ed25519.KeyPair
+        /// Seconds between retraining rounds.
+        public var every: Double = 3600
+        /// New fault events of a device type that make a round retrain it.
+        public var minimumNewEvents = 1
+        public var canaryShare = 0.1
+        public var rule = LabelRule(horizon: 48 * 3600)
+
+        public init(broker: BrokerURL, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
+            self.broker = broker
+            self.store = store
+            self.profiles = profiles
+            self.modelsFolder = modelsFolder
+            self.signingKey = signingKey
+        }
+    }
+
+    private let options: Options
+    private let log: @Sendable (String) -> Void
+    private var eventsAtLastTraining: [String: Int64] = [:]
+
+    public init(options: Options, log: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.log = log
+    }
+
+    /// One retraining round over the store (or an agent database: they have the same shape);
+    /// returns the device types whose new model was released.
+    @discardableResult
+    public func retrainRound() -> [String] {
+        var released: [String] = []
+        guard let database = try? Database(path: options.store, readOnly: true) else {
+            log("cannot open \(options.store)")
+            return []
+        }
+        for profile in options.profiles where !profile.features.isEmpty {
+            let faults = (try? database.scalar("""
+                SELECT count(*) FROM maintenance_events m JOIN series s ON s.device = m.device
+                WHERE m.kind = 'fault' AND s.device_type = ?
+                """, [.text(profile.type)])?.int64) ?? 0
+            guard faults - eventsAtLastTraining[profile.type, default: 0] >= Int64(options.minimumNewEvents) else { continue }
+            let path = "\(options.modelsFolder)/\(profile.type).vgm"
+            let champion = (try? FileSystem.read(path)).flatMap { try? ModelBundle(bytes: $0, trustedKeys: [options.signingKey.publicKey]) }
+            var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, rule: options.rule, name: "\(profile.type)-health")
+            if let champion {
+                let numbers = champion.manifest.versionNumbers
+                run.version = "\(numbers[0]).\(numbers[1] + 1).0"
+                run.champion = champion
+            }
+            do {
+                let result = try TrainingRun.run(run, signingKey: options.signingKey)
+                eventsAtLastTraining[profile.type] = faults
+                if let gate = result.gate, !gate.passed {
+                    log("\(profile.type): \(run.version) not released, macro-F1 \(gate.challenger) against the champion's \(gate.champion)")
+                    continue
+                }
+                guard let file = fopen(path, "wb") else { throw ConfigurationError(file: path, field: "", problem: "cannot write") }
+                fwrite(result.bundle, 1, result.bundle.count, file)
+                fclose(file)
+                let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [options.signingKey.publicKey])
+                try Release.publish(Release.messages(for: bundle, bytes: result.bundle, rollout: .canary(options.canaryShare),
+                                                     prefix: "vigil/release", releasedAt: WallClock.now()),
+                                    broker: options.broker, clientID: "vigil-trainer-release")
+                log("\(profile.type): released \(run.version) to \(Int(options.canaryShare * 100))% (hold-out macro-F1 \(result.holdout.macroF1))")
+                released.append(profile.type)
+            } catch {
+                log("\(profile.type): not trained: \(error)")
+            }
+        }
+        return released
+    }
+
+    /// Runs ingest and the retraining schedule until SIGINT or SIGTERM.
+    public func run() throws {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let store = try SQLiteUpstreamStore(path: options.store)
+        let ingest = try UpstreamIngest(broker: options.broker, store: store, log: log)
+        ingest.start()
+        defer { ingest.stop() }
+        // Retraining reads the store through its own connection.
+        while true {
+            let whole = options.every.rounded(.down)
+            var timeout = timespec(tv_sec: Int(whole), tv_nsec: Int((options.every - whole) * 1e9))
+            if sigtimedwait(&signals, nil, &timeout) > 0 { return }
+            retrainRound()
+        }
+    }
+}
