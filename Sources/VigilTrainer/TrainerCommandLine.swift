@@ -34,8 +34,11 @@ public enum TrainerCommandLine {
               fault events, gate it against DIR/<type>.vgm, and release a model that passes.
           vigil-trainer release --bundle FILE.vgm --trusted-key PUB --broker URL
                                 (--canary SHARE | --devices D1,D2) [--topic-prefix vigil/release]
+                                [--watch SECONDS --canaries N [--previous OLD.vgm]]
               Verify the bundle, then publish it and its rollout rule, retained, to
-              PREFIX/<device-type>/bundle and PREFIX/<device-type>/rule.
+              PREFIX/<device-type>/bundle and PREFIX/<device-type>/rule. With --watch, wait
+              for N canaries to report the version installed on vigil/<agent>/model, then
+              release it to the whole fleet; at the first failure, re-release OLD.vgm instead.
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -191,6 +194,16 @@ public enum TrainerCommandLine {
                                         prefix: options["topic-prefix"] ?? "vigil/release", releasedAt: WallClock.now())
         try Release.publish(messages, broker: broker, clientID: "vigil-trainer-release")
         for message in messages { print("published \(message.topic) (\(message.payload.count) bytes, retained)") }
+        guard let watch = options["watch"].flatMap(Double.init) else { return 0 }
+        var previous: (bundle: ModelBundle, bytes: [UInt8])?
+        if let file = options["previous"] {
+            let old = try FileSystem.read(file)
+            previous = (try ModelBundle(bytes: old, trustedKeys: [key]), old)
+        }
+        let outcome = try RolloutWatch.watch(bundle: bundle, bytes: bytes, previous: previous,
+                                             canaries: Int(options["canaries"] ?? "1") ?? 1, timeout: watch, broker: broker,
+                                             prefix: options["topic-prefix"] ?? "vigil/release") { print($0) }
+        if case .rolledBack = outcome { return 4 }
         return 0
     }
 

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import VigilCore
 import VigilInference
 import VigilMQTT
@@ -7,6 +10,52 @@ import VigilTrainer
 
 @Suite("Release to the fleet")
 struct ReleaseTests {
+    static func bundle(version: String, key: Ed25519.KeyPair) -> (ModelBundle, [UInt8]) {
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: 1, outputs: 2, weights: [100, -100], bias: [0, 0],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
+                                   input: parameters, output: parameters, activation: .none)
+        let manifest = ModelManifest(
+            name: "fan-health", version: version, createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["cooling-fan"],
+            inputs: [.init(sensor: "temperature", feature: "mean", window: .time(seconds: 3600, hopSeconds: 1800))],
+            means: [38], scales: [2], classes: ["healthy", "failing"],
+            layers: [.init(inputs: 1, outputs: 2, activation: .none, input: parameters, output: parameters)])
+        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
+        return (try! ModelBundle(bytes: bytes, trustedKeys: [key.publicKey]), bytes)
+    }
+
+    /// Canaries report; two installs widen the release to the whole fleet, a failure rolls back
+    /// to the previous model.
+    @Test(arguments: [false, true])
+    func canariesWidenOrRollBack(failing: Bool) throws {
+        let broker = try TestBroker()
+        let key = Ed25519.generate()
+        let (old, oldBytes) = Self.bundle(version: "1.0.0", key: key)
+        let (new, newBytes) = Self.bundle(version: "1.1.0", key: key)
+        let url = try BrokerURL(parsing: broker.url)
+        try Release.publish(Release.messages(for: new, bytes: newBytes, rollout: .canary(0.1), prefix: "vigil/release", releasedAt: 1),
+                            broker: url, clientID: "release")
+        let canaries = try connectedClient(broker.url, id: "canaries")
+        let reporter = NativeThread(name: "canaries") {
+            usleep(500_000)
+            for (agent, state) in [("edge-1", "installed"), ("edge-2", failing ? "failed" : "installed")] {
+                try? canaries.publish(topic: "vigil/\(agent)/model",
+                                      text: #"{"agent":"\#(agent)","model":"fan-health","version":"1.1.0","state":"\#(state)","reason":"checksum"}"#)
+            }
+        }
+        let outcome = try RolloutWatch.watch(bundle: new, bytes: newBytes, previous: (old, oldBytes), canaries: 2, timeout: 10, broker: url)
+        reporter.join()
+        canaries.stop()
+        #expect(outcome == (failing ? .rolledBack(agent: "edge-2", reason: "checksum") : .widened(installed: 2)))
+        // What a late agent now finds on the release topic.
+        let inbox = MessageInbox()
+        let late = try connectedClient(broker.url, id: "late", subscriptions: ["vigil/release/cooling-fan/rule"], inbox: inbox)
+        let rule = try JSONParser.parse(Array(try #require(collect(inbox, count: 1).first).payload.utf8))
+        late.stop()
+        #expect(rule["canary_share"] == .number(1))
+        #expect(rule["version"] == .string(failing ? "1.0.0" : "1.1.0"))
+    }
+
     /// A released model is retained on the broker: a subscriber that comes later receives the
     /// bundle, which verifies, and the rollout rule.
     @Test func aLateSubscriberReceivesAVerifiableRelease() throws {
