@@ -16,7 +16,10 @@ struct UpstreamIngestTests {
         }
         let event = try! MaintenanceEvent(payload: Array(#"{"device": "motor-1", "kind": "fault", "mode": "ball", "ts": \#(1750000000 + sequence)}"#.utf8),
                                           topicDevice: "")
-        return UpstreamBatch(agent: agent, sequence: sequence, featureSets: [set], features: features, events: [event])
+        let prediction = UpstreamBatch.Prediction(device: "motor-1", model: "motor-health", version: "1.0.0",
+                                                  windowEnd: Double(sequence), predicted: "healthy", probabilities: [0.9, 0.1])
+        return UpstreamBatch(agent: agent, sequence: sequence, featureSets: [set], features: features, events: [event],
+                             predictions: [prediction])
     }
 
     @Test func batchesRoundTripCompressed() throws {
@@ -47,11 +50,12 @@ struct UpstreamIngestTests {
         #expect(agent.waitForPublished(timeout: 10))
         let received = collect(acks, count: 5).map(\.payload)
         #expect(received == [0, 1, 1, 1, 3].map { #"{"agent":"edge-7","acked":\#($0)}"# })
-        #expect(try eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 24) })
+        #expect(try eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 28) })
         ingest.stop()
         agent.stop()
         #expect(try store.database.scalar("SELECT count(*) FROM features")?.int64 == 20)
         #expect(try store.database.scalar("SELECT count(*) FROM maintenance_events")?.int64 == 4)
+        #expect(try store.database.scalar("SELECT count(*) FROM predictions")?.int64 == 4)
         #expect(try store.acknowledged(agent: "edge-7") == 3)
     }
 }

@@ -36,6 +36,20 @@ public struct UpstreamBatch: Sendable, Equatable {
         }
     }
 
+    /// One scored window, as the agent's `predictions` row.
+    public struct Prediction: Sendable, Equatable {
+        public var device: String
+        public var model: String
+        public var version: String
+        public var windowEnd: Double
+        public var predicted: String
+        public var probabilities: [Double]
+        public init(device: String, model: String, version: String, windowEnd: Double, predicted: String, probabilities: [Double]) {
+            self.device = device; self.model = model; self.version = version
+            self.windowEnd = windowEnd; self.predicted = predicted; self.probabilities = probabilities
+        }
+    }
+
     public static let magic: [UInt8] = Array("VUB1".utf8)
     public static let formatVersion = 1
 
@@ -44,17 +58,20 @@ public struct UpstreamBatch: Sendable, Equatable {
     public var featureSets: [FeatureSet]
     public var features: [Feature]
     public var events: [MaintenanceEvent]
+    public var predictions: [Prediction]
 
-    public init(agent: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature], events: [MaintenanceEvent]) {
+    public init(agent: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature], events: [MaintenanceEvent],
+                predictions: [Prediction] = []) {
         self.agent = agent
         self.sequence = sequence
         self.featureSets = featureSets
         self.features = features
         self.events = events
+        self.predictions = predictions
     }
 
     /// Rows it carries.
-    public var rowCount: Int { features.count + events.count }
+    public var rowCount: Int { features.count + events.count + predictions.count }
 
     // MARK: Encoding
 
@@ -76,6 +93,11 @@ public struct UpstreamBatch: Sendable, Equatable {
                 if let source = event.source { fields.append(("source", .string(source))) }
                 if let note = event.note { fields.append(("note", .string(note))) }
                 return .object(fields)
+            }),
+            "predictions": .array(predictions.map {
+                ["device": .string($0.device), "model": .string($0.model), "version": .string($0.version),
+                 "window_end": .number($0.windowEnd), "predicted": .string($0.predicted),
+                 "probabilities": .array($0.probabilities.map(JSONValue.number))]
             }),
         ]
         let plain = Array(json.serialized(indent: 0).utf8)
@@ -150,8 +172,25 @@ public struct UpstreamBatch: Sendable, Equatable {
                     events.append(try MaintenanceEvent(payload: Array(item.serialized(indent: 0).utf8), topicDevice: ""))
                 }
             }
+            var predictions: [Prediction] = []
+            if reader.value("predictions") != nil {
+                for entry in try reader.objects("predictions") {
+                    let device = try entry.string("device")
+                    let model = try entry.string("model")
+                    let version = try entry.string("version")
+                    let windowEnd = try entry.double("window_end")
+                    let predicted = try entry.string("predicted")
+                    guard case .array(let items)? = entry.value("probabilities") else { throw entry.error("probabilities", "expected a list") }
+                    let probabilities = items.compactMap { item -> Double? in if case .number(let x) = item { x } else { nil } }
+                    guard probabilities.count == items.count else { throw entry.error("probabilities", "expected numbers") }
+                    predictions.append(Prediction(device: device, model: model, version: version, windowEnd: windowEnd,
+                                                  predicted: predicted, probabilities: probabilities))
+                }
+            }
+            try reader.rejectUnknownFields()
             guard sequence >= 0, !agent.isEmpty else { throw reader.error("seq", "needs a non-negative seq and an agent") }
-            return UpstreamBatch(agent: agent, sequence: Int64(sequence), featureSets: sets, features: features, events: events)
+            return UpstreamBatch(agent: agent, sequence: Int64(sequence), featureSets: sets, features: features, events: events,
+                                 predictions: predictions)
         } catch let error as ConfigurationError {
             throw PayloadError(.wrongType, "\(error.field): \(error.problem)")
         } catch let error as PayloadError {

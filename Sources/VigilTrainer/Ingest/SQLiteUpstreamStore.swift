@@ -19,6 +19,8 @@ public final class SQLiteUpstreamStore: UpstreamStore {
         CREATE INDEX features_by_series ON features(series, window_end);
         CREATE TABLE maintenance_events(id INTEGER PRIMARY KEY, device TEXT NOT NULL, kind TEXT NOT NULL, fault_mode TEXT,
                                         ts REAL NOT NULL, source TEXT, note TEXT, received_at REAL NOT NULL, UNIQUE(device, kind, ts));
+        CREATE TABLE predictions(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, model TEXT NOT NULL,
+                                 version TEXT NOT NULL, window_end REAL NOT NULL, predicted TEXT NOT NULL, probabilities TEXT NOT NULL);
         """,
     ])
 
@@ -28,6 +30,7 @@ public final class SQLiteUpstreamStore: UpstreamStore {
     private let insertSeries: Statement
     private let insertFeature: Statement
     private let insertEvent: Statement
+    private let insertPrediction: Statement
     private let hasBatch: Statement
     private let saveAgent: Statement
     private var seriesIDs: [String: Int64] = [:]
@@ -49,6 +52,9 @@ public final class SQLiteUpstreamStore: UpstreamStore {
             """)
         insertEvent = try database.prepare("""
             INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertPrediction = try database.prepare("""
+            INSERT INTO predictions(agent, device, model, version, window_end, predicted, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND seq = ?")
         saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, acknowledged) VALUES (?, ?)")
@@ -109,6 +115,11 @@ public final class SQLiteUpstreamStore: UpstreamStore {
             try insertEvent.run([.text(event.device), .text(event.kind.rawValue), event.mode.map(SQLValue.text) ?? .null,
                                  .real(event.timestamp), event.source.map(SQLValue.text) ?? .null,
                                  event.note.map(SQLValue.text) ?? .null, .real(WallClock.now())])
+        }
+        for prediction in batch.predictions {
+            try insertPrediction.run([.text(batch.agent), .text(prediction.device), .text(prediction.model), .text(prediction.version),
+                                      .real(prediction.windowEnd), .text(prediction.predicted),
+                                      .text(JSONValue.array(prediction.probabilities.map(JSONValue.number)).serialized(indent: 0))])
         }
     }
 }
