@@ -69,9 +69,8 @@ public enum TrainerCommandLine {
                       let keyFile = options["key"], let models = options["models"] else {
                     return fail("serve needs --broker, --store, --devices, --key and --models", 2)
                 }
-                let keyText = try FileSystem.read(keyFile)
-                guard let privateKey = ModelBundle.bytes(hex: String(decoding: keyText, as: UTF8.self)),
-                      let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
+                let privateKey = try Ed25519.key(hexFile: keyFile)
+                guard let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
                     return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
                 }
                 let broker = try BrokerURL(parsing: url)
@@ -125,8 +124,8 @@ public enum TrainerCommandLine {
         guard let profile = try DeviceProfile.loadAll(folder: devices).first(where: { $0.type == type }) else {
             return fail("no device profile of type \(type) in \(devices)", 2)
         }
-        guard let privateKey = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)),
-              let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
+        let privateKey = try Ed25519.key(hexFile: keyFile)
+        guard let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
             return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
         }
         var run = TrainingRun.Options(agentDatabase: database, profile: profile,
@@ -136,10 +135,8 @@ public enum TrainerCommandLine {
         run.seed = UInt64(options["seed"] ?? "1") ?? 1
         if let hidden = options["hidden"] { run.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion = options["champion"] {
-            guard let keyFile = options["trusted-key"],
-                  let key = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)) else {
-                return fail("--champion needs --trusted-key PUB to verify it", 2)
-            }
+            guard let keyFile = options["trusted-key"] else { return fail("--champion needs --trusted-key PUB to verify it", 2) }
+            let key = try Ed25519.key(hexFile: keyFile)
             let bytes = try FileSystem.read(champion)
             run.champion = try ModelBundle(bytes: bytes, trustedKeys: [key])
             run.margin = Double(options["margin"] ?? "0.02") ?? 0.02
@@ -178,10 +175,7 @@ public enum TrainerCommandLine {
         } else {
             return fail("release needs --canary SHARE or --devices D1,D2", 2)
         }
-        let keyText = try FileSystem.read(keyFile)
-        guard let key = ModelBundle.bytes(hex: String(decoding: keyText, as: UTF8.self)), key.count == 32 else {
-            return fail("\(keyFile): expected the hex of a 32-byte Ed25519 public key", 2)
-        }
+        let key = try Ed25519.key(hexFile: keyFile)
         let bytes = try FileSystem.read(file)
         let bundle: ModelBundle
         do {

@@ -138,14 +138,7 @@ public enum AgentCommandLine {
 
     private static func model(_ action: String, file: String, keyFile: String?) throws -> Int32 {
         let bytes = try FileSystem.read(file)
-        var key: [UInt8]?
-        if let keyFile {
-            guard let decoded = ModelBundle.bytes(hex: String(decoding: try FileSystem.read(keyFile), as: UTF8.self)),
-                  decoded.count == 32 else {
-                return fail("\(keyFile): expected the hex of a 32-byte Ed25519 public key", status: 2)
-            }
-            key = decoded
-        }
+        let key = try keyFile.map { file throws(ConfigurationError) in try Ed25519.key(hexFile: file) }
         if action == "verify" {
             guard let key else { return fail("model verify needs --key", status: 2) }
             do {

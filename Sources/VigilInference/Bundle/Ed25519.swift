@@ -1,4 +1,5 @@
 import CCrypto
+import VigilCore
 
 /// Ed25519 signatures and SHA-256 through the system's libcrypto (OpenSSL), which the agent
 /// already links for MQTT over TLS: no second crypto library in a small binary. Keys are the
@@ -59,6 +60,16 @@ public enum Ed25519 {
         }
         return EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1
             && EVP_DigestVerify(context, signature, 64, message, message.count) == 1
+    }
+
+    /// A 32-byte key (private or public) from a file holding its hex, as `vigil-trainer keygen`
+    /// writes them.
+    public static func key(hexFile path: String) throws(ConfigurationError) -> [UInt8] {
+        let text = String(decoding: try FileSystem.read(path), as: UTF8.self)
+        guard let key = ModelBundle.bytes(hex: text), key.count == 32 else {
+            throw ConfigurationError(file: path, field: "", problem: "expected the hex of a 32-byte Ed25519 key")
+        }
+        return key
     }
 
     /// SHA-256 of `bytes`.

@@ -60,32 +60,15 @@ public struct ModelBundle: Sendable {
     /// public keys).
     public init(bytes: [UInt8], trustedKeys: [[UInt8]], maxBytes: Int = ModelBundle.defaultMaxBytes) throws(BundleError) {
         guard bytes.count <= maxBytes else { throw .tooLarge(size: bytes.count, limit: maxBytes) }
-        var reader = ByteReader(bytes)
-        guard try reader.take(4, "magic") == Self.magic else { throw .wrongMagic }
-        let version = Int(try reader.integer(UInt16.self, "format version"))
-        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
-        _ = try reader.integer(UInt16.self, "header")
-        let manifestBytes = try reader.take(Int(try reader.integer(UInt32.self, "manifest length")), "manifest")
-        let tensorBytes = try reader.take(Int(try reader.integer(UInt32.self, "tensor length")), "tensors")
-        let signedLength = reader.offset
-        let hash = try reader.take(32, "SHA-256")
-        let signer = try reader.take(32, "signer key")
-        let signature = try reader.take(64, "signature")
-        guard reader.offset == bytes.count else { throw .truncated("\(bytes.count - reader.offset) unexpected bytes after the signature") }
-        guard bytes.withUnsafeBytes({ Ed25519.sha256(UnsafeRawBufferPointer(rebasing: $0[0..<signedLength])) }) == hash else {
-            throw .hashMismatch
-        }
-        guard trustedKeys.contains(signer) else { throw .untrustedKey(Self.hex(signer)) }
-        guard Ed25519.verify(signature, of: hash, publicKey: signer) else { throw .badSignature }
+        let frame = try Frame(bytes)
+        guard trustedKeys.contains(frame.signer) else { throw .untrustedKey(Self.hex(frame.signer)) }
+        guard Ed25519.verify(frame.signature, of: frame.hash, publicKey: frame.signer) else { throw .badSignature }
 
         // Authentic: now the content is read.
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(manifestBytes)
-        } catch {
-            throw .manifestInvalid(error.description)
-        }
-        let manifest = try ModelManifest(json: json)
+        let manifest = try Self.manifest(frame.manifestBytes)
+        let tensorBytes = frame.tensorBytes
+        let signer = frame.signer
+        let hash = frame.hash
         var tensors = ByteReader(tensorBytes)
         var layers: [QuantizedDense] = []
         do {
@@ -120,27 +103,48 @@ public struct ModelBundle: Sendable {
     /// Reads a bundle's manifest and signer without trusting it, for `model inspect`: nothing
     /// read this way may be run. Still refuses malformed bundles and a broken hash.
     public static func inspect(bytes: [UInt8]) throws(BundleError) -> (manifest: ModelManifest, signer: [UInt8], digest: String) {
-        var reader = ByteReader(bytes)
-        guard try reader.take(4, "magic") == magic else { throw .wrongMagic }
-        let version = Int(try reader.integer(UInt16.self, "format version"))
-        guard version == formatVersion else { throw .unsupportedVersion(version) }
-        _ = try reader.integer(UInt16.self, "header")
-        let manifestBytes = try reader.take(Int(try reader.integer(UInt32.self, "manifest length")), "manifest")
-        _ = try reader.take(Int(try reader.integer(UInt32.self, "tensor length")), "tensors")
-        let signedLength = reader.offset
-        let hash = try reader.take(32, "SHA-256")
-        let signer = try reader.take(32, "signer key")
-        guard bytes.withUnsafeBytes({ Ed25519.sha256(UnsafeRawBufferPointer(rebasing: $0[0..<signedLength])) }) == hash else {
-            throw .hashMismatch
+        let frame = try Frame(bytes)
+        let manifest = try manifest(frame.manifestBytes)
+        return (manifest, frame.signer, hex(frame.hash))
+    }
+
+    /// A bundle file cut into its parts, with the hash checked but nothing trusted yet.
+    private struct Frame {
+        let manifestBytes: [UInt8]
+        let tensorBytes: [UInt8]
+        let hash: [UInt8]
+        let signer: [UInt8]
+        let signature: [UInt8]
+
+        init(_ bytes: [UInt8]) throws(BundleError) {
+            var reader = ByteReader(bytes)
+            let magic = try reader.take(4, "magic")
+            guard magic == ModelBundle.magic else { throw .wrongMagic }
+            let version = Int(try reader.integer(UInt16.self, "format version"))
+            guard version == ModelBundle.formatVersion else { throw .unsupportedVersion(version) }
+            _ = try reader.integer(UInt16.self, "header")
+            let manifestLength = Int(try reader.integer(UInt32.self, "manifest length"))
+            manifestBytes = try reader.take(manifestLength, "manifest")
+            let tensorLength = Int(try reader.integer(UInt32.self, "tensor length"))
+            tensorBytes = try reader.take(tensorLength, "tensors")
+            let signedLength = reader.offset
+            hash = try reader.take(32, "SHA-256")
+            signer = try reader.take(32, "signer key")
+            signature = try reader.take(64, "signature")
+            guard reader.offset == bytes.count else { throw .truncated("\(bytes.count - reader.offset) unexpected bytes after the signature") }
+            let computed = bytes.withUnsafeBytes { Ed25519.sha256(UnsafeRawBufferPointer(rebasing: $0[0..<signedLength])) }
+            guard computed == hash else { throw .hashMismatch }
         }
+    }
+
+    private static func manifest(_ bytes: [UInt8]) throws(BundleError) -> ModelManifest {
         let json: JSONValue
         do {
-            json = try JSONParser.parse(manifestBytes)
+            json = try JSONParser.parse(bytes)
         } catch {
             throw .manifestInvalid(error.description)
         }
-        let manifest = try ModelManifest(json: json)
-        return (manifest, signer, hex(hash))
+        return try ModelManifest(json: json)
     }
 
     /// Refuses the bundle unless `profile` computes every input it needs.

@@ -69,6 +69,19 @@ public struct Classifier: Sendable {
         return total / weightSum
     }
 
+    /// One Adam step on `parameters` from `gradients` (times `scale`), with its moment estimates.
+    private static func adam(_ parameters: inout [Double], _ gradients: [Double], _ scale: Double,
+                             _ m: inout [Double], _ v: inout [Double], _ step: Double, _ learningRate: Double) {
+        let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8)
+        let correction1 = 1 - pow(beta1, step), correction2 = 1 - pow(beta2, step)
+        for index in parameters.indices {
+            let g = gradients[index] * scale
+            m[index] = beta1 * m[index] + (1 - beta1) * g
+            v[index] = beta2 * v[index] + (1 - beta2) * g * g
+            parameters[index] -= learningRate * (m[index] / correction1) / ((v[index] / correction2).squareRoot() + epsilon)
+        }
+    }
+
     /// Training progress after an epoch.
     public struct Epoch: Sendable {
         public var number: Int
@@ -125,25 +138,10 @@ public struct Classifier: Sendable {
                 }
                 // Adam.
                 step += 1
-                let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8)
                 let scale = 1 / max(batchWeight, 1e-12)
                 for layerIndex in layers.indices {
-                    for index in layers[layerIndex].weights.indices {
-                        let g = gradients[layerIndex].0[index] * scale
-                        m[layerIndex].0[index] = beta1 * m[layerIndex].0[index] + (1 - beta1) * g
-                        v[layerIndex].0[index] = beta2 * v[layerIndex].0[index] + (1 - beta2) * g * g
-                        let mHat = m[layerIndex].0[index] / (1 - pow(beta1, step))
-                        let vHat = v[layerIndex].0[index] / (1 - pow(beta2, step))
-                        layers[layerIndex].weights[index] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-                    }
-                    for index in layers[layerIndex].bias.indices {
-                        let g = gradients[layerIndex].1[index] * scale
-                        m[layerIndex].1[index] = beta1 * m[layerIndex].1[index] + (1 - beta1) * g
-                        v[layerIndex].1[index] = beta2 * v[layerIndex].1[index] + (1 - beta2) * g * g
-                        let mHat = m[layerIndex].1[index] / (1 - pow(beta1, step))
-                        let vHat = v[layerIndex].1[index] / (1 - pow(beta2, step))
-                        layers[layerIndex].bias[index] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-                    }
+                    Self.adam(&layers[layerIndex].weights, gradients[layerIndex].0, scale, &m[layerIndex].0, &v[layerIndex].0, step, learningRate)
+                    Self.adam(&layers[layerIndex].bias, gradients[layerIndex].1, scale, &m[layerIndex].1, &v[layerIndex].1, step, learningRate)
                 }
             }
             let validationLoss = loss(validation.isEmpty ? train : validation, weights: classWeights)
