@@ -76,9 +76,6 @@ public final class MessageInbox: @unchecked Sendable {
         }
     }
 
-    /// Messages waiting to be taken.
-    public var count: Int { lock.withLock { pending.count } }
-
     /// Stops accepting messages and wakes every waiter; pending messages can still be taken.
     public func close() {
         lock.withLock {

@@ -96,9 +96,6 @@ public final class Database: @unchecked Sendable {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
-    /// The rowid of the last successful INSERT.
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     /// `PRAGMA user_version`: the schema version the migrations have reached.
     public var userVersion: Int {
         get throws(SQLiteError) { Int(try scalar("PRAGMA user_version")?.int64 ?? 0) }

@@ -25,9 +25,6 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// The primary result code, without the extended bits.
     public var primaryCode: Int32 { code & 0xFF }
 
-    /// Whether the disk or the database's size limit is full (`SQLITE_FULL`).
-    public var isFull: Bool { primaryCode == SQLITE_FULL }
-
     public var description: String {
         "SQLite error \(code) (\(message)) in \(context)"
     }

@@ -24,6 +24,25 @@ struct ScoringTests {
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
+    /// Runs the agent while device `device` reports 21 one-second temperatures rising from
+    /// `first` °C (two 10 s windows closed), and returns the health messages it published.
+    static func score(_ harness: AgentHarness, device: String, first: Int, expecting count: Int) throws -> [(topic: String, payload: String)] {
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        let readings = (0..<21).map { second in
+            ("plant/motor/\(device)/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(first + second)}"#)
+        }
+        try publishAll(publisher, readings)
+        try harness.waitUntilIngested(readings.count)
+        let messages = collect(health, count: count)
+        agent.stop()
+        publisher.stop()
+        watcher.stop()
+        return messages
+    }
+
     @Test func windowsAreScoredStoredAndHealthChangesPublished() throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
@@ -31,20 +50,8 @@ struct ScoringTests {
         // A bundle signed by a stranger is refused and does not run.
         try writeBytes(harness.directory.file("models/stranger.vgm"), Self.bundle(signedBy: Ed25519.generate(), version: "9.0.0"))
         try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
-        let health = MessageInbox()
-        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
-        let agent = try harness.startAgent()
-        let publisher = try harness.publisher()
         // 40..49 °C for ten seconds, then 50..59, then one more reading to close the second window.
-        let readings = (0..<21).map { second in
-            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(40 + second)}"#)
-        }
-        try publishAll(publisher, readings)
-        try harness.waitUntilIngested(readings.count)
-        let messages = collect(health, count: 2)
-        agent.stop()
-        publisher.stop()
-        watcher.stop()
+        let messages = try Self.score(harness, device: "m1", first: 40, expecting: 2)
 
         let predictions = try harness.query("SELECT device, model, version, predicted, window_end FROM predictions ORDER BY id")
         #expect(predictions.map { $0[3] } == ["healthy", "hot"])
@@ -66,20 +73,8 @@ struct HealthThresholdTests {
         let key = Ed25519.generate()
         try writeBytes(harness.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: key))
         try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "health_alert_threshold": 0.3"#)
-        let health = MessageInbox()
-        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
-        let agent = try harness.startAgent()
-        let publisher = try harness.publisher()
         // 30..39 °C (p(hot) near 0), then 40..49 (p(hot) about 0.35: still healthy), then a closer.
-        let readings = (0..<21).map { second in
-            ("plant/motor/m2/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(30 + second)}"#)
-        }
-        try publishAll(publisher, readings)
-        try harness.waitUntilIngested(readings.count)
-        let messages = collect(health, count: 2)
-        agent.stop()
-        publisher.stop()
-        watcher.stop()
+        let messages = try ScoringTests.score(harness, device: "m2", first: 30, expecting: 2)
         #expect(try harness.query("SELECT predicted FROM predictions ORDER BY id").map { $0[0] } == ["healthy", "healthy"])
         #expect(messages.count == 2, "the first state, then the crossing")
     }

@@ -27,7 +27,4 @@ public struct DecodedPayload: Sendable {
     public var samples: [Double] = []
 
     public init() {}
-
-    /// How many readings this message holds: values, or samples of a block.
-    public var sampleCount: Int { blockSensor == nil ? values.count : samples.count }
 }
