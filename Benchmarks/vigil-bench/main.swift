@@ -61,40 +61,31 @@ let perTransform = median(7) {
 }
 print("1024-point real FFT (power spectrum): \(String(format2: perTransform * 1e6)) us (target <= 10 us)")
 
-// int8 vs float32 latency of the 24-32-16-4 network of the reference vectors.
-func loadNetworks() throws -> (QuantizedNetwork, FloatNetwork, [[Double]]) {
-    let path = String(#filePath.split(separator: "/Benchmarks/").first!) + "/Tests/VigilInferenceTests/Fixtures/quant/mlp_24_32_16_4.json"
-    let root = try JSONObjectReader(file: path)
-    func numbers(_ value: JSONValue?) -> [Double] {
-        guard case .array(let items)? = value else { return [] }
-        return items.map { if case .number(let x) = $0 { x } else { .nan } }
-    }
-    func rows(_ value: JSONValue?) -> [[Double]] {
-        guard case .array(let items)? = value else { return [] }
-        return items.map { numbers($0) }
-    }
+// int8 vs float32 latency of a 24-32-16-4 network, the shape of the reference vectors' network,
+// with seeded random weights (the cost does not depend on their values).
+func makeNetworks() -> (QuantizedNetwork, FloatNetwork, [[Double]]) {
+    var random = SeededRandom(seed: 24)
+    let widths = [24, 32, 16, 4]
     var layers: [QuantizedDense] = []
     var floats: [FloatNetwork.Layer] = []
-    for layer in try root.objects("layers") {
-        let inputs = try layer.integer("in_features"), outputs = try layer.integer("out_features")
-        let relu = try layer.string("activation") == "relu"
-        layers.append(QuantizedDense(
-            inputs: inputs, outputs: outputs, weights: rows(layer.value("weights_int8")).flatMap { $0.map { Int8($0) } },
-            bias: numbers(layer.value("bias_int32")).map { Int32($0) },
-            rescale: zip(numbers(layer.value("multiplier")), numbers(layer.value("shift"))).map {
-                QuantizedMultiplier(multiplier: Int32($0), shift: Int32($1))
-            },
-            input: QuantizationParameters(scale: try layer.double("input_scale"), zeroPoint: Int32(try layer.integer("input_zero_point"))),
-            output: QuantizationParameters(scale: try layer.double("output_scale"), zeroPoint: Int32(try layer.integer("output_zero_point"))),
-            activation: relu ? .relu : .none))
-        floats.append(FloatNetwork.Layer(inputs: inputs, outputs: outputs,
-                                         weights: rows(layer.value("float_weights")).flatMap { $0.map { Float($0) } },
-                                         bias: numbers(layer.value("float_bias")).map { Float($0) }, relu: relu))
+    var input = QuantizationParameters(scale: 0.066, zeroPoint: -3)
+    for (index, (inputs, outputs)) in zip(widths, widths.dropFirst()).enumerated() {
+        let relu = index < widths.count - 2
+        let output = QuantizationParameters(scale: 0.028, zeroPoint: relu ? -128 : 13)
+        let weights = (0..<inputs * outputs).map { _ in Int8(truncatingIfNeeded: Int(random.next() % 255) - 127) }
+        layers.append(QuantizedDense(inputs: inputs, outputs: outputs, weights: weights,
+                                     bias: (0..<outputs).map { _ in Int32(random.next() % 2001) - 1000 },
+                                     rescale: (0..<outputs).map { _ in QuantizedMultiplier(0.0005 + 0.0005 * random.uniform()) },
+                                     input: input, output: output, activation: relu ? .relu : .none))
+        floats.append(FloatNetwork.Layer(inputs: inputs, outputs: outputs, weights: weights.map { Float($0) / 127 },
+                                         bias: (0..<outputs).map { _ in Float(random.gaussian() * 0.1) }, relu: relu))
+        input = output
     }
-    return (QuantizedNetwork(layers: layers), FloatNetwork(layers: floats), rows(root.value("test_inputs_float")))
+    let inputs = (0..<64).map { _ in (0..<24).map { _ in random.gaussian() } }
+    return (QuantizedNetwork(layers: layers), FloatNetwork(layers: floats), inputs)
 }
 
-let (int8Network, floatNetwork, testInputs) = try! loadNetworks()
+let (int8Network, floatNetwork, testInputs) = makeNetworks()
 func latency(_ predict: (UnsafeBufferPointer<Double>, inout [Double]) -> Void) -> Double {
     var output: [Double] = []
     let rounds = 20_000

@@ -79,10 +79,7 @@ public enum TrainerCommandLine {
                                                      signingKey: .init(privateKey: privateKey, publicKey: publicKey))
                 service.every = Double(options["every"] ?? "3600") ?? 3600
                 service.canaryShare = Double(options["canary"] ?? "0.1") ?? 0.1
-                try TrainerService(options: service, log: { line in
-                    var text = "vigil-trainer: \(line)\n"
-                    text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
-                }).run()
+                try TrainerService(options: service, log: log).run()
                 return 0
             case "ingest":
                 guard let url = options["broker"], let path = options["store"] else { return fail("ingest needs --broker and --store", 2) }
@@ -93,10 +90,7 @@ public enum TrainerCommandLine {
                 pthread_sigmask(SIG_BLOCK, &signals, nil)
                 let broker = try BrokerURL(parsing: url)
                 let store = try SQLiteUpstreamStore(path: path)
-                let ingest = try UpstreamIngest(broker: broker, store: store, log: { line in
-                    var text = "vigil-trainer: \(line)\n"
-                    text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
-                })
+                let ingest = try UpstreamIngest(broker: broker, store: store, log: log)
                 ingest.start()
                 var received: Int32 = 0
                 sigwait(&signals, &received)
@@ -250,8 +244,13 @@ public enum TrainerCommandLine {
     }
 
     private static func fail(_ message: String, _ status: Int32) -> Int32 {
-        var text = "vigil-trainer: \(message)\n"
-        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        log(message)
         return status
+    }
+
+    /// A line on standard error.
+    @Sendable
+    private static func log(_ line: String) {
+        StandardError.write("vigil-trainer: \(line)\n")
     }
 }

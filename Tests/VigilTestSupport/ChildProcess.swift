@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import VigilCore
 
 /// Children still running, stopped by pid when the test process exits, even if a test never
 /// released its broker.
@@ -119,8 +120,4 @@ public struct TestFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-func now() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
-}
+func now() -> Double { MonotonicClock.now() }

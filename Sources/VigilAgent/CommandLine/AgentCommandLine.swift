@@ -42,7 +42,7 @@ public enum AgentCommandLine {
     /// Runs the command in `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         guard let command = arguments.first else {
-            AgentLog.write(usage + "\n")
+            StandardError.write(usage + "\n")
             return 2
         }
         var options: [String: String] = [:]
@@ -167,7 +167,7 @@ public enum AgentCommandLine {
     }
 
     private static func fail(_ message: String, status: Int32) -> Int32 {
-        AgentLog.write("vigil-agent: \(message)\n")
+        StandardError.write("vigil-agent: \(message)\n")
         return status
     }
 }

@@ -37,13 +37,13 @@ struct ModelCatalog {
                         }!
                         return (spec, profile.features[spec].features.firstIndex(of: input.feature)!)
                     }
-                    let key = "\(profile.type)/\(bundle.manifest.name)"
-                    if let current = chosen[key], current.installed.bundle.manifest.versionNumbers.lexicographicallyPrecedes(bundle.manifest.versionNumbers) == false {
-                        served += 1
-                        continue
-                    }
-                    chosen[key] = (index, Installed(bundle: bundle, slots: slots, trigger: slots[0].spec))
                     served += 1
+                    // Keep the highest version of each model name per device type.
+                    let key = "\(profile.type)/\(bundle.manifest.name)"
+                    let newer = chosen[key].map {
+                        $0.installed.bundle.manifest.versionNumbers.lexicographicallyPrecedes(bundle.manifest.versionNumbers)
+                    } ?? true
+                    if newer { chosen[key] = (index, Installed(bundle: bundle, slots: slots, trigger: slots[0].spec)) }
                 }
                 if served == 0 { throw BundleError.featureUnavailable("no device profile of type \(bundle.manifest.deviceTypes.joined(separator: ", "))") }
             } catch {

@@ -96,6 +96,13 @@ public struct AgentStatus: Sendable {
         counters.filter { $0.key.hasPrefix("dead_letters.") }.values.reduce(0, +)
     }
 
+    /// Refusals in total and by reason: `3: invalid_json 1, wrong_type 2`.
+    public var refusals: String {
+        let reasons = counters.filter { $0.key.hasPrefix("dead_letters.") && $0.value > 0 }.sorted { $0.key < $1.key }
+            .map { "\($0.key.dropFirst("dead_letters.".count)) \($0.value)" }
+        return "\(deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))"
+    }
+
     /// The status as JSON, for scripts.
     public func json() -> String {
         let devices = devices.map { device -> JSONValue in

@@ -32,9 +32,7 @@ public struct LiveView {
         }
         lines += table(header, rows)
         lines.append("")
-        let reasons = current.counters.filter { $0.key.hasPrefix("dead_letters.") && $0.value > 0 }.sorted { $0.key < $1.key }
-            .map { "\($0.key.dropFirst("dead_letters.".count)) \($0.value)" }
-        lines.append("refused   \(current.deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
+        lines.append("refused   \(current.refusals)")
         lines.append("features  \(rate(current.counters["feature_rows", default: 0], previous.counters["feature_rows", default: 0])) windows/s "
                      + "(total \(current.counters["feature_rows", default: 0]), \(current.counters["late_samples", default: 0]) late samples dropped)")
         // Devices per predicted state, whichever model said it ("model: state" per model).

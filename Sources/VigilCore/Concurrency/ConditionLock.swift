@@ -83,4 +83,24 @@ public enum WallClock {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
     }
+
+    /// `seconds` as UTC ISO 8601, e.g. `2026-11-27T05:45:32Z` (with `.123` milliseconds if asked).
+    public static func utc(_ seconds: Double, milliseconds: Bool = false) -> String {
+        var whole = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        var text = "\(Int(parts.tm_year) + 1900)-" + String(Int(parts.tm_mon) + 1, zeroPaddedTo: 2) + "-"
+            + String(Int(parts.tm_mday), zeroPaddedTo: 2) + "T" + String(Int(parts.tm_hour), zeroPaddedTo: 2) + ":"
+            + String(Int(parts.tm_min), zeroPaddedTo: 2) + ":" + String(Int(parts.tm_sec), zeroPaddedTo: 2)
+        if milliseconds { text += "." + String(Int((seconds - seconds.rounded(.down)) * 1000), zeroPaddedTo: 3) }
+        return text + "Z"
+    }
+}
+
+extension String {
+    /// `value` in decimal with leading zeros up to `width` digits: `motor-0007`, `05:09`.
+    public init(_ value: Int, zeroPaddedTo width: Int) {
+        let digits = String(value)
+        self = String(repeating: "0", count: Swift.max(0, width - digits.count)) + digits
+    }
 }

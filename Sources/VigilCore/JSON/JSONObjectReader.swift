@@ -114,6 +114,20 @@ public final class JSONObjectReader {
         return choice
     }
 
+    public func numbers(_ key: String) throws(ConfigurationError) -> [Double] {
+        let value = try required(key)
+        guard case .array(let items) = value else { throw mismatch(key, "a list of numbers", value) }
+        var numbers: [Double] = []
+        numbers.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard case .number(let number) = item else {
+                throw error("\(key)[\(index)]", "expected a number, got \(item.kindName)")
+            }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
     public func strings(_ key: String) throws(ConfigurationError) -> [String] {
         let value = try required(key)
         guard case .array(let items) = value else { throw mismatch(key, "a list", value) }

@@ -33,10 +33,9 @@ public struct FaultSpec: Sendable, Equatable {
 
     private static func range(_ key: String, _ reader: JSONObjectReader,
                               within limits: ClosedRange<Double>) throws(ConfigurationError) -> ClosedRange<Double> {
-        guard case .array(let items) = reader.value(key) ?? .null, items.count == 2,
-              case .number(let low) = items[0], case .number(let high) = items[1] else {
-            throw reader.error(key, "expected [low, high]")
-        }
+        let bounds = try reader.numbers(key)
+        guard bounds.count == 2 else { throw reader.error(key, "expected [low, high]") }
+        let (low, high) = (bounds[0], bounds[1])
         guard low <= high, limits.contains(low), limits.contains(high) else {
             throw reader.error(key, "needs low <= high within \(limits.lowerBound)...\(limits.upperBound), got [\(low), \(high)]")
         }

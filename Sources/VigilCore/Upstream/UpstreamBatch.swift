@@ -158,12 +158,7 @@ public struct UpstreamBatch: Sendable, Equatable {
                 let start = try entry.double("start")
                 let end = try entry.double("end")
                 let count = try entry.integer("count")
-                guard case .array(let items)? = entry.value("values") else { throw entry.error("values", "expected a list of numbers") }
-                var values: [Double] = []
-                for item in items {
-                    guard case .number(let value) = item else { throw entry.error("values", "expected a list of numbers") }
-                    values.append(value)
-                }
+                let values = try entry.numbers("values")
                 features.append(Feature(device: device, set: Int64(set), start: start, end: end, count: count, values: values))
             }
             var events: [MaintenanceEvent] = []
@@ -180,9 +175,7 @@ public struct UpstreamBatch: Sendable, Equatable {
                     let version = try entry.string("version")
                     let windowEnd = try entry.double("window_end")
                     let predicted = try entry.string("predicted")
-                    guard case .array(let items)? = entry.value("probabilities") else { throw entry.error("probabilities", "expected a list") }
-                    let probabilities = items.compactMap { item -> Double? in if case .number(let x) = item { x } else { nil } }
-                    guard probabilities.count == items.count else { throw entry.error("probabilities", "expected numbers") }
+                    let probabilities = try entry.numbers("probabilities")
                     predictions.append(Prediction(device: device, model: model, version: version, windowEnd: windowEnd,
                                                   predicted: predicted, probabilities: probabilities))
                 }

@@ -125,17 +125,8 @@ public struct ModelManifest: Sendable, Equatable {
                 inputs.append(Input(sensor: sensor, feature: feature, window: spec))
             }
             let standardization = try reader.object("standardization")
-            func numbers(_ key: String) throws(ConfigurationError) -> [Double] {
-                guard case .array(let items)? = standardization.value(key) else { throw standardization.error(key, "expected a list of numbers") }
-                var values: [Double] = []
-                for item in items {
-                    guard case .number(let x) = item else { throw standardization.error(key, "expected a list of numbers") }
-                    values.append(x)
-                }
-                return values
-            }
-            let means = try numbers("means")
-            let scales = try numbers("scales")
+            let means = try standardization.numbers("means")
+            let scales = try standardization.numbers("scales")
             let classes = try reader.strings("classes")
             var layers: [Layer] = []
             for entry in try reader.objects("layers") {

@@ -105,7 +105,7 @@ public struct TrainingRun {
         }
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
-            name: options.name, version: options.version, createdAt: Self.now(), deviceTypes: [options.profile.type],
+            name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, means: means, scales: scales, classes: LabelRule.classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             lineage: [
@@ -127,11 +127,4 @@ public struct TrainingRun {
                       counts: (train.count, validation.count, holdout.count), gate: gate)
     }
 
-    static func now() -> String {
-        var seconds = time_t(WallClock.now())
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
-    }
 }

@@ -63,7 +63,7 @@ public final class FleetSimulator {
             var faultDraw = SeededRandom(seed: options.seed, stream: UInt64(index) << 32)
             let fault = faultDraw.uniform() < options.sensorFaultShare
                 ? SensorFault.allCases[Int(faultDraw.next() % UInt64(SensorFault.allCases.count))] : nil
-            devices.append(SimulatedDevice(name: "\(short)-\(String(index + 1).leftPadded(to: 4))", profile: profile,
+            devices.append(SimulatedDevice(name: "\(short)-\(String(index + 1, zeroPaddedTo: 4))", profile: profile,
                                            seed: options.seed, stream: UInt64(index), sensorFault: fault))
         }
         self.devices = devices
@@ -211,8 +211,4 @@ public final class FleetSimulator {
             })),
         ])
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

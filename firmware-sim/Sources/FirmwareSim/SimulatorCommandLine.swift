@@ -49,8 +49,7 @@ public enum SimulatorCommandLine {
         var options = SimulatorOptions()
         var rest = arguments[...]
         func fail(_ message: String, _ status: Int32 = 2) -> Int32 {
-            var text = "vigil-sim: \(message)\n"
-            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+            StandardError.write("vigil-sim: \(message)\n")
             return status
         }
         while let flag = rest.popFirst() {
@@ -108,10 +107,7 @@ public enum SimulatorCommandLine {
         do {
             let profiles = try DeviceProfile.loadAll(folder: options.devices)
             let simulator = try FleetSimulator(options: options, profiles: profiles)
-            let log: @Sendable (String) -> Void = { line in
-                var text = "vigil-sim: \(line)\n"
-                text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-            }
+            let log: @Sendable (String) -> Void = { StandardError.write("vigil-sim: \($0)\n") }
             let sink: MessageSink = try options.dump.map { try DumpSink(path: $0) }
                 ?? BrokerSink(url: BrokerURL(parsing: options.broker), clientID: options.clientID, log: log)
             let report = try simulator.run(into: sink)
