@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Vigil: an edge predictive-maintenance pipeline. The folder list is the pipeline:
 /// Core (vocabulary) -> MQTT and Store (the two system libraries) -> Features -> Inference
-/// -> Agent (the edge) and Trainer (the centre).
+/// -> Fleet (the protocol agent and trainer speak) -> Agent (the edge) and Trainer (the centre).
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v15)],
@@ -33,24 +33,25 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(name: "VigilCore", dependencies: ["CZlib"]),
+        .target(name: "VigilCore"),
         .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore"]),
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
         .target(name: "VigilInference", dependencies: ["VigilCore", "CCrypto"]),
+        .target(name: "VigilFleet", dependencies: ["VigilCore", "VigilInference", "CZlib"]),
         .target(
             name: "VigilAgent",
-            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet"]
         ),
         .target(
             name: "VigilTrainer",
-            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference"]
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet"]
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
         .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
-        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilTrainer", "VigilCore"],
+        .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilTrainer", "VigilCore", "VigilFleet"],
                           path: "Benchmarks/vigil-bench"),
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
@@ -59,12 +60,13 @@ let package = Package(
         .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilInferenceTests", dependencies: ["VigilInference", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilTrainerTests",
-                    dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilTestSupport"]),
+                    dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilFleet", "VigilStore", "VigilTestSupport"]),
         .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(
             name: "VigilAgentTests",
-            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilInference", "VigilTestSupport", "vigil-agent"]
+            dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilInference", "VigilFleet", "VigilTrainer", "VigilTestSupport",
+                           "vigil-agent", "vigil-trainer"]
         ),
     ],
     swiftLanguageModes: [.v6]

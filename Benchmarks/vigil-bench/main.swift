@@ -3,6 +3,7 @@
 // Prints each figure with its target; medians of several runs on a noisy machine.
 import VigilCore
 import VigilFeatures
+import VigilFleet
 import VigilInference
 import VigilTrainer
 
@@ -138,8 +139,8 @@ print("training 90,000 + 10,000 windows, 24-16-2 MLP: \(String(format2: training
 let ingestFolder = "/tmp/vigil-bench-ingest-\(getpid())"
 mkdir(ingestFolder, 0o755)
 let upstreamStore = try! SQLiteUpstreamStore(path: ingestFolder + "/trainer.db")
-let benchSet = UpstreamBatch.FeatureSet(id: 1, deviceType: "induction-motor", sensor: "vibration", windowKind: "count",
-                                        window: #"{"size":2048,"hop":2048}"#, names: (0..<12).map { "f\($0)" })
+let benchSet = UpstreamBatch.FeatureSet(id: 1, identity: FeatureSetIdentity(
+    deviceType: "induction-motor", sensor: "vibration", window: .count(size: 2048, hop: 2048), names: (0..<12).map { "f\($0)" }))
 let encodedBatches = (0..<200).map { sequence -> [UInt8] in
     let features = (0..<1_000).map { index -> UpstreamBatch.Feature in
         let start = Double(sequence * 1000 + index)

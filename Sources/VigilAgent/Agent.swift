@@ -1,15 +1,20 @@
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilStore
 
 /// The edge agent: an MQTT subscriber feeding a writer thread that stores every reading in
-/// SQLite. `start()` returns at once; `stop()` commits what was received and disconnects.
+/// SQLite, and, with `upstream` configured, a second connection to the central broker that
+/// uploads the outbox and receives acks and model releases. `start()` returns at once; `stop()`
+/// commits what was received and disconnects.
 ///
-/// Two threads of its own: libmosquitto's network loop copies each message into the inbox, and
-/// the writer takes the inbox in batches and commits at least every `commit_interval_ms` and
-/// every `commit_max_messages`. A crash can lose only what was received and not yet committed:
-/// at most `inbox_capacity + commit_max_messages` messages, normally a few milliseconds' worth.
+/// libmosquitto's network threads copy each message into one inbox; the writer takes it in
+/// batches and dispatches each message by topic to its handler (ingest, the uploader's acks,
+/// the model installer's releases), all in one transaction committed at least every
+/// `commit_interval_ms` and every `commit_max_messages`. A crash can lose only what was
+/// received and not yet committed: at most `inbox_capacity + commit_max_messages` messages,
+/// normally a few milliseconds' worth.
 public final class Agent: @unchecked Sendable {
     public let configuration: AgentConfiguration
     /// The device profiles in use.
@@ -18,7 +23,10 @@ public final class Agent: @unchecked Sendable {
     public let subscriptions: [String]
     private let inbox: MessageInbox
     private let client: MQTTClient
+    private let transaction: WriterTransaction
     private let ingestor: Ingestor
+    private let upstream: (client: MQTTClient, uploader: Uploader, installer: ModelInstaller, ackTopic: String,
+                           releasePrefix: String)?
     private let log: @Sendable (String) -> Void
     private var writer: NativeThread?
 
@@ -28,9 +36,10 @@ public final class Agent: @unchecked Sendable {
         self.log = log
         profiles = try DeviceProfile.loadAll(folder: configuration.devices)
         subscriptions = configuration.subscriptions(for: profiles)
-        inbox = MessageInbox(capacity: configuration.inboxCapacity,
-                             maxPayloadBytes: Int(configuration.maxPayloadSize.bytes))
-        let store = try AgentStore(path: configuration.database, synchronous: configuration.synchronous)
+        let settings = configuration.upstream
+        inbox = MessageInbox(capacity: configuration.inboxCapacity, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
+                             limits: settings.map { [($0.topics.releasePrefix + "/", Int($0.maxBundleSize.bytes))] } ?? [])
+        transaction = try WriterTransaction(store: AgentStore(path: configuration.database, synchronous: configuration.synchronous))
         let catalog = ModelCatalog(folder: configuration.models, trustedKeys: configuration.trustedKeys,
                                    maxBundleBytes: ModelBundle.defaultMaxBytes, profiles: profiles)
         for (file, reason) in catalog.refused { log("model \(file) refused: \(reason)") }
@@ -41,10 +50,11 @@ public final class Agent: @unchecked Sendable {
                                     inbox: inbox, log: log)
         self.client = client
         let healthPrefix = configuration.healthTopicPrefix
-        ingestor = try Ingestor(store: store, profiles: profiles, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
+        ingestor = try Ingestor(transaction: transaction, profiles: profiles,
+                                maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                                 maxDatabaseBytes: configuration.maxDatabaseSize.bytes,
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
-                                alertThreshold: configuration.healthAlertThreshold,
+                                alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
                                 healthChanged: { device, prediction in
                                     let payload: JSONValue = [
                                         "device": .string(device), "model": .string(prediction.model),
@@ -52,58 +62,106 @@ public final class Agent: @unchecked Sendable {
                                         "probabilities": .array(prediction.probabilities.map(JSONValue.number)),
                                         "window_end": .number(prediction.windowEnd),
                                     ]
-                                    try? client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
-                                                        qos: 1, retain: true)
+                                    do {
+                                        try client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
+                                                           qos: 1, retain: true)
+                                    } catch {
+                                        log("cannot publish the health of \(device): \(error)")
+                                    }
                                 }, log: log)
+        if let settings {
+            let central = try MQTTClient(configuration: configuration.upstreamConfiguration(settings, deviceTypes: profiles.map(\.type)),
+                                         inbox: inbox, log: { log("upstream: \($0)") })
+            let uploader = try Uploader(transaction: transaction, client: central, agent: configuration.agentID, settings: settings,
+                                        log: log)
+            let installer = try ModelInstaller(transaction: transaction, ingestor: ingestor, profiles: profiles,
+                                               folder: configuration.models, trustedKeys: configuration.trustedKeys,
+                                               agent: configuration.agentID, topics: settings.topics, client: central, log: log)
+            try transaction.commit()
+            upstream = (central, uploader, installer, settings.topics.ack(agent: configuration.agentID), settings.topics.releasePrefix + "/")
+        } else {
+            upstream = nil
+        }
     }
 
-    /// Starts the writer and the connection.
+    /// Starts the writer and the connections.
     public func start() {
-        log("vigil-agent \(configuration.agentID): \(profiles.count) device profiles, subscribing to \(subscriptions.joined(separator: ", ")), database \(configuration.database)")
+        log("vigil-agent \(configuration.agentID): \(profiles.count) device profiles, subscribing to \(subscriptions.joined(separator: ", ")), database \(configuration.database)\(configuration.upstream.map { ", uploading to \($0.broker.url)" } ?? "")")
         writer = NativeThread(name: "vigil-writer") { [self] in writeLoop() }
         client.start()
+        upstream?.client.start()
     }
 
-    /// Waits until connected and subscribed; for tests and scripts.
+    /// Waits until connected and subscribed (to both brokers with upload on); for tests and scripts.
     @discardableResult
     public func waitUntilReady(timeout: Double) -> Bool {
-        client.waitUntilReady(timeout: timeout)
+        client.waitUntilReady(timeout: timeout) && (upstream?.client.waitUntilReady(timeout: timeout) ?? true)
     }
 
-    /// Disconnects, then lets the writer store and commit everything already received.
+    /// Disconnects from the sensors, lets the writer store and commit everything already
+    /// received (and send what that commit releases), then disconnects upstream.
     public func stop() {
         client.stop()
         inbox.close()
         writer?.join()
         writer = nil
+        if let upstream {
+            upstream.client.waitForPublished(timeout: 2)
+            upstream.client.stop()
+        }
     }
 
     private func writeLoop() {
         let interval = Double(configuration.commitIntervalMilliseconds) / 1000
         var batch = MessageBatch()
-        while inbox.take(into: &batch, until: ingestor.transactionStart.map { $0 + interval }) {
+        while inbox.take(into: &batch, until: deadline(interval)) {
             do {
                 for index in 0..<batch.count {
                     try batch.withMessage(at: index) { topic, payload, entry in
-                        try ingestor.ingest(topic: topic, payload: payload, entry: entry, receivedAt: batch.receivedAt)
+                        try dispatch(topic: topic, payload: payload, entry: entry, receivedAt: batch.receivedAt)
                     }
                     if ingestor.uncommittedMessages >= configuration.commitMaxMessages {
-                        try ingestor.commit()
+                        try transaction.commit()
                     }
                 }
-                if let start = ingestor.transactionStart, MonotonicClock.now() >= start + interval {
-                    try ingestor.commit()
+                try upstream?.uploader.pump()
+                if let start = transaction.start, MonotonicClock.now() >= start + interval {
+                    try transaction.commit()
                 }
             } catch {
                 log("database error, \(ingestor.uncommittedMessages) uncommitted messages lost: \(error)")
-                ingestor.rollback()
+                transaction.rollback()
             }
         }
         do {
-            try ingestor.commit()
+            try transaction.commit()
         } catch {
             log("database error on the final commit: \(error)")
-            ingestor.rollback()
+            transaction.rollback()
         }
+    }
+
+    /// When the writer must wake at the latest: the open transaction's commit, and with upload
+    /// on, the uploader's next look at its batches.
+    private func deadline(_ interval: Double) -> Double? {
+        let commit = transaction.start.map { $0 + interval }
+        guard let upstream else { return commit }
+        return min(commit ?? .infinity, upstream.uploader.nextDue)
+    }
+
+    /// Sends a message to its handler: acks to the uploader, releases to the model installer,
+    /// everything else to ingest.
+    private func dispatch(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, entry: MessageBatch.Entry,
+                          receivedAt: Double) throws(SQLiteError) {
+        if let upstream {
+            if topic.elementsEqual(upstream.ackTopic.utf8) {
+                return try upstream.uploader.handleAck(Array(payload))
+            }
+            if topic.starts(with: upstream.releasePrefix.utf8) {
+                return try upstream.installer.handle(topic: String(decoding: topic, as: UTF8.self), payload: Array(payload),
+                                                     size: entry.payloadSize)
+            }
+        }
+        try ingestor.ingest(topic: topic, payload: payload, entry: entry, receivedAt: receivedAt)
     }
 }

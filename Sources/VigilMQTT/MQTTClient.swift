@@ -23,6 +23,7 @@ public final class MQTTClient: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     // Guarded by `state`:
     private var connected = false
+    private var connections = 0
     private var subscribed = false
     private var subscribeMessageID: Int32 = -1
     private var unacknowledged = 0
@@ -185,6 +186,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         state.withLock {
             connected = true
+            connections += 1
             hadSession = true
             lastRefusal = nil
             subscribed = configuration.subscriptions.isEmpty
@@ -282,6 +284,9 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Whether the client is connected now.
     public var isConnected: Bool { state.withLock { connected } }
+
+    /// Connections made so far: it changes on every reconnect.
+    public var connectionCount: Int { state.withLock { connections } }
 
     private func wait(timeout: Double, until predicate: () -> Bool) -> Bool {
         let deadline = MonotonicClock.now() + timeout

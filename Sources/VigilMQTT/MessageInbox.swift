@@ -13,6 +13,9 @@ public final class MessageInbox: @unchecked Sendable {
     public let capacityBytes: Int
     /// Payloads longer than this are kept only as a prefix, flagged by `payloadSize`.
     public let maxPayloadBytes: Int
+    /// Topics starting with one of these prefixes have their own payload limit instead (a
+    /// model bundle may be megabytes while sensor payloads stay small).
+    public let limits: [(topicPrefix: [UInt8], maxPayloadBytes: Int)]
     /// How much of an oversized payload is kept, for the dead-letter record.
     public static let oversizedPrefix = 256
 
@@ -28,15 +31,24 @@ public final class MessageInbox: @unchecked Sendable {
     /// What the consumer waits for, so the producer wakes it only when that is reached.
     private var consumerWaitsFor = 0
 
-    public init(capacity: Int = 10_000, capacityBytes: Int = 1 << 20, maxPayloadBytes: Int = 256 << 10) {
+    public init(capacity: Int = 10_000, capacityBytes: Int = 1 << 20, maxPayloadBytes: Int = 256 << 10,
+                limits: [(topicPrefix: String, maxPayloadBytes: Int)] = []) {
         self.capacity = capacity
         self.capacityBytes = capacityBytes
         self.maxPayloadBytes = maxPayloadBytes
+        self.limits = limits.map { (Array($0.topicPrefix.utf8), $0.maxPayloadBytes) }
     }
 
-    /// Adds a message, waiting while the inbox is full. Called on the network thread.
+    /// The payload limit for messages on `topic`.
+    public func maxPayloadBytes(topic: UnsafeRawBufferPointer) -> Int {
+        for limit in limits where topic.starts(with: limit.topicPrefix) { return limit.maxPayloadBytes }
+        return maxPayloadBytes
+    }
+
+    /// Adds a message, waiting while the inbox is full (unless it is empty: one message larger
+    /// than `capacityBytes` still gets through). Called on the network thread.
     public func append(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, qos: Int32, retained: Bool) {
-        let keep = payload.count > maxPayloadBytes ? Self.oversizedPrefix : payload.count
+        let keep = payload.count > maxPayloadBytes(topic: topic) ? Self.oversizedPrefix : payload.count
         lock.withLock {
             while !closed && (pending.count >= capacity || pending.byteCount + keep + topic.count > capacityBytes) && !pending.isEmpty {
                 lock.wait()

@@ -2,11 +2,11 @@
 import Glibc
 #endif
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 
-/// The `vigil-trainer` command line: `keygen` and `train` (the central broker's ingest,
-/// release and serve are yet to come).
+/// The `vigil-trainer` command line: `keygen`, `train`, `ingest`, `release` and `serve`.
 public enum TrainerCommandLine {
     static let usage = """
         vigil-trainer: turns fleet data into signed int8 models.
@@ -32,13 +32,15 @@ public enum TrainerCommandLine {
                               [--every SECONDS] [--canary SHARE]
               Ingest continuously; every SECONDS (default 3600) retrain each device type with new
               fault events, gate it against DIR/<type>.vgm, and release a model that passes.
-          vigil-trainer release --bundle FILE.vgm --trusted-key PUB --broker URL
-                                (--canary SHARE | --devices D1,D2) [--topic-prefix vigil/release]
+          vigil-trainer release --bundle FILE.vgm --key PREFIX.key --broker URL
+                                (--canary SHARE | --devices D1,D2) [--rollback true] [--release-prefix vigil/release]
                                 [--watch SECONDS --canaries N [--previous OLD.vgm]]
-              Verify the bundle, then publish it and its rollout rule, retained, to
-              PREFIX/<device-type>/bundle and PREFIX/<device-type>/rule. With --watch, wait
-              for N canaries to report the version installed on vigil/<agent>/model, then
-              release it to the whole fleet; at the first failure, re-release OLD.vgm instead.
+              Verify the bundle (signed by the key), then publish it and its rollout rule, signed
+              by the same key, retained, to PREFIX/<device-type>/bundle and .../rule. Agents
+              refuse a lower version than they run unless the rule is a rollback. With --watch,
+              wait for N canaries to report the version installed on vigil/<agent>/model, then
+              release it to the whole fleet; at the first refusal or rollback, re-release
+              OLD.vgm instead, as a rollback (exit status 4).
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -157,10 +159,10 @@ public enum TrainerCommandLine {
     }
 
     private static func release(_ options: [String: String]) throws -> Int32 {
-        guard let file = options["bundle"], let keyFile = options["trusted-key"], let url = options["broker"] else {
-            return fail("release needs --bundle, --trusted-key and --broker", 2)
+        guard let file = options["bundle"], let keyFile = options["key"], let url = options["broker"] else {
+            return fail("release needs --bundle, --key and --broker", 2)
         }
-        let rollout: Release.Rollout
+        let rollout: ReleaseRule.Rollout
         if let share = options["canary"] {
             guard let value = Double(share), value > 0, value <= 1 else { return fail("--canary must be a share in (0, 1]", 2) }
             rollout = .canary(value)
@@ -169,28 +171,33 @@ public enum TrainerCommandLine {
         } else {
             return fail("release needs --canary SHARE or --devices D1,D2", 2)
         }
-        let key = try Ed25519.key(hexFile: keyFile)
+        let privateKey = try Ed25519.key(hexFile: keyFile)
+        guard let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
+            return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
+        }
+        let key = Ed25519.KeyPair(privateKey: privateKey, publicKey: publicKey)
         let bytes = try FileSystem.read(file)
         let bundle: ModelBundle
         do {
-            bundle = try ModelBundle(bytes: bytes, trustedKeys: [key])
+            bundle = try ModelBundle(bytes: bytes, trustedKeys: [publicKey])
         } catch {
             return fail("\(file): \(error); not released", 1)
         }
         let broker = try BrokerURL(parsing: url)
-        let messages = Release.messages(for: bundle, bytes: bytes, rollout: rollout,
-                                        prefix: options["topic-prefix"] ?? "vigil/release", releasedAt: WallClock.now())
+        let topics = FleetTopics(releasePrefix: options["release-prefix"] ?? "vigil/release")
+        let messages = Release.messages(for: bundle, bytes: bytes, rollout: rollout, rollback: options["rollback"] == "true",
+                                        topics: topics, key: key, releasedAt: WallClock.now())
         try Release.publish(messages, broker: broker, clientID: "vigil-trainer-release")
         for message in messages { print("published \(message.topic) (\(message.payload.count) bytes, retained)") }
         guard let watch = options["watch"].flatMap(Double.init) else { return 0 }
         var previous: (bundle: ModelBundle, bytes: [UInt8])?
         if let file = options["previous"] {
             let old = try FileSystem.read(file)
-            previous = (try ModelBundle(bytes: old, trustedKeys: [key]), old)
+            previous = (try ModelBundle(bytes: old, trustedKeys: [publicKey]), old)
         }
         let outcome = try RolloutWatch.watch(bundle: bundle, bytes: bytes, previous: previous,
                                              canaries: Int(options["canaries"] ?? "1") ?? 1, timeout: watch, broker: broker,
-                                             prefix: options["topic-prefix"] ?? "vigil/release") { print($0) }
+                                             topics: topics, key: key) { print($0) }
         if case .rolledBack = outcome { return 4 }
         return 0
     }

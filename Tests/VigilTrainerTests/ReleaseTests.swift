@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilTestSupport
@@ -33,27 +34,30 @@ struct ReleaseTests {
         let (old, oldBytes) = Self.bundle(version: "1.0.0", key: key)
         let (new, newBytes) = Self.bundle(version: "1.1.0", key: key)
         let url = try BrokerURL(parsing: broker.url)
-        try Release.publish(Release.messages(for: new, bytes: newBytes, rollout: .canary(0.1), prefix: "vigil/release", releasedAt: 1),
-                            broker: url, clientID: "release")
+        try Release.publish(Release.messages(for: new, bytes: newBytes, rollout: .canary(0.1), topics: FleetTopics(), key: key,
+                                             releasedAt: 1), broker: url, clientID: "release")
         let canaries = try connectedClient(broker.url, id: "canaries")
         let reporter = NativeThread(name: "canaries") {
             usleep(500_000)
-            for (agent, state) in [("edge-1", "installed"), ("edge-2", failing ? "failed" : "installed")] {
-                try? canaries.publish(topic: "vigil/\(agent)/model",
-                                      text: #"{"agent":"\#(agent)","model":"fan-health","version":"1.1.0","state":"\#(state)","reason":"checksum"}"#)
+            for (agent, state) in [("edge-1", ModelReport.State.installed), ("edge-2", failing ? .rolledBack : .installed)] {
+                let report = ModelReport(agent: agent, deviceType: "cooling-fan", model: "fan-health", version: "1.1.0", state: state,
+                                         reason: "checksum")
+                try? canaries.publish(topic: "vigil/\(agent)/model", payload: report.encoded())
             }
         }
-        let outcome = try RolloutWatch.watch(bundle: new, bytes: newBytes, previous: (old, oldBytes), canaries: 2, timeout: 10, broker: url)
+        let outcome = try RolloutWatch.watch(bundle: new, bytes: newBytes, previous: (old, oldBytes), canaries: 2, timeout: 10, broker: url,
+                                             key: key)
         reporter.join()
         canaries.stop()
-        #expect(outcome == (failing ? .rolledBack(agent: "edge-2", reason: "checksum") : .widened(installed: 2)))
+        #expect(outcome == (failing ? .rolledBack(agent: "edge-2", reason: "rolled_back: checksum") : .widened(installed: 2)))
         // What a late agent now finds on the release topic.
         let inbox = MessageInbox()
         let late = try connectedClient(broker.url, id: "late", subscriptions: ["vigil/release/cooling-fan/rule"], inbox: inbox)
-        let rule = try JSONParser.parse(Array(try #require(collect(inbox, count: 1).first).payload.utf8))
+        let rule = try ReleaseRule(bytes: Array(try #require(collect(inbox, count: 1).first).payload.utf8), trustedKeys: [key.publicKey])
         late.stop()
-        #expect(rule["canary_share"] == .number(1))
-        #expect(rule["version"] == .string(failing ? "1.0.0" : "1.1.0"))
+        #expect(rule.rollout == .canary(1))
+        #expect(rule.version == (failing ? "1.0.0" : "1.1.0"))
+        #expect(rule.rollback == failing)
     }
 
     /// A released model is retained on the broker: a subscriber that comes later receives the
@@ -72,7 +76,8 @@ struct ReleaseTests {
             layers: [.init(inputs: 1, outputs: 2, activation: .none, input: parameters, output: parameters)])
         let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
         let bundle = try ModelBundle(bytes: bytes, trustedKeys: [key.publicKey])
-        let messages = Release.messages(for: bundle, bytes: bytes, rollout: .canary(0.1), prefix: "vigil/release", releasedAt: 1_750_000_000)
+        let messages = Release.messages(for: bundle, bytes: bytes, rollout: .canary(0.1), topics: FleetTopics(), key: key,
+                                        releasedAt: 1_750_000_000)
         try Release.publish(messages, broker: BrokerURL(parsing: broker.url), clientID: "release-test")
 
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
@@ -92,8 +97,8 @@ struct ReleaseTests {
         agent.stop()
         let released = try #require(received["vigil/release/cooling-fan/bundle"])
         #expect(try ModelBundle(bytes: released, trustedKeys: [key.publicKey]).manifest.version == "2.0.0")
-        let rule = try JSONParser.parse(try #require(received["vigil/release/cooling-fan/rule"]))
-        #expect(rule["canary_share"] == .number(0.1))
-        #expect(rule["sha256"] == .string(bundle.digest))
+        let rule = try ReleaseRule(bytes: try #require(received["vigil/release/cooling-fan/rule"]), trustedKeys: [key.publicKey])
+        #expect(rule.rollout == .canary(0.1))
+        #expect(rule.sha256 == bundle.digest)
     }
 }

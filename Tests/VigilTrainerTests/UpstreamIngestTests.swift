@@ -1,5 +1,6 @@
 import Testing
 import VigilCore
+import VigilFleet
 import VigilMQTT
 import VigilStore
 import VigilTestSupport
@@ -8,8 +9,8 @@ import VigilTrainer
 @Suite("Upstream ingest")
 struct UpstreamIngestTests {
     static func batch(_ sequence: Int64, agent: String = "edge-7") -> UpstreamBatch {
-        let set = UpstreamBatch.FeatureSet(id: 3, deviceType: "induction-motor", sensor: "temperature", windowKind: "time",
-                                           window: #"{"seconds":3600,"hop_seconds":1800}"#, names: ["mean", "max"])
+        let set = UpstreamBatch.FeatureSet(id: 3, identity: FeatureSetIdentity(
+            deviceType: "induction-motor", sensor: "temperature", window: .time(seconds: 3600, hopSeconds: 1800), names: ["mean", "max"]))
         let features = (0..<5).map { index -> UpstreamBatch.Feature in
             let start = Double(sequence) * 10 + Double(index)
             return UpstreamBatch.Feature(device: "motor-1", set: 3, start: start, end: start + 1, count: 60, values: [40 + Double(index), 45])
@@ -26,8 +27,20 @@ struct UpstreamIngestTests {
         let original = Self.batch(4)
         let bytes = original.encoded()
         #expect(try UpstreamBatch(bytes: bytes) == original)
-        #expect(throws: PayloadError.self) { try UpstreamBatch(bytes: Array(bytes.dropLast(5))) }
-        #expect(throws: PayloadError.self) { try UpstreamBatch(bytes: bytes, maxPlainBytes: 10) }
+        #expect(throws: FleetError.self) { try UpstreamBatch(bytes: Array(bytes.dropLast(5))) }
+        let plain = try UpstreamBatch.unpack(bytes)
+        #expect(throws: FleetError("oversized", "batch unpacks to \(plain.count) bytes, limit 10")) {
+            try UpstreamBatch(bytes: bytes, maxPlainBytes: 10)
+        }
+    }
+
+    /// A batch of a format this trainer does not read is refused with a reason the agent can act on.
+    @Test func anUnsupportedFormatIsRefusedWithTheFormatsRead() throws {
+        let text = String(decoding: try UpstreamBatch.unpack(Self.batch(0).encoded()), as: UTF8.self)
+            .replacing("\"format\":2", with: "\"format\":7")
+        #expect(throws: FleetError("unsupported_format", "batch format 7; this trainer reads 2")) {
+            try UpstreamBatch(bytes: UpstreamBatch.pack(Array(text.utf8)))
+        }
     }
 
     /// Batches are stored once despite resends and out-of-order arrival; the ack is the highest
@@ -48,8 +61,11 @@ struct UpstreamIngestTests {
         try agent.publish(topic: topic, payload: Self.batch(9, agent: "someone-else").encoded())
         try agent.publish(topic: topic, payload: Self.batch(2).encoded())
         #expect(agent.waitForPublished(timeout: 10))
-        let received = collect(acks, count: 5).map(\.payload)
-        #expect(received == [0, 1, 1, 1, 3].map { #"{"agent":"edge-7","acked":\#($0)}"# })
+        let received = try collect(acks, count: 7).map { try UpstreamAck(bytes: Array($0.payload.utf8)) }
+        #expect(received.map(\.acked) == [0, 1, 1, 1, 1, 1, 3])
+        #expect(received.compactMap(\.refused?.reason).count == 2)
+        #expect(received[4].refused?.reason.hasPrefix("malformed") == true)
+        #expect(received[5].refused?.reason == "batch says it is from someone-else")
         #expect(try eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 28) })
         ingest.stop()
         agent.stop()

@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilStore
@@ -40,6 +41,44 @@ public struct AgentConfiguration: Sendable {
     public var healthTopicPrefix: String
     /// A health message also goes out when the probability of trouble crosses this, either way.
     public var healthAlertThreshold: Double?
+    /// The central broker: upload and model updates. Absent: no upload, models from the folder only.
+    public var upstream: Upstream?
+
+    /// Fleet sync settings: the central broker's connection (the same fields as `broker`) and
+    /// how batches and releases travel.
+    public struct Upstream: Sendable {
+        public var broker: Broker
+        public var topics: FleetTopics
+        /// Outbox rows per batch.
+        public var batchRows: Int
+        /// Batches sent and not yet acknowledged, at most.
+        public var maxInFlight: Int
+        /// Seconds after which an unacknowledged batch is sent again.
+        public var ackTimeout: Double
+        /// Model bundles larger than this are refused (sensor payloads keep `max_payload_size`).
+        public var maxBundleSize: ByteSize
+
+        init(_ reader: JSONObjectReader) throws(ConfigurationError) {
+            var topics = FleetTopics()
+            topics.upstreamPrefix = try reader.optionalString("topic_prefix") ?? topics.upstreamPrefix
+            topics.releasePrefix = try reader.optionalString("release_prefix") ?? topics.releasePrefix
+            topics.agentPrefix = try reader.optionalString("report_prefix") ?? topics.agentPrefix
+            self.topics = topics
+            batchRows = try reader.optionalInteger("batch_rows") ?? 5_000
+            maxInFlight = try reader.optionalInteger("max_in_flight") ?? 4
+            ackTimeout = try reader.optionalDouble("ack_timeout") ?? 30
+            maxBundleSize = try ByteSize.read("max_bundle_size", of: reader, default: ByteSize(bytes: 16 << 20))
+            guard (1...100_000).contains(batchRows) else { throw reader.error("batch_rows", "must be 1 to 100000, got \(batchRows)") }
+            guard (1...64).contains(maxInFlight) else { throw reader.error("max_in_flight", "must be 1 to 64, got \(maxInFlight)") }
+            guard ackTimeout > 0 else { throw reader.error("ack_timeout", "must be positive, got \(ackTimeout)") }
+            for (field, prefix) in [("topic_prefix", topics.upstreamPrefix), ("release_prefix", topics.releasePrefix),
+                                    ("report_prefix", topics.agentPrefix)]
+            where prefix.isEmpty || prefix.contains(where: { $0 == "+" || $0 == "#" }) {
+                throw reader.error(field, "\"\(prefix)\" must be a topic without wildcards")
+            }
+            broker = try Broker(reader)
+        }
+    }
 
     /// Connection settings.
     public struct Broker: Sendable {
@@ -131,6 +170,7 @@ public struct AgentConfiguration: Sendable {
         if let threshold = healthAlertThreshold, !(0 < threshold && threshold < 1) {
             throw reader.error("health_alert_threshold", "must be between 0 and 1, got \(threshold)")
         }
+        upstream = reader.value("upstream") == nil ? nil : try Upstream(reader.object("upstream"))
         try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(agentID) else {
@@ -173,6 +213,12 @@ public struct AgentConfiguration: Sendable {
         configuration.broker.caFile = configuration.broker.caFile.map(resolve)
         configuration.broker.certFile = configuration.broker.certFile.map(resolve)
         configuration.broker.keyFile = configuration.broker.keyFile.map(resolve)
+        if var upstream = configuration.upstream {
+            upstream.broker.caFile = upstream.broker.caFile.map(resolve)
+            upstream.broker.certFile = upstream.broker.certFile.map(resolve)
+            upstream.broker.keyFile = upstream.broker.keyFile.map(resolve)
+            configuration.upstream = upstream
+        }
         return configuration
     }
 
@@ -190,6 +236,22 @@ public struct AgentConfiguration: Sendable {
             will: .init(topic: statusTopic, payload: Array(statusPayload(online: false).utf8)),
             birth: .init(topic: statusTopic, payload: Array(statusPayload(online: true).utf8)),
             subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
+            reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+    }
+
+    /// The MQTT settings for the upstream connection: a persistent session of its own, the
+    /// agent's acks and the release topics of its device types.
+    func upstreamConfiguration(_ upstream: Upstream, deviceTypes: [String]) -> MQTTConfiguration {
+        let broker = upstream.broker
+        let filters = [upstream.topics.ack(agent: agentID)]
+            + deviceTypes.flatMap { [upstream.topics.rule(deviceType: $0), upstream.topics.bundle(deviceType: $0)] }
+        return MQTTConfiguration(
+            url: broker.url, clientID: broker.clientID ?? "\(agentID)-upstream", username: broker.username, password: broker.password,
+            cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
+            tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
+            will: .init(topic: statusTopic, payload: Array(statusPayload(online: false).utf8)),
+            birth: .init(topic: statusTopic, payload: Array(statusPayload(online: true).utf8)),
+            subscriptions: filters.map { .init($0, qos: 1) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
     }
 

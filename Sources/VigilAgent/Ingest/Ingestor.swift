@@ -1,14 +1,16 @@
 import VigilCore
 import VigilFeatures
+import VigilFleet
 import VigilMQTT
 import VigilStore
 
 /// The writer's work: routes each message by topic, decodes it by its device profile, stores
 /// its readings (or a dead letter saying why not), accounts its sequence number, and commits.
 ///
-/// A transaction stays open across messages and is committed by the caller at least every
+/// A transaction stays open across messages and is committed by the writer at least every
 /// `commit_interval_ms` and every `commit_max_messages`; counters and device state go in the same
-/// transaction as the rows, so after a crash the database is consistent with itself.
+/// transaction as the rows, so after a crash the database is consistent with itself. With upload
+/// on, every feature window, event and prediction is queued in the outbox in that transaction.
 final class Ingestor {
     private struct Device {
         let name: String
@@ -29,6 +31,9 @@ final class Ingestor {
     }
 
     private let store: AgentStore
+    private let transaction: WriterTransaction
+    /// Whether stored windows, events and predictions are queued for upload.
+    private let upload: Bool
     private let router: TopicRouter
     private let decoders: [PayloadDecoder]
     private let maxPayloadBytes: Int
@@ -46,26 +51,29 @@ final class Ingestor {
     /// Feature rows emitted while feeding a message, stored right after.
     private var emitted: [(set: Int64, spec: Int, series: Int64, row: FeatureStream.Row)] = []
     /// The installed models, scoring feature rows as they are stored.
-    private var scoring: ModelScoring
-    /// Called when a device's predicted state changes (on the writer thread).
+    var scoring: ModelScoring
+    /// Called after the commit that stores a prediction which changes a device's health.
     private let healthChanged: (String, ModelScoring.Prediction) -> Void
+    /// Called for every prediction as it is stored, with the device's profile index (the model
+    /// installer's health checks).
+    var predictionStored: ((Int, ModelScoring.Prediction) -> Void)?
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
     /// Payload bytes stored since the size bound was last checked.
     private var bytesSinceSizeCheck = 0
-    /// When the open transaction began (monotonic seconds), or nil when none is open.
-    private(set) var transactionStart: Double?
 
     /// Topics remembered at most; a flood of distinct topics only costs re-routing.
     private static let routeCacheLimit = 100_000
 
-    init(store: AgentStore, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
-         maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?,
+    init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
+         maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
          healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, log: @escaping @Sendable (String) -> Void) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
-        self.store = store
+        self.transaction = transaction
+        self.upload = upload
+        store = transaction.store
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
         self.maxPayloadBytes = maxPayloadBytes
@@ -74,11 +82,18 @@ final class Ingestor {
         for profile in profiles {
             var ids: [Int64] = []
             for spec in profile.features {
-                ids.append(try store.featureSet(deviceType: profile.type, sensor: profile.sensors[spec.sensor].name, spec: spec))
+                ids.append(try store.featureSet(FeatureSetIdentity(profile: profile, spec: spec)))
             }
             featureSets.append(ids)
         }
         try loadDevices()
+        transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
+        transaction.onRollback { [unowned self] in forget() }
+    }
+
+    /// Names of the devices of each profile seen so far.
+    func devices(ofProfile profile: Int) -> [String] {
+        devices.filter { $0.profile == profile }.map(\.name)
     }
 
     private func loadDevices() throws {
@@ -97,10 +112,7 @@ final class Ingestor {
     /// Stores one message, or its dead letter. Throws only when the database fails.
     func ingest(topic topicBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer,
                 entry: MessageBatch.Entry, receivedAt: Double) throws(SQLiteError) {
-        if transactionStart == nil {
-            try store.beginTransaction()
-            transactionStart = MonotonicClock.now()
-        }
+        try transaction.begin()
         uncommittedMessages += 1
         let topic = String(decoding: topicBytes, as: UTF8.self)
         guard entry.payloadSize <= maxPayloadBytes else {
@@ -113,7 +125,10 @@ final class Ingestor {
         case .maintenance(let device):
             do {
                 let event = try MaintenanceEvent(payload: Array(payload), topicDevice: device)
-                if try store.insert(event, receivedAt: receivedAt) { counters.maintenanceEvents += 1 }
+                if let id = try store.insert(event, receivedAt: receivedAt) {
+                    counters.maintenanceEvents += 1
+                    if upload { try store.enqueue(.event, row: id) }
+                }
             } catch let error as PayloadError {
                 try refuse(topic, payload, entry, receivedAt, error)
             } catch {
@@ -232,18 +247,24 @@ final class Ingestor {
 
     /// Stores the feature rows a message closed, and the predictions they complete.
     private func storeEmitted(device index: Int) throws(SQLiteError) {
+        defer { emitted.removeAll(keepingCapacity: true) }
+        let device = devices[index]
         for item in emitted {
-            try store.insert(item.row, series: item.series, featureSet: item.set)
+            let row = try store.insert(item.row, series: item.series, featureSet: item.set)
+            if upload { try store.enqueue(.feature, row: row) }
             counters.featureRows += 1
-            let predictions = scoring.observe(device: index, profile: devices[index].profile, spec: item.spec,
+            let predictions = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
                                               values: item.row.values, windowEnd: item.row.end)
             for prediction in predictions {
-                try store.insert(prediction, device: devices[index].name)
+                let id = try store.insert(prediction, device: device.name)
+                if upload { try store.enqueue(.prediction, row: id) }
                 counters.predictions += 1
-                if prediction.changed { healthChanged(devices[index].name, prediction) }
+                predictionStored?(device.profile, prediction)
+                if prediction.changed {
+                    transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction) }
+                }
             }
         }
-        emitted.removeAll(keepingCapacity: true)
     }
 
     @inline(__always)
@@ -263,10 +284,9 @@ final class Ingestor {
                              receivedAt: receivedAt)
     }
 
-    /// Commits the open transaction with device state and counters, after checking the size
-    /// bound.
-    func commit() throws(SQLiteError) {
-        guard transactionStart != nil else { return }
+    /// Saves device state and counters into the transaction about to commit, after checking the
+    /// size bound.
+    private func saveState() throws(SQLiteError) {
         for index in devices.indices where devices[index].dirty {
             let device = devices[index]
             try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen)
@@ -276,10 +296,8 @@ final class Ingestor {
         for (name, amount) in counters.nonZero {
             try store.add(amount, to: name)
         }
-        try store.commit()
         counters = IngestCounters()
         uncommittedMessages = 0
-        transactionStart = nil
     }
 
     /// Past 95% of the bound, deletes the oldest raw readings down to 85%, inside the open
@@ -292,13 +310,15 @@ final class Ingestor {
         log("database reached 95% of max_database_size: deleted the \(dropped) oldest reading rows")
     }
 
-    /// Abandons the open transaction after a database failure and reloads device state from
-    /// what is committed, so memory and disk agree again.
-    func rollback() {
-        store.rollback()
+    /// After a rollback: forgets the abandoned transaction's counters, feature rows and the
+    /// feature and scoring state they fed, and reloads device state from what is committed, so
+    /// memory and disk agree again. Feature windows restart empty: a window that straddles the
+    /// failure is lost rather than stored with readings that are not.
+    private func forget() {
         counters = IngestCounters()
         uncommittedMessages = 0
-        transactionStart = nil
+        emitted.removeAll()
+        scoring.forgetHistory()
         do {
             try loadDevices()
         } catch {

@@ -12,6 +12,20 @@ struct ModelCatalog {
         let slots: [(spec: Int, column: Int)]
         /// The spec whose new row triggers scoring (the first input's).
         let trigger: Int
+
+        /// Places each of the bundle's inputs in `profile`'s feature rows; refuses a bundle
+        /// whose inputs the profile does not compute.
+        init(bundle: ModelBundle, profile: DeviceProfile) throws(BundleError) {
+            try bundle.check(against: profile)
+            slots = bundle.manifest.inputs.map { input -> (spec: Int, column: Int) in
+                let spec = profile.features.firstIndex {
+                    profile.sensors[$0.sensor].name == input.sensor && $0.window == input.window && $0.features.contains(input.feature)
+                }!
+                return (spec, profile.features[spec].features.firstIndex(of: input.feature)!)
+            }
+            self.bundle = bundle
+            trigger = slots[0].spec
+        }
     }
 
     /// Per profile index, its models.
@@ -30,20 +44,14 @@ struct ModelCatalog {
                 let bundle = try ModelBundle(bytes: bytes, trustedKeys: trustedKeys, maxBytes: maxBundleBytes)
                 var served = 0
                 for (index, profile) in profiles.enumerated() where bundle.manifest.deviceTypes.contains(profile.type) {
-                    try bundle.check(against: profile)
-                    let slots = bundle.manifest.inputs.map { input -> (spec: Int, column: Int) in
-                        let spec = profile.features.firstIndex {
-                            profile.sensors[$0.sensor].name == input.sensor && $0.window == input.window && $0.features.contains(input.feature)
-                        }!
-                        return (spec, profile.features[spec].features.firstIndex(of: input.feature)!)
-                    }
+                    let installed = try Installed(bundle: bundle, profile: profile)
                     served += 1
                     // Keep the highest version of each model name per device type.
                     let key = "\(profile.type)/\(bundle.manifest.name)"
                     let newer = chosen[key].map {
                         $0.installed.bundle.manifest.versionNumbers.lexicographicallyPrecedes(bundle.manifest.versionNumbers)
                     } ?? true
-                    if newer { chosen[key] = (index, Installed(bundle: bundle, slots: slots, trigger: slots[0].spec)) }
+                    if newer { chosen[key] = (index, installed) }
                 }
                 if served == 0 { throw BundleError.featureUnavailable("no device profile of type \(bundle.manifest.deviceTypes.joined(separator: ", "))") }
             } catch {
@@ -51,5 +59,15 @@ struct ModelCatalog {
             }
         }
         for (_, entry) in chosen.sorted(by: { $0.key < $1.key }) { models[entry.profile].append(entry.installed) }
+    }
+
+    /// Runs `model` for profile `profile`, in place of the model of the same name.
+    mutating func install(_ model: Installed, profile: Int) {
+        remove(name: model.bundle.manifest.name, profile: profile)
+        models[profile].append(model)
+    }
+
+    mutating func remove(name: String, profile: Int) {
+        models[profile].removeAll { $0.bundle.manifest.name == name }
     }
 }

@@ -18,13 +18,13 @@ struct ModelScoring {
         let latencySeconds: Double
     }
 
-    let catalog: ModelCatalog
+    private(set) var catalog: ModelCatalog
     /// The probability of trouble (1 minus the first class's, or the score) at which a device
     /// is reported even if the most likely class stays the same.
     let alertThreshold: Double?
     /// Per device: latest row per feature spec, and last predicted class and alert per model.
-    private var latest: [Int: [Int: [Double]]] = [:]
-    private var states: [Int: [String: (state: String, alert: Bool)]] = [:]
+    private var latest: [String: [Int: [Double]]] = [:]
+    private var states: [String: [String: (state: String, alert: Bool)]] = [:]
     private var vector: [Double] = []
     private var output: [Double] = []
 
@@ -33,9 +33,32 @@ struct ModelScoring {
         self.alertThreshold = alertThreshold
     }
 
+    /// Runs `model` for profile `profile` from now on, in place of any model of the same name;
+    /// devices start afresh with it.
+    mutating func install(_ model: ModelCatalog.Installed, profile: Int) {
+        catalog.install(model, profile: profile)
+        forget(model: model.bundle.manifest.name)
+    }
+
+    /// Stops running the model `name` for profile `profile`.
+    mutating func remove(name: String, profile: Int) {
+        catalog.remove(name: name, profile: profile)
+        forget(model: name)
+    }
+
+    /// Forgets every device's rows and states, after a rollback of the transaction they came from.
+    mutating func forgetHistory() {
+        latest.removeAll()
+        states.removeAll()
+    }
+
+    private mutating func forget(model name: String) {
+        for device in states.keys { states[device]?[name] = nil }
+    }
+
     /// Records a new feature row of `spec` for `device` (of profile `profile`); returns the
     /// predictions it completes.
-    mutating func observe(device: Int, profile: Int, spec: Int, values: [Double], windowEnd: Double) -> [Prediction] {
+    mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double) -> [Prediction] {
         let models = catalog.models[profile]
         guard !models.isEmpty else { return [] }
         latest[device, default: [:]][spec] = values

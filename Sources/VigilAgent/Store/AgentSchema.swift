@@ -105,5 +105,48 @@ enum AgentSchema {
         );
         CREATE INDEX predictions_by_device ON predictions(device, id);
         """,
+        """
+        -- Version 5: fleet sync. Feature sets name their window in its canonical text
+        -- (count:SIZE:HOP, time:SECONDS:HOP), as upstream batches and model manifests do.
+        UPDATE feature_sets SET window = CASE window_kind
+            WHEN 'count' THEN 'count:' || json_extract(window, '$.size') || ':' || json_extract(window, '$.hop')
+            ELSE 'time:' || (SELECT group_concat(CASE WHEN v = CAST(v AS INTEGER) THEN CAST(CAST(v AS INTEGER) AS TEXT)
+                                                      ELSE CAST(v AS TEXT) END, ':')
+                             FROM (SELECT json_extract(window, '$.seconds') AS v UNION ALL
+                                   SELECT json_extract(window, '$.hop_seconds')))
+            END;
+        -- The outbox: every feature window, maintenance event and prediction stored while upload
+        -- is on gets a row (kind 1, 2, 3; `row` is its id in its table) in the same transaction.
+        -- A row leaves only when the trainer's ack covers the batch that carried it.
+        CREATE TABLE outbox(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, row INTEGER NOT NULL);
+        -- Batches formed and not yet acknowledged, with the outbox ids they carry: resent with the
+        -- same sequence and the same rows after a timeout, a reconnect or a restart.
+        CREATE TABLE upstream_batches(
+            seq INTEGER PRIMARY KEY,
+            first_outbox_id INTEGER NOT NULL,
+            last_outbox_id INTEGER NOT NULL,
+            rows INTEGER NOT NULL
+        );
+        -- Uplink state: acked_seq, last_ack_at, connected.
+        CREATE TABLE upstream(name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+        -- The models running per device type, and every install attempt with its result.
+        CREATE TABLE running_models(
+            device_type TEXT NOT NULL,
+            model TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY(device_type, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE model_installs(
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            device_type TEXT NOT NULL,
+            model TEXT NOT NULL,
+            version TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        """,
     ])
 }

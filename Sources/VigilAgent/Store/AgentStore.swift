@@ -1,5 +1,6 @@
 import VigilCore
 import VigilFeatures
+import VigilFleet
 import VigilMQTT
 import VigilStore
 
@@ -17,6 +18,7 @@ final class AgentStore {
     private let insertPrediction: Statement
     private let saveDevice: Statement
     private let addCounter: Statement
+    private let insertOutbox: Statement
     private let begin: Statement
     private let commitStatement: Statement
     private var blockBuffer: [Float] = []
@@ -40,19 +42,19 @@ final class AgentStore {
             RETURNING id
             """)
         insertEvent = try database.prepare("""
-            INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at)
+            INSERT OR IGNORE INTO maintenance_events(\(FleetTables.eventColumns))
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         insertFeatureSet = try database.prepare("""
-            INSERT INTO feature_sets(device_type, sensor, window_kind, window, names) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO feature_sets(\(FleetTables.featureSetColumns)) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET names = excluded.names
             RETURNING id
             """)
         insertFeature = try database.prepare("""
-            INSERT INTO features(series, feature_set, window_start, window_end, sample_count, vector) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO features(\(FleetTables.featureColumns)) VALUES (?, ?, ?, ?, ?, ?)
             """)
         insertPrediction = try database.prepare("""
-            INSERT INTO predictions(device, model, version, window_end, predicted, probabilities, latency_us)
+            INSERT INTO predictions(\(FleetTables.predictionColumns), latency_us)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         saveDevice = try database.prepare("""
@@ -62,6 +64,7 @@ final class AgentStore {
             """)
         addCounter = try database.prepare(
             "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
+        insertOutbox = try database.prepare("INSERT INTO outbox(kind, row) VALUES (?, ?)")
         begin = try database.prepare("BEGIN")
         commitStatement = try database.prepare("COMMIT")
     }
@@ -134,49 +137,47 @@ final class AgentStore {
         try insertDeadLetter.step()
     }
 
-    /// The id of a feature set (device type, sensor, window, names), created on first use.
-    func featureSet(deviceType: String, sensor: String, spec: FeatureWindowSpec) throws(SQLiteError) -> Int64 {
-        let (kind, window): (String, String) = switch spec.window {
-        case .count(let size, let hop): ("count", "{\"size\":\(size),\"hop\":\(hop)}")
-        case .time(let seconds, let hop): ("time", "{\"seconds\":\(seconds),\"hop_seconds\":\(hop)}")
-        }
-        insertFeatureSet.bind(deviceType, at: 1)
-        insertFeatureSet.bind(sensor, at: 2)
-        insertFeatureSet.bind(kind, at: 3)
-        insertFeatureSet.bind(window, at: 4)
-        insertFeatureSet.bind(JSONValue.array(spec.features.map(JSONValue.string)).serialized(indent: 0), at: 5)
+    /// The id of a feature set, created on first use.
+    func featureSet(_ identity: FeatureSetIdentity) throws(SQLiteError) -> Int64 {
+        insertFeatureSet.bind(identity.deviceType, at: 1)
+        insertFeatureSet.bind(identity.sensor, at: 2)
+        insertFeatureSet.bind(identity.window.kind, at: 3)
+        insertFeatureSet.bind(identity.window.canonical, at: 4)
+        insertFeatureSet.bind(identity.namesText, at: 5)
         defer { insertFeatureSet.reset() }
         _ = try insertFeatureSet.step()
         return insertFeatureSet.int64(0)
     }
 
-    /// Stores one feature window.
-    func insert(_ row: FeatureStream.Row, series: Int64, featureSet: Int64) throws(SQLiteError) {
+    /// Stores one feature window; returns its id.
+    func insert(_ row: FeatureStream.Row, series: Int64, featureSet: Int64) throws(SQLiteError) -> Int64 {
         insertFeature.bind(series, at: 1)
         insertFeature.bind(featureSet, at: 2)
         insertFeature.bind(row.start, at: 3)
         insertFeature.bind(row.end, at: 4)
         insertFeature.bind(Int64(row.sampleCount), at: 5)
-        row.values.withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
+        FleetTables.blob(row.values).withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
         defer { insertFeature.reset() }
         try insertFeature.step()
+        return database.lastInsertRowID
     }
 
-    /// Stores one prediction; `probabilities` as a JSON list in the model's class order.
-    func insert(_ prediction: ModelScoring.Prediction, device: String) throws(SQLiteError) {
+    /// Stores one prediction, `probabilities` as a JSON list in the model's class order; returns its id.
+    func insert(_ prediction: ModelScoring.Prediction, device: String) throws(SQLiteError) -> Int64 {
         insertPrediction.bind(device, at: 1)
         insertPrediction.bind(prediction.model, at: 2)
         insertPrediction.bind(prediction.version, at: 3)
         insertPrediction.bind(prediction.windowEnd, at: 4)
         insertPrediction.bind(prediction.predicted, at: 5)
-        insertPrediction.bind(JSONValue.array(prediction.probabilities.map(JSONValue.number)).serialized(indent: 0), at: 6)
+        insertPrediction.bind(FleetTables.text(prediction.probabilities), at: 6)
         insertPrediction.bind(prediction.latencySeconds * 1e6, at: 7)
         defer { insertPrediction.reset() }
         try insertPrediction.step()
+        return database.lastInsertRowID
     }
 
-    /// Stores a maintenance event; false when the same event was already stored.
-    func insert(_ event: MaintenanceEvent, receivedAt: Double) throws(SQLiteError) -> Bool {
+    /// Stores a maintenance event; returns its id, or nil when the same event was already stored.
+    func insert(_ event: MaintenanceEvent, receivedAt: Double) throws(SQLiteError) -> Int64? {
         insertEvent.bind(event.device, at: 1)
         insertEvent.bind(event.kind.rawValue, at: 2)
         insertEvent.bind(event.mode.map(SQLValue.text) ?? .null, at: 3)
@@ -186,7 +187,15 @@ final class AgentStore {
         insertEvent.bind(receivedAt, at: 7)
         defer { insertEvent.reset() }
         try insertEvent.step()
-        return database.changes > 0
+        return database.changes > 0 ? database.lastInsertRowID : nil
+    }
+
+    /// Queues a stored row for upload.
+    func enqueue(_ kind: OutboxKind, row: Int64) throws(SQLiteError) {
+        insertOutbox.bind(kind.rawValue, at: 1)
+        insertOutbox.bind(row, at: 2)
+        defer { insertOutbox.reset() }
+        try insertOutbox.step()
     }
 
     func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double) throws(SQLiteError) {

@@ -25,6 +25,15 @@ public struct MaintenanceEvent: Sendable, Equatable {
     public var source: String?
     public var note: String?
 
+    public init(device: String, kind: Kind, timestamp: Double, mode: String? = nil, source: String? = nil, note: String? = nil) {
+        self.device = device
+        self.kind = kind
+        self.timestamp = timestamp
+        self.mode = mode
+        self.source = source
+        self.note = note
+    }
+
     /// Decodes an event from its payload; `topicDevice` is the topic's last segment.
     public init(payload: [UInt8], topicDevice: String) throws(PayloadError) {
         let value: JSONValue

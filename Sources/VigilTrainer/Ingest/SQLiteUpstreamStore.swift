@@ -1,8 +1,11 @@
 import VigilCore
+import VigilFleet
 import VigilStore
 
-/// The trainer's SQLite store. Its feature and event tables have the agent database's shape, so
-/// the same dataset builder trains from one agent's database or from the whole fleet's store.
+/// The trainer's SQLite store. Its feature and event tables have the agent database's shape
+/// (`FleetTables`) plus the agent: series are keyed by (agent, device, sensor) and events by
+/// (agent, device, kind, ts), so two agents' devices of the same name stay apart. The same
+/// dataset builder trains from one agent's database or from the whole fleet's store.
 public final class SQLiteUpstreamStore: UpstreamStore {
     static let migrator = Migrator(steps: [
         """
@@ -22,6 +25,28 @@ public final class SQLiteUpstreamStore: UpstreamStore {
         CREATE TABLE predictions(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, model TEXT NOT NULL,
                                  version TEXT NOT NULL, window_end REAL NOT NULL, predicted TEXT NOT NULL, probabilities TEXT NOT NULL);
         """,
+        """
+        -- Version 2: rows keyed by agent; windows in their canonical text.
+        CREATE TABLE series_by_agent(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, sensor TEXT NOT NULL,
+                                     device_type TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', UNIQUE(agent, device, sensor));
+        INSERT INTO series_by_agent(id, agent, device, sensor, device_type, unit) SELECT id, agent, device, sensor, device_type, unit FROM series;
+        DROP TABLE series;
+        ALTER TABLE series_by_agent RENAME TO series;
+        CREATE TABLE events_by_agent(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL,
+                                     fault_mode TEXT, ts REAL NOT NULL, source TEXT, note TEXT, received_at REAL NOT NULL,
+                                     UNIQUE(agent, device, kind, ts));
+        INSERT INTO events_by_agent(id, agent, device, kind, fault_mode, ts, source, note, received_at)
+            SELECT id, '', device, kind, fault_mode, ts, source, note, received_at FROM maintenance_events;
+        DROP TABLE maintenance_events;
+        ALTER TABLE events_by_agent RENAME TO maintenance_events;
+        UPDATE feature_sets SET window = CASE window_kind
+            WHEN 'count' THEN 'count:' || json_extract(window, '$.size') || ':' || json_extract(window, '$.hop')
+            ELSE 'time:' || (SELECT group_concat(CASE WHEN v = CAST(v AS INTEGER) THEN CAST(CAST(v AS INTEGER) AS TEXT)
+                                                      ELSE CAST(v AS TEXT) END, ':')
+                             FROM (SELECT json_extract(window, '$.seconds') AS v UNION ALL
+                                   SELECT json_extract(window, '$.hop_seconds')))
+            END;
+        """,
     ])
 
     public let database: Database
@@ -40,21 +65,21 @@ public final class SQLiteUpstreamStore: UpstreamStore {
         try Self.migrator.migrate(database)
         insertBatch = try database.prepare("INSERT OR IGNORE INTO batches(agent, seq, rows, received_at) VALUES (?, ?, ?, ?)")
         insertSet = try database.prepare("""
-            INSERT INTO feature_sets(device_type, sensor, window_kind, window, names) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO feature_sets(\(FleetTables.featureSetColumns)) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET names = excluded.names RETURNING id
             """)
         insertSeries = try database.prepare("""
             INSERT INTO series(device, sensor, device_type, agent) VALUES (?, ?, ?, ?)
-            ON CONFLICT(device, sensor) DO UPDATE SET agent = excluded.agent RETURNING id
+            ON CONFLICT(agent, device, sensor) DO UPDATE SET device_type = excluded.device_type RETURNING id
             """)
         insertFeature = try database.prepare("""
-            INSERT INTO features(series, feature_set, window_start, window_end, sample_count, vector) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO features(\(FleetTables.featureColumns)) VALUES (?, ?, ?, ?, ?, ?)
             """)
         insertEvent = try database.prepare("""
-            INSERT OR IGNORE INTO maintenance_events(device, kind, fault_mode, ts, source, note, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO maintenance_events(\(FleetTables.eventColumns), agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         insertPrediction = try database.prepare("""
-            INSERT INTO predictions(agent, device, model, version, window_end, predicted, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO predictions(\(FleetTables.predictionColumns), agent) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND seq = ?")
         saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, acknowledged) VALUES (?, ?)")
@@ -65,6 +90,17 @@ public final class SQLiteUpstreamStore: UpstreamStore {
     }
 
     public func store(_ batch: UpstreamBatch) throws -> (stored: Bool, acknowledged: Int64) {
+        let cached = seriesIDs
+        do {
+            return try storeInTransaction(batch)
+        } catch {
+            // Ids made in the rolled-back transaction do not exist.
+            seriesIDs = cached
+            throw error
+        }
+    }
+
+    private func storeInTransaction(_ batch: UpstreamBatch) throws -> (stored: Bool, acknowledged: Int64) {
         try database.transaction {
             insertBatch.bind([.text(batch.agent), .integer(batch.sequence), .integer(Int64(batch.rowCount)), .real(WallClock.now())])
             try insertBatch.step()
@@ -84,8 +120,9 @@ public final class SQLiteUpstreamStore: UpstreamStore {
     private func storeRows(_ batch: UpstreamBatch) throws {
         var sets: [Int64: (id: Int64, set: UpstreamBatch.FeatureSet)] = [:]
         for set in batch.featureSets {
-            let names = JSONValue.array(set.names.map(JSONValue.string)).serialized(indent: 0)
-            let rows = try insertSet.rows([.text(set.deviceType), .text(set.sensor), .text(set.windowKind), .text(set.window), .text(names)])
+            let identity = set.identity
+            let rows = try insertSet.rows([.text(identity.deviceType), .text(identity.sensor), .text(identity.window.kind),
+                                           .text(identity.window.canonical), .text(identity.namesText)])
             sets[set.id] = (rows.first?.first?.int64 ?? 0, set)
         }
         for feature in batch.features {
@@ -93,13 +130,13 @@ public final class SQLiteUpstreamStore: UpstreamStore {
                 throw SQLiteError(code: 0, message: "feature window names set \(feature.set), which the batch does not define",
                                   context: "batch \(batch.agent)/\(batch.sequence)")
             }
-            let key = feature.device + "\u{0}" + set.set.sensor
+            let key = batch.agent + "\u{0}" + feature.device + "\u{0}" + set.set.identity.sensor
             let series: Int64
             if let known = seriesIDs[key] {
                 series = known
             } else {
-                series = try insertSeries.rows([.text(feature.device), .text(set.set.sensor), .text(set.set.deviceType), .text(batch.agent)])
-                    .first?.first?.int64 ?? 0
+                series = try insertSeries.rows([.text(feature.device), .text(set.set.identity.sensor), .text(set.set.identity.deviceType),
+                                                .text(batch.agent)]).first?.first?.int64 ?? 0
                 seriesIDs[key] = series
             }
             insertFeature.bind(series, at: 1)
@@ -107,19 +144,19 @@ public final class SQLiteUpstreamStore: UpstreamStore {
             insertFeature.bind(feature.start, at: 3)
             insertFeature.bind(feature.end, at: 4)
             insertFeature.bind(Int64(feature.count), at: 5)
-            feature.values.withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
+            FleetTables.blob(feature.values).withUnsafeBytes { insertFeature.bindBlob($0, at: 6) }
             try insertFeature.step()
             insertFeature.reset()
         }
         for event in batch.events {
             try insertEvent.run([.text(event.device), .text(event.kind.rawValue), event.mode.map(SQLValue.text) ?? .null,
                                  .real(event.timestamp), event.source.map(SQLValue.text) ?? .null,
-                                 event.note.map(SQLValue.text) ?? .null, .real(WallClock.now())])
+                                 event.note.map(SQLValue.text) ?? .null, .real(WallClock.now()), .text(batch.agent)])
         }
         for prediction in batch.predictions {
-            try insertPrediction.run([.text(batch.agent), .text(prediction.device), .text(prediction.model), .text(prediction.version),
+            try insertPrediction.run([.text(prediction.device), .text(prediction.model), .text(prediction.version),
                                       .real(prediction.windowEnd), .text(prediction.predicted),
-                                      .text(JSONValue.array(prediction.probabilities.map(JSONValue.number)).serialized(indent: 0))])
+                                      .text(FleetTables.text(prediction.probabilities)), .text(batch.agent)])
         }
     }
 }

@@ -1,10 +1,12 @@
 import VigilCore
+import VigilFleet
 import VigilMQTT
 
 /// The trainer's upstream ingest: subscribes to every agent's batch topic on the central broker,
 /// stores each batch once, and acknowledges the highest sequence held without a gap. A
-/// malformed, oversized or misaddressed batch is refused, logged with its agent and counted; it
-/// never blocks the batches behind it.
+/// malformed, oversized or misaddressed batch is refused, logged with its agent and counted, and
+/// the agent is told why in its ack (with the batch formats this trainer reads); it never blocks
+/// the batches behind it.
 public final class UpstreamIngest: @unchecked Sendable {
     /// What the ingest did so far.
     public struct Counts: Sendable, Equatable {
@@ -21,8 +23,7 @@ public final class UpstreamIngest: @unchecked Sendable {
         }
     }
 
-    public static let batchFilter = "vigil/upstream/+/batch"
-
+    private let topics: FleetTopics
     private let store: UpstreamStore
     private let inbox: MessageInbox
     private let client: MQTTClient
@@ -31,14 +32,15 @@ public final class UpstreamIngest: @unchecked Sendable {
     private var counts = Counts()
     private var worker: NativeThread?
 
-    public init(broker: BrokerURL, clientID: String = "vigil-trainer", store: UpstreamStore, maxBatchBytes: Int = 16 << 20,
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    public init(broker: BrokerURL, clientID: String = "vigil-trainer", topics: FleetTopics = FleetTopics(), store: UpstreamStore,
+                maxBatchBytes: Int = 16 << 20, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.topics = topics
         self.store = store
         self.log = log
         inbox = MessageInbox(capacity: 1_000, capacityBytes: 64 << 20, maxPayloadBytes: maxBatchBytes)
         client = try MQTTClient(configuration: MQTTConfiguration(
             url: broker, clientID: clientID, cleanSession: false,
-            subscriptions: [.init(Self.batchFilter, qos: 1)]), inbox: inbox, log: log)
+            subscriptions: [.init(topics.batchFilter, qos: 1)]), inbox: inbox, log: log)
     }
 
     public func start() {
@@ -70,12 +72,16 @@ public final class UpstreamIngest: @unchecked Sendable {
     }
 
     private func handle(topic: String, payload: [UInt8], size: Int) {
-        let parts = topic.split(separator: "/")
-        let agent = parts.count == 4 ? String(parts[2]) : "?"
-        guard size == payload.count else { return refuse(agent, "batch of \(size) bytes exceeds the limit") }
+        guard let agent = topics.agent(ofBatchTopic: topic) else { return refuse(nil, nil, "not a batch topic: \(topic)") }
+        guard size == payload.count else { return refuse(agent, nil, "batch of \(size) bytes exceeds the limit") }
+        let batch: UpstreamBatch
         do {
-            let batch = try UpstreamBatch(bytes: payload)
-            guard batch.agent == agent else { return refuse(agent, "batch says it is from \(batch.agent)") }
+            batch = try UpstreamBatch(bytes: payload)
+        } catch {
+            return refuse(agent, nil, "\(error)")
+        }
+        guard batch.agent == agent else { return refuse(agent, nil, "batch says it is from \(batch.agent)") }
+        do {
             let (stored, acknowledged) = try store.store(batch)
             lock.withLock {
                 if stored {
@@ -85,15 +91,18 @@ public final class UpstreamIngest: @unchecked Sendable {
                     counts.duplicates += 1
                 }
             }
-            let ack: JSONValue = ["agent": .string(agent), "acked": .number(Double(acknowledged))]
-            try client.publish(topic: "vigil/upstream/\(agent)/ack", text: ack.serialized(indent: 0), qos: 1)
+            try client.publish(topic: topics.ack(agent: agent), payload: UpstreamAck(agent: agent, acked: acknowledged).encoded(), qos: 1)
         } catch {
-            refuse(agent, "\(error)")
+            refuse(agent, batch.sequence, "\(error)")
         }
     }
 
-    private func refuse(_ agent: String, _ reason: String) {
+    /// Counts and logs a refusal, and tells the agent which batch and why.
+    private func refuse(_ agent: String?, _ sequence: Int64?, _ reason: String) {
         lock.withLock { counts.refused += 1 }
-        log("batch from agent \(agent) refused: \(reason)")
+        log("batch from agent \(agent ?? "?") refused: \(reason)")
+        guard let agent, let acknowledged = try? store.acknowledged(agent: agent) else { return }
+        let ack = UpstreamAck(agent: agent, acked: acknowledged, refused: (sequence ?? -1, reason))
+        try? client.publish(topic: topics.ack(agent: agent), payload: ack.encoded(), qos: 1)
     }
 }

@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFleet
 
 /// Where the trainer keeps what agents send. SQLite by default; a PostgreSQL store for a large
 /// fleet implements the same two calls.

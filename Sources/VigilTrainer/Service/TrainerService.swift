@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilStore
@@ -22,6 +23,7 @@ public final class TrainerService {
         public var minimumNewEvents = 1
         public var canaryShare = 0.1
         public var rule = LabelRule(horizon: 48 * 3600)
+        public var topics = FleetTopics()
 
         public init(broker: BrokerURL, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
             self.broker = broker
@@ -51,10 +53,7 @@ public final class TrainerService {
             return []
         }
         for profile in options.profiles where !profile.features.isEmpty {
-            let faults = (try? database.scalar("""
-                SELECT count(*) FROM maintenance_events m JOIN series s ON s.device = m.device
-                WHERE m.kind = 'fault' AND s.device_type = ?
-                """, [.text(profile.type)])?.int64) ?? 0
+            let faults = (try? AgentDatabaseSource.faultCount(database: database, deviceType: profile.type)) ?? 0
             guard faults - eventsAtLastTraining[profile.type, default: 0] >= Int64(options.minimumNewEvents) else { continue }
             let path = "\(options.modelsFolder)/\(profile.type).vgm"
             let champion = (try? FileSystem.read(path)).flatMap { try? ModelBundle(bytes: $0, trustedKeys: [options.signingKey.publicKey]) }
@@ -71,12 +70,10 @@ public final class TrainerService {
                     log("\(profile.type): \(run.version) not released, macro-F1 \(gate.challenger) against the champion's \(gate.champion)")
                     continue
                 }
-                guard let file = fopen(path, "wb") else { throw ConfigurationError(file: path, field: "", problem: "cannot write") }
-                fwrite(result.bundle, 1, result.bundle.count, file)
-                fclose(file)
+                try FileSystem.writeAtomically(result.bundle, to: path)
                 let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [options.signingKey.publicKey])
                 try Release.publish(Release.messages(for: bundle, bytes: result.bundle, rollout: .canary(options.canaryShare),
-                                                     prefix: "vigil/release", releasedAt: WallClock.now()),
+                                                     topics: options.topics, key: options.signingKey, releasedAt: WallClock.now()),
                                     broker: options.broker, clientID: "vigil-trainer-release")
                 log("\(profile.type): released \(run.version) to \(Int(options.canaryShare * 100))% (hold-out macro-F1 \(result.holdout.macroF1))")
                 released.append(profile.type)
@@ -95,7 +92,7 @@ public final class TrainerService {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let store = try SQLiteUpstreamStore(path: options.store)
-        let ingest = try UpstreamIngest(broker: options.broker, store: store, log: log)
+        let ingest = try UpstreamIngest(broker: options.broker, topics: options.topics, store: store, log: log)
         ingest.start()
         defer { ingest.stop() }
         // Retraining reads the store through its own connection.

@@ -1,25 +1,23 @@
 import CZlib
+import VigilCore
 
 /// What an agent sends upstream: a numbered batch of feature windows, maintenance events and
 /// predictions, compressed. The trainer stores a batch in one transaction, idempotently by
 /// (agent, seq), then acknowledges the highest sequence it holds without a gap; the agent
 /// deletes only what is acknowledged. One definition for both sides.
 ///
-/// On the wire (`vigil/upstream/<agent>/batch`): "VUB1", the JSON's length (u32 little-endian),
-/// then the JSON compressed with zlib. Acks go to `vigil/upstream/<agent>/ack` as
-/// `{"agent": ..., "acked": <seq>}`.
+/// On the wire (`<upstream>/<agent>/batch`): "VUB1", the JSON's length (u32 little-endian),
+/// then the JSON compressed with zlib; the JSON's `format` is the batch format (2: windows in
+/// their canonical text). The answer is an `UpstreamAck`.
 public struct UpstreamBatch: Sendable, Equatable {
-    /// A feature window's definition, as the agent's `feature_sets` row.
+    /// A feature window's definition, as the agent's `feature_sets` row: `id` is the agent's,
+    /// which the batch's feature rows refer to.
     public struct FeatureSet: Sendable, Equatable {
         public var id: Int64
-        public var deviceType: String
-        public var sensor: String
-        public var windowKind: String
-        public var window: String
-        public var names: [String]
-        public init(id: Int64, deviceType: String, sensor: String, windowKind: String, window: String, names: [String]) {
-            self.id = id; self.deviceType = deviceType; self.sensor = sensor
-            self.windowKind = windowKind; self.window = window; self.names = names
+        public var identity: FeatureSetIdentity
+        public init(id: Int64, identity: FeatureSetIdentity) {
+            self.id = id
+            self.identity = identity
         }
     }
 
@@ -51,7 +49,7 @@ public struct UpstreamBatch: Sendable, Equatable {
     }
 
     public static let magic: [UInt8] = Array("VUB1".utf8)
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public var agent: String
     public var sequence: Int64
@@ -79,8 +77,8 @@ public struct UpstreamBatch: Sendable, Equatable {
         let json: JSONValue = [
             "format": .number(Double(Self.formatVersion)), "agent": .string(agent), "seq": .number(Double(sequence)),
             "feature_sets": .array(featureSets.map {
-                ["id": .number(Double($0.id)), "device_type": .string($0.deviceType), "sensor": .string($0.sensor),
-                 "window_kind": .string($0.windowKind), "window": .string($0.window), "names": .array($0.names.map(JSONValue.string))]
+                ["id": .number(Double($0.id)), "device_type": .string($0.identity.deviceType), "sensor": .string($0.identity.sensor),
+                 "window": .string($0.identity.window.canonical), "names": .array($0.identity.names.map(JSONValue.string))]
             }),
             "features": .array(features.map {
                 ["device": .string($0.device), "set": .number(Double($0.set)), "start": .number($0.start), "end": .number($0.end),
@@ -100,7 +98,11 @@ public struct UpstreamBatch: Sendable, Equatable {
                  "probabilities": .array($0.probabilities.map(JSONValue.number))]
             }),
         ]
-        let plain = Array(json.serialized(indent: 0).utf8)
+        return Self.pack(Array(json.serialized(indent: 0).utf8))
+    }
+
+    /// The wire frame around a batch's JSON: magic, length, zlib.
+    public static func pack(_ plain: [UInt8]) -> [UInt8] {
         var bound = compressBound(uLong(plain.count))
         var compressed = [UInt8](repeating: 0, count: Int(bound))
         let rc = compress2(&compressed, &bound, plain, uLong(plain.count), 6)
@@ -113,32 +115,41 @@ public struct UpstreamBatch: Sendable, Equatable {
     // MARK: Decoding
 
     /// Decodes a batch, refusing anything malformed or larger than `maxPlainBytes` unpacked.
-    public init(bytes: [UInt8], maxPlainBytes: Int = 64 << 20) throws(PayloadError) {
-        guard bytes.count > 8, Array(bytes[0..<4]) == Self.magic else { throw PayloadError(.invalidJSON, "not an upstream batch (magic)") }
+    public init(bytes: [UInt8], maxPlainBytes: Int = 64 << 20) throws(FleetError) {
+        let plain = try Self.unpack(bytes, maxPlainBytes: maxPlainBytes)
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(plain)
+        } catch {
+            throw FleetError("malformed", error.description)
+        }
+        self = try Self.parse(json)
+    }
+
+    /// A batch's JSON out of its wire frame, refusing a frame that is malformed or unpacks to
+    /// more than `maxPlainBytes`.
+    public static func unpack(_ bytes: [UInt8], maxPlainBytes: Int = 64 << 20) throws(FleetError) -> [UInt8] {
+        guard bytes.count > 8, Array(bytes[0..<4]) == Self.magic else { throw FleetError("malformed", "not an upstream batch (magic)") }
         let length = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
         guard length > 0, length <= maxPlainBytes else {
-            throw PayloadError(.oversized, "batch unpacks to \(length) bytes, limit \(maxPlainBytes)")
+            throw FleetError("oversized", "batch unpacks to \(length) bytes, limit \(maxPlainBytes)")
         }
         var plain = [UInt8](repeating: 0, count: length)
         var plainLength = uLong(length)
         let rc = bytes.withUnsafeBufferPointer { buffer in
             uncompress(&plain, &plainLength, buffer.baseAddress! + 8, uLong(bytes.count - 8))
         }
-        guard rc == Z_OK, Int(plainLength) == length else { throw PayloadError(.invalidJSON, "batch does not decompress (zlib \(rc))") }
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(plain)
-        } catch {
-            throw PayloadError(.invalidJSON, error.description)
-        }
-        self = try Self.parse(json)
+        guard rc == Z_OK, Int(plainLength) == length else { throw FleetError("malformed", "batch does not decompress (zlib \(rc))") }
+        return plain
     }
 
-    private static func parse(_ json: JSONValue) throws(PayloadError) -> UpstreamBatch {
+    private static func parse(_ json: JSONValue) throws(FleetError) -> UpstreamBatch {
         do {
             let reader = try JSONObjectReader(json, file: "batch")
             let format = try reader.integer("format")
-            guard format == formatVersion else { throw reader.error("format", "version \(format) is not supported") }
+            guard format == formatVersion else {
+                throw FleetError("unsupported_format", "batch format \(format); this trainer reads \(formatVersion)")
+            }
             let agent = try reader.string("agent")
             let sequence = try reader.integer("seq")
             var sets: [FeatureSet] = []
@@ -146,10 +157,13 @@ public struct UpstreamBatch: Sendable, Equatable {
                 let id = try entry.integer("id")
                 let deviceType = try entry.string("device_type")
                 let sensor = try entry.string("sensor")
-                let kind = try entry.string("window_kind")
-                let window = try entry.string("window")
+                let text = try entry.string("window")
                 let names = try entry.strings("names")
-                sets.append(FeatureSet(id: Int64(id), deviceType: deviceType, sensor: sensor, windowKind: kind, window: window, names: names))
+                guard let window = FeatureWindowSpec.Window(canonical: text) else {
+                    throw entry.error("window", "\"\(text)\" is not a window (count:SIZE:HOP or time:SECONDS:HOP)")
+                }
+                sets.append(FeatureSet(id: Int64(id), identity: FeatureSetIdentity(deviceType: deviceType, sensor: sensor,
+                                                                                   window: window, names: names)))
             }
             var features: [Feature] = []
             for entry in try reader.objects("features") {
@@ -184,12 +198,12 @@ public struct UpstreamBatch: Sendable, Equatable {
             guard sequence >= 0, !agent.isEmpty else { throw reader.error("seq", "needs a non-negative seq and an agent") }
             return UpstreamBatch(agent: agent, sequence: Int64(sequence), featureSets: sets, features: features, events: events,
                                  predictions: predictions)
-        } catch let error as ConfigurationError {
-            throw PayloadError(.wrongType, "\(error.field): \(error.problem)")
-        } catch let error as PayloadError {
+        } catch let error as FleetError {
             throw error
+        } catch let error as ConfigurationError {
+            throw FleetError("malformed", "\(error.field): \(error.problem)")
         } catch {
-            throw PayloadError(.invalidJSON, "\(error)")
+            throw FleetError("malformed", "\(error)")
         }
     }
 }

@@ -1,0 +1,6 @@
+/// What an outbox row points at: a row of `features`, `maintenance_events` or `predictions`.
+enum OutboxKind: Int64 {
+    case feature = 1
+    case event = 2
+    case prediction = 3
+}

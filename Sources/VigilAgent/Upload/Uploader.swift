@@ -1,0 +1,216 @@
+import VigilCore
+import VigilFleet
+import VigilMQTT
+import VigilStore
+
+/// The agent's half of upstream sync, on the writer thread: forms numbered batches from the
+/// outbox, sends them on the upstream connection, and deletes outbox rows only when the
+/// trainer's ack covers them.
+///
+/// A batch is recorded (`upstream_batches`: its sequence and outbox ids) in a transaction before
+/// it is first sent, so a timeout, a reconnect or a restart resends the same sequence with the
+/// same rows and the trainer stores it once. At most `max_in_flight` batches wait for an ack;
+/// the backlog drains oldest first, one new batch per writer pass, so live ingest keeps going.
+final class Uploader {
+    private struct Pending {
+        let seq: Int64
+        let first: Int64
+        let last: Int64
+        /// When it was last sent (monotonic seconds); nil: to be sent.
+        var sentAt: Double?
+        /// False while the transaction that records it is open: it is sent after the commit.
+        var committed = true
+    }
+
+    private let transaction: WriterTransaction
+    private var database: Database { transaction.store.database }
+    private let client: MQTTClient
+    private let agent: String
+    private let topics: FleetTopics
+    private let settings: AgentConfiguration.Upstream
+    private let log: @Sendable (String) -> Void
+    private var pending: [Pending] = []
+    private var nextSeq: Int64 = 0
+    /// The highest outbox id in a formed batch.
+    private var lastBatched: Int64 = 0
+    private var acked: Int64 = -1
+    /// The client's connection count when batches were last sent: a reconnect resends them.
+    private var connection = -1
+    private var connected = false
+
+    init(transaction: WriterTransaction, client: MQTTClient, agent: String, settings: AgentConfiguration.Upstream,
+         log: @escaping @Sendable (String) -> Void) throws(SQLiteError) {
+        self.transaction = transaction
+        self.client = client
+        self.agent = agent
+        self.settings = settings
+        topics = settings.topics
+        self.log = log
+        try load()
+        transaction.onRollback { [unowned self] in
+            do {
+                try load()
+            } catch {
+                log("cannot reload the upload state after a rollback: \(error)")
+            }
+        }
+    }
+
+    /// Reads what is committed: the ack watermark and the batches formed and not acknowledged.
+    private func load() throws(SQLiteError) {
+        acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.int64 ?? -1
+        pending = try database.rows("SELECT seq, first_outbox_id, last_outbox_id FROM upstream_batches ORDER BY seq").map {
+            Pending(seq: $0[0].int64 ?? 0, first: $0[1].int64 ?? 0, last: $0[2].int64 ?? 0, sentAt: nil)
+        }
+        nextSeq = (pending.last?.seq ?? acked) + 1
+        lastBatched = pending.last?.last ?? 0
+    }
+
+    /// When the writer should call `pump` again at the latest.
+    var nextDue: Double { MonotonicClock.now() + 0.05 }
+
+    /// Notes the connection state, resends batches whose ack is overdue (or all after a
+    /// reconnect), and forms one new batch if the in-flight bound allows.
+    func pump() throws(SQLiteError) {
+        let now = MonotonicClock.now()
+        let isConnected = client.isConnected
+        if isConnected != connected {
+            connected = isConnected
+            try save("connected", isConnected ? 1 : 0)
+        }
+        guard isConnected else { return }
+        let current = client.connectionCount
+        if current != connection {
+            connection = current
+            for index in pending.indices where pending[index].sentAt != nil { pending[index].sentAt = nil }
+        }
+        for index in pending.indices where pending[index].committed {
+            if let sentAt = pending[index].sentAt {
+                guard now - sentAt >= settings.ackTimeout else { continue }
+                log("batch \(pending[index].seq) not acknowledged within \(settings.ackTimeout) s; sending it again")
+            }
+            send(at: index, now: now)
+        }
+        if pending.count < settings.maxInFlight { try formBatch() }
+    }
+
+    private func formBatch() throws(SQLiteError) {
+        let ids = try database.rows("SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                                    [.integer(lastBatched), .integer(Int64(settings.batchRows))])
+        guard let first = ids.first?[0].int64, let last = ids.last?[0].int64 else { return }
+        try transaction.begin()
+        let seq = nextSeq
+        try database.prepare("INSERT INTO upstream_batches(seq, first_outbox_id, last_outbox_id, rows) VALUES (?, ?, ?, ?)")
+            .run([.integer(seq), .integer(first), .integer(last), .integer(Int64(ids.count))])
+        pending.append(Pending(seq: seq, first: first, last: last, sentAt: nil, committed: false))
+        nextSeq += 1
+        lastBatched = last
+        transaction.afterCommit { [unowned self] in
+            guard let index = pending.firstIndex(where: { $0.seq == seq }) else { return }
+            pending[index].committed = true
+            if client.isConnected { send(at: index, now: MonotonicClock.now()) }
+        }
+    }
+
+    private func send(at index: Int, now: Double) {
+        let batch = pending[index]
+        do {
+            let bytes = try self.batch(batch).encoded()
+            try client.publish(topic: topics.batch(agent: agent), payload: bytes, qos: 1)
+            pending[index].sentAt = now
+        } catch {
+            log("cannot send batch \(batch.seq): \(error)")
+        }
+    }
+
+    /// The batch's rows, read back from the outbox.
+    private func batch(_ pending: Pending) throws -> UpstreamBatch {
+        let range: [SQLValue] = [.integer(pending.first), .integer(pending.last)]
+        var features: [UpstreamBatch.Feature] = []
+        var setIDs = Set<Int64>()
+        for row in try database.rows("""
+            SELECT s.device, f.feature_set, f.window_start, f.window_end, f.sample_count, f.vector
+            FROM outbox o JOIN features f ON f.id = o.row JOIN series s ON s.id = f.series
+            WHERE o.kind = \(OutboxKind.feature.rawValue) AND o.id BETWEEN ? AND ? ORDER BY o.id
+            """, range) {
+            guard case .blob(let vector) = row[5] else { continue }
+            let set = row[1].int64 ?? 0
+            setIDs.insert(set)
+            features.append(.init(device: row[0].string ?? "", set: set, start: row[2].double ?? 0, end: row[3].double ?? 0,
+                                  count: Int(row[4].int64 ?? 0), values: FleetTables.vector(vector)))
+        }
+        var sets: [UpstreamBatch.FeatureSet] = []
+        for id in setIDs.sorted() {
+            guard let row = try database.rows("SELECT device_type, sensor, window, names FROM feature_sets WHERE id = ?", [.integer(id)]).first,
+                  let window = FeatureWindowSpec.Window(canonical: row[2].string ?? "") else { continue }
+            let names = FleetTables.names(row[3].string ?? "")
+            sets.append(.init(id: id, identity: FeatureSetIdentity(deviceType: row[0].string ?? "", sensor: row[1].string ?? "",
+                                                                   window: window, names: names)))
+        }
+        var events: [MaintenanceEvent] = []
+        for row in try database.rows("""
+            SELECT m.device, m.kind, m.fault_mode, m.ts, m.source, m.note
+            FROM outbox o JOIN maintenance_events m ON m.id = o.row
+            WHERE o.kind = \(OutboxKind.event.rawValue) AND o.id BETWEEN ? AND ? ORDER BY o.id
+            """, range) {
+            guard let kind = MaintenanceEvent.Kind(rawValue: row[1].string ?? "") else { continue }
+            events.append(MaintenanceEvent(device: row[0].string ?? "", kind: kind, timestamp: row[3].double ?? 0,
+                                           mode: row[2].string, source: row[4].string, note: row[5].string))
+        }
+        let predictions = try database.rows("""
+            SELECT p.device, p.model, p.version, p.window_end, p.predicted, p.probabilities
+            FROM outbox o JOIN predictions p ON p.id = o.row
+            WHERE o.kind = \(OutboxKind.prediction.rawValue) AND o.id BETWEEN ? AND ? ORDER BY o.id
+            """, range).map { row in
+            UpstreamBatch.Prediction(device: row[0].string ?? "", model: row[1].string ?? "", version: row[2].string ?? "",
+                                     windowEnd: row[3].double ?? 0, predicted: row[4].string ?? "",
+                                     probabilities: FleetTables.numbers(row[5].string ?? ""))
+        }
+        return UpstreamBatch(agent: agent, sequence: pending.seq, featureSets: sets, features: features, events: events,
+                             predictions: predictions)
+    }
+
+    /// Takes the trainer's ack: deletes the outbox rows it covers, in the writer's transaction.
+    func handleAck(_ payload: [UInt8]) throws(SQLiteError) {
+        let ack: UpstreamAck
+        do {
+            ack = try UpstreamAck(bytes: payload)
+        } catch {
+            log("upstream ack refused: \(error)")
+            return
+        }
+        guard ack.agent == agent else { return }
+        if let refused = ack.refused {
+            log("the trainer refused batch \(refused.sequence): \(refused.reason) (it reads batch formats \(ack.formats))")
+        }
+        if ack.acked >= nextSeq {
+            // The trainer holds sequences this database never sent (a new database under an old
+            // agent id): number on from there, or the trainer would take our batches for repeats.
+            log("the trainer has acknowledged up to \(ack.acked) but this agent has sent only up to \(nextSeq - 1): renumbering")
+            try transaction.begin()
+            try database.execute("DELETE FROM upstream_batches")
+            pending.removeAll()
+            lastBatched = 0
+            nextSeq = ack.acked + 1
+            acked = ack.acked
+            try save("acked_seq", Double(ack.acked))
+            return
+        }
+        guard ack.acked > acked else { return }
+        try transaction.begin()
+        if let last = pending.last(where: { $0.seq <= ack.acked })?.last {
+            try database.execute("DELETE FROM outbox WHERE id <= \(last)")
+        }
+        try database.execute("DELETE FROM upstream_batches WHERE seq <= \(ack.acked)")
+        pending.removeAll { $0.seq <= ack.acked }
+        acked = ack.acked
+        try save("acked_seq", Double(ack.acked))
+        try save("last_ack_at", WallClock.now())
+    }
+
+    private func save(_ name: String, _ value: Double) throws(SQLiteError) {
+        try transaction.begin()
+        try database.prepare("INSERT INTO upstream(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+            .run([.text(name), .real(value)])
+    }
+}
