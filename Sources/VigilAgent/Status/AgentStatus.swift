@@ -31,6 +31,36 @@ public struct AgentStatus: Sendable {
         public var detail: String
     }
 
+    /// The uplink, when upload is on.
+    public struct Upstream: Sendable {
+        public var connected: Bool
+        /// Rows stored and not yet acknowledged by the trainer.
+        public var backlogRows: Int64
+        /// The highest batch sequence the trainer holds without a gap (-1: none yet).
+        public var lastAckedSeq: Int64
+        /// Wall-clock time of the last ack that advanced, Unix seconds.
+        public var lastAckAt: Double?
+    }
+
+    /// A model running for a device type, and its type's latest install attempt.
+    public struct Model: Sendable {
+        public var deviceType: String
+        public var name: String
+        public var version: String
+        /// `running`, or `none` when the type's latest release is not running.
+        public var state: String
+        public var lastInstall: Install?
+    }
+
+    /// One install attempt: `installed`, `refused` or `rolled_back`, with the reason.
+    public struct Install: Sendable {
+        public var model: String
+        public var version: String
+        public var state: String
+        public var reason: String
+        public var at: Double
+    }
+
     public var database: String
     /// The database file and its WAL, in bytes.
     public var databaseBytes: Int64
@@ -40,6 +70,8 @@ public struct AgentStatus: Sendable {
     public var devices: [Device]
     /// The newest dead letters, newest first.
     public var recentDeadLetters: [DeadLetter]
+    public var upstream: Upstream?
+    public var models: [Model]
 
     /// Reads the status of the database at `path`.
     public static func read(database path: String) throws -> AgentStatus {
@@ -78,12 +110,38 @@ public struct AgentStatus: Sendable {
             DeadLetter(receivedAt: row[0].double ?? 0, topic: row[1].string ?? "", reason: row[2].string ?? "",
                        detail: row[3].string ?? "")
         }
+        var upstream: Upstream?
+        var models: [Model] = []
+        if try database.userVersion >= 5 {
+            var state: [String: Double] = [:]
+            for row in try database.rows("SELECT name, value FROM upstream") { state[row[0].string ?? ""] = row[1].double }
+            if !state.isEmpty {
+                upstream = Upstream(connected: state["connected"] == 1, backlogRows: try database.scalar("SELECT count(*) FROM outbox")?.int64 ?? 0,
+                                    lastAckedSeq: Int64(state["acked_seq"] ?? -1), lastAckAt: state["last_ack_at"])
+            }
+            var installs: [String: Install] = [:]
+            for row in try database.rows("""
+                SELECT device_type, model, version, state, reason, at FROM model_installs
+                WHERE id IN (SELECT max(id) FROM model_installs GROUP BY device_type)
+                """) {
+                installs[row[0].string ?? ""] = Install(model: row[1].string ?? "", version: row[2].string ?? "", state: row[3].string ?? "",
+                                                        reason: row[4].string ?? "", at: row[5].double ?? 0)
+            }
+            for row in try database.rows("SELECT device_type, model, version FROM running_models ORDER BY device_type, model") {
+                let type = row[0].string ?? ""
+                models.append(Model(deviceType: type, name: row[1].string ?? "", version: row[2].string ?? "", state: "running",
+                                    lastInstall: installs.removeValue(forKey: type)))
+            }
+            for (type, install) in installs.sorted(by: { $0.key < $1.key }) {
+                models.append(Model(deviceType: type, name: install.model, version: "", state: "none", lastInstall: install))
+            }
+        }
         return AgentStatus(database: path, databaseBytes: fileSize(path) + fileSize(path + "-wal"),
                            counters: counters, devices: devices.map { device in
                                var device = device
                                device.health = health[device.device]
                                return device
-                           }, recentDeadLetters: letters)
+                           }, recentDeadLetters: letters, upstream: upstream, models: models)
     }
 
     private static func fileSize(_ path: String) -> Int64 {
@@ -115,10 +173,22 @@ public struct AgentStatus: Sendable {
             [("received_at", .number(letter.receivedAt)), ("topic", .string(letter.topic)), ("reason", .string(letter.reason)),
              ("detail", .string(letter.detail))].json
         }
+        let uplink: JSONValue = upstream.map { upstream in
+            [("connected", .bool(upstream.connected)), ("backlog_rows", .number(Double(upstream.backlogRows))),
+             ("last_acked_seq", .number(Double(upstream.lastAckedSeq))), ("last_ack_at", upstream.lastAckAt.map(JSONValue.number) ?? .null)].json
+        } ?? .null
+        let models = models.map { model -> JSONValue in
+            let install: JSONValue = model.lastInstall.map { install in
+                [("model", .string(install.model)), ("version", .string(install.version)), ("result", .string(install.state)),
+                 ("reason", .string(install.reason)), ("at", .number(install.at))].json
+            } ?? .null
+            return [("device_type", .string(model.deviceType)), ("name", .string(model.name)), ("version", .string(model.version)),
+                    ("state", .string(model.state)), ("last_install", install)].json
+        }
         let value: JSONValue = [
             ("database", .string(database)), ("database_bytes", .number(Double(databaseBytes))),
             ("counters", counters.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(Double($0.value))) }.json),
-            ("devices", .array(devices)), ("recent_dead_letters", .array(letters)),
+            ("devices", .array(devices)), ("recent_dead_letters", .array(letters)), ("upstream", uplink), ("models", .array(models)),
         ].json
         return value.serialized()
     }
@@ -135,6 +205,8 @@ public struct AgentStatus: Sendable {
         lines.append("scored    \(counters["predictions", default: 0]) predictions")
         lines.append("labels    \(counters["maintenance_events", default: 0]) maintenance events (faults, repairs)")
         lines.append("refused   \(deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
+        if let line = upstreamLine { lines.append(line) }
+        lines += modelLines
         if !devices.isEmpty {
             lines.append("")
             lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "health"], devices.map {
@@ -150,6 +222,26 @@ public struct AgentStatus: Sendable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension AgentStatus {
+    /// `upstream connected, backlog 120 rows, acked up to batch 41 (3 s ago)`, or nil when upload is off.
+    var upstreamLine: String? {
+        upstream.map { upstream in
+            "upstream  \(upstream.connected ? "connected" : "DISCONNECTED"), backlog \(upstream.backlogRows) rows, "
+                + (upstream.lastAckedSeq < 0 ? "nothing acknowledged yet"
+                    : "acked up to batch \(upstream.lastAckedSeq)\(upstream.lastAckAt.map { " (\(Int(WallClock.now() - $0)) s ago)" } ?? "")")
+        }
+    }
+
+    /// One line per device type's model: what runs and how its latest install went.
+    var modelLines: [String] {
+        models.map { model in
+            let running = model.state == "running" ? "\(model.name) \(model.version)" : "no model"
+            let last = model.lastInstall.map { "; last release \($0.model) \($0.version) \($0.state)\($0.reason.isEmpty ? "" : ": \($0.reason)")" } ?? ""
+            return "model     \(model.deviceType): \(running)\(last)"
+        }
     }
 }
 

@@ -43,6 +43,11 @@ public struct LiveView {
         lines.append("health    \(current.counters["predictions", default: 0]) predictions\(states.isEmpty ? " (none yet)" : ": " + states.joined(separator: ", "))")
         lines.append("labels    \(current.counters["maintenance_events", default: 0]) maintenance events")
         lines.append("dropped   \(current.counters["rows_dropped_for_size", default: 0]) oldest rows for the size bound")
+        if let line = current.upstreamLine {
+            let sent = (current.upstream?.lastAckedSeq ?? 0) - (previous.upstream?.lastAckedSeq ?? 0)
+            lines.append(line + ", \(rate(sent, 0)) batches/s")
+        }
+        lines += current.modelLines
         if let latest = current.recentDeadLetters.first {
             lines.append("latest    \(latest.topic)  \(latest.reason): \(latest.detail)")
         }

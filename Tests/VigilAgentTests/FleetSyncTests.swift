@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import VigilAgent
+import VigilCore
+import VigilFleet
+import VigilInference
+import VigilMQTT
+import VigilStore
+import VigilTestSupport
+import VigilTrainer
+
+@Suite("Fleet sync: upload through outages and crashes", .serialized)
+struct FleetSyncTests {
+    /// The central broker goes away mid-stream and comes back: every feature window, event and
+    /// prediction the agent stored arrives in the trainer's store exactly once.
+    @Test func uplinkOutageDeliversEveryRowOnce() throws {
+        let fleet = try FleetHarness()
+        try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: fleet.key))
+        let ingest = try fleet.startIngest()
+        let agent = try fleet.edge.startAgent()
+        let publisher = try fleet.edge.publisher()
+        let devices = ["m1", "m2", "m3"]
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 0..<100) + [FleetHarness.fault("m1", at: 50)])
+        try fleet.waitUntilSynced()
+
+        fleet.central.stop()
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 100..<300) + [FleetHarness.fault("m2", at: 250)])
+        try fleet.edge.waitUntilIngested(900)
+        #expect(try fleet.edge.integer("SELECT count(*) FROM outbox") > 0, "rows wait in the outbox while the uplink is down")
+        let status = try AgentStatus.read(database: fleet.edge.database)
+        #expect(status.upstream?.connected == false)
+        #expect((status.upstream?.backlogRows ?? 0) > 0)
+
+        try fleet.central.restart()
+        try fleet.waitUntilSynced()
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        let agentRows = try FleetHarness.rows(fleet.edge.database)
+        #expect(agentRows.count > 150, "windows, events and predictions: \(agentRows.count)")
+        #expect(try FleetHarness.rows(fleet.store) == agentRows)
+        #expect(try fleet.edge.integer("SELECT count(*) FROM predictions") > 50)
+        let after = try AgentStatus.read(database: fleet.edge.database)
+        #expect(after.upstream?.backlogRows == 0)
+        #expect((after.upstream?.lastAckedSeq ?? -1) >= 0)
+        #expect(after.json().contains("\"upstream\""))
+    }
+
+    /// kill -9 of the agent while it uploads, and of `vigil-trainer ingest` while it stores:
+    /// after restarts, the trainer holds every row once.
+    @Test func killNineOfAgentAndTrainerLosesAndRepeatsNothing() throws {
+        let fleet = try FleetHarness()
+        let trainerLog = fleet.edge.directory.file("ingest.log")
+        func startTrainer() throws -> ChildProcess {
+            let process = try ChildProcess(buildProductsDirectory() + "/vigil-trainer",
+                                           ["ingest", "--broker", fleet.central.url, "--store", fleet.store], log: trainerLog)
+            guard eventually(timeout: 10, { process.output().contains("connected to") || process.hasExited }), !process.hasExited else {
+                throw TestFailure("vigil-trainer ingest did not connect: \(process.output())")
+            }
+            return process
+        }
+        var trainer = try startTrainer()
+        var agent = try fleet.edge.startAgentProcess()
+        let publisher = try fleet.edge.publisher()
+        let devices = (1...8).map { "m\($0)" }
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 0..<200))
+        _ = try eventually(timeout: 20) { try fleet.edge.integer("SELECT count(*) FROM upstream_batches") > 0 }
+        agent.signal(SIGKILL)
+        _ = agent.wait()
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 200..<400))
+        agent = try fleet.edge.startAgentProcess()
+        _ = try eventually(timeout: 20) { (try? Database(path: fleet.store, readOnly: true).scalar("SELECT count(*) FROM batches")?.int64) ?? 0 > 5 }
+        trainer.signal(SIGKILL)
+        _ = trainer.wait()
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 400..<600))
+        trainer = try startTrainer()
+        try fleet.waitUntilSynced()
+        _ = agent.stop()
+        _ = trainer.stop()
+        publisher.stop()
+        let agentRows = try FleetHarness.rows(fleet.edge.database)
+        #expect(agentRows.count > 300)
+        #expect(try FleetHarness.rows(fleet.store) == agentRows)
+    }
+
+    /// A database failure in the middle of a transaction (a trigger aborts one device's feature
+    /// insert): the rollback leaves no feature row built from readings that were not stored.
+    @Test func aFailedTransactionLeavesNoStaleFeatureRow() throws {
+        let fleet = try FleetHarness()
+        let agent = try fleet.edge.startAgent()
+        let publisher = try fleet.edge.publisher()
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 0..<25))
+        try fleet.edge.waitUntilIngested(50)
+        let writer = try Database(path: fleet.edge.database)
+        try writer.execute("""
+            CREATE TRIGGER injected_failure BEFORE INSERT ON features
+            WHEN NEW.series IN (SELECT id FROM series WHERE device = 'm2')
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+            """)
+        // m1's readings and m2's window-closing reading share a transaction that fails.
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 25..<31))
+        #expect(try eventually(timeout: 10) { fleet.edge.log.all.contains { $0.contains("injected failure") } })
+        try writer.execute("DROP TRIGGER injected_failure")
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 31..<60))
+        _ = try eventually(timeout: 10) { try fleet.edge.integer("SELECT max(seq) FROM readings") == 59 }
+        agent.stop()
+        publisher.stop()
+        // Every window counts no more samples than the database holds for it.
+        let stale = try fleet.edge.integer("""
+            SELECT count(*) FROM features f WHERE f.sample_count > (
+                SELECT count(*) FROM readings r WHERE r.series = f.series AND r.ts >= f.window_start AND r.ts < f.window_end)
+            """)
+        #expect(stale == 0)
+        #expect(try fleet.edge.integer("SELECT count(*) FROM features") >= 8)
+        #expect(try fleet.edge.integer("SELECT count(*) FROM outbox o LEFT JOIN features f ON f.id = o.row WHERE o.kind = 1 AND f.id IS NULL") == 0)
+    }
+}
