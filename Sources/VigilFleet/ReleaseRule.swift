@@ -128,14 +128,18 @@ public struct ReleaseRule: Sendable, Equatable {
         }
     }
 
-    /// An agent's place in [0, 1) for canary shares: FNV-1a of its id, so the same agents are
-    /// the canaries across restarts and releases, and a share of 0.1 is about a tenth of them.
+    /// An agent's place in [0, 1) for canary shares: FNV-1a of its id, mixed by SplitMix64's
+    /// finalizer (ids like edge-1, edge-2 differ in a few low bits), so the same agents are the
+    /// canaries across restarts and releases, and a share of 0.1 is about a tenth of them.
     public static func canaryPosition(agent: String) -> Double {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in agent.utf8 {
             hash ^= UInt64(byte)
             hash &*= 0x100_0000_01b3
         }
+        hash = (hash ^ (hash >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        hash = (hash ^ (hash >> 27)) &* 0x94d0_49bb_1331_11eb
+        hash ^= hash >> 31
         return Double(hash >> 11) / Double(1 << 53)
     }
 }

@@ -244,7 +244,7 @@ public struct AgentConfiguration: Sendable {
     func upstreamConfiguration(_ upstream: Upstream, deviceTypes: [String]) -> MQTTConfiguration {
         let broker = upstream.broker
         let filters = [upstream.topics.ack(agent: agentID)]
-            + deviceTypes.flatMap { [upstream.topics.rule(deviceType: $0), upstream.topics.bundle(deviceType: $0)] }
+            + deviceTypes.flatMap { [upstream.topics.bundle(deviceType: $0), upstream.topics.rule(deviceType: $0)] }
         return MQTTConfiguration(
             url: broker.url, clientID: broker.clientID ?? "\(agentID)-upstream", username: broker.username, password: broker.password,
             cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,

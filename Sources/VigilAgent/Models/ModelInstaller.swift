@@ -40,7 +40,10 @@ final class ModelInstaller {
     private let topics: FleetTopics
     private let client: MQTTClient
     private let log: @Sendable (String) -> Void
-    private var rules: [Int: (rule: ReleaseRule, handled: Bool)] = [:]
+    /// Per profile, the latest verified rule and whether it was acted on (`mismatched`: refused
+    /// for want of its bundle, which may still come).
+    private var rules: [Int: (rule: ReleaseRule, state: RuleState)] = [:]
+    private enum RuleState { case pending, mismatched, done }
     private var bundles: [Int: [UInt8]] = [:]
     private var probation: [Int: Probation] = [:]
 
@@ -87,7 +90,7 @@ final class ModelInstaller {
                     return try refuse(profile, model: rule.model, version: rule.version, sha256: rule.sha256,
                                       "the rule on \(type)'s topic is for \(rule.deviceType)")
                 }
-                rules[profile] = (rule, false)
+                rules[profile] = (rule, .pending)
             } catch {
                 rules[profile] = nil
                 return try refuse(profile, model: "?", version: "?", sha256: "", "release rule refused: \(error)")
@@ -98,27 +101,28 @@ final class ModelInstaller {
         try consider(profile, ruleArrived: release.isRule)
     }
 
-    /// Installs the rule's bundle if every check passes. A bundle that arrives without its rule
-    /// waits for it (the trainer publishes the bundle first).
+    /// Installs the rule's bundle if every check passes. Either may arrive first (the trainer
+    /// publishes the bundle first; the agent subscribes to bundles before rules, so retained ones
+    /// come in that order too): a rule whose bundle differs is refused, and installed after all
+    /// if its bundle then arrives.
     private func consider(_ profile: Int, ruleArrived: Bool) throws(SQLiteError) {
-        guard let (rule, handled) = rules[profile], !handled else { return }
-        guard let bytes = bundles[profile], hex(bytes) == rule.sha256 else {
+        guard let (rule, state) = rules[profile], state != .done, let bytes = bundles[profile] else { return }
+        guard digest(bytes) == rule.sha256 else {
             if ruleArrived {
-                rules[profile]?.handled = true
+                rules[profile]?.state = .mismatched
                 try refuse(profile, model: rule.model, version: rule.version, sha256: rule.sha256,
-                           "no bundle with the rule's sha256 \(rule.sha256)\(bundles[profile].map { " (received \(hex($0)))" } ?? "")")
+                           "no bundle with the rule's sha256 \(rule.sha256) (the bundle received is \(digest(bytes) ?? "not a valid bundle"))")
             }
             return
         }
-        rules[profile]?.handled = true
+        rules[profile]?.state = .done
         let type = profiles[profile].type
         guard rule.includes(agent: agent, devices: ingestor.devices(ofProfile: profile)) else {
             log("\(type): \(rule.model) \(rule.version) is released to a wave this agent is not in")
             return
         }
-        // A retained release arrives again on every reconnect and restart: act once.
-        if try database.scalar("SELECT 1 FROM model_installs WHERE device_type = ? AND sha256 = ? AND state != 'rolled_back'",
-                               [.text(type), .text(rule.sha256)]) != nil {
+        // A retained release arrives again on every reconnect and restart: what runs stays.
+        if try database.scalar("SELECT 1 FROM running_models WHERE device_type = ? AND sha256 = ?", [.text(type), .text(rule.sha256)]) != nil {
             return
         }
         let bundle: ModelBundle
@@ -243,6 +247,6 @@ final class ModelInstaller {
             .run([.text(type), .text(bundle.manifest.name), .text(bundle.manifest.version), .text(bundle.digest)])
     }
 
-    /// The bundle's SHA-256 as the rule names it (`ModelBundle.digest`), or "" if it is no bundle.
-    private func hex(_ bytes: [UInt8]) -> String { (try? ModelBundle.inspect(bytes: bytes))?.digest ?? "" }
+    /// The bundle's SHA-256 as the rule names it (`ModelBundle.digest`), or nil if it is no bundle.
+    private func digest(_ bytes: [UInt8]) -> String? { (try? ModelBundle.inspect(bytes: bytes))?.digest }
 }
