@@ -39,7 +39,8 @@ public final class Agent: @unchecked Sendable {
         let settings = configuration.upstream
         inbox = MessageInbox(capacity: configuration.inboxCapacity, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                              limits: settings.map { [($0.topics.releasePrefix + "/", Int($0.maxBundleSize.bytes))] } ?? [])
-        transaction = try WriterTransaction(store: AgentStore(path: configuration.database, synchronous: configuration.synchronous))
+        transaction = try WriterTransaction(store: AgentStore(path: configuration.database, synchronous: configuration.synchronous,
+                                                              maxBytes: configuration.maxDatabaseSize.bytes))
         let catalog = ModelCatalog(folder: configuration.models, trustedKeys: configuration.trustedKeys,
                                    maxBundleBytes: ModelBundle.defaultMaxBytes, profiles: profiles)
         for (file, reason) in catalog.refused { log("model \(file) refused: \(reason)") }
@@ -52,7 +53,6 @@ public final class Agent: @unchecked Sendable {
         let healthPrefix = configuration.healthTopicPrefix
         ingestor = try Ingestor(transaction: transaction, profiles: profiles,
                                 maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
-                                maxDatabaseBytes: configuration.maxDatabaseSize.bytes,
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
                                 alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
                                 healthChanged: { device, prediction in
@@ -92,10 +92,11 @@ public final class Agent: @unchecked Sendable {
         upstream?.client.start()
     }
 
-    /// Waits until connected and subscribed (to both brokers with upload on); for tests and scripts.
+    /// Waits until connected and subscribed (to the central broker too with upload on, unless
+    /// `upstream` is false); for tests and scripts.
     @discardableResult
-    public func waitUntilReady(timeout: Double) -> Bool {
-        client.waitUntilReady(timeout: timeout) && (upstream?.client.waitUntilReady(timeout: timeout) ?? true)
+    public func waitUntilReady(timeout: Double, upstream waitForUpstream: Bool = true) -> Bool {
+        client.waitUntilReady(timeout: timeout) && (!waitForUpstream || upstream?.client.waitUntilReady(timeout: timeout) ?? true)
     }
 
     /// Disconnects from the sensors, lets the writer store and commit everything already
@@ -120,7 +121,9 @@ public final class Agent: @unchecked Sendable {
                     try batch.withMessage(at: index) { topic, payload, entry in
                         try dispatch(topic: topic, payload: payload, entry: entry, receivedAt: batch.receivedAt)
                     }
-                    if ingestor.uncommittedMessages >= configuration.commitMaxMessages {
+                    // The WAL holds the open transaction: commit before it outgrows its share.
+                    if ingestor.uncommittedMessages >= configuration.commitMaxMessages
+                        || Int64(ingestor.uncommittedBytes) >= transaction.store.walLimit / 4 {
                         try transaction.commit()
                     }
                 }

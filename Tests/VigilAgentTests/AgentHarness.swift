@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import VigilAgent
+import VigilCore
 import VigilMQTT
 import VigilStore
 import VigilTestSupport
@@ -59,11 +60,12 @@ final class AgentHarness {
     /// What the in-process agents logged.
     let log = LogRecorder()
 
-    /// Loads the config and starts an agent in this process, waiting until it is subscribed.
-    func startAgent() throws -> Agent {
+    /// Loads the config and starts an agent in this process, waiting until it is subscribed
+    /// (upstream too, unless `waitForUpstream` is false).
+    func startAgent(waitForUpstream: Bool = true) throws -> Agent {
         let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), log: { [log] line in log.record(line) })
         agent.start()
-        guard agent.waitUntilReady(timeout: 10) else { throw TestFailure("agent did not subscribe") }
+        guard agent.waitUntilReady(timeout: 10, upstream: waitForUpstream) else { throw TestFailure("agent did not subscribe") }
         return agent
     }
 
@@ -117,4 +119,33 @@ final class LogRecorder: Sendable {
     func record(_ line: String) { lines.withLock { $0.append(line) } }
 
     var all: [String] { lines.withLock { $0 } }
+}
+
+/// Watches files while a test runs and keeps the largest total size they reached.
+final class DiskWatcher: @unchecked Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let largest = Atomic<Int64>(0)
+    private var thread: NativeThread?
+    /// The largest size of each file.
+    private(set) var largestOf: [Int64]
+
+    init(_ paths: [String]) {
+        largestOf = paths.map { _ in 0 }
+        thread = NativeThread(name: "disk-watcher") { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                let sizes = paths.map(fileSize)
+                for (index, size) in sizes.enumerated() { largestOf[index] = max(largestOf[index], size) }
+                let total = sizes.reduce(0, +)
+                if total > largest.load(ordering: .relaxed) { largest.store(total, ordering: .relaxed) }
+                usleep(1_000)
+            }
+        }
+    }
+
+    /// Stops watching; returns the largest total seen.
+    func stop() -> Int64 {
+        stopped.store(true, ordering: .relaxed)
+        thread?.join()
+        return largest.load(ordering: .relaxed)
+    }
 }

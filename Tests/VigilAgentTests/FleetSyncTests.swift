@@ -116,4 +116,40 @@ struct FleetSyncTests {
         #expect(try fleet.edge.integer("SELECT count(*) FROM features") >= 8)
         #expect(try fleet.edge.integer("SELECT count(*) FROM outbox o LEFT JOIN features f ON f.id = o.row WHERE o.kind = 1 AND f.id IS NULL") == 0)
     }
+
+    /// The uplink stays down while the disk bound is reached: raw readings go first; when only
+    /// rows waiting for upload are left, the oldest of them go, counted and said loudly, the
+    /// file and WAL stay within the bound, and what remains is uploaded once the uplink is back.
+    @Test func aFullDiskWithTheUplinkDownDropsUnsentRowsLoudly() throws {
+        let fleet = try FleetHarness()
+        try fleet.configure(#""max_database_size": "1 MiB""#)
+        fleet.central.stop()
+        let agent = try fleet.edge.startAgent(waitForUpstream: false)
+        let disk = DiskWatcher([fleet.edge.database, fleet.edge.database + "-wal"])
+        let publisher = try fleet.edge.publisher()
+        let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
+        let count = 4_000
+        for start in stride(from: 0, to: count, by: 500) {
+            try publishAll(publisher, (start..<start + 500).map {
+                ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
+            })
+        }
+        try fleet.edge.waitUntilIngested(count)
+        let largest = disk.stop()
+        #expect(largest <= 1 << 20, "file and WAL reached \(largest) bytes")
+        #expect(try fleet.edge.counter("rows_dropped_for_size") > 0)
+        let dropped = try fleet.edge.counter("unsent_rows_dropped_for_size")
+        #expect(dropped > 0)
+        #expect(fleet.edge.log.all.contains { $0.hasPrefix("DATA LOSS") })
+        #expect(try fleet.edge.integer("SELECT count(*) FROM features") + dropped == 4 * Int64(count),
+                "every window was stored, and only the oldest unsent ones deleted")
+
+        try fleet.central.restart()
+        let ingest = try fleet.startIngest()
+        try fleet.waitUntilSynced()
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        #expect(try FleetHarness.rows(fleet.store) == FleetHarness.rows(fleet.edge.database))
+    }
 }

@@ -37,7 +37,6 @@ final class Ingestor {
     private let router: TopicRouter
     private let decoders: [PayloadDecoder]
     private let maxPayloadBytes: Int
-    private let maxDatabaseBytes: Int64
     /// Topics `<prefix>/<device>` carry maintenance events.
     private let maintenancePrefix: String
     private let log: @Sendable (String) -> Void
@@ -59,13 +58,15 @@ final class Ingestor {
     var predictionStored: ((Int, ModelScoring.Prediction) -> Void)?
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
+    /// Payload bytes stored in the open transaction: the WAL holds them until the commit.
+    private(set) var uncommittedBytes = 0
     /// Payload bytes stored since the size bound was last checked.
     private var bytesSinceSizeCheck = 0
 
     /// Topics remembered at most; a flood of distinct topics only costs re-routing.
     private static let routeCacheLimit = 100_000
 
-    init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int, maxDatabaseBytes: Int64,
+    init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
          healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, log: @escaping @Sendable (String) -> Void) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
@@ -77,7 +78,6 @@ final class Ingestor {
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
         self.maxPayloadBytes = maxPayloadBytes
-        self.maxDatabaseBytes = maxDatabaseBytes
         self.log = log
         for profile in profiles {
             var ids: [Int64] = []
@@ -147,9 +147,10 @@ final class Ingestor {
             if stored {
                 counters.messages += 1
                 bytesSinceSizeCheck += payload.count
+                uncommittedBytes += payload.count
                 // A large transaction must not carry the file far past its bound before the
                 // commit checks it: check every 1/32 of the bound.
-                if bytesSinceSizeCheck > Int(maxDatabaseBytes / 32) { try enforceSizeBound() }
+                if bytesSinceSizeCheck > Int(store.mainLimit / 32) { try enforceSizeBound() }
             } else {
                 counters.duplicates += 1
             }
@@ -298,16 +299,30 @@ final class Ingestor {
         }
         counters = IngestCounters()
         uncommittedMessages = 0
+        uncommittedBytes = 0
     }
 
-    /// Past 95% of the bound, deletes the oldest raw readings down to 85%, inside the open
-    /// transaction, so the file stops growing and SQLite reuses the freed pages.
+    /// Past 95% of the file's share of the bound, deletes the oldest raw readings down to 85%,
+    /// inside the open transaction, so the file stops growing and SQLite reuses the freed pages.
+    /// With upload on and no reading left, rows the trainer already holds go next; unsent
+    /// outbox rows go only when nothing else is left, counted and said loudly.
     private func enforceSizeBound() throws(SQLiteError) {
         bytesSinceSizeCheck = 0
-        guard try store.database.usedBytes() > maxDatabaseBytes / 20 * 19 else { return }
-        let dropped = try store.shrink(to: maxDatabaseBytes / 20 * 17)
+        guard try store.database.usedBytes() > store.mainLimit / 20 * 19 else { return }
+        let target = store.mainLimit / 20 * 17
+        let dropped = try store.shrink(to: target)
         counters.droppedRows += dropped
-        log("database reached 95% of max_database_size: deleted the \(dropped) oldest reading rows")
+        if dropped > 0 { log("database reached 95% of max_database_size: deleted the \(dropped) oldest reading rows") }
+        guard upload, try store.database.usedBytes() > target else { return }
+        let sent = try store.shrinkSent(to: target)
+        counters.droppedSentRows += sent
+        if sent > 0 { log("database full without raw readings: deleted the \(sent) oldest rows the trainer already holds") }
+        guard try store.database.usedBytes() > target else { return }
+        let unsent = try store.shrinkOutbox(to: target)
+        counters.droppedOutboxRows += unsent
+        if unsent > 0 {
+            log("DATA LOSS: the database holds only rows not yet uploaded (is the uplink down?): deleted the \(unsent) oldest of them; raise max_database_size or restore the uplink")
+        }
     }
 
     /// After a rollback: forgets the abandoned transaction's counters, feature rows and the
@@ -317,6 +332,7 @@ final class Ingestor {
     private func forget() {
         counters = IngestCounters()
         uncommittedMessages = 0
+        uncommittedBytes = 0
         emitted.removeAll()
         scoring.forgetHistory()
         do {

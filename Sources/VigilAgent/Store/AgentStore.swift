@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VigilCore
 import VigilFeatures
 import VigilFleet
@@ -6,8 +9,17 @@ import VigilStore
 
 /// The agent's SQLite database: readings, devices, dead letters and counters, written through
 /// statements prepared once. Owned by the writer thread; `AgentStatus` reads it separately.
+///
+/// `max_database_size` is the disk the user gives: the file and its WAL together. The WAL gets
+/// an eighth (at least 256 KiB), checkpointed often and truncated back after a commit that
+/// left it larger, and as much again as headroom for the transaction in flight; the file gets
+/// the rest.
 final class AgentStore {
     let database: Database
+    let path: String
+    /// What the WAL may take, and the main file.
+    let walLimit: Int64
+    let mainLimit: Int64
     private let insertReading: Statement
     private let insertBlock: Statement
     private let insertDeadLetter: Statement
@@ -23,11 +35,17 @@ final class AgentStore {
     private let commitStatement: Statement
     private var blockBuffer: [Float] = []
 
-    init(path: String, synchronous: Database.Synchronous) throws {
+    init(path: String, synchronous: Database.Synchronous, maxBytes: Int64) throws {
         database = try Database(path: path, synchronous: synchronous)
+        self.path = path
+        walLimit = max(256 << 10, maxBytes / 8)
+        mainLimit = maxBytes - 2 * walLimit
         // 1 MiB of page cache: writes append at the end of each series' index range, so the hot
         // pages are few; the agent's memory budget is small.
         try database.execute("PRAGMA cache_size = -1024")
+        let pageSize = try database.scalar("PRAGMA page_size")?.int64 ?? 4096
+        try database.execute("PRAGMA journal_size_limit = \(walLimit)")
+        try database.execute("PRAGMA wal_autocheckpoint = \(max(16, walLimit / pageSize / 2))")
         try AgentSchema.migrator.migrate(database)
         insertReading = try database.prepare("INSERT OR IGNORE INTO readings(series, seq, ts, value) VALUES (?, ?, ?, ?)")
         insertBlock = try database.prepare(
@@ -76,9 +94,15 @@ final class AgentStore {
         begin.reset()
     }
 
+    /// Commits; then, if the WAL outgrew its share (a reader held back the checkpoint, or a
+    /// large transaction), checkpoints it and truncates it.
     func commit() throws(SQLiteError) {
         try commitStatement.step()
         commitStatement.reset()
+        var info = stat()
+        if stat(path + "-wal", &info) == 0, Int64(info.st_size) > walLimit {
+            try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     func rollback() {
@@ -263,5 +287,43 @@ final class AgentStore {
         }
         return deleted
     }
-}
 
+    /// Deletes the oldest feature windows and predictions the trainer already holds (in no
+    /// outbox row) until the used pages fit in `target`; returns how many rows went.
+    func shrinkSent(to target: Int64) throws(SQLiteError) -> Int64 {
+        var deleted: Int64 = 0
+        for (table, kind) in [("predictions", OutboxKind.prediction), ("features", OutboxKind.feature)] {
+            for _ in 0..<64 {
+                guard try database.usedBytes() > target else { return deleted }
+                try database.execute("""
+                    DELETE FROM \(table) WHERE id IN (
+                        SELECT id FROM \(table) WHERE id NOT IN (SELECT row FROM outbox WHERE kind = \(kind.rawValue))
+                        ORDER BY id LIMIT 1000)
+                    """)
+                guard database.changes > 0 else { break }
+                deleted += Int64(database.changes)
+            }
+        }
+        return deleted
+    }
+
+    /// The last resort: deletes the oldest unsent outbox rows and the windows, events and
+    /// predictions they point at, until the used pages fit in `target`; returns how many went.
+    func shrinkOutbox(to target: Int64) throws(SQLiteError) -> Int64 {
+        var deleted: Int64 = 0
+        for _ in 0..<64 {
+            guard try database.usedBytes() > target else { break }
+            // A thousand rows at a time (or what is left).
+            let thousandth = try database.scalar("SELECT id FROM outbox ORDER BY id LIMIT 1 OFFSET 999")?.int64
+            let last = try database.scalar("SELECT max(id) FROM outbox")?.int64
+            guard let cut = thousandth ?? last else { break }
+            for (table, kind) in [("features", OutboxKind.feature), ("maintenance_events", .event), ("predictions", .prediction)] {
+                try database.execute("DELETE FROM \(table) WHERE id IN (SELECT row FROM outbox WHERE kind = \(kind.rawValue) AND id <= \(cut))")
+            }
+            try database.execute("DELETE FROM outbox WHERE id <= \(cut)")
+            deleted += Int64(database.changes)
+            try database.execute("DELETE FROM upstream_batches WHERE first_outbox_id <= \(cut)")
+        }
+        return deleted
+    }
+}
