@@ -41,6 +41,14 @@ public enum TrainerCommandLine {
               wait for N canaries to report the version installed on vigil/<agent>/model, then
               release it to the whole fleet; at the first refusal or rollback, re-release
               OLD.vgm instead, as a rollback (exit status 4).
+
+        CENTRAL BROKER (ingest, serve, release)
+          --broker URL                 mqtt://host:port or mqtts://host:port
+          --username NAME              the trainer's credential on a broker with a pattern ACL
+          --password-file FILE         its password, on the file's first line
+          --topic-prefix P             upstream batches and acks (default vigil/upstream)
+          --release-prefix P           releases (default vigil/release)
+          --report-prefix P            agents' model reports, P/<agent>/model (default vigil)
         """
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -67,7 +75,7 @@ public enum TrainerCommandLine {
             case "release":
                 return try release(options)
             case "serve":
-                guard let url = options["broker"], let store = options["store"], let devices = options["devices"],
+                guard let central = try central(options), let store = options["store"], let devices = options["devices"],
                       let keyFile = options["key"], let models = options["models"] else {
                     return fail("serve needs --broker, --store, --devices, --key and --models", 2)
                 }
@@ -75,24 +83,24 @@ public enum TrainerCommandLine {
                 guard let publicKey = Ed25519.publicKey(forPrivateKey: privateKey) else {
                     return fail("\(keyFile): not an Ed25519 private key written by vigil-trainer keygen", 2)
                 }
-                let broker = try BrokerURL(parsing: url)
                 let profiles = try DeviceProfile.loadAll(folder: devices)
-                var service = TrainerService.Options(broker: broker, store: store, profiles: profiles, modelsFolder: models,
+                var service = TrainerService.Options(central: central, store: store, profiles: profiles, modelsFolder: models,
                                                      signingKey: .init(privateKey: privateKey, publicKey: publicKey))
                 service.every = Double(options["every"] ?? "3600") ?? 3600
                 service.canaryShare = Double(options["canary"] ?? "0.1") ?? 0.1
                 try TrainerService(options: service, log: log).run()
                 return 0
             case "ingest":
-                guard let url = options["broker"], let path = options["store"] else { return fail("ingest needs --broker and --store", 2) }
+                guard let central = try central(options), let path = options["store"] else {
+                    return fail("ingest needs --broker and --store", 2)
+                }
                 var signals = sigset_t()
                 sigemptyset(&signals)
                 sigaddset(&signals, SIGINT)
                 sigaddset(&signals, SIGTERM)
                 pthread_sigmask(SIG_BLOCK, &signals, nil)
-                let broker = try BrokerURL(parsing: url)
                 let store = try SQLiteUpstreamStore(path: path)
-                let ingest = try UpstreamIngest(broker: broker, store: store, log: log)
+                let ingest = try UpstreamIngest(central: central, store: store, log: log)
                 ingest.start()
                 var received: Int32 = 0
                 sigwait(&signals, &received)
@@ -159,7 +167,7 @@ public enum TrainerCommandLine {
     }
 
     private static func release(_ options: [String: String]) throws -> Int32 {
-        guard let file = options["bundle"], let keyFile = options["key"], let url = options["broker"] else {
+        guard let file = options["bundle"], let keyFile = options["key"], let central = try central(options) else {
             return fail("release needs --bundle, --key and --broker", 2)
         }
         let rollout: ReleaseRule.Rollout
@@ -183,11 +191,9 @@ public enum TrainerCommandLine {
         } catch {
             return fail("\(file): \(error); not released", 1)
         }
-        let broker = try BrokerURL(parsing: url)
-        let topics = FleetTopics(releasePrefix: options["release-prefix"] ?? "vigil/release")
         let messages = Release.messages(for: bundle, bytes: bytes, rollout: rollout, rollback: options["rollback"] == "true",
-                                        topics: topics, key: key, releasedAt: WallClock.now())
-        try Release.publish(messages, broker: broker, clientID: "vigil-trainer-release")
+                                        topics: central.topics, key: key, releasedAt: WallClock.now())
+        try Release.publish(messages, central: central)
         for message in messages { print("published \(message.topic) (\(message.payload.count) bytes, retained)") }
         guard let watch = options["watch"].flatMap(Double.init) else { return 0 }
         var previous: (bundle: ModelBundle, bytes: [UInt8])?
@@ -196,10 +202,25 @@ public enum TrainerCommandLine {
             previous = (try ModelBundle(bytes: old, trustedKeys: [publicKey]), old)
         }
         let outcome = try RolloutWatch.watch(bundle: bundle, bytes: bytes, previous: previous,
-                                             canaries: Int(options["canaries"] ?? "1") ?? 1, timeout: watch, broker: broker,
-                                             topics: topics, key: key) { print($0) }
+                                             canaries: Int(options["canaries"] ?? "1") ?? 1, timeout: watch, central: central,
+                                             key: key) { print($0) }
         if case .rolledBack = outcome { return 4 }
         return 0
+    }
+
+    /// The central broker from `--broker URL [--username NAME --password-file FILE]
+    /// [--topic-prefix P] [--release-prefix P] [--report-prefix P]`, or nil without `--broker`.
+    private static func central(_ options: [String: String]) throws -> CentralBroker? {
+        guard let url = options["broker"] else { return nil }
+        var password: String?
+        if let file = options["password-file"] {
+            password = String(decoding: try FileSystem.read(file), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        }
+        let defaults = FleetTopics()
+        return CentralBroker(url: try BrokerURL(parsing: url), username: options["username"], password: password,
+                             topics: FleetTopics(upstreamPrefix: options["topic-prefix"] ?? defaults.upstreamPrefix,
+                                                 releasePrefix: options["release-prefix"] ?? defaults.releasePrefix,
+                                                 agentPrefix: options["report-prefix"] ?? defaults.agentPrefix))
     }
 
     /// The Markdown report; `plots` is the bundle's file name, beside which the SVG plots lie.

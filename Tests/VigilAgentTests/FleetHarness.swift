@@ -36,7 +36,7 @@ final class FleetHarness {
 
     /// The trainer's ingest, in this process.
     func startIngest() throws -> UpstreamIngest {
-        let ingest = try UpstreamIngest(broker: BrokerURL(parsing: central.url), store: SQLiteUpstreamStore(path: store))
+        let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: central.url)), store: SQLiteUpstreamStore(path: store))
         ingest.start()
         guard ingest.waitUntilReady(timeout: 10) else { throw TestFailure("the trainer's ingest did not subscribe") }
         return ingest

@@ -40,7 +40,7 @@ struct ModelInstallTests {
     }
 
     static func publish(_ messages: [(topic: String, payload: [UInt8])], _ fleet: FleetHarness) throws {
-        try Release.publish(messages, broker: BrokerURL(parsing: fleet.central.url), clientID: "test-release")
+        try Release.publish(messages, central: CentralBroker(url: BrokerURL(parsing: fleet.central.url)))
     }
 
     /// Waits for the agent's next model report.

@@ -33,9 +33,9 @@ struct ReleaseTests {
         let key = Ed25519.generate()
         let (old, oldBytes) = Self.bundle(version: "1.0.0", key: key)
         let (new, newBytes) = Self.bundle(version: "1.1.0", key: key)
-        let url = try BrokerURL(parsing: broker.url)
+        let url = CentralBroker(url: try BrokerURL(parsing: broker.url))
         try Release.publish(Release.messages(for: new, bytes: newBytes, rollout: .canary(0.1), topics: FleetTopics(), key: key,
-                                             releasedAt: 1), broker: url, clientID: "release")
+                                             releasedAt: 1), central: url)
         let canaries = try connectedClient(broker.url, id: "canaries")
         let reporter = NativeThread(name: "canaries") {
             usleep(500_000)
@@ -45,7 +45,7 @@ struct ReleaseTests {
                 try? canaries.publish(topic: "vigil/\(agent)/model", payload: report.encoded())
             }
         }
-        let outcome = try RolloutWatch.watch(bundle: new, bytes: newBytes, previous: (old, oldBytes), canaries: 2, timeout: 10, broker: url,
+        let outcome = try RolloutWatch.watch(bundle: new, bytes: newBytes, previous: (old, oldBytes), canaries: 2, timeout: 10, central: url,
                                              key: key)
         reporter.join()
         canaries.stop()
@@ -78,7 +78,7 @@ struct ReleaseTests {
         let bundle = try ModelBundle(bytes: bytes, trustedKeys: [key.publicKey])
         let messages = Release.messages(for: bundle, bytes: bytes, rollout: .canary(0.1), topics: FleetTopics(), key: key,
                                         releasedAt: 1_750_000_000)
-        try Release.publish(messages, broker: BrokerURL(parsing: broker.url), clientID: "release-test")
+        try Release.publish(messages, central: CentralBroker(url: BrokerURL(parsing: broker.url)))
 
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
         let agent = try connectedClient(broker.url, id: "late-agent", subscriptions: ["vigil/release/cooling-fan/#"], inbox: inbox)

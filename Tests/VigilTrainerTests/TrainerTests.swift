@@ -111,7 +111,7 @@ struct TrainerTests {
         // with nothing new it does nothing; forced again, the challenger meets the champion.
         let models = directory.file("models")
         mkdir(models, 0o755)
-        var service = TrainerService.Options(broker: try BrokerURL(parsing: broker.url), store: database,
+        var service = TrainerService.Options(central: CentralBroker(url: try BrokerURL(parsing: broker.url)), store: database,
                                              profiles: [motor], modelsFolder: models, signingKey: key)
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
         let fleet = try connectedClient(broker.url, id: "fleet", subscriptions: ["vigil/release/induction-motor/rule"], inbox: inbox)

@@ -50,7 +50,7 @@ struct UpstreamIngestTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try SQLiteUpstreamStore(path: directory.file("trainer.db"))
-        let ingest = try UpstreamIngest(broker: BrokerURL(parsing: broker.url), store: store)
+        let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: broker.url)), store: store)
         ingest.start()
         #expect(ingest.waitUntilReady(timeout: 10))
         let acks = MessageInbox()

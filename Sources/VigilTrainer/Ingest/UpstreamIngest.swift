@@ -32,15 +32,14 @@ public final class UpstreamIngest: @unchecked Sendable {
     private var counts = Counts()
     private var worker: NativeThread?
 
-    public init(broker: BrokerURL, clientID: String = "vigil-trainer", topics: FleetTopics = FleetTopics(), store: UpstreamStore,
+    public init(central: CentralBroker, clientID: String = "vigil-trainer", store: UpstreamStore,
                 maxBatchBytes: Int = 16 << 20, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
-        self.topics = topics
+        topics = central.topics
         self.store = store
         self.log = log
         inbox = MessageInbox(capacity: 1_000, capacityBytes: 64 << 20, maxPayloadBytes: maxBatchBytes)
-        client = try MQTTClient(configuration: MQTTConfiguration(
-            url: broker, clientID: clientID, cleanSession: false,
-            subscriptions: [.init(topics.batchFilter, qos: 1)]), inbox: inbox, log: log)
+        client = try MQTTClient(configuration: central.configuration(clientID: clientID, subscriptions: [topics.batchFilter],
+                                                                     cleanSession: false), inbox: inbox, log: log)
     }
 
     public func start() {

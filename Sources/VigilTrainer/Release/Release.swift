@@ -23,13 +23,14 @@ public enum Release {
     }
 
     /// Publishes the release retained at QoS 1 and waits for the broker's acknowledgements.
-    public static func publish(_ messages: [(topic: String, payload: [UInt8])], broker: BrokerURL, clientID: String) throws {
-        let client = try MQTTClient(configuration: MQTTConfiguration(url: broker, clientID: clientID))
+    public static func publish(_ messages: [(topic: String, payload: [UInt8])], central: CentralBroker,
+                               clientID: String = "vigil-trainer-release") throws {
+        let client = try MQTTClient(configuration: central.configuration(clientID: clientID))
         client.start()
         defer { client.stop() }
-        guard client.waitUntilReady(timeout: 30) else { throw ReleaseError("cannot connect to \(broker)") }
+        guard client.waitUntilReady(timeout: 30) else { throw ReleaseError("cannot connect to \(central.url)") }
         for message in messages { try client.publish(topic: message.topic, payload: message.payload, qos: 1, retain: true) }
-        guard client.waitForPublished(timeout: 30) else { throw ReleaseError("\(broker) did not acknowledge the release") }
+        guard client.waitForPublished(timeout: 30) else { throw ReleaseError("\(central.url) did not acknowledge the release") }
     }
 }
 

@@ -16,14 +16,15 @@ public enum RolloutWatch {
 
     /// Watches the canaries of `bundle` for up to `timeout` seconds and acts on the outcome.
     public static func watch(bundle: ModelBundle, bytes: [UInt8], previous: (bundle: ModelBundle, bytes: [UInt8])?,
-                             canaries: Int, timeout: Double, broker: BrokerURL, topics: FleetTopics = FleetTopics(),
-                             key: Ed25519.KeyPair, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> Outcome {
+                             canaries: Int, timeout: Double, central: CentralBroker, key: Ed25519.KeyPair,
+                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> Outcome {
+        let topics = central.topics
         let inbox = MessageInbox()
-        let client = try MQTTClient(configuration: MQTTConfiguration(url: broker, clientID: "vigil-trainer-rollout",
-                                                                     subscriptions: [.init(topics.modelReportFilter, qos: 1)]), inbox: inbox)
+        let client = try MQTTClient(configuration: central.configuration(clientID: "vigil-trainer-rollout",
+                                                                         subscriptions: [topics.modelReportFilter]), inbox: inbox)
         client.start()
         defer { client.stop() }
-        guard client.waitUntilReady(timeout: 30) else { throw ReleaseError("cannot connect to \(broker)") }
+        guard client.waitUntilReady(timeout: 30) else { throw ReleaseError("cannot connect to \(central.url)") }
         var installed = Set<String>()
         var batch = MessageBatch()
         let deadline = MonotonicClock.now() + timeout
@@ -48,13 +49,13 @@ public enum RolloutWatch {
         switch outcome {
         case .widened:
             try Release.publish(Release.messages(for: bundle, bytes: bytes, rollout: .canary(1), topics: topics, key: key,
-                                                 releasedAt: WallClock.now()), broker: broker, clientID: "vigil-trainer-release")
+                                                 releasedAt: WallClock.now()), central: central)
             log("\(bundle.manifest.name) \(bundle.manifest.version): \(installed.count) canaries installed it; released to the whole fleet")
         case .rolledBack(let agent, let reason):
             if let previous {
                 try Release.publish(Release.messages(for: previous.bundle, bytes: previous.bytes, rollout: .canary(1), rollback: true,
                                                      topics: topics, key: key, releasedAt: WallClock.now()),
-                                    broker: broker, clientID: "vigil-trainer-release")
+                                    central: central)
             }
             log("\(bundle.manifest.name) \(bundle.manifest.version): canary \(agent) failed (\(reason)); rolled back")
         case .timedOut:

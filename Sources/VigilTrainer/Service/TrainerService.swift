@@ -12,7 +12,7 @@ import Glibc
 /// one in service replaces it in the models folder and is released to a canary share.
 public final class TrainerService {
     public struct Options: Sendable {
-        public var broker: BrokerURL
+        public var central: CentralBroker
         public var store: String
         public var profiles: [DeviceProfile]
         public var modelsFolder: String
@@ -23,10 +23,9 @@ public final class TrainerService {
         public var minimumNewEvents = 1
         public var canaryShare = 0.1
         public var rule = LabelRule(horizon: 48 * 3600)
-        public var topics = FleetTopics()
 
-        public init(broker: BrokerURL, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
-            self.broker = broker
+        public init(central: CentralBroker, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
+            self.central = central
             self.store = store
             self.profiles = profiles
             self.modelsFolder = modelsFolder
@@ -73,8 +72,8 @@ public final class TrainerService {
                 try FileSystem.writeAtomically(result.bundle, to: path)
                 let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [options.signingKey.publicKey])
                 try Release.publish(Release.messages(for: bundle, bytes: result.bundle, rollout: .canary(options.canaryShare),
-                                                     topics: options.topics, key: options.signingKey, releasedAt: WallClock.now()),
-                                    broker: options.broker, clientID: "vigil-trainer-release")
+                                                     topics: options.central.topics, key: options.signingKey,
+                                                     releasedAt: WallClock.now()), central: options.central)
                 log("\(profile.type): released \(run.version) to \(Int(options.canaryShare * 100))% (hold-out macro-F1 \(result.holdout.macroF1))")
                 released.append(profile.type)
             } catch {
@@ -92,7 +91,7 @@ public final class TrainerService {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let store = try SQLiteUpstreamStore(path: options.store)
-        let ingest = try UpstreamIngest(broker: options.broker, topics: options.topics, store: store, log: log)
+        let ingest = try UpstreamIngest(central: options.central, store: store, log: log)
         ingest.start()
         defer { ingest.stop() }
         // Retraining reads the store through its own connection.

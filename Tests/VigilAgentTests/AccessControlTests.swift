@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import VigilAgent
+import VigilMQTT
+import VigilTestSupport
+import VigilTrainer
+
+/// The central broker's example ACL (`deploy/central-broker/acl`) on a real mosquitto.
+@Suite("Who may write where on the central broker", .serialized)
+struct AccessControlTests {
+    static let acl = String(#filePath.split(separator: "/Tests/").first!) + "/deploy/central-broker/acl"
+
+    /// A central broker with passwords for two agents and the trainer, and the shipped ACL.
+    static func broker(_ directory: TemporaryDirectory) throws -> TestBroker {
+        let passwords = directory.file("passwd")
+        for (index, user) in ["edge-a", "edge-b", "vigil-trainer"].enumerated() {
+            let arguments = (index == 0 ? ["-c"] : []) + ["-b", passwords, user, "\(user)-secret"]
+            guard try ChildProcess.run("mosquitto_passwd", arguments, log: directory.file("passwd.log")) == 0 else {
+                throw TestFailure("mosquitto_passwd failed: \(try readFile(directory.file("passwd.log")))")
+            }
+        }
+        return try TestBroker(configuration: "allow_anonymous false\npassword_file \(passwords)\nacl_file \(acl)")
+    }
+
+    static func client(_ broker: TestBroker, _ user: String, subscriptions: [String] = [], inbox: MessageInbox? = nil) throws -> MQTTClient {
+        try connectedClient(broker.url, id: "\(user)-test", subscriptions: subscriptions, inbox: inbox) {
+            $0.username = user
+            $0.password = "\(user)-secret"
+        }
+    }
+
+    /// Agent A cannot publish a batch as agent B nor a release, nor read B's acks; the trainer
+    /// can do all three.
+    @Test func agentsWriteOnlyTheirOwnTopics() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let broker = try Self.broker(directory)
+        let seen = MessageInbox()
+        let trainer = try Self.client(broker, "vigil-trainer", subscriptions: ["vigil/upstream/+/batch", "vigil/release/#"], inbox: seen)
+        let acksOfA = MessageInbox()
+        let agentA = try Self.client(broker, "edge-a", subscriptions: ["vigil/upstream/edge-a/ack", "vigil/upstream/edge-b/ack"],
+                                     inbox: acksOfA)
+        for (topic, text) in [("vigil/upstream/edge-b/batch", "forged"), ("vigil/upstream/edge-a/batch", "own"),
+                              ("vigil/release/motor/rule", "fake rule"), ("vigil/upstream/edge-a/batch", "own again")] {
+            try agentA.publish(topic: topic, text: text)
+        }
+        #expect(agentA.waitForPublished(timeout: 10))
+        #expect(collect(seen, count: 2).map { "\($0.topic) \($0.payload)" }
+            == ["vigil/upstream/edge-a/batch own", "vigil/upstream/edge-a/batch own again"])
+        try trainer.publish(topic: "vigil/upstream/edge-b/ack", text: "for b")
+        try trainer.publish(topic: "vigil/upstream/edge-a/ack", text: "for a")
+        try trainer.publish(topic: "vigil/release/motor/rule", text: "real rule", retain: true)
+        #expect(trainer.waitForPublished(timeout: 10))
+        #expect(collect(acksOfA, count: 1).map(\.payload) == ["for a"])
+        #expect(collect(seen, count: 1).map(\.payload) == ["real rule"])
+        agentA.stop()
+        trainer.stop()
+        // Without a credential, nothing at all.
+        #expect(throws: TestFailure.self) { try connectedClient(broker.url, id: "anonymous").stop() }
+    }
+
+    /// The whole uplink under the ACL: an agent with its credential uploads, the trainer with
+    /// its own acknowledges, and every row arrives once.
+    @Test func uploadWorksUnderTheACL() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let passwords = directory.file("passwd")
+        for (index, user) in ["edge-test", "vigil-trainer"].enumerated() {
+            let arguments = (index == 0 ? ["-c"] : []) + ["-b", passwords, user, "\(user)-secret"]
+            #expect(try ChildProcess.run("mosquitto_passwd", arguments, log: directory.file("passwd.log")) == 0)
+        }
+        let fleet = try FleetHarness(centralConfiguration: "allow_anonymous false\npassword_file \(passwords)\nacl_file \(Self.acl)")
+        try fleet.configure(upstream: #", "username": "edge-test", "password": "edge-test-secret""#)
+        let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: fleet.central.url), username: "vigil-trainer",
+                                                               password: "vigil-trainer-secret"),
+                                        store: SQLiteUpstreamStore(path: fleet.store))
+        ingest.start()
+        #expect(ingest.waitUntilReady(timeout: 10))
+        let agent = try fleet.edge.startAgent()
+        let publisher = try fleet.edge.publisher()
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 0..<120))
+        try fleet.edge.waitUntilIngested(240)
+        try fleet.waitUntilSynced()
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        #expect(try FleetHarness.rows(fleet.store).count == 22, "11 windows of each device")
+    }
+}
