@@ -36,8 +36,17 @@ struct FleetSyncTests {
         try fleet.central.restart()
         try fleet.waitUntilSynced()
         agent.stop()
+        // A restarted agent numbers on from where the trainer's acks left it.
+        let restarted = try fleet.edge.startAgent()
+        try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 300..<350))
+        try fleet.edge.waitUntilIngested(1050)
+        try fleet.waitUntilSynced()
+        restarted.stop()
         publisher.stop()
         ingest.stop()
+        #expect(!fleet.edge.log.all.contains { $0.contains("renumbering") })
+        let batches = try Database(path: fleet.store, readOnly: true).rows("SELECT seq FROM batches ORDER BY seq").map { $0[0].int64 ?? -1 }
+        #expect(batches == Array(0..<Int64(batches.count)), "one batch per sequence, none skipped")
         let agentRows = try FleetHarness.rows(fleet.edge.database)
         #expect(agentRows.count > 150, "windows, events and predictions: \(agentRows.count)")
         #expect(try FleetHarness.rows(fleet.store) == agentRows)
@@ -151,5 +160,30 @@ struct FleetSyncTests {
         publisher.stop()
         ingest.stop()
         #expect(try FleetHarness.rows(fleet.store) == FleetHarness.rows(fleet.edge.database))
+    }
+
+    /// A new database under an agent id the trainer already knows: the agent learns from the
+    /// first ack that its sequence is behind and numbers on after the trainer's, so its rows are
+    /// not taken for repeats.
+    @Test func aNewDatabaseUnderAKnownAgentIdNumbersOn() throws {
+        let fleet = try FleetHarness()
+        let ingest = try fleet.startIngest()
+        var agent = try fleet.edge.startAgent()
+        let publisher = try fleet.edge.publisher()
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 0..<100))
+        try fleet.edge.waitUntilIngested(200)
+        try fleet.waitUntilSynced()
+        agent.stop()
+        let first = try FleetHarness.rows(fleet.edge.database)
+        for suffix in ["", "-wal", "-shm"] { unlink(fleet.edge.database + suffix) }
+        agent = try fleet.edge.startAgent()
+        try publishAll(publisher, FleetHarness.readings(devices: ["m3"], seconds: 0..<100))
+        try fleet.edge.waitUntilIngested(100)
+        let second = try FleetHarness.rows(fleet.edge.database)
+        #expect(try eventually(timeout: 30) { (try? FleetHarness.rows(fleet.store)) == (first + second).sorted() })
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        #expect(fleet.edge.log.all.contains { $0.contains("renumbering") })
     }
 }

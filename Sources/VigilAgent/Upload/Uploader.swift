@@ -58,7 +58,7 @@ final class Uploader {
 
     /// Reads what is committed: the ack watermark and the batches formed and not acknowledged.
     private func load() throws(SQLiteError) {
-        acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.int64 ?? -1
+        acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.double.map { Int64($0) } ?? -1
         pending = try database.rows("SELECT seq, first_outbox_id, last_outbox_id FROM upstream_batches ORDER BY seq").map {
             Pending(seq: $0[0].int64 ?? 0, first: $0[1].int64 ?? 0, last: $0[2].int64 ?? 0, sentAt: nil)
         }
