@@ -147,8 +147,20 @@ let encodedBatches = (0..<200).map { sequence -> [UInt8] in
         let values = (0..<12).map { feature -> Double in Double(feature) * 0.37 + Double(index % 7) }
         return UpstreamBatch.Feature(device: "motor-\(index % 50)", set: 1, start: start, end: start + 0.17, count: 2048, values: values)
     }
-    return UpstreamBatch(agent: "edge-1", sequence: Int64(sequence), featureSets: [benchSet], features: features, events: []).encoded()
+    return UpstreamBatch(agent: "edge-1", epoch: "1", sequence: Int64(sequence), featureSets: [benchSet], features: features, events: []).encoded()
 }
+// The agent's side: encoding batches of measured-looking values (JSON, zlib), bytes per row.
+var noise = SeededRandom(seed: 5)
+let realistic = (0..<20).map { sequence in
+    UpstreamBatch(agent: "edge-1", epoch: "1", sequence: Int64(sequence), featureSets: [benchSet], features: (0..<5_000).map { index in
+        UpstreamBatch.Feature(device: "motor-\(index % 50)", set: 1, start: Double(index), end: Double(index) + 0.17, count: 2048,
+                              values: (0..<12).map { _ in noise.uniform(-20...20) })
+    }, events: [])
+}
+var encodedBytes = 0
+let encodeSeconds = seconds { for batch in realistic { encodedBytes += batch.encoded().count } }
+print("upstream batch encode: \(Int(Double(realistic.count * 5_000) / encodeSeconds)) rows/s, "
+      + "\(String(format2: Double(encodedBytes) / Double(realistic.count * 5_000))) bytes per row of 12 values")
 var ingestedRows = 0
 let ingestSeconds = seconds {
     for bytes in encodedBatches {

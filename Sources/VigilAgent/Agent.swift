@@ -127,8 +127,9 @@ public final class Agent: @unchecked Sendable {
                         try transaction.commit()
                     }
                 }
-                try upstream?.uploader.pump()
-                if let start = transaction.start, MonotonicClock.now() >= start + interval {
+                // A batch formed goes out after the commit that records it: commit now.
+                let formed = try upstream?.uploader.pump() ?? false
+                if let start = transaction.start, formed || MonotonicClock.now() >= start + interval {
                     try transaction.commit()
                 }
             } catch {

@@ -3,12 +3,18 @@ import VigilCore
 
 /// What an agent sends upstream: a numbered batch of feature windows, maintenance events and
 /// predictions, compressed. The trainer stores a batch in one transaction, idempotently by
-/// (agent, seq), then acknowledges the highest sequence it holds without a gap; the agent
-/// deletes only what is acknowledged. One definition for both sides.
+/// (agent, epoch, seq), then acknowledges the highest sequence of that epoch it holds without a
+/// gap; the agent deletes only what is acknowledged. The epoch is drawn once per agent database,
+/// so a new database under an old agent id starts its own sequence instead of having its
+/// batches taken for repeats. One definition for both sides.
 ///
-/// On the wire (`<upstream>/<agent>/batch`): "VUB1", the JSON's length (u32 little-endian),
-/// then the JSON compressed with zlib; the JSON's `format` is the batch format (2: windows in
-/// their canonical text). The answer is an `UpstreamAck`.
+/// On the wire (`<upstream>/<agent>/batch`): "VUB2", the plain part's length (u32 LE), then the
+/// plain part compressed with zlib. The plain part is the JSON's length (u32 LE), the JSON
+/// (format 2: agent, seq, feature sets with their canonical windows, the devices named, events,
+/// predictions, and how many feature windows follow), then one binary record per feature
+/// window, little-endian: device index u32, set id i64, start f64, end f64, sample count u32, and
+/// the set's values as f64. Feature values are computed doubles with all their digits: as text
+/// they cost more to write, read and send than their 8 bytes. The answer is an `UpstreamAck`.
 public struct UpstreamBatch: Sendable, Equatable {
     /// A feature window's definition, as the agent's `feature_sets` row: `id` is the agent's,
     /// which the batch's feature rows refer to.
@@ -48,19 +54,22 @@ public struct UpstreamBatch: Sendable, Equatable {
         }
     }
 
-    public static let magic: [UInt8] = Array("VUB1".utf8)
+    public static let magic: [UInt8] = Array("VUB2".utf8)
     public static let formatVersion = 2
 
     public var agent: String
+    /// The sending database's identity (random, 16 hex digits).
+    public var epoch: String
     public var sequence: Int64
     public var featureSets: [FeatureSet]
     public var features: [Feature]
     public var events: [MaintenanceEvent]
     public var predictions: [Prediction]
 
-    public init(agent: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature], events: [MaintenanceEvent],
-                predictions: [Prediction] = []) {
+    public init(agent: String, epoch: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature],
+                events: [MaintenanceEvent], predictions: [Prediction] = []) {
         self.agent = agent
+        self.epoch = epoch
         self.sequence = sequence
         self.featureSets = featureSets
         self.features = features
@@ -74,16 +83,32 @@ public struct UpstreamBatch: Sendable, Equatable {
     // MARK: Encoding
 
     public func encoded() -> [UInt8] {
+        var devices: [String] = []
+        var deviceIndex: [String: UInt32] = [:]
+        var records: [UInt8] = []
+        records.reserveCapacity(features.reduce(0) { $0 + 32 + 8 * $1.values.count })
+        for feature in features {
+            let index = deviceIndex[feature.device] ?? {
+                devices.append(feature.device)
+                deviceIndex[feature.device] = UInt32(devices.count - 1)
+                return UInt32(devices.count - 1)
+            }()
+            Self.append(index, to: &records)
+            Self.append(UInt64(bitPattern: feature.set), to: &records)
+            Self.append(feature.start.bitPattern, to: &records)
+            Self.append(feature.end.bitPattern, to: &records)
+            Self.append(UInt32(clamping: feature.count), to: &records)
+            for value in feature.values { Self.append(value.bitPattern, to: &records) }
+        }
         let json: JSONValue = [
-            "format": .number(Double(Self.formatVersion)), "agent": .string(agent), "seq": .number(Double(sequence)),
+            "format": .number(Double(Self.formatVersion)), "agent": .string(agent), "epoch": .string(epoch),
+            "seq": .number(Double(sequence)),
             "feature_sets": .array(featureSets.map {
                 ["id": .number(Double($0.id)), "device_type": .string($0.identity.deviceType), "sensor": .string($0.identity.sensor),
                  "window": .string($0.identity.window.canonical), "names": .array($0.identity.names.map(JSONValue.string))]
             }),
-            "features": .array(features.map {
-                ["device": .string($0.device), "set": .number(Double($0.set)), "start": .number($0.start), "end": .number($0.end),
-                 "count": .number(Double($0.count)), "values": .array($0.values.map(JSONValue.number))]
-            }),
+            "devices": .array(devices.map(JSONValue.string)),
+            "features": .number(Double(features.count)),
             "events": .array(events.map { event -> JSONValue in
                 var fields: [(key: String, value: JSONValue)] = [("device", .string(event.device)), ("kind", .string(event.kind.rawValue)),
                                                                  ("ts", .number(event.timestamp))]
@@ -98,14 +123,25 @@ public struct UpstreamBatch: Sendable, Equatable {
                  "probabilities": .array($0.probabilities.map(JSONValue.number))]
             }),
         ]
-        return Self.pack(Array(json.serialized(indent: 0).utf8))
+        let text = Array(json.serialized(indent: 0).utf8)
+        var plain: [UInt8] = []
+        plain.reserveCapacity(4 + text.count + records.count)
+        Self.append(UInt32(text.count), to: &plain)
+        plain += text
+        plain += records
+        return Self.pack(plain)
     }
 
-    /// The wire frame around a batch's JSON: magic, length, zlib.
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// The wire frame around a batch's plain part: magic, length, zlib (level 1: feature values
+    /// are nearly incompressible, and the agent's time is better spent elsewhere).
     public static func pack(_ plain: [UInt8]) -> [UInt8] {
         var bound = compressBound(uLong(plain.count))
         var compressed = [UInt8](repeating: 0, count: Int(bound))
-        let rc = compress2(&compressed, &bound, plain, uLong(plain.count), 6)
+        let rc = compress2(&compressed, &bound, plain, uLong(plain.count), 1)
         precondition(rc == Z_OK, "zlib compress2 failed: \(rc)")
         var bytes = Self.magic
         withUnsafeBytes(of: UInt32(plain.count).littleEndian) { bytes += $0 }
@@ -117,13 +153,17 @@ public struct UpstreamBatch: Sendable, Equatable {
     /// Decodes a batch, refusing anything malformed or larger than `maxPlainBytes` unpacked.
     public init(bytes: [UInt8], maxPlainBytes: Int = 64 << 20) throws(FleetError) {
         let plain = try Self.unpack(bytes, maxPlainBytes: maxPlainBytes)
+        var reader = ByteReader(plain)
+        let length = try reader.uint32()
+        guard length <= plain.count - 4 else { throw FleetError("malformed", "the batch's JSON runs past its end") }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(plain)
+            json = try JSONParser.parse(Array(plain[4..<4 + Int(length)]))
         } catch {
             throw FleetError("malformed", error.description)
         }
-        self = try Self.parse(json)
+        reader.offset = 4 + Int(length)
+        self = try Self.parse(json, records: &reader)
     }
 
     /// A batch's JSON out of its wire frame, refusing a frame that is malformed or unpacks to
@@ -143,7 +183,7 @@ public struct UpstreamBatch: Sendable, Equatable {
         return plain
     }
 
-    private static func parse(_ json: JSONValue) throws(FleetError) -> UpstreamBatch {
+    private static func parse(_ json: JSONValue, records: inout ByteReader) throws(FleetError) -> UpstreamBatch {
         do {
             let reader = try JSONObjectReader(json, file: "batch")
             let format = try reader.integer("format")
@@ -151,6 +191,7 @@ public struct UpstreamBatch: Sendable, Equatable {
                 throw FleetError("unsupported_format", "batch format \(format); this trainer reads \(formatVersion)")
             }
             let agent = try reader.string("agent")
+            let epoch = try reader.string("epoch")
             let sequence = try reader.integer("seq")
             var sets: [FeatureSet] = []
             for entry in try reader.objects("feature_sets") {
@@ -165,16 +206,25 @@ public struct UpstreamBatch: Sendable, Equatable {
                 sets.append(FeatureSet(id: Int64(id), identity: FeatureSetIdentity(deviceType: deviceType, sensor: sensor,
                                                                                    window: window, names: names)))
             }
+            let devices = try reader.strings("devices")
+            let featureCount = try reader.integer("features")
+            let widths = Dictionary(sets.map { ($0.id, $0.identity.names.count) }, uniquingKeysWith: { first, _ in first })
             var features: [Feature] = []
-            for entry in try reader.objects("features") {
-                let device = try entry.string("device")
-                let set = try entry.integer("set")
-                let start = try entry.double("start")
-                let end = try entry.double("end")
-                let count = try entry.integer("count")
-                let values = try entry.numbers("values")
-                features.append(Feature(device: device, set: Int64(set), start: start, end: end, count: count, values: values))
+            features.reserveCapacity(min(featureCount, records.remaining / 32))
+            for index in 0..<max(0, featureCount) {
+                let device = Int(try records.uint32())
+                let set = Int64(bitPattern: try records.uint64())
+                let start = Double(bitPattern: try records.uint64())
+                let end = Double(bitPattern: try records.uint64())
+                let count = Int(try records.uint32())
+                guard device < devices.count else { throw FleetError("malformed", "feature window \(index) names device \(device) of \(devices.count)") }
+                guard let width = widths[set] else { throw FleetError("malformed", "feature window \(index) names set \(set), which the batch does not define") }
+                var values: [Double] = []
+                values.reserveCapacity(width)
+                for _ in 0..<width { values.append(Double(bitPattern: try records.uint64())) }
+                features.append(Feature(device: devices[device], set: set, start: start, end: end, count: count, values: values))
             }
+            guard records.remaining == 0 else { throw FleetError("malformed", "\(records.remaining) bytes after the last feature window") }
             var events: [MaintenanceEvent] = []
             if case .array(let items)? = reader.value("events") {
                 for item in items {
@@ -196,7 +246,7 @@ public struct UpstreamBatch: Sendable, Equatable {
             }
             try reader.rejectUnknownFields()
             guard sequence >= 0, !agent.isEmpty else { throw reader.error("seq", "needs a non-negative seq and an agent") }
-            return UpstreamBatch(agent: agent, sequence: Int64(sequence), featureSets: sets, features: features, events: events,
+            return UpstreamBatch(agent: agent, epoch: epoch, sequence: Int64(sequence), featureSets: sets, features: features, events: events,
                                  predictions: predictions)
         } catch let error as FleetError {
             throw error
@@ -205,5 +255,26 @@ public struct UpstreamBatch: Sendable, Equatable {
         } catch {
             throw FleetError("malformed", "\(error)")
         }
+    }
+}
+
+/// Reads little-endian integers from a batch's binary part, refusing to read past its end.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func uint32() throws(FleetError) -> UInt32 { UInt32(truncatingIfNeeded: try read(4)) }
+    mutating func uint64() throws(FleetError) -> UInt64 { try read(8) }
+
+    private mutating func read(_ size: Int) throws(FleetError) -> UInt64 {
+        guard remaining >= size else { throw FleetError("malformed", "the batch ends inside a feature window") }
+        var value: UInt64 = 0
+        for index in 0..<size { value |= UInt64(bytes[offset + index]) << (8 * index) }
+        offset += size
+        return value
     }
 }

@@ -19,7 +19,7 @@ struct UpstreamIngestTests {
                                           topicDevice: "")
         let prediction = UpstreamBatch.Prediction(device: "motor-1", model: "motor-health", version: "1.0.0",
                                                   windowEnd: Double(sequence), predicted: "healthy", probabilities: [0.9, 0.1])
-        return UpstreamBatch(agent: agent, sequence: sequence, featureSets: [set], features: features, events: [event],
+        return UpstreamBatch(agent: agent, epoch: "00000000000000e1", sequence: sequence, featureSets: [set], features: features, events: [event],
                              predictions: [prediction])
     }
 
@@ -36,10 +36,21 @@ struct UpstreamIngestTests {
 
     /// A batch of a format this trainer does not read is refused with a reason the agent can act on.
     @Test func anUnsupportedFormatIsRefusedWithTheFormatsRead() throws {
-        let text = String(decoding: try UpstreamBatch.unpack(Self.batch(0).encoded()), as: UTF8.self)
-            .replacing("\"format\":2", with: "\"format\":7")
+        var plain = try UpstreamBatch.unpack(Self.batch(0).encoded())
+        let format = Array(#""format":2"#.utf8)
+        let at = try #require((0...(plain.count - format.count)).first { plain[$0..<$0 + format.count].elementsEqual(format) })
+        plain[at + format.count - 1] = UInt8(ascii: "7")
         #expect(throws: FleetError("unsupported_format", "batch format 7; this trainer reads 2")) {
-            try UpstreamBatch(bytes: UpstreamBatch.pack(Array(text.utf8)))
+            try UpstreamBatch(bytes: UpstreamBatch.pack(plain))
+        }
+        // A batch cut inside its binary part, or naming a set it does not define, is refused.
+        #expect(throws: FleetError("malformed", "the batch ends inside a feature window")) {
+            try UpstreamBatch(bytes: UpstreamBatch.pack(Array(try UpstreamBatch.unpack(Self.batch(0).encoded()).dropLast(3))))
+        }
+        var unknownSet = Self.batch(0)
+        unknownSet.features[0].set = 99
+        #expect(throws: FleetError("malformed", "feature window 0 names set 99, which the batch does not define")) {
+            try UpstreamBatch(bytes: unknownSet.encoded())
         }
     }
 
@@ -62,7 +73,7 @@ struct UpstreamIngestTests {
         try agent.publish(topic: topic, payload: Self.batch(2).encoded())
         #expect(agent.waitForPublished(timeout: 10))
         let received = try collect(acks, count: 7).map { try UpstreamAck(bytes: Array($0.payload.utf8)) }
-        #expect(received.map(\.acked) == [0, 1, 1, 1, 1, 1, 3])
+        #expect(received.map(\.acked) == [0, 1, 1, 1, -1, 1, 3], "a batch that cannot be read has no epoch to acknowledge")
         #expect(received.compactMap(\.refused?.reason).count == 2)
         #expect(received[4].refused?.reason.hasPrefix("malformed") == true)
         #expect(received[5].refused?.reason == "batch says it is from someone-else")
@@ -72,6 +83,7 @@ struct UpstreamIngestTests {
         #expect(try store.database.scalar("SELECT count(*) FROM features")?.int64 == 20)
         #expect(try store.database.scalar("SELECT count(*) FROM maintenance_events")?.int64 == 4)
         #expect(try store.database.scalar("SELECT count(*) FROM predictions")?.int64 == 4)
-        #expect(try store.acknowledged(agent: "edge-7") == 3)
+        #expect(try store.acknowledged(agent: "edge-7", epoch: "00000000000000e1") == 3)
+        #expect(try store.acknowledged(agent: "edge-7", epoch: "another database") == -1)
     }
 }

@@ -233,8 +233,8 @@ public struct AgentConfiguration: Sendable {
             url: broker.url, clientID: broker.clientID ?? agentID, username: broker.username, password: broker.password,
             cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
             tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: statusTopic, payload: Array(statusPayload(online: false).utf8)),
-            birth: .init(topic: statusTopic, payload: Array(statusPayload(online: true).utf8)),
+            will: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: false).encoded()),
+            birth: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: true).encoded()),
             subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
     }
@@ -249,13 +249,9 @@ public struct AgentConfiguration: Sendable {
             url: broker.url, clientID: broker.clientID ?? "\(agentID)-upstream", username: broker.username, password: broker.password,
             cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
             tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: statusTopic, payload: Array(statusPayload(online: false).utf8)),
-            birth: .init(topic: statusTopic, payload: Array(statusPayload(online: true).utf8)),
+            will: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: false).encoded()),
+            birth: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: true).encoded()),
             subscriptions: filters.map { .init($0, qos: 1) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
-    }
-
-    private func statusPayload(online: Bool) -> String {
-        JSONValue.object([("agent", .string(agentID)), ("state", .string(online ? "online" : "offline"))]).serialized(indent: 0)
     }
 }

@@ -117,8 +117,9 @@ enum AgentSchema {
             END;
         -- The outbox: every feature window, maintenance event and prediction stored while upload
         -- is on gets a row (kind 1, 2, 3; `row` is its id in its table) in the same transaction.
-        -- A row leaves only when the trainer's ack covers the batch that carried it.
-        CREATE TABLE outbox(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, row INTEGER NOT NULL);
+        -- A row leaves only when the trainer's ack covers the batch that carried it. Ids only
+        -- grow (AUTOINCREMENT): an emptied outbox must not hand out ids a batch already covered.
+        CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, row INTEGER NOT NULL);
         -- Batches formed and not yet acknowledged, with the outbox ids they carry: resent with the
         -- same sequence and the same rows after a timeout, a reconnect or a restart.
         CREATE TABLE upstream_batches(
@@ -127,8 +128,8 @@ enum AgentSchema {
             last_outbox_id INTEGER NOT NULL,
             rows INTEGER NOT NULL
         );
-        -- Uplink state: acked_seq, last_ack_at, connected.
-        CREATE TABLE upstream(name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
+        -- Uplink state: epoch (this database's random identity upstream), acked_seq, last_ack_at, connected.
+        CREATE TABLE upstream(name TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
         -- The models running per device type, and every install attempt with its result.
         CREATE TABLE running_models(
             device_type TEXT NOT NULL,

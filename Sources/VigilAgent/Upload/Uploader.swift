@@ -9,7 +9,9 @@ import VigilStore
 ///
 /// A batch is recorded (`upstream_batches`: its sequence and outbox ids) in a transaction before
 /// it is first sent, so a timeout, a reconnect or a restart resends the same sequence with the
-/// same rows and the trainer stores it once. At most `max_in_flight` batches wait for an ack;
+/// same rows and the trainer stores it once. Sequences count within this database's epoch, a
+/// random identity drawn when upload first runs, so a new database under the same agent id
+/// starts a sequence of its own. At most `max_in_flight` batches wait for an ack;
 /// the backlog drains oldest first, one new batch per writer pass, so live ingest keeps going.
 final class Uploader {
     private struct Pending {
@@ -30,6 +32,7 @@ final class Uploader {
     private let settings: AgentConfiguration.Upstream
     private let log: @Sendable (String) -> Void
     private var pending: [Pending] = []
+    private var epoch = ""
     private var nextSeq: Int64 = 0
     /// The highest outbox id in a formed batch.
     private var lastBatched: Int64 = 0
@@ -56,8 +59,17 @@ final class Uploader {
         }
     }
 
-    /// Reads what is committed: the ack watermark and the batches formed and not acknowledged.
+    /// Reads what is committed: the epoch (drawn on first use), the ack watermark and the
+    /// batches formed and not acknowledged.
     private func load() throws(SQLiteError) {
+        if let saved = try database.scalar("SELECT value FROM upstream WHERE name = 'epoch'")?.string {
+            epoch = saved
+        } else {
+            var random = SystemRandomNumberGenerator()
+            let drawn = String(random.next() as UInt64, radix: 16)
+            epoch = String(repeating: "0", count: 16 - drawn.count) + drawn
+            try database.prepare("INSERT INTO upstream(name, value) VALUES ('epoch', ?)").run([.text(epoch)])
+        }
         acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.double.map { Int64($0) } ?? -1
         pending = try database.rows("SELECT seq, first_outbox_id, last_outbox_id FROM upstream_batches ORDER BY seq").map {
             Pending(seq: $0[0].int64 ?? 0, first: $0[1].int64 ?? 0, last: $0[2].int64 ?? 0, sentAt: nil)
@@ -70,15 +82,17 @@ final class Uploader {
     var nextDue: Double { MonotonicClock.now() + 0.05 }
 
     /// Notes the connection state, resends batches whose ack is overdue (or all after a
-    /// reconnect), and forms one new batch if the in-flight bound allows.
-    func pump() throws(SQLiteError) {
+    /// reconnect), and forms one new batch if the in-flight bound allows. Returns whether it
+    /// formed one: it goes out when the transaction that records it commits, so commit soon.
+    @discardableResult
+    func pump() throws(SQLiteError) -> Bool {
         let now = MonotonicClock.now()
         let isConnected = client.isConnected
         if isConnected != connected {
             connected = isConnected
             try save("connected", isConnected ? 1 : 0)
         }
-        guard isConnected else { return }
+        guard isConnected else { return false }
         let current = client.connectionCount
         if current != connection {
             connection = current
@@ -91,13 +105,13 @@ final class Uploader {
             }
             send(at: index, now: now)
         }
-        if pending.count < settings.maxInFlight { try formBatch() }
+        return pending.count < settings.maxInFlight ? try formBatch() : false
     }
 
-    private func formBatch() throws(SQLiteError) {
+    private func formBatch() throws(SQLiteError) -> Bool {
         let ids = try database.rows("SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                                     [.integer(lastBatched), .integer(Int64(settings.batchRows))])
-        guard let first = ids.first?[0].int64, let last = ids.last?[0].int64 else { return }
+        guard let first = ids.first?[0].int64, let last = ids.last?[0].int64 else { return false }
         try transaction.begin()
         let seq = nextSeq
         try database.prepare("INSERT INTO upstream_batches(seq, first_outbox_id, last_outbox_id, rows) VALUES (?, ?, ?, ?)")
@@ -110,6 +124,7 @@ final class Uploader {
             pending[index].committed = true
             if client.isConnected { send(at: index, now: MonotonicClock.now()) }
         }
+        return true
     }
 
     private func send(at index: Int, now: Double) {
@@ -166,7 +181,7 @@ final class Uploader {
                                      windowEnd: row[3].double ?? 0, predicted: row[4].string ?? "",
                                      probabilities: FleetTables.numbers(row[5].string ?? ""))
         }
-        return UpstreamBatch(agent: agent, sequence: pending.seq, featureSets: sets, features: features, events: events,
+        return UpstreamBatch(agent: agent, epoch: epoch, sequence: pending.seq, featureSets: sets, features: features, events: events,
                              predictions: predictions)
     }
 
@@ -183,20 +198,7 @@ final class Uploader {
         if let refused = ack.refused {
             log("the trainer refused batch \(refused.sequence): \(refused.reason) (it reads batch formats \(ack.formats))")
         }
-        if ack.acked >= nextSeq {
-            // The trainer holds sequences this database never sent (a new database under an old
-            // agent id): number on from there, or the trainer would take our batches for repeats.
-            log("the trainer has acknowledged up to \(ack.acked) but this agent has sent only up to \(nextSeq - 1): renumbering")
-            try transaction.begin()
-            try database.execute("DELETE FROM upstream_batches")
-            pending.removeAll()
-            lastBatched = 0
-            nextSeq = ack.acked + 1
-            acked = ack.acked
-            try save("acked_seq", Double(ack.acked))
-            return
-        }
-        guard ack.acked > acked else { return }
+        guard ack.epoch == epoch, ack.acked > acked, ack.acked < nextSeq else { return }
         try transaction.begin()
         if let last = pending.last(where: { $0.seq <= ack.acked })?.last {
             try database.execute("DELETE FROM outbox WHERE id <= \(last)")

@@ -26,7 +26,13 @@ public final class SQLiteUpstreamStore: UpstreamStore {
                                  version TEXT NOT NULL, window_end REAL NOT NULL, predicted TEXT NOT NULL, probabilities TEXT NOT NULL);
         """,
         """
-        -- Version 2: rows keyed by agent; windows in their canonical text.
+        -- Version 2: rows keyed by agent; windows in their canonical text; batches by agent database (epoch).
+        DROP TABLE batches;
+        DROP TABLE agents;
+        CREATE TABLE batches(agent TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL, rows INTEGER NOT NULL,
+                             received_at REAL NOT NULL, PRIMARY KEY(agent, epoch, seq)) WITHOUT ROWID;
+        CREATE TABLE agents(agent TEXT NOT NULL, epoch TEXT NOT NULL, acknowledged INTEGER NOT NULL,
+                            PRIMARY KEY(agent, epoch)) WITHOUT ROWID;
         CREATE TABLE series_by_agent(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, sensor TEXT NOT NULL,
                                      device_type TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', UNIQUE(agent, device, sensor));
         INSERT INTO series_by_agent(id, agent, device, sensor, device_type, unit) SELECT id, agent, device, sensor, device_type, unit FROM series;
@@ -63,7 +69,7 @@ public final class SQLiteUpstreamStore: UpstreamStore {
     public init(path: String) throws {
         database = try Database(path: path)
         try Self.migrator.migrate(database)
-        insertBatch = try database.prepare("INSERT OR IGNORE INTO batches(agent, seq, rows, received_at) VALUES (?, ?, ?, ?)")
+        insertBatch = try database.prepare("INSERT OR IGNORE INTO batches(agent, epoch, seq, rows, received_at) VALUES (?, ?, ?, ?, ?)")
         insertSet = try database.prepare("""
             INSERT INTO feature_sets(\(FleetTables.featureSetColumns)) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO UPDATE SET names = excluded.names RETURNING id
@@ -81,12 +87,12 @@ public final class SQLiteUpstreamStore: UpstreamStore {
         insertPrediction = try database.prepare("""
             INSERT INTO predictions(\(FleetTables.predictionColumns), agent) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
-        hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND seq = ?")
-        saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, acknowledged) VALUES (?, ?)")
+        hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND epoch = ? AND seq = ?")
+        saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, epoch, acknowledged) VALUES (?, ?, ?)")
     }
 
-    public func acknowledged(agent: String) throws -> Int64 {
-        try database.scalar("SELECT acknowledged FROM agents WHERE agent = ?", [.text(agent)])?.int64 ?? -1
+    public func acknowledged(agent: String, epoch: String) throws -> Int64 {
+        try database.scalar("SELECT acknowledged FROM agents WHERE agent = ? AND epoch = ?", [.text(agent), .text(epoch)])?.int64 ?? -1
     }
 
     public func store(_ batch: UpstreamBatch) throws -> (stored: Bool, acknowledged: Int64) {
@@ -102,17 +108,18 @@ public final class SQLiteUpstreamStore: UpstreamStore {
 
     private func storeInTransaction(_ batch: UpstreamBatch) throws -> (stored: Bool, acknowledged: Int64) {
         try database.transaction {
-            insertBatch.bind([.text(batch.agent), .integer(batch.sequence), .integer(Int64(batch.rowCount)), .real(WallClock.now())])
+            insertBatch.bind([.text(batch.agent), .text(batch.epoch), .integer(batch.sequence), .integer(Int64(batch.rowCount)),
+                              .real(WallClock.now())])
             try insertBatch.step()
             insertBatch.reset()
             let stored = database.changes > 0
             if stored { try storeRows(batch) }
             // Advance the acknowledgement over every batch now held without a gap.
-            var acknowledged = try acknowledged(agent: batch.agent)
-            while try hasBatch.rows([.text(batch.agent), .integer(acknowledged + 1)]).isEmpty == false {
+            var acknowledged = try acknowledged(agent: batch.agent, epoch: batch.epoch)
+            while try hasBatch.rows([.text(batch.agent), .text(batch.epoch), .integer(acknowledged + 1)]).isEmpty == false {
                 acknowledged += 1
             }
-            try saveAgent.run([.text(batch.agent), .integer(acknowledged)])
+            try saveAgent.run([.text(batch.agent), .text(batch.epoch), .integer(acknowledged)])
             return (stored, acknowledged)
         }
     }

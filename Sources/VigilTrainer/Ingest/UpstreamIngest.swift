@@ -79,7 +79,7 @@ public final class UpstreamIngest: @unchecked Sendable {
         } catch {
             return refuse(agent, nil, "\(error)")
         }
-        guard batch.agent == agent else { return refuse(agent, nil, "batch says it is from \(batch.agent)") }
+        guard batch.agent == agent else { return refuse(agent, batch, "batch says it is from \(batch.agent)") }
         do {
             let (stored, acknowledged) = try store.store(batch)
             lock.withLock {
@@ -90,18 +90,21 @@ public final class UpstreamIngest: @unchecked Sendable {
                     counts.duplicates += 1
                 }
             }
-            try client.publish(topic: topics.ack(agent: agent), payload: UpstreamAck(agent: agent, acked: acknowledged).encoded(), qos: 1)
+            let ack = UpstreamAck(agent: agent, epoch: batch.epoch, acked: acknowledged)
+            try client.publish(topic: topics.ack(agent: agent), payload: ack.encoded(), qos: 1)
         } catch {
-            refuse(agent, batch.sequence, "\(error)")
+            refuse(agent, batch, "\(error)")
         }
     }
 
-    /// Counts and logs a refusal, and tells the agent which batch and why.
-    private func refuse(_ agent: String?, _ sequence: Int64?, _ reason: String) {
+    /// Counts and logs a refusal, and tells the agent which batch and why (with the epoch's
+    /// acknowledgement when the batch could be read, -1 and no epoch when not).
+    private func refuse(_ agent: String?, _ batch: UpstreamBatch?, _ reason: String) {
         lock.withLock { counts.refused += 1 }
         log("batch from agent \(agent ?? "?") refused: \(reason)")
-        guard let agent, let acknowledged = try? store.acknowledged(agent: agent) else { return }
-        let ack = UpstreamAck(agent: agent, acked: acknowledged, refused: (sequence ?? -1, reason))
+        guard let agent else { return }
+        let acknowledged = batch.flatMap { try? store.acknowledged(agent: agent, epoch: $0.epoch) } ?? -1
+        let ack = UpstreamAck(agent: agent, epoch: batch?.epoch ?? "", acked: acknowledged, refused: (batch?.sequence ?? -1, reason))
         try? client.publish(topic: topics.ack(agent: agent), payload: ack.encoded(), qos: 1)
     }
 }
