@@ -12,7 +12,7 @@ import VigilStore
 /// same rows and the trainer stores it once. Sequences count within this database's epoch, a
 /// random identity drawn when upload first runs, so a new database under the same agent id
 /// starts a sequence of its own. At most `max_in_flight` batches wait for an ack;
-/// the backlog drains oldest first, one new batch per writer pass, so live ingest keeps going.
+/// the backlog drains oldest first, between the writer's passes over live messages.
 final class Uploader {
     private struct Pending {
         let seq: Int64
@@ -82,8 +82,8 @@ final class Uploader {
     var nextDue: Double { MonotonicClock.now() + 0.05 }
 
     /// Notes the connection state, resends batches whose ack is overdue (or all after a
-    /// reconnect), and forms one new batch if the in-flight bound allows. Returns whether it
-    /// formed one: it goes out when the transaction that records it commits, so commit soon.
+    /// reconnect), and forms new batches up to the in-flight bound. Returns whether it formed
+    /// any: they go out when the transaction that records them commits, so commit soon.
     @discardableResult
     func pump() throws(SQLiteError) -> Bool {
         let now = MonotonicClock.now()
@@ -105,7 +105,9 @@ final class Uploader {
             }
             send(at: index, now: now)
         }
-        return pending.count < settings.maxInFlight ? try formBatch() : false
+        var formed = false
+        while pending.count < settings.maxInFlight, try formBatch() { formed = true }
+        return formed
     }
 
     private func formBatch() throws(SQLiteError) -> Bool {
