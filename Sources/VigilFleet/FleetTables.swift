@@ -15,6 +15,19 @@ public enum FleetTables {
     /// `predictions(device, model, version, window_end, predicted, probabilities)`: probabilities a JSON list.
     public static let predictionColumns = "device, model, version, window_end, predicted, probabilities"
 
+    /// Rewrites `feature_sets.window` from the JSON the first agent databases held
+    /// (`{"size":256,"hop":32}`, `{"seconds":3600.0,"hop_seconds":1800.0}`) to the canonical
+    /// text; a migration step of both the agent's database and the trainer's store.
+    public static let canonicalWindowsMigration = """
+        UPDATE feature_sets SET window = CASE window_kind
+            WHEN 'count' THEN 'count:' || json_extract(window, '$.size') || ':' || json_extract(window, '$.hop')
+            ELSE 'time:' || (SELECT group_concat(CASE WHEN v = CAST(v AS INTEGER) THEN CAST(CAST(v AS INTEGER) AS TEXT)
+                                                      ELSE CAST(v AS TEXT) END, ':')
+                             FROM (SELECT json_extract(window, '$.seconds') AS v UNION ALL
+                                   SELECT json_extract(window, '$.hop_seconds')))
+            END;
+        """
+
     /// A feature vector as stored: little-endian float64, in the set's `names` order.
     public static func blob(_ values: [Double]) -> [UInt8] {
         var bytes: [UInt8] = []

@@ -43,6 +43,12 @@ struct ModelInstallTests {
         try Release.publish(messages, central: CentralBroker(url: BrokerURL(parsing: fleet.central.url)))
     }
 
+    /// A client on the central broker that receives the agent's model reports.
+    static func watchReports(_ fleet: FleetHarness) throws -> (MessageInbox, MQTTClient) {
+        let reports = MessageInbox()
+        return (reports, try connectedClient(fleet.central.url, id: "report-watcher", subscriptions: ["vigil/edge-test/model"], inbox: reports))
+    }
+
     /// Waits for the agent's next model report.
     static func report(_ inbox: MessageInbox) throws -> ModelReport {
         let message = try #require(collect(inbox, count: 1, timeout: 15).first, "no model report")
@@ -59,8 +65,7 @@ struct ModelInstallTests {
     @Test func aReleaseIsInstalledWithoutARestart() throws {
         let fleet = try FleetHarness()
         try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), Self.bundle(signedBy: fleet.key, version: "1.0.0"))
-        let reports = MessageInbox()
-        let watcher = try connectedClient(fleet.central.url, id: "report-watcher", subscriptions: ["vigil/edge-test/model"], inbox: reports)
+        let (reports, watcher) = try Self.watchReports(fleet)
         let agent = try fleet.edge.startAgent()
         let publisher = try fleet.edge.publisher()
         try publishAll(publisher, FleetHarness.readings(devices: ["m1"], seconds: 0..<21))
@@ -92,8 +97,7 @@ struct ModelInstallTests {
     @Test func badReleasesAreRefusedWithTheirReasons() throws {
         let fleet = try FleetHarness()
         try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), Self.bundle(signedBy: fleet.key, version: "1.1.0"))
-        let reports = MessageInbox()
-        let watcher = try connectedClient(fleet.central.url, id: "report-watcher", subscriptions: ["vigil/edge-test/model"], inbox: reports)
+        let (reports, watcher) = try Self.watchReports(fleet)
         let agent = try fleet.edge.startAgent()
         func refusal(_ messages: [(topic: String, payload: [UInt8])]) throws -> String {
             try Self.publish(messages, fleet)
@@ -133,8 +137,7 @@ struct ModelInstallTests {
     @Test func aFailingModelIsRolledBack() throws {
         let fleet = try FleetHarness()
         try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), Self.bundle(signedBy: fleet.key, version: "1.0.0"))
-        let reports = MessageInbox()
-        let watcher = try connectedClient(fleet.central.url, id: "report-watcher", subscriptions: ["vigil/edge-test/model"], inbox: reports)
+        let (reports, watcher) = try Self.watchReports(fleet)
         let agent = try fleet.edge.startAgent()
         try Self.publish(Self.release(Self.bundle(signedBy: fleet.key, version: "2.0.0", alwaysHot: true), fleet), fleet)
         #expect(try Self.report(reports).state == .installed)
@@ -162,8 +165,7 @@ struct ModelInstallTests {
         let fleet = try FleetHarness()
         let position = ReleaseRule.canaryPosition(agent: "edge-test")
         #expect(position == ReleaseRule.canaryPosition(agent: "edge-test"))
-        let reports = MessageInbox()
-        let watcher = try connectedClient(fleet.central.url, id: "report-watcher", subscriptions: ["vigil/edge-test/model"], inbox: reports)
+        let (reports, watcher) = try Self.watchReports(fleet)
         try Self.publish(Self.release(Self.bundle(signedBy: fleet.key, version: "1.0.0"), fleet, rollout: .canary(position * 0.99)), fleet)
         for start in 1...2 {
             let agent = try fleet.edge.startAgent()

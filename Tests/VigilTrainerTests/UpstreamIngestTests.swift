@@ -86,4 +86,22 @@ struct UpstreamIngestTests {
         #expect(try store.acknowledged(agent: "edge-7", epoch: "00000000000000e1") == 3)
         #expect(try store.acknowledged(agent: "edge-7", epoch: "another database") == -1)
     }
+
+    /// Databases written before windows had one text form are rewritten to it, so the dataset
+    /// and the models match on it.
+    @Test func oldWindowTextIsMigratedToTheCanonicalForm() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Database(path: directory.file("old.db"))
+        try database.execute("""
+            CREATE TABLE feature_sets(id INTEGER PRIMARY KEY, window_kind TEXT, window TEXT);
+            INSERT INTO feature_sets(window_kind, window) VALUES
+                ('count', '{"size":256,"hop":32}'), ('time', '{"seconds":3600.0,"hop_seconds":1800.0}'),
+                ('time', '{"seconds":0.5,"hop_seconds":0.25}');
+            """)
+        try database.execute(FleetTables.canonicalWindowsMigration)
+        let windows = try database.rows("SELECT window FROM feature_sets ORDER BY id").map { $0[0].string ?? "" }
+        #expect(windows == ["count:256:32", "time:3600:1800", "time:0.5:0.25"])
+        #expect(windows.compactMap(FeatureWindowSpec.Window.init(canonical:)).map(\.canonical) == windows)
+    }
 }

@@ -1,3 +1,4 @@
+import VigilFleet
 import VigilStore
 
 /// The agent database's schema, one migration step per version. Later versions add tables for
@@ -108,13 +109,7 @@ enum AgentSchema {
         """
         -- Version 5: fleet sync. Feature sets name their window in its canonical text
         -- (count:SIZE:HOP, time:SECONDS:HOP), as upstream batches and model manifests do.
-        UPDATE feature_sets SET window = CASE window_kind
-            WHEN 'count' THEN 'count:' || json_extract(window, '$.size') || ':' || json_extract(window, '$.hop')
-            ELSE 'time:' || (SELECT group_concat(CASE WHEN v = CAST(v AS INTEGER) THEN CAST(CAST(v AS INTEGER) AS TEXT)
-                                                      ELSE CAST(v AS TEXT) END, ':')
-                             FROM (SELECT json_extract(window, '$.seconds') AS v UNION ALL
-                                   SELECT json_extract(window, '$.hop_seconds')))
-            END;
+        \(FleetTables.canonicalWindowsMigration)
         -- The outbox: every feature window, maintenance event and prediction stored while upload
         -- is on gets a row (kind 1, 2, 3; `row` is its id in its table) in the same transaction.
         -- A row leaves only when the trainer's ack covers the batch that carried it. Ids only

@@ -45,13 +45,7 @@ public final class SQLiteUpstreamStore: UpstreamStore {
             SELECT id, '', device, kind, fault_mode, ts, source, note, received_at FROM maintenance_events;
         DROP TABLE maintenance_events;
         ALTER TABLE events_by_agent RENAME TO maintenance_events;
-        UPDATE feature_sets SET window = CASE window_kind
-            WHEN 'count' THEN 'count:' || json_extract(window, '$.size') || ':' || json_extract(window, '$.hop')
-            ELSE 'time:' || (SELECT group_concat(CASE WHEN v = CAST(v AS INTEGER) THEN CAST(CAST(v AS INTEGER) AS TEXT)
-                                                      ELSE CAST(v AS TEXT) END, ':')
-                             FROM (SELECT json_extract(window, '$.seconds') AS v UNION ALL
-                                   SELECT json_extract(window, '$.hop_seconds')))
-            END;
+        \(FleetTables.canonicalWindowsMigration)
         """,
     ])
 
