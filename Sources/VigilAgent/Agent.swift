@@ -138,6 +138,7 @@ public final class Agent: @unchecked Sendable {
             }
         }
         do {
+            try upstream?.uploader.stopping()
             try transaction.commit()
         } catch {
             log("database error on the final commit: \(error)")

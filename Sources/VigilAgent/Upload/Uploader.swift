@@ -110,6 +110,12 @@ final class Uploader {
         return formed
     }
 
+    /// Records that the uplink is down because the agent stops, so its status says so.
+    func stopping() throws(SQLiteError) {
+        connected = false
+        try save("connected", 0)
+    }
+
     private func formBatch() throws(SQLiteError) -> Bool {
         let ids = try database.rows("SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
                                     [.integer(lastBatched), .integer(Int64(settings.batchRows))])
