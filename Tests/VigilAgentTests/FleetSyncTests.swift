@@ -52,6 +52,7 @@ struct FleetSyncTests {
         #expect(try fleet.edge.integer("SELECT count(*) FROM predictions") > 50)
         let after = try AgentStatus.read(database: fleet.edge.database)
         #expect(after.upstream?.backlogRows == 0)
+        #expect(after.upstream?.connected == false, "a stopped agent is not connected")
         #expect((after.upstream?.lastAckedSeq ?? -1) >= 0)
         #expect(after.json().contains("\"upstream\""))
     }
