@@ -55,6 +55,7 @@ public final class Agent: @unchecked Sendable {
                                 maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
                                 alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
+                                rawReadings: settings?.rawReadings ?? [:],
                                 healthChanged: { device, prediction in
                                     let payload: JSONValue = [
                                         "device": .string(device), "model": .string(prediction.model),
@@ -70,6 +71,10 @@ public final class Agent: @unchecked Sendable {
                                     }
                                 }, log: log)
         if let settings {
+            for type in settings.rawReadings.keys where !profiles.contains(where: { $0.type == type }) {
+                throw ConfigurationError(file: configuration.devices, field: "",
+                                         problem: "upstream.raw_readings names \(type), which no device profile here defines")
+            }
             let central = try MQTTClient(configuration: configuration.upstreamConfiguration(settings, deviceTypes: profiles.map(\.type)),
                                          inbox: inbox, log: { log("upstream: \($0)") })
             let uploader = try Uploader(transaction: transaction, client: central, agent: configuration.agentID, settings: settings,

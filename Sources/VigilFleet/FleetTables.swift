@@ -12,6 +12,8 @@ public enum FleetTables {
     public static let featureColumns = "series, feature_set, window_start, window_end, sample_count, vector"
     /// `maintenance_events(device, kind, fault_mode, ts, source, note, received_at)`.
     public static let eventColumns = "device, kind, fault_mode, ts, source, note, received_at"
+    /// `readings(series, seq, ts, value, rate_hz, samples)`: a value, or `samples` as float32.
+    public static let readingColumns = "series, seq, ts, value, rate_hz, samples"
     /// `predictions(device, model, version, window_end, predicted, probabilities)`: probabilities a JSON list.
     public static let predictionColumns = "device, model, version, window_end, predicted, probabilities"
 
@@ -43,6 +45,23 @@ public enum FleetTables {
             for offset in 0..<8 { bits |= UInt64(blob[start + offset]) << (8 * offset) }
             return Double(bitPattern: bits)
         }
+    }
+
+    /// A block's samples as stored (`readings.samples`): little-endian float32.
+    public static func samples(_ blob: [UInt8]) -> [Float] {
+        stride(from: 0, to: blob.count - blob.count % 4, by: 4).map { start in
+            var bits: UInt32 = 0
+            for offset in 0..<4 { bits |= UInt32(blob[start + offset]) << (8 * offset) }
+            return Float(bitPattern: bits)
+        }
+    }
+
+    /// The same the other way.
+    public static func blob(_ samples: [Float]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(samples.count * 4)
+        for sample in samples { withUnsafeBytes(of: sample.bitPattern.littleEndian) { bytes += $0 } }
+        return bytes
     }
 
     /// Names or probabilities as a JSON list, as the `names` and `probabilities` columns hold them.

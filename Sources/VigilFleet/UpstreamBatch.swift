@@ -11,9 +11,11 @@ import VigilCore
 /// On the wire (`<upstream>/<agent>/batch`): "VUB2", the plain part's length (u32 LE), then the
 /// plain part compressed with zlib. The plain part is the JSON's length (u32 LE), the JSON
 /// (format 2: agent, seq, feature sets with their canonical windows, the devices named, events,
-/// predictions, and how many feature windows follow), then one binary record per feature
-/// window, little-endian: device index u32, set id i64, start f64, end f64, sample count u32, and
-/// the set's values as f64. Feature values are computed doubles with all their digits: as text
+/// predictions, the series of the raw readings, and how many feature windows and readings
+/// follow), then one binary record per feature window, little-endian: device index u32, set id
+/// i64, start f64, end f64, sample count u32, and the set's values as f64; then one per raw
+/// reading: series index u32, seq i64, ts f64, and either 0 u8 and the value f64, or 1 u8, the
+/// rate f64, the sample count u32 and the samples as f32. Feature values are computed doubles with all their digits: as text
 /// they cost more to write, read and send than their 8 bytes. The answer is an `UpstreamAck`.
 public struct UpstreamBatch: Sendable, Equatable {
     /// A feature window's definition, as the agent's `feature_sets` row: `id` is the agent's,
@@ -37,6 +39,23 @@ public struct UpstreamBatch: Sendable, Equatable {
         public var values: [Double]
         public init(device: String, set: Int64, start: Double, end: Double, count: Int, values: [Double]) {
             self.device = device; self.set = set; self.start = start; self.end = end; self.count = count; self.values = values
+        }
+    }
+
+    /// One raw reading, as the agent's `readings` row: a value, or a block of samples.
+    public struct Reading: Sendable, Equatable {
+        public var device: String
+        public var sensor: String
+        public var deviceType: String
+        public var seq: Int64
+        public var timestamp: Double
+        public var value: Double?
+        public var rateHz: Double?
+        public var samples: [Float]?
+        public init(device: String, sensor: String, deviceType: String, seq: Int64, timestamp: Double, value: Double? = nil,
+                    rateHz: Double? = nil, samples: [Float]? = nil) {
+            self.device = device; self.sensor = sensor; self.deviceType = deviceType; self.seq = seq
+            self.timestamp = timestamp; self.value = value; self.rateHz = rateHz; self.samples = samples
         }
     }
 
@@ -65,9 +84,11 @@ public struct UpstreamBatch: Sendable, Equatable {
     public var features: [Feature]
     public var events: [MaintenanceEvent]
     public var predictions: [Prediction]
+    /// Raw readings, when the agent's config uploads them for their device type.
+    public var readings: [Reading]
 
     public init(agent: String, epoch: String, sequence: Int64, featureSets: [FeatureSet], features: [Feature],
-                events: [MaintenanceEvent], predictions: [Prediction] = []) {
+                events: [MaintenanceEvent], predictions: [Prediction] = [], readings: [Reading] = []) {
         self.agent = agent
         self.epoch = epoch
         self.sequence = sequence
@@ -75,10 +96,11 @@ public struct UpstreamBatch: Sendable, Equatable {
         self.features = features
         self.events = events
         self.predictions = predictions
+        self.readings = readings
     }
 
     /// Rows it carries.
-    public var rowCount: Int { features.count + events.count + predictions.count }
+    public var rowCount: Int { features.count + events.count + predictions.count + readings.count }
 
     // MARK: Encoding
 
@@ -100,6 +122,29 @@ public struct UpstreamBatch: Sendable, Equatable {
             Self.append(UInt32(clamping: feature.count), to: &records)
             for value in feature.values { Self.append(value.bitPattern, to: &records) }
         }
+        var series: [JSONValue] = []
+        var seriesIndex: [String: UInt32] = [:]
+        for reading in readings {
+            let key = reading.device + "\u{0}" + reading.sensor
+            let index = seriesIndex[key] ?? {
+                series.append(["device": .string(reading.device), "sensor": .string(reading.sensor),
+                               "device_type": .string(reading.deviceType)])
+                seriesIndex[key] = UInt32(series.count - 1)
+                return UInt32(series.count - 1)
+            }()
+            Self.append(index, to: &records)
+            Self.append(UInt64(bitPattern: reading.seq), to: &records)
+            Self.append(reading.timestamp.bitPattern, to: &records)
+            if let samples = reading.samples {
+                records.append(1)
+                Self.append((reading.rateHz ?? 0).bitPattern, to: &records)
+                Self.append(UInt32(samples.count), to: &records)
+                for sample in samples { Self.append(sample.bitPattern, to: &records) }
+            } else {
+                records.append(0)
+                Self.append((reading.value ?? .nan).bitPattern, to: &records)
+            }
+        }
         let json: JSONValue = [
             "format": .number(Double(Self.formatVersion)), "agent": .string(agent), "epoch": .string(epoch),
             "seq": .number(Double(sequence)),
@@ -109,6 +154,8 @@ public struct UpstreamBatch: Sendable, Equatable {
             }),
             "devices": .array(devices.map(JSONValue.string)),
             "features": .number(Double(features.count)),
+            "series": .array(series),
+            "readings": .number(Double(readings.count)),
             "events": .array(events.map { event -> JSONValue in
                 var fields: [(key: String, value: JSONValue)] = [("device", .string(event.device)), ("kind", .string(event.kind.rawValue)),
                                                                  ("ts", .number(event.timestamp))]
@@ -224,7 +271,38 @@ public struct UpstreamBatch: Sendable, Equatable {
                 for _ in 0..<width { values.append(Double(bitPattern: try records.uint64())) }
                 features.append(Feature(device: devices[device], set: set, start: start, end: end, count: count, values: values))
             }
-            guard records.remaining == 0 else { throw FleetError("malformed", "\(records.remaining) bytes after the last feature window") }
+            var series: [(device: String, sensor: String, deviceType: String)] = []
+            for entry in try reader.objects("series") {
+                let device = try entry.string("device")
+                let sensor = try entry.string("sensor")
+                let deviceType = try entry.string("device_type")
+                series.append((device, sensor, deviceType))
+            }
+            let readingCount = try reader.integer("readings")
+            var readings: [Reading] = []
+            readings.reserveCapacity(min(readingCount, records.remaining / 21))
+            for index in 0..<max(0, readingCount) {
+                let position = Int(try records.uint32())
+                guard position < series.count else { throw FleetError("malformed", "reading \(index) names series \(position) of \(series.count)") }
+                let origin = series[position]
+                let seq = Int64(bitPattern: try records.uint64())
+                let timestamp = Double(bitPattern: try records.uint64())
+                var reading = Reading(device: origin.device, sensor: origin.sensor, deviceType: origin.deviceType, seq: seq,
+                                      timestamp: timestamp)
+                if try records.uint8() == 1 {
+                    reading.rateHz = Double(bitPattern: try records.uint64())
+                    let count = Int(try records.uint32())
+                    guard count <= records.remaining / 4 else { throw FleetError("malformed", "reading \(index) claims \(count) samples") }
+                    var samples: [Float] = []
+                    samples.reserveCapacity(count)
+                    for _ in 0..<count { samples.append(Float(bitPattern: try records.uint32())) }
+                    reading.samples = samples
+                } else {
+                    reading.value = Double(bitPattern: try records.uint64())
+                }
+                readings.append(reading)
+            }
+            guard records.remaining == 0 else { throw FleetError("malformed", "\(records.remaining) bytes after the last record") }
             var events: [MaintenanceEvent] = []
             if case .array(let items)? = reader.value("events") {
                 for item in items {
@@ -247,7 +325,7 @@ public struct UpstreamBatch: Sendable, Equatable {
             try reader.rejectUnknownFields()
             guard sequence >= 0, !agent.isEmpty else { throw reader.error("seq", "needs a non-negative seq and an agent") }
             return UpstreamBatch(agent: agent, epoch: epoch, sequence: Int64(sequence), featureSets: sets, features: features, events: events,
-                                 predictions: predictions)
+                                 predictions: predictions, readings: readings)
         } catch let error as FleetError {
             throw error
         } catch let error as ConfigurationError {
@@ -267,11 +345,12 @@ struct ByteReader {
 
     var remaining: Int { bytes.count - offset }
 
+    mutating func uint8() throws(FleetError) -> UInt8 { UInt8(truncatingIfNeeded: try read(1)) }
     mutating func uint32() throws(FleetError) -> UInt32 { UInt32(truncatingIfNeeded: try read(4)) }
     mutating func uint64() throws(FleetError) -> UInt64 { try read(8) }
 
     private mutating func read(_ size: Int) throws(FleetError) -> UInt64 {
-        guard remaining >= size else { throw FleetError("malformed", "the batch ends inside a feature window") }
+        guard remaining >= size else { throw FleetError("malformed", "the batch ends inside a record") }
         var value: UInt64 = 0
         for index in 0..<size { value |= UInt64(bytes[offset + index]) << (8 * index) }
         offset += size

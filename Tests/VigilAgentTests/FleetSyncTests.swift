@@ -186,4 +186,46 @@ struct FleetSyncTests {
         let epochs = try Database(path: fleet.store, readOnly: true).rows("SELECT count(DISTINCT epoch), min(seq) FROM batches")
         #expect(epochs.first?[0].int64 == 2)
     }
+
+    /// Raw readings go upstream as each device type's `raw_readings` says: every second message
+    /// of the motors, and of the fans only those around an alarm (5 s either side of a window
+    /// the model calls hot); the rest stay on the edge.
+    @Test func rawReadingsGoUpstreamSampledOrAroundAlarms() throws {
+        let fleet = try FleetHarness()
+        try fleet.configure(upstream: #", "raw_readings": {"motor": {"every": 2}, "fan": {"around_alarms": 5}}"#)
+        try writeFile(fleet.edge.directory.file("devices/fan.json"), """
+            {"type": "fan", "topics": ["plant/fan/{device}/telemetry"], "timestamp_unit": "s",
+             "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 150}],
+             "features": [{"sensor": "temperature", "window": {"seconds": 10, "hop_seconds": 10}, "features": ["mean", "max"]}]}
+            """)
+        let fanModel = ModelInstallTests.bundle(signedBy: fleet.key, version: "1.0.0", deviceType: "fan")
+        try writeBytes(fleet.edge.directory.file("models/fan-overheat.vgm"), fanModel)
+        let ingest = try fleet.startIngest()
+        let agent = try fleet.edge.startAgent()
+        let publisher = try fleet.edge.publisher()
+        let fans = (0..<60).map { second in
+            ("plant/fan/f1/telemetry", #"{"seq": \#(second), "ts": \#(1750000000 + second), "temperature": \#(40 + second % 20)}"#)
+        }
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1"], seconds: 0..<40) + fans)
+        try fleet.edge.waitUntilIngested(100)
+        try fleet.waitUntilSynced()
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        let store = try Database(path: fleet.store, readOnly: true)
+        func uploaded(_ device: String) throws -> [Int64] {
+            try store.rows("SELECT r.seq FROM readings r JOIN series s ON s.id = r.series WHERE s.device = ? ORDER BY r.seq", [.text(device)])
+                .map { $0[0].int64 ?? -1 }
+        }
+        #expect(try uploaded("m1") == Array(stride(from: 0, to: 40, by: 2)))
+        let expected = try fleet.edge.query("""
+            SELECT r.seq FROM readings r JOIN series s ON s.id = r.series WHERE s.device = 'f1' AND EXISTS (
+                SELECT 1 FROM predictions p WHERE p.device = 'f1' AND p.predicted = 'hot' AND r.ts > p.window_end - 5 AND r.ts <= p.window_end + 5)
+            ORDER BY r.seq
+            """).map { $0[0].int64 ?? -1 }
+        #expect(!expected.isEmpty && expected.count < 60)
+        #expect(try uploaded("f1") == expected)
+        let values = try store.rows("SELECT r.value FROM readings r JOIN series s ON s.id = r.series WHERE s.device = 'm1' AND r.seq = 4")
+        #expect(values.first?[0].double == 44)
+    }
 }

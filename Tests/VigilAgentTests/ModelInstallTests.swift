@@ -15,7 +15,8 @@ import VigilTrainer
 struct ModelInstallTests {
     /// A two-class model of the motor's temperature windows, as `ScoringTests.bundle`, with a
     /// chosen input feature and a bias that can make it say "hot" whatever it sees.
-    static func bundle(signedBy key: Ed25519.KeyPair, version: String, feature: String = "mean", alwaysHot: Bool = false) -> [UInt8] {
+    static func bundle(signedBy key: Ed25519.KeyPair, version: String, feature: String = "mean", alwaysHot: Bool = false,
+                       deviceType: String = "motor") -> [UInt8] {
         let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let layer = QuantizedDense(inputs: 2, outputs: 2, weights: alwaysHot ? [0, 0, 0, 0] : [-100, -100, 100, 100],
                                    bias: alwaysHot ? [0, 2000] : [0, 0],
@@ -23,7 +24,7 @@ struct ModelInstallTests {
                                    input: parameters, output: parameters, activation: .none)
         let window = FeatureWindowSpec.Window.time(seconds: 10, hopSeconds: 10)
         let manifest = ModelManifest(
-            name: "overheat", version: version, createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
+            name: "overheat", version: version, createdAt: "2026-11-27T00:00:00Z", deviceTypes: [deviceType],
             inputs: [.init(sensor: "temperature", feature: feature, window: window),
                      .init(sensor: "temperature", feature: "max", window: window)],
             means: [45, 50], scales: [5, 5], classes: ["healthy", "hot"],

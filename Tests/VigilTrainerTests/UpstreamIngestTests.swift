@@ -24,7 +24,12 @@ struct UpstreamIngestTests {
     }
 
     @Test func batchesRoundTripCompressed() throws {
-        let original = Self.batch(4)
+        var original = Self.batch(4)
+        original.readings = [
+            .init(device: "motor-1", sensor: "temperature", deviceType: "induction-motor", seq: 7, timestamp: 1750000000.25, value: 61.5),
+            .init(device: "motor-1", sensor: "vibration", deviceType: "induction-motor", seq: 8, timestamp: 1750000000.5, rateHz: 4096,
+                  samples: [0.5, -1.25, 3]),
+        ]
         let bytes = original.encoded()
         #expect(try UpstreamBatch(bytes: bytes) == original)
         #expect(throws: FleetError.self) { try UpstreamBatch(bytes: Array(bytes.dropLast(5))) }
@@ -44,7 +49,7 @@ struct UpstreamIngestTests {
             try UpstreamBatch(bytes: UpstreamBatch.pack(plain))
         }
         // A batch cut inside its binary part, or naming a set it does not define, is refused.
-        #expect(throws: FleetError("malformed", "the batch ends inside a feature window")) {
+        #expect(throws: FleetError("malformed", "the batch ends inside a record")) {
             try UpstreamBatch(bytes: UpstreamBatch.pack(Array(try UpstreamBatch.unpack(Self.batch(0).encoded()).dropLast(3))))
         }
         var unknownSet = Self.batch(0)

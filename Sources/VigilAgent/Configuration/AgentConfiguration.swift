@@ -57,6 +57,8 @@ public struct AgentConfiguration: Sendable {
         public var ackTimeout: Double
         /// Model bundles larger than this are refused (sensor payloads keep `max_payload_size`).
         public var maxBundleSize: ByteSize
+        /// Raw readings uploaded per device type; a type not named uploads none.
+        public var rawReadings: [String: RawReadings]
 
         init(_ reader: JSONObjectReader) throws(ConfigurationError) {
             var topics = FleetTopics()
@@ -68,6 +70,15 @@ public struct AgentConfiguration: Sendable {
             maxInFlight = try reader.optionalInteger("max_in_flight") ?? 4
             ackTimeout = try reader.optionalDouble("ack_timeout") ?? 30
             maxBundleSize = try ByteSize.read("max_bundle_size", of: reader, default: ByteSize(bytes: 16 << 20))
+            rawReadings = [:]
+            if let value = reader.value("raw_readings") {
+                guard case .object(let types) = value else {
+                    throw reader.error("raw_readings", "expected an object of device types, got \(value.kindName)")
+                }
+                for (type, mode) in types {
+                    rawReadings[type] = try RawReadings(mode, field: "raw_readings.\(type)", reader: reader)
+                }
+            }
             guard (1...100_000).contains(batchRows) else { throw reader.error("batch_rows", "must be 1 to 100000, got \(batchRows)") }
             guard (1...64).contains(maxInFlight) else { throw reader.error("max_in_flight", "must be 1 to 64, got \(maxInFlight)") }
             guard ackTimeout > 0 else { throw reader.error("ack_timeout", "must be positive, got \(ackTimeout)") }

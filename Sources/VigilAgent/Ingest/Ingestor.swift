@@ -22,6 +22,10 @@ final class Ingestor {
         var dirty: Bool
         /// Per sensor, its feature streams with their feature set ids; made on first use.
         var features: [[(set: Int64, spec: Int, stream: FeatureStream)]]?
+        /// With raw readings uploaded around alarms: readings up to this time go upstream, and
+        /// those up to `uploadedUntil` already went into the outbox.
+        var alarmUntil = -Double.infinity
+        var uploadedUntil = -Double.infinity
     }
 
     private enum Route {
@@ -34,6 +38,8 @@ final class Ingestor {
     private let transaction: WriterTransaction
     /// Whether stored windows, events and predictions are queued for upload.
     private let upload: Bool
+    /// Per profile, which raw readings are queued for upload.
+    private let rawReadings: [RawReadings]
     private let router: TopicRouter
     private let decoders: [PayloadDecoder]
     private let maxPayloadBytes: Int
@@ -68,12 +74,14 @@ final class Ingestor {
 
     init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
+         rawReadings: [String: RawReadings] = [:],
          healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, log: @escaping @Sendable (String) -> Void) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
         self.transaction = transaction
         self.upload = upload
+        self.rawReadings = profiles.map { upload ? rawReadings[$0.type] ?? .off : .off }
         store = transaction.store
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
@@ -198,6 +206,7 @@ final class Ingestor {
             let stored = try store.insertBlock(series: seriesID, seq: decoded.sequence,
                                                timestamp: decoded.timestamp, rateHz: decoded.rateHz, samples: decoded.samples)
             if stored {
+                try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += Int64(decoded.samples.count)
                 for (set, spec, stream) in featureStreams(index, sensor) {
@@ -219,6 +228,7 @@ final class Ingestor {
             // A message is stored whole or not at all: if its first row was there, so are the rest.
             if !stored && position == 0 { return false }
             if stored {
+                try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
                 for (set, spec, stream) in featureStreams(index, item.sensor) {
@@ -230,6 +240,31 @@ final class Ingestor {
         }
         try storeEmitted(device: index)
         return true
+    }
+
+    /// Queues the reading row just stored for upload if the device type's `raw_readings` asks.
+    private func queueReading(device index: Int) throws(SQLiteError) {
+        switch rawReadings[devices[index].profile] {
+        case .off:
+            return
+        case .every(let every):
+            guard decoded.sequence % Int64(every) == 0 else { return }
+        case .aroundAlarms:
+            guard decoded.timestamp <= devices[index].alarmUntil, decoded.timestamp > devices[index].uploadedUntil else { return }
+            devices[index].uploadedUntil = decoded.timestamp
+        }
+        try store.enqueue(.reading, row: store.database.lastInsertRowID)
+    }
+
+    /// An alarm at `time`: queues the device's readings of the `seconds` before it not queued
+    /// yet, and has those of the `seconds` after it queued as they arrive.
+    private func queueReadings(device index: Int, around time: Double, seconds: Double) throws(SQLiteError) {
+        let from = max(devices[index].uploadedUntil, time - seconds)
+        if from < time {
+            try store.enqueueReadings(device: devices[index].name, after: from, upTo: time)
+        }
+        devices[index].uploadedUntil = max(devices[index].uploadedUntil, time)
+        devices[index].alarmUntil = max(devices[index].alarmUntil, time + seconds)
     }
 
     /// The feature streams of a device's sensor, made on the device's first reading.
@@ -260,6 +295,9 @@ final class Ingestor {
                 let id = try store.insert(prediction, device: device.name)
                 if upload { try store.enqueue(.prediction, row: id) }
                 counters.predictions += 1
+                if prediction.alarm, case .aroundAlarms(let seconds) = rawReadings[device.profile] {
+                    try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
+                }
                 predictionStored?(device.profile, prediction)
                 if prediction.changed {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction) }

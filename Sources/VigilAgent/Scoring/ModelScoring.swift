@@ -15,6 +15,8 @@ struct ModelScoring {
         /// Whether the predicted class differs from the device's previous one for this model, or
         /// the probability of trouble crossed the alert threshold either way.
         let changed: Bool
+        /// Whether it is an alarm: trouble is the most likely outcome, or crossed the alert threshold.
+        let alarm: Bool
         let latencySeconds: Double
     }
 
@@ -88,7 +90,7 @@ struct ModelScoring {
             let changed = previous == nil || previous!.state != predicted || previous!.alert != alert
             predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
-                                          latencySeconds: MonotonicClock.now() - started))
+                                          alarm: trouble >= 0.5 || alert, latencySeconds: MonotonicClock.now() - started))
         }
         return predictions
     }

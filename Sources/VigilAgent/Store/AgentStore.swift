@@ -214,6 +214,14 @@ final class AgentStore {
         return database.changes > 0 ? database.lastInsertRowID : nil
     }
 
+    /// Queues a device's stored readings with `after < ts <= upTo` for upload, in id order.
+    func enqueueReadings(device: String, after: Double, upTo: Double) throws(SQLiteError) {
+        try database.prepare("""
+            INSERT INTO outbox(kind, row) SELECT \(OutboxKind.reading.rawValue), r.id FROM readings r JOIN series s ON s.id = r.series
+            WHERE s.device = ? AND r.ts > ? AND r.ts <= ? ORDER BY r.id
+            """).run([.text(device), .real(after), .real(upTo)])
+    }
+
     /// Queues a stored row for upload.
     func enqueue(_ kind: OutboxKind, row: Int64) throws(SQLiteError) {
         insertOutbox.bind(kind.rawValue, at: 1)
@@ -275,14 +283,18 @@ final class AgentStore {
         for _ in 0..<64 {
             let used = try database.usedBytes()
             guard used > target else { break }
-            guard let first = try database.scalar("SELECT min(id) FROM readings")?.int64,
-                  let last = try database.scalar("SELECT max(id) FROM readings")?.int64 else { break }
+            let unqueued = "FROM readings WHERE id NOT IN (SELECT row FROM outbox WHERE kind = \(OutboxKind.reading.rawValue))"
+            guard let first = try database.scalar("SELECT min(id) \(unqueued)")?.int64,
+                  let last = try database.scalar("SELECT max(id) \(unqueued)")?.int64 else { break }
             let rows = max(1, last - first + 1)
             // Delete the share of rows that the excess is of the used bytes, plus a little, so
             // one pass usually does it and the next bound check is a while away.
             let share = min(1, Double(used - target) / Double(used) + 0.02)
             let cut = first + max(1, Int64(Double(rows) * share))
-            try database.execute("DELETE FROM readings WHERE id < \(cut)")
+            // Readings waiting in the outbox stay: they go with the unsent rows, last.
+            try database.execute("""
+                DELETE FROM readings WHERE id < \(cut) AND id NOT IN (SELECT row FROM outbox WHERE kind = \(OutboxKind.reading.rawValue))
+                """)
             deleted += Int64(database.changes)
         }
         return deleted
@@ -317,7 +329,8 @@ final class AgentStore {
             let thousandth = try database.scalar("SELECT id FROM outbox ORDER BY id LIMIT 1 OFFSET 999")?.int64
             let last = try database.scalar("SELECT max(id) FROM outbox")?.int64
             guard let cut = thousandth ?? last else { break }
-            for (table, kind) in [("features", OutboxKind.feature), ("maintenance_events", .event), ("predictions", .prediction)] {
+            for (table, kind) in [("features", OutboxKind.feature), ("maintenance_events", .event), ("predictions", .prediction),
+                                  ("readings", .reading)] {
                 try database.execute("DELETE FROM \(table) WHERE id IN (SELECT row FROM outbox WHERE kind = \(kind.rawValue) AND id <= \(cut))")
             }
             try database.execute("DELETE FROM outbox WHERE id <= \(cut)")

@@ -189,8 +189,19 @@ final class Uploader {
                                      windowEnd: row[3].double ?? 0, predicted: row[4].string ?? "",
                                      probabilities: FleetTables.numbers(row[5].string ?? ""))
         }
+        let readings = try database.rows("""
+            SELECT s.device, s.sensor, s.device_type, r.seq, r.ts, r.value, r.rate_hz, r.samples
+            FROM outbox o JOIN readings r ON r.id = o.row JOIN series s ON s.id = r.series
+            WHERE o.kind = \(OutboxKind.reading.rawValue) AND o.id BETWEEN ? AND ? ORDER BY o.id
+            """, range).map { row in
+            var reading = UpstreamBatch.Reading(device: row[0].string ?? "", sensor: row[1].string ?? "", deviceType: row[2].string ?? "",
+                                                seq: row[3].int64 ?? 0, timestamp: row[4].double ?? 0, value: row[5].double,
+                                                rateHz: row[6].double)
+            if case .blob(let bytes) = row[7] { reading.samples = FleetTables.samples(bytes) }
+            return reading
+        }
         return UpstreamBatch(agent: agent, epoch: epoch, sequence: pending.seq, featureSets: sets, features: features, events: events,
-                             predictions: predictions)
+                             predictions: predictions, readings: readings)
     }
 
     /// Takes the trainer's ack: deletes the outbox rows it covers, in the writer's transaction.

@@ -33,6 +33,9 @@ public final class SQLiteUpstreamStore: UpstreamStore {
                              received_at REAL NOT NULL, PRIMARY KEY(agent, epoch, seq)) WITHOUT ROWID;
         CREATE TABLE agents(agent TEXT NOT NULL, epoch TEXT NOT NULL, acknowledged INTEGER NOT NULL,
                             PRIMARY KEY(agent, epoch)) WITHOUT ROWID;
+        -- Raw readings agents send (sampled, or around alarms), as the agent stores them.
+        CREATE TABLE readings(id INTEGER PRIMARY KEY, series INTEGER NOT NULL REFERENCES series(id), seq INTEGER NOT NULL,
+                              ts REAL NOT NULL, value REAL, rate_hz REAL, samples BLOB, UNIQUE(series, seq, ts));
         CREATE TABLE series_by_agent(id INTEGER PRIMARY KEY, agent TEXT NOT NULL, device TEXT NOT NULL, sensor TEXT NOT NULL,
                                      device_type TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '', UNIQUE(agent, device, sensor));
         INSERT INTO series_by_agent(id, agent, device, sensor, device_type, unit) SELECT id, agent, device, sensor, device_type, unit FROM series;
@@ -56,6 +59,7 @@ public final class SQLiteUpstreamStore: UpstreamStore {
     private let insertFeature: Statement
     private let insertEvent: Statement
     private let insertPrediction: Statement
+    private let insertReading: Statement
     private let hasBatch: Statement
     private let saveAgent: Statement
     private var seriesIDs: [String: Int64] = [:]
@@ -81,6 +85,7 @@ public final class SQLiteUpstreamStore: UpstreamStore {
         insertPrediction = try database.prepare("""
             INSERT INTO predictions(\(FleetTables.predictionColumns), agent) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
+        insertReading = try database.prepare("INSERT OR IGNORE INTO readings(\(FleetTables.readingColumns)) VALUES (?, ?, ?, ?, ?, ?)")
         hasBatch = try database.prepare("SELECT 1 FROM batches WHERE agent = ? AND epoch = ? AND seq = ?")
         saveAgent = try database.prepare("INSERT OR REPLACE INTO agents(agent, epoch, acknowledged) VALUES (?, ?, ?)")
     }
@@ -131,15 +136,8 @@ public final class SQLiteUpstreamStore: UpstreamStore {
                 throw SQLiteError(code: 0, message: "feature window names set \(feature.set), which the batch does not define",
                                   context: "batch \(batch.agent)/\(batch.sequence)")
             }
-            let key = batch.agent + "\u{0}" + feature.device + "\u{0}" + set.set.identity.sensor
-            let series: Int64
-            if let known = seriesIDs[key] {
-                series = known
-            } else {
-                series = try insertSeries.rows([.text(feature.device), .text(set.set.identity.sensor), .text(set.set.identity.deviceType),
-                                                .text(batch.agent)]).first?.first?.int64 ?? 0
-                seriesIDs[key] = series
-            }
+            let series = try seriesID(agent: batch.agent, device: feature.device, sensor: set.set.identity.sensor,
+                                      deviceType: set.set.identity.deviceType)
             insertFeature.bind(series, at: 1)
             insertFeature.bind(set.id, at: 2)
             insertFeature.bind(feature.start, at: 3)
@@ -154,10 +152,25 @@ public final class SQLiteUpstreamStore: UpstreamStore {
                                  .real(event.timestamp), event.source.map(SQLValue.text) ?? .null,
                                  event.note.map(SQLValue.text) ?? .null, .real(WallClock.now()), .text(batch.agent)])
         }
+        for reading in batch.readings {
+            let series = try seriesID(agent: batch.agent, device: reading.device, sensor: reading.sensor, deviceType: reading.deviceType)
+            let samples: SQLValue = reading.samples.map { .blob(FleetTables.blob($0)) } ?? .null
+            try insertReading.run([.integer(series), .integer(reading.seq), .real(reading.timestamp),
+                                   reading.value.map(SQLValue.real) ?? .null, reading.rateHz.map(SQLValue.real) ?? .null, samples])
+        }
         for prediction in batch.predictions {
             try insertPrediction.run([.text(prediction.device), .text(prediction.model), .text(prediction.version),
                                       .real(prediction.windowEnd), .text(prediction.predicted),
                                       .text(FleetTables.text(prediction.probabilities)), .text(batch.agent)])
         }
+    }
+
+    /// The id of an (agent, device, sensor) series, created on first use.
+    private func seriesID(agent: String, device: String, sensor: String, deviceType: String) throws -> Int64 {
+        let key = agent + "\u{0}" + device + "\u{0}" + sensor
+        if let known = seriesIDs[key] { return known }
+        let id = try insertSeries.rows([.text(device), .text(sensor), .text(deviceType), .text(agent)]).first?.first?.int64 ?? 0
+        seriesIDs[key] = id
+        return id
     }
 }
