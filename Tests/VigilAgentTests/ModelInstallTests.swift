@@ -15,8 +15,9 @@ import VigilTrainer
 struct ModelInstallTests {
     /// A two-class model of the motor's temperature windows, as `ScoringTests.bundle`, with a
     /// chosen input feature and a bias that can make it say "hot" whatever it sees.
+    /// With `vibration`, its second input is the vibration's rms instead of the temperature's max.
     static func bundle(signedBy key: Ed25519.KeyPair, version: String, feature: String = "mean", alwaysHot: Bool = false,
-                       deviceType: String = "motor") -> [UInt8] {
+                       deviceType: String = "motor", vibration: Bool = false) -> [UInt8] {
         let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let layer = QuantizedDense(inputs: 2, outputs: 2, weights: alwaysHot ? [0, 0, 0, 0] : [-100, -100, 100, 100],
                                    bias: alwaysHot ? [0, 2000] : [0, 0],
@@ -26,7 +27,8 @@ struct ModelInstallTests {
         let manifest = ModelManifest(
             name: "overheat", version: version, createdAt: "2026-11-27T00:00:00Z", deviceTypes: [deviceType],
             inputs: [.init(sensor: "temperature", feature: feature, window: window),
-                     .init(sensor: "temperature", feature: "max", window: window)],
+                     vibration ? .init(sensor: "vibration", feature: "rms", window: .count(size: 256, hop: 256))
+                               : .init(sensor: "temperature", feature: "max", window: window)],
             means: [45, 50], scales: [5, 5], classes: ["healthy", "hot"],
             layers: [.init(inputs: 2, outputs: 2, activation: .none, input: parameters, output: parameters)])
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
@@ -158,6 +160,27 @@ struct ModelInstallTests {
         #expect(versions.last == "1.0.0")
         #expect(try AgentStatus.read(database: fleet.edge.database).models.first?.lastInstall?.state == "rolled_back")
         #expect(access(fleet.edge.directory.file("models/motor.vgm"), F_OK) != 0, "the failed bundle is gone from disk")
+    }
+
+    /// A model whose inputs never arrive together (its devices send no vibration) scores almost
+    /// none of the windows it is due: it is rolled back, and the agent says why.
+    @Test func aModelThatCannotScoreIsRolledBack() throws {
+        let fleet = try FleetHarness()
+        try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), Self.bundle(signedBy: fleet.key, version: "1.0.0"))
+        let (reports, watcher) = try Self.watchReports(fleet)
+        let agent = try fleet.edge.startAgent()
+        try Self.publish(Self.release(Self.bundle(signedBy: fleet.key, version: "2.0.0", vibration: true), fleet), fleet)
+        #expect(try Self.report(reports).state == .installed)
+        let publisher = try fleet.edge.publisher()
+        try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2", "m3", "m4"], seconds: 0..<120))
+        let report = try Self.report(reports)
+        agent.stop()
+        publisher.stop()
+        watcher.stop()
+        #expect(report.state == .rolledBack)
+        #expect(report.reason == "it scored 0 of the 40 windows it was due (its inputs do not arrive together)")
+        #expect(try Self.versions(fleet).allSatisfy { $0 == "1.0.0" })
+        #expect(try fleet.edge.integer("SELECT count(*) FROM predictions") > 0, "the previous model scores again")
     }
 
     /// Canary membership comes from a stable hash of the agent id: an agent outside the share

@@ -59,9 +59,9 @@ final class Ingestor {
     var scoring: ModelScoring
     /// Called after the commit that stores a prediction which changes a device's health.
     private let healthChanged: (String, ModelScoring.Prediction) -> Void
-    /// Called for every prediction as it is stored, with the device's profile index (the model
-    /// installer's health checks).
-    var predictionStored: ((Int, ModelScoring.Prediction) -> Void)?
+    /// Called for every feature window stored, with the device's profile index, the window's
+    /// feature spec and the predictions it completed (the model installer's health checks).
+    var windowStored: ((_ profile: Int, _ spec: Int, _ predictions: [ModelScoring.Prediction]) -> Void)?
     private var counters = IngestCounters()
     private(set) var uncommittedMessages = 0
     /// Payload bytes stored in the open transaction: the WAL holds them until the commit.
@@ -298,11 +298,11 @@ final class Ingestor {
                 if prediction.alarm, case .aroundAlarms(let seconds) = rawReadings[device.profile] {
                     try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
                 }
-                predictionStored?(device.profile, prediction)
                 if prediction.changed {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction) }
                 }
             }
+            windowStored?(device.profile, item.spec, predictions)
         }
     }
 

@@ -26,6 +26,10 @@ final class ModelInstaller {
         let version: String
         let sha256: String
         let previous: ModelCatalog.Installed?
+        /// The feature spec whose windows the model scores.
+        let trigger: Int
+        /// Windows of that spec stored, windows the model scored, and how many it called trouble.
+        var due = 0
         var seen = 0
         var troubled = 0
     }
@@ -58,7 +62,7 @@ final class ModelInstaller {
         self.topics = topics
         self.client = client
         self.log = log
-        ingestor.predictionStored = { [unowned self] profile, prediction in check(profile, prediction) }
+        ingestor.windowStored = { [unowned self] profile, spec, predictions in check(profile, spec, predictions) }
         // An install whose record was rolled back is still on disk and in memory: the retained
         // rule arriving again records it; nothing else derived from the transaction remains.
         transaction.onRollback { [unowned self] in probation.removeAll() }
@@ -151,7 +155,8 @@ final class ModelInstaller {
         }
         ingestor.scoring.install(installed, profile: profile)
         try saveRunning(type, bundle)
-        probation[profile] = Probation(model: manifest.name, version: manifest.version, sha256: rule.sha256, previous: current)
+        probation[profile] = Probation(model: manifest.name, version: manifest.version, sha256: rule.sha256, previous: current,
+                                       trigger: installed.trigger)
         try record(profile, model: manifest.name, version: manifest.version, sha256: rule.sha256, state: .installed, reason: "")
         log("\(type): installed \(manifest.name) \(manifest.version)\(current.map { " (was \($0.bundle.manifest.version))" } ?? "")")
     }
@@ -165,22 +170,27 @@ final class ModelInstaller {
         _ = try ModelBundle(bytes: back, trustedKeys: trustedKeys)
     }
 
-    /// The health checks of a model on probation: a non-finite output or a slow window fails it
-    /// at once; so does predicting trouble for every one of its first windows.
-    private func check(_ profile: Int, _ prediction: ModelScoring.Prediction) {
-        guard var watch = probation[profile], watch.model == prediction.model, watch.version == prediction.version else { return }
-        watch.seen += 1
-        if prediction.predicted != ingestor.scoring.catalog.models[profile]
-            .first(where: { $0.bundle.manifest.name == watch.model })?.bundle.manifest.classes.first {
-            watch.troubled += 1
-        }
+    /// The health checks of a model on probation, after each feature window: a non-finite
+    /// output or a slow window fails it at once; so does predicting trouble for every one of its
+    /// first windows, or scoring under a quarter of the windows it is due (its inputs do not
+    /// arrive together).
+    private func check(_ profile: Int, _ spec: Int, _ predictions: [ModelScoring.Prediction]) {
+        guard var watch = probation[profile] else { return }
+        if spec == watch.trigger { watch.due += 1 }
         var failure: String?
-        if !prediction.probabilities.allSatisfy(\.isFinite) {
-            failure = "non-finite output \(prediction.probabilities)"
-        } else if prediction.latencySeconds > Self.maxLatencySeconds {
-            failure = "a window took \(Int(prediction.latencySeconds * 1e6)) us (limit \(Int(Self.maxLatencySeconds * 1e6)) us)"
-        } else if watch.seen >= Self.probationWindows && watch.troubled == watch.seen {
+        for prediction in predictions where prediction.model == watch.model && prediction.version == watch.version {
+            watch.seen += 1
+            if prediction.alarm { watch.troubled += 1 }
+            if !prediction.probabilities.allSatisfy(\.isFinite) {
+                failure = "non-finite output \(prediction.probabilities)"
+            } else if prediction.latencySeconds > Self.maxLatencySeconds {
+                failure = "a window took \(Int(prediction.latencySeconds * 1e6)) us (limit \(Int(Self.maxLatencySeconds * 1e6)) us)"
+            }
+        }
+        if failure == nil, watch.seen >= Self.probationWindows, watch.troubled == watch.seen {
             failure = "every one of its first \(watch.seen) windows predicted trouble"
+        } else if failure == nil, watch.due >= 2 * Self.probationWindows, watch.seen * 4 < watch.due {
+            failure = "it scored \(watch.seen) of the \(watch.due) windows it was due (its inputs do not arrive together)"
         }
         if let failure {
             probation[profile] = nil
