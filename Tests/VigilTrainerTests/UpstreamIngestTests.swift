@@ -109,4 +109,28 @@ struct UpstreamIngestTests {
         #expect(windows == ["count:256:32", "time:3600:1800", "time:0.5:0.25"])
         #expect(windows.compactMap(FeatureWindowSpec.Window.init(canonical:)).map(\.canonical) == windows)
     }
+
+    /// The trainer's store reads as a dataset source like an agent's database, with devices
+    /// known by agent: two agents' motor-1 are two devices, not one.
+    @Test func theStoreIsADatasetSourceKeyedByAgent() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteUpstreamStore(path: directory.file("trainer.db"))
+        for sequence: Int64 in 0..<4 {
+            _ = try store.store(Self.batch(sequence, agent: "edge-7"))
+            _ = try store.store(Self.batch(sequence, agent: "edge-8"))
+        }
+        try writeFile(directory.file("motor.json"), """
+            {"type": "induction-motor", "topics": ["plant/motor/{device}/{sensor}"], "timestamp_unit": "s",
+             "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}],
+             "features": [{"sensor": "temperature", "window": {"seconds": 3600, "hop_seconds": 1800}, "features": ["mean", "max"]}]}
+            """)
+        let profile = try DeviceProfile.load(file: directory.file("motor.json"))
+        let source = try openDatasetSource(directory.file("trainer.db"))
+        #expect(source is TrainerStore)
+        #expect(try source.faultCount(deviceType: "induction-motor") == 8)
+        let dataset = try source.dataset(profile: profile, rule: LabelRule(horizon: 5))
+        #expect(Set(dataset.examples.map(\.device)) == ["edge-7/motor-1", "edge-8/motor-1"])
+        #expect(dataset.featureNames == ["temperature.mean", "temperature.max"])
+    }
 }

@@ -47,12 +47,12 @@ public final class TrainerService {
     @discardableResult
     public func retrainRound() -> [String] {
         var released: [String] = []
-        guard let database = try? Database(path: options.store, readOnly: true) else {
+        guard let source = try? openDatasetSource(options.store) else {
             log("cannot open \(options.store)")
             return []
         }
         for profile in options.profiles where !profile.features.isEmpty {
-            let faults = (try? AgentDatabaseSource.faultCount(database: database, deviceType: profile.type)) ?? 0
+            let faults = (try? source.faultCount(deviceType: profile.type)) ?? 0
             guard faults - eventsAtLastTraining[profile.type, default: 0] >= Int64(options.minimumNewEvents) else { continue }
             let path = "\(options.modelsFolder)/\(profile.type).vgm"
             let champion = (try? FileSystem.read(path)).flatMap { try? ModelBundle(bytes: $0, trustedKeys: [options.signingKey.publicKey]) }

@@ -42,7 +42,7 @@ public struct TrainingRun {
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
-        let dataset = try AgentDatabaseSource.dataset(database: options.agentDatabase, profile: options.profile, rule: options.rule)
+        let dataset = try openDatasetSource(options.agentDatabase).dataset(profile: options.profile, rule: options.rule)
         let (train, validation, holdout) = dataset.split()
         guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
             throw ConfigurationError(file: options.agentDatabase, field: "",

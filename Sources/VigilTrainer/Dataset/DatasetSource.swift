@@ -2,15 +2,45 @@ import VigilCore
 import VigilFleet
 import VigilStore
 
-/// Builds a dataset from the tables an agent's database and the trainer's store share
-/// (`FleetTables`): feature windows matched on their full identity (device type, sensor,
-/// canonical window, names), labelled by maintenance events. In the trainer's store a device is
-/// known by its agent too (`agent/device`), so two agents' devices of the same name stay apart.
-public enum AgentDatabaseSource {
+/// Where training data comes from: the tables an agent's database and the trainer's store
+/// share (`FleetTables`). Both read them with the same queries; they differ in how a device is
+/// known: by its name in one agent's database, by agent and name (`agent/device`) in the
+/// fleet's store, so two agents' devices of the same name stay apart.
+public protocol DatasetSource {
+    /// The database, read-only.
+    var database: Database { get }
+    /// The file, for errors.
+    var path: String { get }
+    /// The SQL that names a device uniquely, over a table with `device` (and `agent`) columns.
+    var deviceKey: String { get }
+}
+
+/// One agent's database.
+public struct AgentDatabase: DatasetSource {
+    public let database: Database
+    public let path: String
+    public var deviceKey: String { "device" }
+}
+
+/// The trainer's store of the whole fleet's uploads.
+public struct TrainerStore: DatasetSource {
+    public let database: Database
+    public let path: String
+    public var deviceKey: String { "agent || '/' || device" }
+}
+
+/// Opens `path` read-only as whichever it is: the trainer's store knows each row's agent.
+public func openDatasetSource(_ path: String) throws -> any DatasetSource {
+    let database = try Database(path: path, readOnly: true)
+    let perAgent = try !database.rows("SELECT name FROM pragma_table_info('series') WHERE name = 'agent'").isEmpty
+    return perAgent ? TrainerStore(database: database, path: path) : AgentDatabase(database: database, path: path)
+}
+
+extension DatasetSource {
     /// The labelled dataset of `profile`'s devices: one example per window of the profile's first
-    /// feature spec, with the latest window of every other spec at or before it.
-    public static func dataset(database path: String, profile: DeviceProfile, rule: LabelRule) throws -> Dataset {
-        let database = try Database(path: path, readOnly: true)
+    /// feature spec, with the latest window of every other spec at or before it. Feature windows
+    /// are matched on their full identity (device type, sensor, canonical window, names).
+    public func dataset(profile: DeviceProfile, rule: LabelRule) throws -> Dataset {
         var names: [String] = []
         var setIDs: [Int64] = []
         for spec in profile.features {
@@ -23,22 +53,20 @@ public enum AgentDatabaseSource {
             setIDs.append(id)
             names += spec.features.map { "\(identity.sensor).\($0)" }
         }
-        let perAgent = try isPerAgent(database)
         var faults: [String: [Double]] = [:]
-        for row in try database.rows("SELECT \(perAgent ? "agent || '/' || " : "")device, ts FROM maintenance_events WHERE kind = 'fault' ORDER BY ts") {
+        for row in try database.rows("SELECT \(deviceKey), ts FROM maintenance_events WHERE kind = 'fault' ORDER BY ts") {
             faults[row[0].string ?? "", default: []].append(row[1].double ?? 0)
         }
         // Every window of every spec, per device, in time order.
         var windows: [String: [(end: Double, spec: Int, values: [Double])]] = [:]
         let query = try database.prepare("""
-            SELECT \(perAgent ? "s.agent || '/' || " : "")s.device, f.window_end, f.vector FROM features f JOIN series s ON s.id = f.series
+            SELECT (SELECT \(deviceKey) FROM series s WHERE s.id = f.series), f.window_end, f.vector FROM features f
             WHERE f.feature_set = ? ORDER BY f.window_end
             """)
         for (spec, id) in setIDs.enumerated() {
             for row in try query.rows([.integer(id)]) {
                 guard case .blob(let bytes) = row[2] else { continue }
-                let values = FleetTables.vector(bytes)
-                windows[row[0].string ?? "", default: []].append((row[1].double ?? 0, spec, values))
+                windows[row[0].string ?? "", default: []].append((row[1].double ?? 0, spec, FleetTables.vector(bytes)))
             }
         }
         var examples: [Dataset.Example] = []
@@ -58,16 +86,10 @@ public enum AgentDatabaseSource {
     }
 
     /// How many fault events the devices of `deviceType` have had.
-    public static func faultCount(database: Database, deviceType: String) throws -> Int64 {
-        let device = try isPerAgent(database) ? "agent || '/' || device" : "device"
-        return try database.scalar("""
+    public func faultCount(deviceType: String) throws -> Int64 {
+        try database.scalar("""
             SELECT count(*) FROM maintenance_events
-            WHERE kind = 'fault' AND \(device) IN (SELECT \(device) FROM series WHERE device_type = ?)
+            WHERE kind = 'fault' AND \(deviceKey) IN (SELECT \(deviceKey) FROM series WHERE device_type = ?)
             """, [.text(deviceType)])?.int64 ?? 0
-    }
-
-    /// The trainer's store knows each row's agent; an agent's database is one agent.
-    private static func isPerAgent(_ database: Database) throws -> Bool {
-        try !database.rows("SELECT name FROM pragma_table_info('series') WHERE name = 'agent'").isEmpty
     }
 }
