@@ -133,4 +133,24 @@ struct UpstreamIngestTests {
         #expect(Set(dataset.examples.map(\.device)) == ["edge-7/motor-1", "edge-8/motor-1"])
         #expect(dataset.featureNames == ["temperature.mean", "temperature.max"])
     }
+
+    /// A batch whose transaction fails (a trigger aborts its prediction) leaves nothing behind,
+    /// not even in the store's cache of series ids: the next batch of the same device stores
+    /// rows that point at a series that exists.
+    @Test func aFailedBatchLeavesNoStaleSeriesId() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SQLiteUpstreamStore(path: directory.file("trainer.db"))
+        try store.database.execute("""
+            CREATE TRIGGER injected_failure BEFORE INSERT ON predictions WHEN NEW.window_end = 1
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+            """)
+        #expect(throws: (any Error).self) { try store.store(Self.batch(1)) }
+        #expect(try store.acknowledged(agent: "edge-7", epoch: "00000000000000e1") == -1)
+        try store.database.execute("DROP TRIGGER injected_failure")
+        _ = try store.store(Self.batch(0, agent: "edge-8"))
+        _ = try store.store(Self.batch(0))
+        #expect(try store.database.scalar("SELECT count(*) FROM features f LEFT JOIN series s ON s.id = f.series WHERE s.id IS NULL")?.int64 == 0)
+        #expect(try store.database.scalar("SELECT count(DISTINCT series) FROM features")?.int64 == 2)
+    }
 }
