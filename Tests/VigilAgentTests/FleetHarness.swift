@@ -24,12 +24,12 @@ final class FleetHarness {
 
     /// The agent config with upload to the central broker; `upstream` adds fields to the
     /// `upstream` object and `extra` top-level fields, as JSON text.
-    func configure(upstream: String = "", _ extra: String = "") throws {
+    func configure(upstream: String = "", batchRows: Int = 40, _ extra: String = "") throws {
         try edge.writeConfiguration(broker: #", "reconnect_min_delay": 0.2, "reconnect_max_delay": 1"#, """
             "trusted_keys": ["\(ModelBundle.hex(key.publicKey))"],
               "models": "models",
               "upstream": {"url": "\(central.url)", "reconnect_min_delay": 0.2, "reconnect_max_delay": 1, "ack_timeout": 2,
-                           "batch_rows": 40\(upstream)}\(extra.isEmpty ? "" : ",\n  " + extra)
+                           "batch_rows": \(batchRows)\(upstream)}\(extra.isEmpty ? "" : ",\n  " + extra)
             """)
         mkdir(edge.directory.file("models"), 0o755)
     }

@@ -228,4 +228,34 @@ struct FleetSyncTests {
         let values = try store.rows("SELECT r.value FROM readings r JOIN series s ON s.id = r.series WHERE s.device = 'm1' AND r.seq = 4")
         #expect(values.first?[0].double == 44)
     }
+
+    /// Blocks of samples make large batches: the agent cuts a batch before its samples pass
+    /// 8 MiB, so a backlog of 2,500 blocks of 1,024 samples (10 MiB, 12,500 outbox rows with
+    /// their feature windows) goes in two batches although 20,000 rows would fit one.
+    @Test func largeBlocksAreSplitAcrossBatches() throws {
+        let fleet = try FleetHarness()
+        try fleet.configure(upstream: #", "raw_readings": {"motor": {"every": 1}}"#, batchRows: 20_000)
+        fleet.central.stop()
+        let agent = try fleet.edge.startAgent(waitForUpstream: false)
+        let publisher = try fleet.edge.publisher()
+        let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
+        for start in stride(from: 0, to: 2_500, by: 500) {
+            try publishAll(publisher, (start..<start + 500).map {
+                ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
+            })
+        }
+        try fleet.edge.waitUntilIngested(2_500)
+        try fleet.central.restart()
+        let ingest = try fleet.startIngest()
+        try fleet.waitUntilSynced()
+        agent.stop()
+        publisher.stop()
+        ingest.stop()
+        let store = try Database(path: fleet.store, readOnly: true)
+        #expect(try store.scalar("SELECT count(*) FROM readings")?.int64 == 2_500)
+        #expect(try store.scalar("SELECT sum(length(samples)) FROM readings")?.int64 == 2_500 * 4096)
+        let sizes = try store.rows("SELECT rows FROM batches ORDER BY seq").map { $0[0].int64 ?? 0 }
+        #expect(sizes.count == 2, "\(sizes)")
+        #expect(sizes.reduce(0, +) == 12_500)
+    }
 }

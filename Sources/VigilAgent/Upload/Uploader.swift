@@ -116,10 +116,26 @@ final class Uploader {
         try save("connected", 0)
     }
 
+    /// Raw sample bytes a batch carries at most, well under the trainer's default batch limit
+    /// (16 MiB): blocks of samples are large, and `batch_rows` of them would not pass.
+    static let maxSampleBytes = 8 << 20
+
+    /// Records the next batch: up to `batch_rows` outbox rows after the last batched, fewer if
+    /// their blocks of samples would make it too large.
     private func formBatch() throws(SQLiteError) -> Bool {
-        let ids = try database.rows("SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                                    [.integer(lastBatched), .integer(Int64(settings.batchRows))])
-        guard let first = ids.first?[0].int64, let last = ids.last?[0].int64 else { return false }
+        let candidates = try database.rows("""
+            SELECT o.id, coalesce(length(r.samples), 0) FROM outbox o
+            LEFT JOIN readings r ON o.kind = \(OutboxKind.reading.rawValue) AND r.id = o.row
+            WHERE o.id > ? ORDER BY o.id LIMIT ?
+            """, [.integer(lastBatched), .integer(Int64(settings.batchRows))])
+        var ids: [Int64] = []
+        var sampleBytes: Int64 = 0
+        for row in candidates {
+            sampleBytes += row[1].int64 ?? 0
+            if sampleBytes > Self.maxSampleBytes && !ids.isEmpty { break }
+            ids.append(row[0].int64 ?? 0)
+        }
+        guard let first = ids.first, let last = ids.last else { return false }
         try transaction.begin()
         let seq = nextSeq
         try database.prepare("INSERT INTO upstream_batches(seq, first_outbox_id, last_outbox_id, rows) VALUES (?, ?, ?, ?)")
