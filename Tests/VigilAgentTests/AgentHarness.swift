@@ -112,6 +112,17 @@ func publishAll(_ client: MQTTClient, _ messages: [(topic: String, payload: Stri
     guard client.waitForPublished(timeout: 20) else { throw TestFailure("publishes not acknowledged") }
 }
 
+/// Publishes `count` vibration blocks of 1,024 samples (4 KiB stored) from motor m1, seq 0 on,
+/// 500 at a time.
+func publishBlocks(_ client: MQTTClient, count: Int) throws {
+    let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
+    for start in stride(from: 0, to: count, by: 500) {
+        try publishAll(client, (start..<min(count, start + 500)).map {
+            ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
+        })
+    }
+}
+
 /// Log lines an in-process agent wrote, for tests that check what it noticed.
 final class LogRecorder: Sendable {
     private let lines = Mutex<[String]>([])

@@ -136,13 +136,8 @@ struct FleetSyncTests {
         let agent = try fleet.edge.startAgent(waitForUpstream: false)
         let disk = DiskWatcher([fleet.edge.database, fleet.edge.database + "-wal"])
         let publisher = try fleet.edge.publisher()
-        let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
         let count = 4_000
-        for start in stride(from: 0, to: count, by: 500) {
-            try publishAll(publisher, (start..<start + 500).map {
-                ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
-            })
-        }
+        try publishBlocks(publisher, count: count)
         try fleet.edge.waitUntilIngested(count)
         let largest = disk.stop()
         #expect(largest <= 1 << 20, "file and WAL reached \(largest) bytes")
@@ -238,12 +233,7 @@ struct FleetSyncTests {
         fleet.central.stop()
         let agent = try fleet.edge.startAgent(waitForUpstream: false)
         let publisher = try fleet.edge.publisher()
-        let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
-        for start in stride(from: 0, to: 2_500, by: 500) {
-            try publishAll(publisher, (start..<start + 500).map {
-                ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
-            })
-        }
+        try publishBlocks(publisher, count: 2_500)
         try fleet.edge.waitUntilIngested(2_500)
         try fleet.central.restart()
         let ingest = try fleet.startIngest()

@@ -150,13 +150,8 @@ struct IngestTests {
         let agent = try harness.startAgent()
         let disk = DiskWatcher([harness.database, harness.database + "-wal"])
         let publisher = try harness.publisher()
-        let block = (0..<1024).map { String(Double($0 % 97) / 10 - 4) }.joined(separator: ",")
         let count = 3_000  // 3,000 blocks of 4 KiB: 12 MiB of samples into a 2 MiB bound
-        for start in stride(from: 0, to: count, by: 500) {
-            try publishAll(publisher, (start..<start + 500).map {
-                ("plant/motor/m1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "values": [\#(block)]}"#)
-            })
-        }
+        try publishBlocks(publisher, count: count)
         try harness.waitUntilIngested(count)
         let largest = disk.stop()
         agent.stop()
