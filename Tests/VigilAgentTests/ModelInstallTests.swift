@@ -184,9 +184,11 @@ struct ModelInstallTests {
     }
 
     /// Canary membership comes from a stable hash of the agent id: an agent outside the share
-    /// stays outside across restarts; a share that covers it installs.
+    /// stays outside across restarts; a share that covers it installs (into a models folder
+    /// the agent makes itself).
     @Test func canaryMembershipIsStableAcrossRestarts() throws {
         let fleet = try FleetHarness()
+        rmdir(fleet.edge.directory.file("models"))
         let position = ReleaseRule.canaryPosition(agent: "edge-test")
         #expect(position == ReleaseRule.canaryPosition(agent: "edge-test"))
         let (reports, watcher) = try Self.watchReports(fleet)
@@ -202,6 +204,7 @@ struct ModelInstallTests {
         #expect(try Self.report(reports).state == .installed)
         agent.stop()
         watcher.stop()
+        #expect(access(fleet.edge.directory.file("models/motor.vgm"), R_OK) == 0)
         // Across a fleet, a share of 0.3 picks about 30% of agents.
         let picked = (0..<1000).filter { ReleaseRule.canaryPosition(agent: "edge-\($0)") < 0.3 }.count
         #expect((250...350).contains(picked))

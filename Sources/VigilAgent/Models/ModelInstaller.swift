@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VigilCore
 import VigilFleet
 import VigilInference
@@ -62,6 +65,8 @@ final class ModelInstaller {
         self.topics = topics
         self.client = client
         self.log = log
+        // Releases are written here: the folder may not exist yet on a fresh agent.
+        if mkdir(folder, 0o755) == 0 { log("created the models folder \(folder)") }
         ingestor.windowStored = { [unowned self] profile, spec, predictions in check(profile, spec, predictions) }
         // An install whose record was rolled back is still on disk and in memory: the retained
         // rule arriving again records it; nothing else derived from the transaction remains.
