@@ -13,8 +13,10 @@ import VigilStore
 /// batches and dispatches each message by topic to its handler (ingest, the uploader's acks,
 /// the model installer's releases), all in one transaction committed at least every
 /// `commit_interval_ms` and every `commit_max_messages`. A crash can lose only what was
-/// received and not yet committed: at most `inbox_capacity + commit_max_messages` messages,
-/// normally a few milliseconds' worth.
+/// received and not yet committed: at most `2 x inbox_capacity + commit_max_messages` messages
+/// (the batch being written, up to `inbox_capacity`, whose uncommitted part joins at most
+/// `commit_max_messages` of earlier ones, and an inbox filled again meanwhile), normally a few
+/// milliseconds' worth.
 public final class Agent: @unchecked Sendable {
     public let configuration: AgentConfiguration
     /// The device profiles in use.

@@ -253,17 +253,14 @@ public enum TrainerCommandLine {
 
     private static func rounded(_ value: Double) -> String { String((value * 1000).rounded() / 1000) }
 
+    /// Every file the trainer writes is replaced atomically, with its mode from its creation
+    /// (a private key is never readable by others, not even for a moment).
     private static func write(_ path: String, _ text: String, mode: mode_t) throws {
-        try write(path, Array(text.utf8))
-        chmod(path, mode)
+        try FileSystem.writeAtomically(Array(text.utf8), to: path, mode: mode)
     }
 
     private static func write(_ path: String, _ bytes: [UInt8]) throws {
-        guard let file = fopen(path, "wb") else { throw ConfigurationError(file: path, field: "", problem: "cannot write") }
-        defer { fclose(file) }
-        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
-            throw ConfigurationError(file: path, field: "", problem: "cannot write")
-        }
+        try FileSystem.writeAtomically(bytes, to: path)
     }
 
     private static func help() -> Int32 {

@@ -102,3 +102,21 @@ struct ReleaseTests {
         #expect(rule.sha256 == bundle.digest)
     }
 }
+
+@Suite("Trainer keys")
+struct KeygenTests {
+    /// The private key is 0600 from its creation, the public key readable; both hex of 32 bytes
+    /// that belong together.
+    @Test func keygenWritesAPrivateKeyOthersCannotRead() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let prefix = directory.file("trainer")
+        #expect(TrainerCommandLine.main(["keygen", "--out", prefix]) == 0)
+        var info = stat()
+        #expect(stat(prefix + ".key", &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(stat(prefix + ".pub", &info) == 0 && info.st_mode & 0o777 == 0o644)
+        let privateKey = try Ed25519.key(hexFile: prefix + ".key")
+        let publicKey = try Ed25519.key(hexFile: prefix + ".pub")
+        #expect(Ed25519.publicKey(forPrivateKey: privateKey) == publicKey)
+    }
+}

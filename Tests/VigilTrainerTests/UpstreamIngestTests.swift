@@ -49,9 +49,8 @@ struct UpstreamIngestTests {
             try UpstreamBatch(bytes: UpstreamBatch.pack(plain))
         }
         // A batch cut inside its binary part, or naming a set it does not define, is refused.
-        #expect(throws: FleetError("malformed", "the batch ends inside a record")) {
-            try UpstreamBatch(bytes: UpstreamBatch.pack(Array(try UpstreamBatch.unpack(Self.batch(0).encoded()).dropLast(3))))
-        }
+        let cut = UpstreamBatch.pack(Array(try UpstreamBatch.unpack(Self.batch(0).encoded()).dropLast(3)))
+        #expect(throws: FleetError("malformed", "the batch ends inside a record")) { try UpstreamBatch(bytes: cut) }
         var unknownSet = Self.batch(0)
         unknownSet.features[0].set = 99
         #expect(throws: FleetError("malformed", "feature window 0 names set 99, which the batch does not define")) {
