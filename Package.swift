@@ -12,6 +12,10 @@ let package = Package(
         .executable(name: "vigil-sim", targets: ["vigil-sim"]),
         .executable(name: "vigil-trainer", targets: ["vigil-trainer"]),
     ],
+    dependencies: [
+        // The trainer's command line (not the agent's: it would add 14.5 MB to a static binary).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         .systemLibrary(
             name: "CMosquitto",
@@ -45,7 +49,8 @@ let package = Package(
         ),
         .target(
             name: "VigilTrainer",
-            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet"]
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),

@@ -3,4 +3,4 @@ import Glibc
 #endif
 import VigilTrainer
 
-exit(TrainerCommandLine.main(Array(CommandLine.arguments.dropFirst())))
+exit(TrainerCommand.run(Array(CommandLine.arguments.dropFirst())))

@@ -103,15 +103,30 @@ struct ReleaseTests {
     }
 }
 
-@Suite("Trainer keys")
-struct KeygenTests {
+@Suite("Trainer command line")
+struct TrainerCommandTests {
+    /// A misspelt flag or a value that is not a number is refused as bad usage (64), never
+    /// replaced by a default; a failure to do the work exits 1.
+    @Test func typosAndBadValuesAreRefused() throws {
+        let devices = String(#filePath.split(separator: "/Tests/").first!) + "/devices"
+        let required = ["train", "--agent-db", "missing.db", "--devices", devices, "--type", "induction-motor", "--key", "missing.key",
+                        "--out", "o"]
+        #expect(TrainerCommand.run(required + ["--hiden", "32"]) == 64)
+        #expect(TrainerCommand.run(required + ["--horizon-hours", "abc"]) == 64)
+        #expect(TrainerCommand.run(required + ["--hidden", "0"]) == 64)
+        #expect(TrainerCommand.run(["release", "--broker", "mqtt://127.0.0.1:1", "--bundle", "b", "--key", "k"]) == 64)
+        #expect(TrainerCommand.run(["release", "--broker", "http://x", "--bundle", "b", "--key", "k", "--canary", "0.1"]) == 64)
+        #expect(TrainerCommand.run(["keygen"]) == 64)
+        #expect(TrainerCommand.run(required) == 1, "no such key file: a failure, not a usage error")
+    }
+
     /// The private key is 0600 from its creation, the public key readable; both hex of 32 bytes
     /// that belong together.
     @Test func keygenWritesAPrivateKeyOthersCannotRead() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let prefix = directory.file("trainer")
-        #expect(TrainerCommandLine.main(["keygen", "--out", prefix]) == 0)
+        #expect(TrainerCommand.run(["keygen", "--out", prefix]) == 0)
         var info = stat()
         #expect(stat(prefix + ".key", &info) == 0 && info.st_mode & 0o777 == 0o600)
         #expect(stat(prefix + ".pub", &info) == 0 && info.st_mode & 0o777 == 0o644)

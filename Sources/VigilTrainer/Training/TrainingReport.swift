@@ -1,0 +1,34 @@
+/// The Markdown report of a training run: hold-out metrics, the champion gate, the confusion
+/// matrix with precision and recall, links to the SVG plots and the loss per epoch.
+public enum TrainingReport {
+    /// The Markdown report; `plots` is the bundle's file name, beside which the SVG plots lie.
+    public static func markdown(_ result: TrainingRun.Result, plots: String? = nil) -> String {
+        let evaluation = result.holdout
+        var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
+                     "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
+                         + "(per device, by time). Epochs: \(result.epochs.count).", "",
+                     "| hold-out | value |", "| --- | --- |",
+                     "| accuracy | \(rounded(evaluation.accuracy)) |", "| macro-F1 | \(rounded(evaluation.macroF1)) |",
+                     "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") |",
+                     "| int8 agrees with float | \(rounded(evaluation.int8Agreement)) |"]
+        if let gate = result.gate {
+            lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) |")
+        }
+        lines += ["",
+                     "| truth \\ predicted | " + LabelRule.classes.joined(separator: " | ") + " | precision | recall |",
+                     "| --- |" + String(repeating: " --- |", count: LabelRule.classes.count + 2)]
+        for (index, name) in LabelRule.classes.enumerated() {
+            lines.append("| \(name) | " + evaluation.confusion[index].map(String.init).joined(separator: " | ")
+                         + " | \(rounded(evaluation.precision[index])) | \(rounded(evaluation.recall[index])) |")
+        }
+        if let plots {
+            lines += ["", "![ROC](\(plots).roc.svg) ![confusion](\(plots).confusion.svg) ![loss](\(plots).loss.svg)"]
+        }
+        lines += ["", "Loss per epoch (training, validation):", ""]
+        lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Three decimals.
+    static func rounded(_ value: Double) -> String { String((value * 1000).rounded() / 1000) }
+}
