@@ -55,16 +55,19 @@ struct ConfigurationTests {
         #expect(found.file.hasSuffix("agent.json"))
     }
 
-    /// The executable says what is wrong and exits 2, before touching the network.
+    /// The executable says what is wrong and exits 78 for a bad config, 64 for bad usage, before
+    /// touching the network.
     @Test func commandLineReportsABadConfig() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try writeFile(directory.file("agent.json"), #"{"broker": {"url": "mqtt://127.0.0.1:1", "keep_alive": 1}}"#)
         let log = directory.file("out.log")
         let status = try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["run", "--config", directory.file("agent.json")], log: log)
-        #expect(status == 2)
+        #expect(status == 78)
         #expect(try readFile(log).contains("agent.json: broker.keep_alive: must be 5 to 3600 seconds, got 1"))
-        #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["run"], log: log) == 2)
+        #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["run"], log: log) == 64)
+        #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["run", "--confg", "x"], log: log) == 64)
+        #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["watch", "--db", "x", "--interval", "abc"], log: log) == 64)
         #expect(try ChildProcess.run(buildProductsDirectory() + "/vigil-agent", ["help"], log: log) == 0)
     }
 

@@ -36,14 +36,19 @@ public enum AgentCommandLine {
           default, unknown fields are refused, relative paths are relative to the file.
 
         EXIT STATUS
-          0 on success, 1 when the agent or a command fails, 2 for bad usage or a bad config.
+          0 on success, 1 when the agent or a command fails, 64 for bad usage (an unknown command,
+          flag or value), 78 for a bad config or device profile.
         """
+
+    /// Exit statuses for bad usage and a bad config (sysexits' EX_USAGE and EX_CONFIG).
+    static let badUsage: Int32 = 64
+    static let badConfiguration: Int32 = 78
 
     /// Runs the command in `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         guard let command = arguments.first else {
             StandardError.write(usage + "\n")
-            return 2
+            return badUsage
         }
         var options: [String: String] = [:]
         var flags: Set<String> = []
@@ -52,13 +57,13 @@ public enum AgentCommandLine {
         while let argument = rest.popFirst() {
             switch argument {
             case "--config", "--db", "--interval", "--duration", "--key":
-                guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: 2) }
+                guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: badUsage) }
                 options[argument] = value
             case "--json", "--help", "-h":
                 flags.insert(argument)
             default:
                 guard command == "model", !argument.hasPrefix("-") else {
-                    return fail("unknown argument \"\(argument)\" (see vigil-agent help)", status: 2)
+                    return fail("unknown argument \"\(argument)\" (see vigil-agent help)", status: badUsage)
                 }
                 positional.append(argument)
             }
@@ -70,10 +75,10 @@ public enum AgentCommandLine {
         do {
             switch command {
             case "run":
-                guard let file = options["--config"] else { return fail("run needs --config FILE", status: 2) }
+                guard let file = options["--config"] else { return fail("run needs --config FILE", status: badUsage) }
                 return try run(configuration: AgentConfiguration.load(file: file))
             case "check":
-                guard let file = options["--config"] else { return fail("check needs --config FILE", status: 2) }
+                guard let file = options["--config"] else { return fail("check needs --config FILE", status: badUsage) }
                 let agentConfiguration = try AgentConfiguration.load(file: file)
                 let profiles = try DeviceProfile.loadAll(folder: agentConfiguration.devices)
                 print("config ok: \(profiles.count) device profiles (\(profiles.map(\.type).joined(separator: ", ")))")
@@ -86,7 +91,7 @@ public enum AgentCommandLine {
                 } else if let file = options["--config"] {
                     path = try AgentConfiguration.load(file: file).database
                 } else {
-                    return fail("\(command) needs --config FILE or --db FILE", status: 2)
+                    return fail("\(command) needs --config FILE or --db FILE", status: badUsage)
                 }
                 if command == "status" {
                     let status = try AgentStatus.read(database: path)
@@ -94,25 +99,25 @@ public enum AgentCommandLine {
                     return 0
                 }
                 guard let interval = Double(options["--interval"] ?? "1"), interval >= 0.1 else {
-                    return fail("--interval must be at least 0.1 seconds", status: 2)
+                    return fail("--interval must be at least 0.1 seconds", status: badUsage)
                 }
                 let duration = options["--duration"].flatMap(Double.init)
-                if options["--duration"] != nil && duration == nil { return fail("--duration must be seconds", status: 2) }
+                if options["--duration"] != nil && duration == nil { return fail("--duration must be seconds", status: badUsage) }
                 _ = try LiveView.watch(database: path, interval: interval, duration: duration)
                 return 0
             case "model":
                 guard positional.count == 2, ["inspect", "verify"].contains(positional[0]) else {
-                    return fail("model needs inspect FILE or verify FILE --key KEY", status: 2)
+                    return fail("model needs inspect FILE or verify FILE --key KEY", status: badUsage)
                 }
                 return try model(positional[0], file: positional[1], keyFile: options["--key"])
             case "help", "--help", "-h":
                 print(usage)
                 return 0
             default:
-                return fail("unknown command \"\(command)\" (see vigil-agent help)", status: 2)
+                return fail("unknown command \"\(command)\" (see vigil-agent help)", status: badUsage)
             }
         } catch let error as ConfigurationError {
-            return fail("\(error)", status: 2)
+            return fail("\(error)", status: badConfiguration)
         } catch {
             return fail("\(error)", status: 1)
         }
@@ -140,7 +145,7 @@ public enum AgentCommandLine {
         let bytes = try FileSystem.read(file)
         let key = try keyFile.map { file throws(ConfigurationError) in try Ed25519.key(hexFile: file) }
         if action == "verify" {
-            guard let key else { return fail("model verify needs --key", status: 2) }
+            guard let key else { return fail("model verify needs --key", status: badUsage) }
             do {
                 let bundle = try ModelBundle(bytes: bytes, trustedKeys: [key])
                 print("\(file): verified: \(bundle.manifest.name) \(bundle.manifest.version), sha256 \(bundle.digest)")
