@@ -13,7 +13,8 @@ let package = Package(
         .executable(name: "vigil-trainer", targets: ["vigil-trainer"]),
     ],
     dependencies: [
-        // The trainer's command line (not the agent's: it would add 14.5 MB to a static binary).
+        // The trainer's and the simulator's command lines (not the agent's: it would add 14.5 MB
+        // to a static binary).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -54,7 +55,8 @@ let package = Package(
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
-        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT"], path: "firmware-sim/Sources/FirmwareSim"),
+        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
         .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilTrainer", "VigilCore", "VigilFleet"],
                           path: "Benchmarks/vigil-bench"),

@@ -115,3 +115,19 @@ struct SimulatorTests {
                 == reader.scalar("SELECT count(*) FROM (SELECT DISTINCT series, seq, ts FROM readings)")?.int64)
     }
 }
+
+@Suite("Simulator command line")
+struct SimulatorCommandTests {
+    /// A misspelt flag or a value out of range is refused as bad usage (64), never replaced by a
+    /// default; good options parse into the run's settings.
+    @Test func typosAndBadValuesAreRefused() throws {
+        for arguments in [["--cout", "5"], ["--count", "0"], ["--malformed-rate", "2"], ["--seed", "-1"], ["--broker", "http://x"]] {
+            let error = try #require(throws: (any Error).self) {
+                var command = try SimulatorCommand.parseAsRoot(arguments)
+                try command.validate()
+            }
+            #expect(SimulatorCommand.exitCode(for: error).rawValue == 64, "\(arguments)")
+        }
+        #expect(throws: Never.self) { try SimulatorCommand.parseAsRoot(["--count", "3", "--fast", "--seed", "7"]) }
+    }
+}

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FirmwareSim
 
-exit(SimulatorCommandLine.main(Array(CommandLine.arguments.dropFirst())))
+SimulatorCommand.main()

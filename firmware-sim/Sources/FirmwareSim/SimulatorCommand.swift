@@ -1,0 +1,109 @@
+import ArgumentParser
+import VigilCore
+import VigilMQTT
+
+/// The `vigil-sim` command line. Unknown flags and bad values are refused with exit status 64;
+/// a failure exits 1.
+public struct SimulatorCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vigil-sim",
+        abstract: "A fleet of simulated machines and their firmware, publishing sensor streams over MQTT as real devices would.",
+        discussion: """
+            Bearing and shaft physics, run to failure, sensor faults, sequence numbers, outages with replay, \
+            malformed payloads on request, and maintenance events (a confirmed fault at each failure, a repair \
+            after it) to <maintenance-topic>/<device>: {"device", "type", "kind": "fault" | "repair", "mode", \
+            "ts", "source": "vigil-sim"}. Deterministic for a seed.
+            """)
+
+    @Option(help: "Device profiles to simulate.")
+    var devices = "devices"
+    @Option(help: "Devices in the fleet, spread over the profiles.")
+    var count = 10
+    @Option(help: "Only these device types, comma-separated.")
+    var types: String?
+    @Option(help: "Broker to publish to.")
+    var broker = "mqtt://127.0.0.1:1883"
+    @Option(help: "MQTT client id.")
+    var clientId = "vigil-sim"
+    @Option(help: "Random seed; the same seed gives the same run.")
+    var seed: UInt64 = 1
+    @Option(help: "Wall-clock seconds to run.")
+    var duration = 60.0
+    @Option(help: "Machine seconds per wall second: 3600 ages machines an hour a second.")
+    var speedup = 1.0
+    @Option(help: "Device time at the start, Unix seconds (default: now).")
+    var start: Double?
+    @Flag(help: "Publish as fast as the broker takes it, and report the rate.")
+    var fast = false
+    @Option(help: "Share of payloads sent malformed: truncated, wrong type, NaN, oversized.")
+    var malformedRate = 0.0
+    @Option(help: "Share of devices with a stuck, spiking, dropping, drifting or skewed sensor.")
+    var sensorFaults = 0.1
+    @Option(help: "Every so many wall seconds the devices' links go down ...")
+    var outageEvery = 0.0
+    @Option(help: "... for this long; they buffer, then replay with duplicates and out-of-order messages.")
+    var outageSeconds = 2.0
+    @Option(help: "Maintenance events go to <prefix>/<device>.")
+    var maintenanceTopic = "vigil/maintenance"
+    @Option(help: "Write \"topic<TAB>payload\" lines to this file instead of publishing.")
+    var dump: String?
+    @Option(help: "Write every device's lives (onset, failure, mode) as JSON to this file.")
+    var groundTruth: String?
+
+    public init() {}
+
+    public func validate() throws {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1 to 1000000, got \(count)") }
+        guard duration > 0 else { throw ValidationError("--duration must be positive seconds, got \(duration)") }
+        guard speedup > 0 else { throw ValidationError("--speedup must be positive, got \(speedup)") }
+        if let start, start < 1 { throw ValidationError("--start must be Unix seconds, got \(start)") }
+        guard (0...1).contains(malformedRate) else { throw ValidationError("--malformed-rate must be 0 to 1, got \(malformedRate)") }
+        guard (0...1).contains(sensorFaults) else { throw ValidationError("--sensor-faults must be 0 to 1, got \(sensorFaults)") }
+        guard outageEvery >= 0, outageSeconds >= 0 else { throw ValidationError("--outage-every and --outage-seconds must be seconds") }
+        do {
+            _ = try BrokerURL(parsing: broker)
+        } catch {
+            throw ValidationError("--broker: \(error)")
+        }
+    }
+
+    public func run() throws {
+        var options = SimulatorOptions()
+        options.devices = devices
+        options.count = count
+        options.types = types.map { $0.split(separator: ",").map(String.init) } ?? []
+        options.broker = broker
+        options.clientID = clientId
+        options.seed = seed
+        options.duration = duration
+        options.speedup = speedup
+        options.start = start
+        options.asFastAsPossible = fast
+        options.malformedRate = malformedRate
+        options.sensorFaultShare = sensorFaults
+        options.outageEvery = outageEvery
+        options.outageSeconds = outageSeconds
+        options.maintenanceTopicPrefix = maintenanceTopic
+        options.dump = dump
+        options.groundTruth = groundTruth
+        let profiles = try DeviceProfile.loadAll(folder: devices)
+        let simulator = try FleetSimulator(options: options, profiles: profiles)
+        let log: @Sendable (String) -> Void = { StandardError.write("vigil-sim: \($0)\n") }
+        let sink: MessageSink = if let dump {
+            try DumpSink(path: dump)
+        } else {
+            try BrokerSink(url: BrokerURL(parsing: broker), clientID: clientId, log: log)
+        }
+        let report = try simulator.run(into: sink)
+        if let groundTruth {
+            try FileSystem.writeAtomically(Array((simulator.groundTruth().serialized() + "\n").utf8), to: groundTruth)
+        }
+        let rate = Double(report.messages) / max(report.wallSeconds, 1e-9)
+        print("""
+            vigil-sim: \(report.messages) messages (\(report.samples) samples) from \(count) devices in \
+            \((report.wallSeconds * 10).rounded() / 10) s, \(Int(rate)) msgs/s; \
+            \(report.maintenanceEvents) maintenance events, \(report.malformed) malformed, \(report.dropped) dropped, \
+            \(report.replayed) replayed after outages, \(report.duplicates) duplicates
+            """)
+    }
+}
