@@ -30,6 +30,7 @@ public final class Agent: @unchecked Sendable {
     private let upstream: (client: MQTTClient, uploader: Uploader, installer: ModelInstaller, ackTopic: String,
                            releasePrefix: String)?
     private let log: @Sendable (String) -> Void
+    private let systemd = SystemdNotifier()
     private var writer: NativeThread?
 
     /// Loads the profiles and opens the database; fails with a message naming what is wrong.
@@ -97,6 +98,7 @@ public final class Agent: @unchecked Sendable {
         writer = NativeThread(name: "vigil-writer") { [self] in writeLoop() }
         client.start()
         upstream?.client.start()
+        systemd.ready()
     }
 
     /// Waits until connected and subscribed (to the central broker too with upload on, unless
@@ -109,6 +111,7 @@ public final class Agent: @unchecked Sendable {
     /// Disconnects from the sensors, lets the writer store and commit everything already
     /// received (and send what that commit releases), then disconnects upstream.
     public func stop() {
+        systemd.stopping()
         client.stop()
         inbox.close()
         writer?.join()
@@ -123,6 +126,7 @@ public final class Agent: @unchecked Sendable {
         let interval = Double(configuration.commitIntervalMilliseconds) / 1000
         var batch = MessageBatch()
         while inbox.take(into: &batch, until: deadline(interval)) {
+            systemd.watchdog()
             do {
                 for index in 0..<batch.count {
                     try batch.withMessage(at: index) { topic, payload, entry in
@@ -153,12 +157,11 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    /// When the writer must wake at the latest: the open transaction's commit, and with upload
-    /// on, the uploader's next look at its batches.
+    /// When the writer must wake at the latest: the open transaction's commit, with upload on
+    /// the uploader's next look at its batches, under systemd the next watchdog ping.
     private func deadline(_ interval: Double) -> Double? {
-        let commit = transaction.start.map { $0 + interval }
-        guard let upstream else { return commit }
-        return min(commit ?? .infinity, upstream.uploader.nextDue)
+        let due = [transaction.start.map { $0 + interval }, upstream?.uploader.nextDue, systemd.nextPing].compactMap { $0 }
+        return due.min()
     }
 
     /// Sends a message to its handler: acks to the uploader, releases to the model installer,

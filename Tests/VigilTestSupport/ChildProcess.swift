@@ -26,8 +26,9 @@ public final class ChildProcess: @unchecked Sendable {
     public let logPath: String
     private var exitStatus: Int32?
 
-    /// Starts `executable` (a path, or a name looked up in PATH) with `arguments`.
-    public init(_ executable: String, _ arguments: [String], log: String) throws {
+    /// Starts `executable` (a path, or a name looked up in PATH) with `arguments`, in this
+    /// process's environment plus `environment`.
+    public init(_ executable: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws {
         self.executable = executable
         logPath = log
         var actions = posix_spawn_file_actions_t()
@@ -47,7 +48,15 @@ public final class ChildProcess: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        var inherited: [String] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            inherited.append(String(cString: variable))
+            entry += 1
+        }
+        let envp = (inherited + environment.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(rc)))") }
         self.pid = pid
         registerExitCleanup
