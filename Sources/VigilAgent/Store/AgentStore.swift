@@ -45,7 +45,8 @@ final class AgentStore {
         try database.execute("PRAGMA cache_size = -1024")
         let pageSize = try database.scalar("PRAGMA page_size")?.int64 ?? 4096
         try database.execute("PRAGMA journal_size_limit = \(walLimit)")
-        try database.execute("PRAGMA wal_autocheckpoint = \(max(16, walLimit / pageSize / 2))")
+        // SQLite's default (1,000 pages) unless the WAL's share is smaller.
+        try database.execute("PRAGMA wal_autocheckpoint = \(min(1_000, max(16, walLimit / pageSize / 2)))")
         try AgentSchema.migrator.migrate(database)
         insertReading = try database.prepare("INSERT OR IGNORE INTO readings(series, seq, ts, value) VALUES (?, ?, ?, ?)")
         insertBlock = try database.prepare(
