@@ -27,8 +27,10 @@ public final class Agent: @unchecked Sendable {
     private let client: MQTTClient
     private let transaction: WriterTransaction
     private let ingestor: Ingestor
-    private let upstream: (client: MQTTClient, uploader: Uploader, installer: ModelInstaller, ackTopic: String,
-                           releasePrefix: String)?
+    /// With upload on: the central connection, its handlers, and the topic bytes that route
+    /// to them (compared per message, so kept as bytes).
+    private let upstream: (client: MQTTClient, uploader: Uploader, installer: ModelInstaller, ackTopic: [UInt8],
+                           releasePrefix: [UInt8])?
     private let log: @Sendable (String) -> Void
     private let systemd = SystemdNotifier()
     private var writer: NativeThread?
@@ -86,7 +88,8 @@ public final class Agent: @unchecked Sendable {
                                                folder: configuration.models, trustedKeys: configuration.trustedKeys,
                                                agent: configuration.agentID, topics: settings.topics, client: central, log: log)
             try transaction.commit()
-            upstream = (central, uploader, installer, settings.topics.ack(agent: configuration.agentID), settings.topics.releasePrefix + "/")
+            upstream = (central, uploader, installer, Array(settings.topics.ack(agent: configuration.agentID).utf8),
+                        Array((settings.topics.releasePrefix + "/").utf8))
         } else {
             upstream = nil
         }
@@ -160,8 +163,10 @@ public final class Agent: @unchecked Sendable {
     /// When the writer must wake at the latest: the open transaction's commit, with upload on
     /// the uploader's next look at its batches, under systemd the next watchdog ping.
     private func deadline(_ interval: Double) -> Double? {
-        let due = [transaction.start.map { $0 + interval }, upstream?.uploader.nextDue, systemd.nextPing].compactMap { $0 }
-        return due.min()
+        var due = transaction.start.map { $0 + interval } ?? .infinity
+        if let upstream { due = min(due, upstream.uploader.nextDue) }
+        if let ping = systemd.nextPing { due = min(due, ping) }
+        return due.isFinite ? due : nil
     }
 
     /// Sends a message to its handler: acks to the uploader, releases to the model installer,
@@ -169,10 +174,10 @@ public final class Agent: @unchecked Sendable {
     private func dispatch(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, entry: MessageBatch.Entry,
                           receivedAt: Double) throws(SQLiteError) {
         if let upstream {
-            if topic.elementsEqual(upstream.ackTopic.utf8) {
+            if topic.elementsEqual(upstream.ackTopic) {
                 return try upstream.uploader.handleAck(Array(payload))
             }
-            if topic.starts(with: upstream.releasePrefix.utf8) {
+            if topic.starts(with: upstream.releasePrefix) {
                 return try upstream.installer.handle(topic: String(decoding: topic, as: UTF8.self), payload: Array(payload),
                                                      size: entry.payloadSize)
             }

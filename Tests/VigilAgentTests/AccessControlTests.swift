@@ -12,16 +12,18 @@ import VigilTrainer
 struct AccessControlTests {
     static let acl = String(#filePath.split(separator: "/Tests/").first!) + "/deploy/central-broker/acl"
 
-    /// A central broker with passwords for two agents and the trainer, and the shipped ACL.
-    static func broker(_ directory: TemporaryDirectory) throws -> TestBroker {
+    /// The central broker's config lines for `users` (each with the password `<user>-secret`)
+    /// and the shipped ACL, appended to TestBroker's base config, which keeps
+    /// max_queued_messages 0 (no silent drops).
+    static func configuration(_ directory: TemporaryDirectory, users: [String]) throws -> String {
         let passwords = directory.file("passwd")
-        for (index, user) in ["edge-a", "edge-b", "vigil-trainer"].enumerated() {
+        for (index, user) in users.enumerated() {
             let arguments = (index == 0 ? ["-c"] : []) + ["-b", passwords, user, "\(user)-secret"]
             guard try ChildProcess.run("mosquitto_passwd", arguments, log: directory.file("passwd.log")) == 0 else {
                 throw TestFailure("mosquitto_passwd failed: \(try readFile(directory.file("passwd.log")))")
             }
         }
-        return try TestBroker(configuration: "allow_anonymous false\npassword_file \(passwords)\nacl_file \(acl)")
+        return "allow_anonymous false\npassword_file \(passwords)\nacl_file \(acl)"
     }
 
     static func client(_ broker: TestBroker, _ user: String, subscriptions: [String] = [], inbox: MessageInbox? = nil) throws -> MQTTClient {
@@ -36,7 +38,7 @@ struct AccessControlTests {
     @Test func agentsWriteOnlyTheirOwnTopics() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let broker = try Self.broker(directory)
+        let broker = try TestBroker(configuration: Self.configuration(directory, users: ["edge-a", "edge-b", "vigil-trainer"]))
         let seen = MessageInbox()
         let trainer = try Self.client(broker, "vigil-trainer", subscriptions: ["vigil/upstream/+/batch", "vigil/release/#"], inbox: seen)
         let acksOfA = MessageInbox()
@@ -66,12 +68,7 @@ struct AccessControlTests {
     @Test func uploadWorksUnderTheACL() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let passwords = directory.file("passwd")
-        for (index, user) in ["edge-test", "vigil-trainer"].enumerated() {
-            let arguments = (index == 0 ? ["-c"] : []) + ["-b", passwords, user, "\(user)-secret"]
-            #expect(try ChildProcess.run("mosquitto_passwd", arguments, log: directory.file("passwd.log")) == 0)
-        }
-        let fleet = try FleetHarness(centralConfiguration: "allow_anonymous false\npassword_file \(passwords)\nacl_file \(Self.acl)")
+        let fleet = try FleetHarness(centralConfiguration: Self.configuration(directory, users: ["edge-test", "vigil-trainer"]))
         try fleet.configure(upstream: #", "username": "edge-test", "password": "edge-test-secret""#)
         let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: fleet.central.url), username: "vigil-trainer",
                                                                password: "vigil-trainer-secret"),

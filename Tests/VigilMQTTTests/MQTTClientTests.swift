@@ -87,6 +87,7 @@ struct MQTTClientTests {
         let passwords = directory.file("passwords")
         try writeFile(passwords, "")
         #expect(try ChildProcess.run("mosquitto_passwd", ["-b", passwords, "edge", "s3cret"], log: directory.file("log")) == 0)
+        // Appended to TestBroker's base config, which keeps max_queued_messages 0 (no silent drops).
         let broker = try TestBroker(configuration: "allow_anonymous false\npassword_file \(passwords)")
         let good = try connectedClient(broker.url, id: "good") { $0.username = "edge"; $0.password = "s3cret" }
         #expect(good.isConnected)

@@ -12,7 +12,9 @@ public final class TestBroker: @unchecked Sendable {
     private var process: ChildProcess?
 
     /// Starts a broker. `configuration` lines are appended to the listener's config (TLS files,
-    /// password file); `persistence` keeps sessions and queued messages across restarts.
+    /// password file); `persistence` keeps sessions and queued messages across restarts. The
+    /// base config sets `max_queued_messages 0` and `max_queued_bytes 0`: a test broker never
+    /// drops a queued QoS 1 message (mosquitto's default of 1,000 would, silently).
     public init(configuration: String = "", persistence: Bool = false) throws {
         directory = try TemporaryDirectory("vigil-broker")
         port = try freePort()
@@ -24,7 +26,8 @@ public final class TestBroker: @unchecked Sendable {
             persistence \(persistence)
             persistence_location \(directory.path)/
             autosave_interval 1
-            max_queued_messages 1000000
+            max_queued_messages 0
+            max_queued_bytes 0
             max_inflight_messages 0
             queue_qos0_messages false
             log_dest stderr

@@ -1,5 +1,6 @@
 import VigilCore
 import VigilFleet
+import VigilInference
 import VigilMQTT
 import VigilStore
 
@@ -66,8 +67,7 @@ final class Uploader {
             epoch = saved
         } else {
             var random = SystemRandomNumberGenerator()
-            let drawn = String(random.next() as UInt64, radix: 16)
-            epoch = String(repeating: "0", count: 16 - drawn.count) + drawn
+            epoch = ModelBundle.hex(withUnsafeBytes(of: random.next() as UInt64, Array.init))
             try database.prepare("INSERT INTO upstream(name, value) VALUES ('epoch', ?)").run([.text(epoch)])
         }
         acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.double.map { Int64($0) } ?? -1
