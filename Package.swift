@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Vigil: an edge predictive-maintenance pipeline. The folder list is the pipeline:
 /// Core (vocabulary) -> MQTT and Store (the two system libraries) -> Features -> Inference
-/// -> Fleet (the protocol agent and trainer speak) -> Agent (the edge) and Trainer (the centre).
+/// -> Fleet (the protocol agent and trainer speak) -> Observability (logs, metrics) -> Agent (the
+/// edge) and Trainer (the centre).
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v15)],
@@ -16,6 +17,10 @@ let package = Package(
         // The trainer's and the simulator's command lines (not the agent's: it would add 14.5 MB
         // to a static binary).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Logs, metrics and their Prometheus rendering: none of them needs Foundation.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -39,23 +44,28 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "VigilCore"),
-        .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore"]),
+        .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
         .target(name: "VigilInference", dependencies: ["VigilCore", "CCrypto"]),
         .target(name: "VigilFleet", dependencies: ["VigilCore", "VigilInference", "CZlib"]),
+        .target(name: "VigilObservability", dependencies: ["VigilCore", .product(name: "Logging", package: "swift-log"),
+                                                           .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                           .product(name: "Prometheus", package: "swift-prometheus")]),
         .target(
             name: "VigilAgent",
-            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet"]
+            dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet",
+                           "VigilObservability"]
         ),
         .target(
             name: "VigilTrainer",
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           "VigilObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
-        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                    .product(name: "Logging", package: "swift-log")],
                 path: "firmware-sim/Sources/FirmwareSim"),
         .executableTarget(name: "vigil-sim", dependencies: ["FirmwareSim"], path: "firmware-sim/Sources/vigil-sim"),
         .executableTarget(name: "vigil-bench", dependencies: ["VigilFeatures", "VigilInference", "VigilTrainer", "VigilCore", "VigilFleet"],
@@ -67,13 +77,18 @@ let package = Package(
         .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilInferenceTests", dependencies: ["VigilInference", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilTrainerTests",
-                    dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilFleet", "VigilStore", "VigilTestSupport"]),
-        .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilTestSupport"]),
+                    dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilFleet", "VigilStore",
+                                   "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilObservability",
+                                                             "VigilTestSupport"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
+        .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability", "VigilCore", "VigilTestSupport",
+                                                                    .product(name: "Logging", package: "swift-log"),
+                                                                    .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(
             name: "VigilAgentTests",
             dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilInference", "VigilFleet", "VigilTrainer", "VigilTestSupport",
-                           "vigil-agent", "vigil-trainer"]
+                           "VigilObservability", .product(name: "Logging", package: "swift-log"), "vigil-agent", "vigil-trainer"]
         ),
     ],
     swiftLanguageModes: [.v6]

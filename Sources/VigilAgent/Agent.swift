@@ -1,7 +1,9 @@
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilStore
 
 /// The edge agent: an MQTT subscriber feeding a writer thread that stores every reading in
@@ -31,29 +33,44 @@ public final class Agent: @unchecked Sendable {
     /// to them (compared per message, so kept as bytes).
     private let upstream: (client: MQTTClient, uploader: Uploader, installer: ModelInstaller, ackTopic: [UInt8],
                            releasePrefix: [UInt8])?
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let systemd = SystemdNotifier()
     private var writer: NativeThread?
+    /// The agent's metrics, and the endpoint serving them when `metrics_listen` is set.
+    let metrics: AgentMetrics
+    private let metricsServer: MetricsServer?
+    /// When the writer next refreshes the gauges read from disk (monotonic seconds).
+    private var nextGaugeRefresh = 0.0
 
-    /// Loads the profiles and opens the database; fails with a message naming what is wrong.
-    public init(configuration: AgentConfiguration, log: @escaping @Sendable (String) -> Void = AgentLog.standardError) throws {
+    /// Loads the profiles, opens the database and binds the metrics address; fails with a
+    /// message naming what is wrong.
+    public init(configuration: AgentConfiguration, logger: Logger = Logger(label: "vigil-agent")) throws {
         self.configuration = configuration
-        self.log = log
+        self.logger = logger
+        let log = logger.component("agent")
         profiles = try DeviceProfile.loadAll(folder: configuration.devices)
+        let metrics = AgentMetrics(deviceTypes: profiles.map(\.type), maxDatabaseBytes: configuration.maxDatabaseSize.bytes)
+        self.metrics = metrics
+        metricsServer = try configuration.metricsListen.map { address throws(MetricsServerError) in
+            try MetricsServer(address: address, registry: metrics.registry)
+        }
         subscriptions = configuration.subscriptions(for: profiles)
         let settings = configuration.upstream
         inbox = MessageInbox(capacity: configuration.inboxCapacity, maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                              limits: settings.map { [($0.topics.releasePrefix + "/", Int($0.maxBundleSize.bytes))] } ?? [])
         transaction = try WriterTransaction(store: AgentStore(path: configuration.database, synchronous: configuration.synchronous,
-                                                              maxBytes: configuration.maxDatabaseSize.bytes))
+                                                              maxBytes: configuration.maxDatabaseSize.bytes), metrics: metrics)
         let catalog = ModelCatalog(folder: configuration.models, trustedKeys: configuration.trustedKeys,
                                    maxBundleBytes: ModelBundle.defaultMaxBytes, profiles: profiles)
-        for (file, reason) in catalog.refused { log("model \(file) refused: \(reason)") }
+        for (file, reason) in catalog.refused { log.error("model refused", metadata: ["file": "\(file)", "reason": "\(reason)"]) }
         for (profile, models) in zip(profiles, catalog.models) {
-            for model in models { log("model \(model.bundle.manifest.name) \(model.bundle.manifest.version) scores \(profile.type)") }
+            for model in models {
+                log.info("model scores", metadata: ["device_type": "\(profile.type)", "model": "\(model.bundle.manifest.name)",
+                                                   "version": "\(model.bundle.manifest.version)"])
+            }
         }
         let client = try MQTTClient(configuration: configuration.mqttConfiguration(subscriptions: subscriptions),
-                                    inbox: inbox, log: log)
+                                    inbox: inbox, logger: logger.component("mqtt"))
         self.client = client
         let healthPrefix = configuration.healthTopicPrefix
         ingestor = try Ingestor(transaction: transaction, profiles: profiles,
@@ -72,21 +89,22 @@ public final class Agent: @unchecked Sendable {
                                         try client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
                                                            qos: 1, retain: true)
                                     } catch {
-                                        log("cannot publish the health of \(device): \(error)")
+                                        log.error("cannot publish a device's health", metadata: ["device": "\(device)", "reason": "\(error)"])
                                     }
-                                }, log: log)
+                                }, metrics: metrics, logger: logger.component("ingest"))
         if let settings {
             for type in settings.rawReadings.keys where !profiles.contains(where: { $0.type == type }) {
                 throw ConfigurationError(file: configuration.devices, field: "",
                                          problem: "upstream.raw_readings names \(type), which no device profile here defines")
             }
             let central = try MQTTClient(configuration: configuration.upstreamConfiguration(settings, deviceTypes: profiles.map(\.type)),
-                                         inbox: inbox, log: { log("upstream: \($0)") })
+                                         inbox: inbox, logger: logger.component("uplink"))
             let uploader = try Uploader(transaction: transaction, client: central, agent: configuration.agentID, settings: settings,
-                                        log: log)
+                                        metrics: metrics, logger: logger.component("upload"))
             let installer = try ModelInstaller(transaction: transaction, ingestor: ingestor, profiles: profiles,
                                                folder: configuration.models, trustedKeys: configuration.trustedKeys,
-                                               agent: configuration.agentID, topics: settings.topics, client: central, log: log)
+                                               agent: configuration.agentID, topics: settings.topics, client: central,
+                                               metrics: metrics, logger: logger.component("models"))
             try transaction.commit()
             upstream = (central, uploader, installer, Array(settings.topics.ack(agent: configuration.agentID).utf8),
                         Array((settings.topics.releasePrefix + "/").utf8))
@@ -95,14 +113,22 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    /// Starts the writer and the connections.
+    /// Starts the writer, the connections and the metrics endpoint.
     public func start() {
-        log("vigil-agent \(configuration.agentID): \(profiles.count) device profiles, subscribing to \(subscriptions.joined(separator: ", ")), database \(configuration.database)\(configuration.upstream.map { ", uploading to \($0.broker.url)" } ?? "")")
+        var fields: Logger.Metadata = ["agent": "\(configuration.agentID)", "device_profiles": "\(profiles.count)",
+                                       "subscriptions": "\(subscriptions.joined(separator: " "))", "database": "\(configuration.database)"]
+        if let upstream = configuration.upstream { fields["uploading_to"] = "\(upstream.broker.url)" }
+        if let metricsServer { fields["metrics"] = "http://\(metricsServer.address)/metrics" }
+        logger.component("agent").info("starting", metadata: fields)
         writer = NativeThread(name: "vigil-writer") { [self] in writeLoop() }
         client.start()
         upstream?.client.start()
+        metricsServer?.start()
         systemd.ready()
     }
+
+    /// Where `/metrics` is served (with the port the system chose for port 0), if it is.
+    public var metricsAddress: ListenAddress? { metricsServer?.address }
 
     /// Waits until connected and subscribed (to the central broker too with upload on, unless
     /// `upstream` is false); for tests and scripts.
@@ -123,6 +149,7 @@ public final class Agent: @unchecked Sendable {
             upstream.client.waitForPublished(timeout: 2)
             upstream.client.stop()
         }
+        metricsServer?.stop()
     }
 
     private func writeLoop() {
@@ -147,23 +174,40 @@ public final class Agent: @unchecked Sendable {
                     try transaction.commit()
                 }
             } catch {
-                log("database error, \(ingestor.uncommittedMessages) uncommitted messages lost: \(error)")
+                logger.component("agent").error("database error: the open transaction is rolled back",
+                                                metadata: ["messages_lost": "\(ingestor.uncommittedMessages)", "reason": "\(error)"])
                 transaction.rollback()
             }
+            refreshGauges()
         }
         do {
             try upstream?.uploader.stopping()
             try transaction.commit()
         } catch {
-            log("database error on the final commit: \(error)")
+            logger.component("agent").error("database error on the final commit", metadata: ["reason": "\(error)"])
             transaction.rollback()
         }
     }
 
-    /// When the writer must wake at the latest: the open transaction's commit, with upload on
-    /// the uploader's next look at its batches, under systemd the next watchdog ping.
+    /// Once a second: the database's size on disk, the outbox backlog and the models running.
+    private func refreshGauges() {
+        let now = MonotonicClock.now()
+        guard now >= nextGaugeRefresh else { return }
+        nextGaugeRefresh = now + 1
+        let store = transaction.store
+        metrics.setStore(bytes: store.bytesOnDisk, outbox: upstream == nil ? nil : try? store.outboxRows())
+        var running: [(deviceType: String, model: String, version: String)] = []
+        for (profile, models) in zip(profiles, ingestor.scoring.catalog.models) {
+            for model in models { running.append((profile.type, model.bundle.manifest.name, model.bundle.manifest.version)) }
+        }
+        metrics.setRunning(running)
+    }
+
+    /// When the writer must wake at the latest: the open transaction's commit, the gauges'
+    /// refresh, with upload on the uploader's next look at its batches, under systemd the next
+    /// watchdog ping.
     private func deadline(_ interval: Double) -> Double? {
-        var due = transaction.start.map { $0 + interval } ?? .infinity
+        var due = min(transaction.start.map { $0 + interval } ?? .infinity, nextGaugeRefresh)
         if let upstream { due = min(due, upstream.uploader.nextDue) }
         if let ping = systemd.nextPing { due = min(due, ping) }
         return due.isFinite ? due : nil

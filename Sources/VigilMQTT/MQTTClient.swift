@@ -1,4 +1,5 @@
 import CMosquitto
+import Logging
 import Synchronization
 import VigilCore
 #if canImport(Glibc)
@@ -15,7 +16,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// The configuration it was made with.
     public let configuration: MQTTConfiguration
     private let inbox: MessageInbox?
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let handle: OpaquePointer
     private let state = ConditionLock()
     private var thread: NativeThread?
@@ -30,15 +31,18 @@ public final class MQTTClient: @unchecked Sendable {
     /// Whether a session was established since the last connection attempt.
     private var hadSession = false
     private var lastRefusal: String?
+    /// Connection failures, logged at most once a minute (network thread only).
+    private var failures = LogRateLimit()
 
     private static let libraryReady: Bool = {
         mosquitto_lib_init()
         return true
     }()
 
-    /// Makes a client; nothing happens on the network until `start()`.
+    /// Makes a client; nothing happens on the network until `start()`. Connection failures are
+    /// logged as warnings at most once a minute, with how many were held back.
     public init(configuration: MQTTConfiguration, inbox: MessageInbox? = nil,
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws(MQTTError) {
+                logger: Logger = Logger(label: "mqtt", factory: { _ in SwiftLogNoOpLogHandler() })) throws(MQTTError) {
         precondition(Self.libraryReady)
         guard let handle = mosquitto_new(configuration.clientID, configuration.cleanSession, nil) else {
             throw .library(operation: "mosquitto_new for client \(configuration.clientID)", code: MOSQ_ERR_NOMEM.rawValue,
@@ -48,7 +52,9 @@ public final class MQTTClient: @unchecked Sendable {
         self.handle = handle
         self.configuration = configuration
         self.inbox = inbox
-        self.log = log
+        var logger = logger
+        logger[metadataKey: "broker"] = "\(configuration.url)"
+        self.logger = logger
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         try MQTTError.check(mosquitto_threaded_set(handle, true), "mosquitto_threaded_set")
         if let username = configuration.username {
@@ -152,9 +158,9 @@ public final class MQTTClient: @unchecked Sendable {
                     // The connection had been up: start the backoff afresh.
                     delay = configuration.reconnectMinDelay
                 }
-                log("connection to \(configuration.url) lost: \(state.withLock { lastRefusal } ?? MQTTError.errorText(loop)); reconnecting")
+                warnFailure("connection lost; reconnecting", reason: state.withLock { lastRefusal } ?? MQTTError.errorText(loop))
             } else {
-                log("cannot connect to \(configuration.url): \(MQTTError.errorText(rc)); retrying")
+                warnFailure("cannot connect; retrying", reason: MQTTError.errorText(rc))
             }
             state.withLock { hadSession = false }
             // Equal jitter: half the delay fixed, half random, so a fleet does not reconnect in step.
@@ -174,13 +180,21 @@ public final class MQTTClient: @unchecked Sendable {
         }
     }
 
+    /// A connection failure: a warning at most once a minute.
+    private func warnFailure(_ message: Logger.Message, reason: String) {
+        guard let held = failures.admit() else { return }
+        var fields: Logger.Metadata = ["reason": "\(reason)"]
+        if held > 0 { fields["suppressed"] = "\(held)" }
+        logger.warning(message, metadata: fields)
+    }
+
     // MARK: Callbacks (network thread)
 
     private func didConnect(_ rc: Int32) {
         guard rc == 0 else {
             let reason = String(cString: mosquitto_connack_string(rc))
             state.withLock { lastRefusal = "broker refused the connection: \(reason)" }
-            log("broker \(configuration.url) refused the connection: \(reason)")
+            warnFailure("the broker refused the connection", reason: reason)
             mosquitto_disconnect(handle)
             return
         }
@@ -192,12 +206,12 @@ public final class MQTTClient: @unchecked Sendable {
             subscribed = configuration.subscriptions.isEmpty
             state.broadcast()
         }
-        log("connected to \(configuration.url) as \(configuration.clientID)")
+        logger.info("connected", metadata: ["client_id": "\(configuration.clientID)"])
         if let birth = configuration.birth {
             do {
                 try publish(topic: birth.topic, payload: birth.payload, qos: birth.qos, retain: birth.retain)
             } catch {
-                log("cannot publish to \(birth.topic): \(error)")
+                logger.error("cannot publish the birth message", metadata: ["topic": "\(birth.topic)", "reason": "\(error)"])
             }
         }
         guard !configuration.subscriptions.isEmpty else { return }
@@ -211,7 +225,7 @@ public final class MQTTClient: @unchecked Sendable {
                 mosquitto_subscribe_multiple(handle, &messageID, Int32(buffer.count), buffer.baseAddress, qos, 0, nil)
             }
             if rc != MOSQ_ERR_SUCCESS.rawValue {
-                log("subscribe failed: \(MQTTError.errorText(rc))")
+                logger.error("subscribe failed", metadata: ["reason": "\(MQTTError.errorText(rc))"])
             }
             state.withLock { subscribeMessageID = messageID }
         }
@@ -219,14 +233,15 @@ public final class MQTTClient: @unchecked Sendable {
 
     private func didSubscribe(_ messageID: Int32, _ granted: [Int32]) {
         if granted.contains(0x80) {
-            log("broker refused a subscription in \(configuration.subscriptions.map(\.filter))")
+            logger.error("the broker refused a subscription", metadata: ["filters": "\(configuration.subscriptions.map(\.filter).joined(separator: " "))"])
         }
-        state.withLock {
-            if messageID == subscribeMessageID {
-                subscribed = true
-                state.broadcast()
-            }
+        let done = state.withLock {
+            guard messageID == subscribeMessageID else { return false }
+            subscribed = true
+            state.broadcast()
+            return true
         }
+        if done { logger.info("subscribed", metadata: ["filters": "\(configuration.subscriptions.map(\.filter).joined(separator: " "))"]) }
     }
 
     private func didDisconnect(_ rc: Int32) {

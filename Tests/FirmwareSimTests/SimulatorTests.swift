@@ -3,6 +3,7 @@ import Testing
 import VigilAgent
 import VigilCore
 import VigilMQTT
+import VigilObservability
 import VigilStore
 import VigilTestSupport
 
@@ -72,7 +73,7 @@ struct SimulatorTests {
             {"agent_id": "sim-test", "broker": {"url": "\(broker.url)", "clean_session": true},
              "database": "agent.db", "devices": "\(Self.devices)"}
             """)
-        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), log: { _ in })
+        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), logger: .silent)
         agent.start()
         #expect(agent.waitUntilReady(timeout: 10))
 
@@ -88,7 +89,7 @@ struct SimulatorTests {
         options.outageEvery = 10
         options.outageSeconds = 3
         let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
-        let report = try simulator.run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim", log: { _ in }))
+        let report = try simulator.run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim"))
         #expect(report.malformed > 0 && report.duplicates > 0 && report.maintenanceEvents > 0)
 
         let database = directory.file("agent.db")

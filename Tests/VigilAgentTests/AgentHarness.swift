@@ -2,9 +2,11 @@
 import Glibc
 #endif
 import Synchronization
+import Logging
 import VigilAgent
 import VigilCore
 import VigilMQTT
+import VigilObservability
 import VigilStore
 import VigilTestSupport
 
@@ -63,21 +65,28 @@ final class AgentHarness {
     /// Loads the config and starts an agent in this process, waiting until it is subscribed
     /// (upstream too, unless `waitForUpstream` is false).
     func startAgent(waitForUpstream: Bool = true) throws -> Agent {
-        let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), log: { [log] line in log.record(line) })
+        let agent = try Agent(configuration: AgentConfiguration.load(file: configPath), logger: log.logger)
         agent.start()
         guard agent.waitUntilReady(timeout: 10, upstream: waitForUpstream) else { throw TestFailure("agent did not subscribe") }
         return agent
     }
 
-    /// Starts `vigil-agent run` as a process, and waits until the broker has its session.
-    func startAgentProcess() throws -> ChildProcess {
-        let process = try ChildProcess(buildProductsDirectory() + "/vigil-agent", ["run", "--config", configPath],
-                                       log: directory.file("agent.log"))
-        guard eventually(timeout: 10, { process.output().contains("connected to") || process.hasExited }), !process.hasExited else {
-            throw TestFailure("vigil-agent did not connect: \(process.output())")
+    /// Starts `vigil-agent run` as a process with `arguments` added, and waits until it has
+    /// subscribed (it logs so at level info; unless `waitForSubscription` is false).
+    func startAgentProcess(arguments: [String] = [], waitForSubscription: Bool = true) throws -> ChildProcess {
+        let log = directory.file("agent.log")
+        // The log is appended to across restarts: wait for one more subscription than it holds.
+        let before = Self.subscriptions(in: (try? readFile(log)) ?? "")
+        let process = try ChildProcess(buildProductsDirectory() + "/vigil-agent", ["run", "--config", configPath] + arguments, log: log)
+        guard waitForSubscription else { return process }
+        guard eventually(timeout: 10, { Self.subscriptions(in: process.output()) > before || process.hasExited }), !process.hasExited else {
+            throw TestFailure("vigil-agent did not subscribe: \(process.output())")
         }
-        usleep(200_000) // the SUBSCRIBE follows the CONNACK
         return process
+    }
+
+    private static func subscriptions(in log: String) -> Int {
+        log.split(separator: "\n").filter { $0.contains("msg=subscribed") }.count
     }
 
     func publisher(_ id: String = "publisher") throws -> MQTTClient {
@@ -128,6 +137,11 @@ final class LogRecorder: Sendable {
     private let lines = Mutex<[String]>([])
 
     func record(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// A logger whose lines (key=value, as the agent writes them) land here, debug and above.
+    var logger: Logger {
+        Logger(label: "vigil-agent", factory: { [self] in KeyValueLogHandler(label: $0, level: .debug, write: record) })
+    }
 
     var all: [String] { lines.withLock { $0 } }
 }

@@ -35,8 +35,9 @@ final class FleetHarness {
     }
 
     /// The trainer's ingest, in this process.
-    func startIngest() throws -> UpstreamIngest {
-        let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: central.url)), store: SQLiteUpstreamStore(path: store))
+    func startIngest(metrics: TrainerMetrics = TrainerMetrics()) throws -> UpstreamIngest {
+        let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: central.url)), store: SQLiteUpstreamStore(path: store),
+                                        metrics: metrics)
         ingest.start()
         guard ingest.waitUntilReady(timeout: 10) else { throw TestFailure("the trainer's ingest did not subscribe") }
         return ingest

@@ -65,7 +65,7 @@ struct FleetSyncTests {
         func startTrainer() throws -> ChildProcess {
             let process = try ChildProcess(buildProductsDirectory() + "/vigil-trainer",
                                            ["ingest", "--broker", fleet.central.url, "--store", fleet.store], log: trainerLog)
-            guard eventually(timeout: 10, { process.output().contains("connected to") || process.hasExited }), !process.hasExited else {
+            guard eventually(timeout: 10, { process.output().contains("msg=subscribed") || process.hasExited }), !process.hasExited else {
                 throw TestFailure("vigil-trainer ingest did not connect: \(process.output())")
             }
             return process
@@ -144,7 +144,7 @@ struct FleetSyncTests {
         #expect(try fleet.edge.counter("rows_dropped_for_size") > 0)
         let dropped = try fleet.edge.counter("unsent_rows_dropped_for_size")
         #expect(dropped > 0)
-        #expect(fleet.edge.log.all.contains { $0.hasPrefix("DATA LOSS") })
+        #expect(fleet.edge.log.all.contains { $0.contains("level=error component=ingest msg=\"DATA LOSS") })
         #expect(try fleet.edge.integer("SELECT count(*) FROM features") + dropped == 4 * Int64(count),
                 "every window was stored, and only the oldest unsent ones deleted")
 

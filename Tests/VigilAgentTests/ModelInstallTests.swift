@@ -103,7 +103,7 @@ struct ModelInstallTests {
         let again = try fleet.edge.startAgent()
         again.stop()
         #expect(try fleet.edge.integer("SELECT count(*) FROM model_installs") == 1)
-        #expect(fleet.edge.log.all.contains { $0.contains("overheat 1.1.0 scores motor") })
+        #expect(fleet.edge.log.all.contains { $0.contains("msg=\"model scores\" device_type=motor model=overheat version=1.1.0") })
     }
 
     /// Tampered, untrusted, unsigned, downgraded and wrong-feature releases are refused with
@@ -199,10 +199,10 @@ struct ModelInstallTests {
         try Self.publish(Self.release(Self.bundle(signedBy: fleet.key, version: "1.0.0"), fleet, rollout: .canary(position * 0.99)), fleet)
         for start in 1...2 {
             let agent = try fleet.edge.startAgent()
-            #expect(eventually { fleet.edge.log.all.filter { $0.contains("a wave this agent is not in") }.count == start })
+            #expect(eventually { fleet.edge.log.all.filter { $0.contains("not for this agent's wave") }.count == start })
             agent.stop()
         }
-        #expect(fleet.edge.log.all.filter { $0.contains("a wave this agent is not in") }.count == 2)
+        #expect(fleet.edge.log.all.filter { $0.contains("not for this agent's wave") }.count == 2)
         let agent = try fleet.edge.startAgent()
         try Self.publish(Self.release(Self.bundle(signedBy: fleet.key, version: "1.0.0"), fleet, rollout: .canary(min(1, position + 0.01))), fleet)
         #expect(try Self.report(reports).state == .installed)

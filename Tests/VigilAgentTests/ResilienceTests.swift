@@ -35,7 +35,7 @@ struct ResilienceTests {
         #expect(device.missing == 0)
         let lines = harness.log.all
         #expect(lines.contains { $0.contains("lost") && $0.contains("reconnecting") }, "the agent saw the broker go: \(lines)")
-        #expect(lines.filter { $0.hasPrefix("connected to") }.count >= 2)
+        #expect(lines.filter { $0.contains("component=mqtt msg=connected") }.count >= 2)
         #expect(try harness.integer("SELECT count(DISTINCT seq) FROM readings") == 1000)
     }
 

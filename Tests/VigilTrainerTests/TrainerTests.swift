@@ -4,6 +4,7 @@ import VigilAgent
 import VigilCore
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilTestSupport
 import VigilTrainer
 #if canImport(Glibc)
@@ -64,7 +65,7 @@ struct TrainerTests {
             {"agent_id": "trainer-test", "broker": {"url": "\(broker.url)", "clean_session": true},
              "database": "agent.db", "devices": "\(devices)"}
             """)
-        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), log: { _ in })
+        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), logger: .silent)
         agent.start()
         #expect(agent.waitUntilReady(timeout: 10))
         var options = SimulatorOptions()
@@ -78,7 +79,7 @@ struct TrainerTests {
         options.sensorFaultShare = 0
         let profiles = try DeviceProfile.loadAll(folder: devices)
         let report = try FleetSimulator(options: options, profiles: profiles)
-            .run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim", log: { _ in }))
+            .run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim"))
         #expect(report.maintenanceEvents > 4)
         let database = directory.file("agent.db")
         #expect(try eventually(timeout: 30) {
@@ -115,12 +116,12 @@ struct TrainerTests {
                                              profiles: [motor], modelsFolder: models, signingKey: key)
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
         let fleet = try connectedClient(broker.url, id: "fleet", subscriptions: ["vigil/release/induction-motor/rule"], inbox: inbox)
-        #expect(TrainerService(options: service, log: { _ in }).retrainRound() == ["induction-motor"])
+        #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.0.0""#) == true)
         service.minimumNewEvents = 1_000
-        #expect(TrainerService(options: service, log: { _ in }).retrainRound().isEmpty)
+        #expect(TrainerService(options: service).retrainRound().isEmpty)
         service.minimumNewEvents = 0
-        #expect(TrainerService(options: service, log: { _ in }).retrainRound() == ["induction-motor"])
+        #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.1.0""#) == true)
         fleet.stop()
     }

@@ -1,8 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import VigilCore
 import VigilInference
+import VigilObservability
 
 /// The `vigil-agent` command line: `run`, `status`, `help`. Kept by hand rather than with an
 /// argument-parsing package: the agent stays small, and three subcommands need little.
@@ -13,8 +15,10 @@ public enum AgentCommandLine {
         payloads kept as dead letters with their reason.
 
         USAGE
-          vigil-agent run --config FILE
-              Run until SIGINT or SIGTERM, then commit what was received and exit.
+          vigil-agent run --config FILE [--log-level LEVEL]
+              Run until SIGINT or SIGTERM, then commit what was received and exit. Logs go to
+              standard error, one key=value line per event, at LEVEL and above: trace, debug,
+              info (the default), notice, warning, error or critical.
           vigil-agent status (--config FILE | --db FILE) [--json]
               Print what the database holds: messages, duplicates, gaps, dead letters per
               device and reason. Safe while the agent runs.
@@ -56,7 +60,7 @@ public enum AgentCommandLine {
         var positional: [String] = []
         while let argument = rest.popFirst() {
             switch argument {
-            case "--config", "--db", "--interval", "--duration", "--key":
+            case "--config", "--db", "--interval", "--duration", "--key", "--log-level":
                 guard let value = rest.popFirst() else { return fail("\(argument) needs a value", status: badUsage) }
                 options[argument] = value
             case "--json", "--help", "-h":
@@ -76,7 +80,13 @@ public enum AgentCommandLine {
             switch command {
             case "run":
                 guard let file = options["--config"] else { return fail("run needs --config FILE", status: badUsage) }
-                return try run(configuration: AgentConfiguration.load(file: file))
+                let level: Logger.Level
+                do {
+                    level = try Logger.Level(parsing: options["--log-level"] ?? "info")
+                } catch {
+                    return fail("--log-level: \(error)", status: badUsage)
+                }
+                return try run(configuration: AgentConfiguration.load(file: file), level: level)
             case "check":
                 guard let file = options["--config"] else { return fail("check needs --config FILE", status: badUsage) }
                 let agentConfiguration = try AgentConfiguration.load(file: file)
@@ -123,7 +133,9 @@ public enum AgentCommandLine {
         }
     }
 
-    private static func run(configuration: AgentConfiguration) throws -> Int32 {
+    private static func run(configuration: AgentConfiguration, level: Logger.Level) throws -> Int32 {
+        LoggingSystem.bootstrap { KeyValueLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "vigil-agent").component("agent")
         // Block the stop signals in every thread (threads inherit the mask), then wait for
         // them here: no signal handler runs on a thread that holds a lock.
         var signals = sigset_t()
@@ -131,13 +143,13 @@ public enum AgentCommandLine {
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        let agent = try Agent(configuration: configuration)
+        let agent = try Agent(configuration: configuration, logger: Logger(label: "vigil-agent"))
         agent.start()
         var received: Int32 = 0
         sigwait(&signals, &received)
-        AgentLog.standardError("signal \(received): stopping")
+        logger.notice("stopping", metadata: ["signal": "\(received)"])
         agent.stop()
-        AgentLog.standardError("stopped; everything received is committed")
+        logger.notice("stopped; everything received is committed")
         return 0
     }
 

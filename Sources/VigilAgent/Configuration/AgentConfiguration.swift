@@ -2,6 +2,7 @@ import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilStore
 
 /// The agent's JSON config file. Every field but `broker.url` has a default; unknown fields are
@@ -43,6 +44,8 @@ public struct AgentConfiguration: Sendable {
     public var healthAlertThreshold: Double?
     /// The central broker: upload and model updates. Absent: no upload, models from the folder only.
     public var upstream: Upstream?
+    /// Where `/metrics` is served for Prometheus (`"127.0.0.1:9464"`). Absent: not served.
+    public var metricsListen: ListenAddress?
 
     /// Fleet sync settings: the central broker's connection (the same fields as `broker`) and
     /// how batches and releases travel.
@@ -182,6 +185,13 @@ public struct AgentConfiguration: Sendable {
             throw reader.error("health_alert_threshold", "must be between 0 and 1, got \(threshold)")
         }
         upstream = reader.value("upstream") == nil ? nil : try Upstream(reader.object("upstream"))
+        if let text = try reader.optionalString("metrics_listen") {
+            do {
+                metricsListen = try ListenAddress(parsing: text)
+            } catch {
+                throw reader.error("metrics_listen", "\(error)")
+            }
+        }
         try reader.rejectUnknownFields()
 
         guard TopicPattern.isPlainSegment(agentID) else {

@@ -1,7 +1,9 @@
+import Logging
 import VigilCore
 import VigilFeatures
 import VigilFleet
 import VigilMQTT
+import VigilObservability
 import VigilStore
 
 /// The writer's work: routes each message by topic, decodes it by its device profile, stores
@@ -45,7 +47,12 @@ final class Ingestor {
     private let maxPayloadBytes: Int
     /// Topics `<prefix>/<device>` carry maintenance events.
     private let maintenancePrefix: String
-    private let log: @Sendable (String) -> Void
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    /// Refusals and size-bound deletions are logged at most once a minute each.
+    private var refusalLimit = LogRateLimit()
+    private var sizeLimit = LogRateLimit()
+    private var dataLossLimit = LogRateLimit()
 
     private var routes: [String: Route] = [:]
     private var devices: [Device] = []
@@ -63,6 +70,8 @@ final class Ingestor {
     /// feature spec and the predictions it completed (the model installer's health checks).
     var windowStored: ((_ profile: Int, _ spec: Int, _ predictions: [ModelScoring.Prediction]) -> Void)?
     private var counters = IngestCounters()
+    /// What the open transaction stored that the metrics observe after its commit.
+    private var observed = AgentMetrics.Committed(counters: IngestCounters(), published: [], predictions: [], missingChange: 0)
     private(set) var uncommittedMessages = 0
     /// Payload bytes stored in the open transaction: the WAL holds them until the commit.
     private(set) var uncommittedBytes = 0
@@ -75,7 +84,7 @@ final class Ingestor {
     init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
          rawReadings: [String: RawReadings] = [:],
-         healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, log: @escaping @Sendable (String) -> Void) throws {
+         healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, metrics: AgentMetrics, logger: Logger) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
@@ -86,7 +95,8 @@ final class Ingestor {
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
         self.maxPayloadBytes = maxPayloadBytes
-        self.log = log
+        self.metrics = metrics
+        self.logger = logger
         for profile in profiles {
             var ids: [Int64] = []
             for spec in profile.features {
@@ -95,6 +105,7 @@ final class Ingestor {
             featureSets.append(ids)
         }
         try loadDevices()
+        metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
     }
@@ -149,11 +160,14 @@ final class Ingestor {
                 return try refuse(topic, payload, entry, receivedAt, error)
             }
             let stored = try write(device: index)
+            let missing = devices[index].sequence.missing
             devices[index].sequence.record(decoded.sequence, stored: stored)
+            observed.missingChange += devices[index].sequence.missing - missing
             devices[index].lastSeen = receivedAt
             devices[index].dirty = true
             if stored {
                 counters.messages += 1
+                observed.published.append(decoded.timestamp)
                 bytesSinceSizeCheck += payload.count
                 uncommittedBytes += payload.count
                 // A large transaction must not carry the file far past its bound before the
@@ -295,6 +309,8 @@ final class Ingestor {
                 let id = try store.insert(prediction, device: device.name)
                 if upload { try store.enqueue(.prediction, row: id) }
                 counters.predictions += 1
+                observed.predictions.append((device.profile, prediction.windowEnd, prediction.latencySeconds, prediction.alarm,
+                                             prediction.inputShift))
                 if prediction.alarm, case .aroundAlarms(let seconds) = rawReadings[device.profile] {
                     try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
                 }
@@ -319,6 +335,8 @@ final class Ingestor {
     private func refuse(_ topic: String, _ payload: UnsafeRawBufferPointer, _ entry: MessageBatch.Entry,
                         _ receivedAt: Double, _ error: PayloadError) throws(SQLiteError) {
         counters.deadLetter(error.reason)
+        logger.log(.warning, "payload refused, kept as a dead letter", limit: &refusalLimit,
+                   metadata: ["topic": "\(topic)", "reason": "\(error.reason.rawValue)", "detail": "\(error.detail)"])
         try store.deadLetter(topic: topic, error: error, payload: payload, payloadSize: entry.payloadSize,
                              receivedAt: receivedAt)
     }
@@ -335,6 +353,11 @@ final class Ingestor {
         for (name, amount) in counters.nonZero {
             try store.add(amount, to: name)
         }
+        observed.counters = counters
+        transaction.afterCommit { [unowned self] in
+            metrics.record(observed, committedAt: WallClock.now())
+            forgetObserved()
+        }
         counters = IngestCounters()
         uncommittedMessages = 0
         uncommittedBytes = 0
@@ -350,16 +373,23 @@ final class Ingestor {
         let target = store.mainLimit / 20 * 17
         let dropped = try store.shrink(to: target)
         counters.droppedRows += dropped
-        if dropped > 0 { log("database reached 95% of max_database_size: deleted the \(dropped) oldest reading rows") }
+        if dropped > 0 {
+            logger.log(.warning, "database near max_database_size: deleted the oldest raw readings", limit: &sizeLimit,
+                       metadata: ["rows": "\(dropped)"])
+        }
         guard upload, try store.database.usedBytes() > target else { return }
         let sent = try store.shrinkSent(to: target)
         counters.droppedSentRows += sent
-        if sent > 0 { log("database full without raw readings: deleted the \(sent) oldest rows the trainer already holds") }
+        if sent > 0 {
+            logger.log(.warning, "database full without raw readings: deleted the oldest rows the trainer already holds",
+                       limit: &sizeLimit, metadata: ["rows": "\(sent)"])
+        }
         guard try store.database.usedBytes() > target else { return }
         let unsent = try store.shrinkOutbox(to: target)
         counters.droppedOutboxRows += unsent
         if unsent > 0 {
-            log("DATA LOSS: the database holds only rows not yet uploaded (is the uplink down?): deleted the \(unsent) oldest of them; raise max_database_size or restore the uplink")
+            logger.log(.error, "DATA LOSS: the database holds only rows not yet uploaded (is the uplink down?): deleted the oldest of them; raise max_database_size or restore the uplink",
+                       limit: &dataLossLimit, metadata: ["rows": "\(unsent)"])
         }
     }
 
@@ -369,6 +399,7 @@ final class Ingestor {
     /// failure is lost rather than stored with readings that are not.
     private func forget() {
         counters = IngestCounters()
+        forgetObserved()
         uncommittedMessages = 0
         uncommittedBytes = 0
         emitted.removeAll()
@@ -376,7 +407,13 @@ final class Ingestor {
         do {
             try loadDevices()
         } catch {
-            log("cannot reload device state after a rollback: \(error)")
+            logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }
+    }
+
+    private func forgetObserved() {
+        observed.published.removeAll(keepingCapacity: true)
+        observed.predictions.removeAll(keepingCapacity: true)
+        observed.missingChange = 0
     }
 }

@@ -1,10 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilStore
 
 /// Installs released models on the writer thread, between two feature windows: a signed rule
@@ -46,7 +48,8 @@ final class ModelInstaller {
     private let agent: String
     private let topics: FleetTopics
     private let client: MQTTClient
-    private let log: @Sendable (String) -> Void
+    private let metrics: AgentMetrics
+    private let logger: Logger
     /// Per profile, the latest verified rule and whether it was acted on (`mismatched`: refused
     /// for want of its bundle, which may still come).
     private var rules: [Int: (rule: ReleaseRule, state: RuleState)] = [:]
@@ -55,7 +58,7 @@ final class ModelInstaller {
     private var probation: [Int: Probation] = [:]
 
     init(transaction: WriterTransaction, ingestor: Ingestor, profiles: [DeviceProfile], folder: String, trustedKeys: [[UInt8]],
-         agent: String, topics: FleetTopics, client: MQTTClient, log: @escaping @Sendable (String) -> Void) throws(SQLiteError) {
+         agent: String, topics: FleetTopics, client: MQTTClient, metrics: AgentMetrics, logger: Logger) throws(SQLiteError) {
         self.transaction = transaction
         self.ingestor = ingestor
         self.profiles = profiles
@@ -64,9 +67,10 @@ final class ModelInstaller {
         self.agent = agent
         self.topics = topics
         self.client = client
-        self.log = log
+        self.metrics = metrics
+        self.logger = logger
         // Releases are written here: the folder may not exist yet on a fresh agent.
-        if mkdir(folder, 0o755) == 0 { log("created the models folder \(folder)") }
+        if mkdir(folder, 0o755) == 0 { logger.notice("created the models folder", metadata: ["folder": "\(folder)"]) }
         ingestor.windowStored = { [unowned self] profile, spec, predictions in check(profile, spec, predictions) }
         // An install whose record was rolled back is still on disk and in memory: the retained
         // rule arriving again records it; nothing else derived from the transaction remains.
@@ -127,7 +131,8 @@ final class ModelInstaller {
         rules[profile]?.state = .done
         let type = profiles[profile].type
         guard rule.includes(agent: agent, devices: ingestor.devices(ofProfile: profile)) else {
-            log("\(type): \(rule.model) \(rule.version) is released to a wave this agent is not in")
+            logger.info("release not for this agent's wave", metadata: ["device_type": "\(type)", "model": "\(rule.model)",
+                                                                         "version": "\(rule.version)"])
             return
         }
         // A retained release arrives again on every reconnect and restart: what runs stays.
@@ -163,7 +168,8 @@ final class ModelInstaller {
         probation[profile] = Probation(model: manifest.name, version: manifest.version, sha256: rule.sha256, previous: current,
                                        trigger: installed.trigger)
         try record(profile, model: manifest.name, version: manifest.version, sha256: rule.sha256, state: .installed, reason: "")
-        log("\(type): installed \(manifest.name) \(manifest.version)\(current.map { " (was \($0.bundle.manifest.version))" } ?? "")")
+        logger.notice("model installed", metadata: ["device_type": "\(type)", "model": "\(manifest.name)", "version": "\(manifest.version)",
+                                                   "previous_version": "\(current?.bundle.manifest.version ?? "none")"])
     }
 
     /// Writes the bundle as `<type>.vgm`, keeping the one it replaces, and reads it back.
@@ -216,25 +222,27 @@ final class ModelInstaller {
                 try FileSystem.remove(path)
             }
         } catch {
-            log("\(type): cannot restore the previous bundle: \(error)")
+            logger.error("cannot restore the previous bundle", metadata: ["device_type": "\(type)", "reason": "\(error)"])
         }
         if let previous = watch.previous {
             ingestor.scoring.install(previous, profile: profile)
         } else {
             ingestor.scoring.remove(name: watch.model, profile: profile)
         }
-        log("\(type): rolled back \(watch.model) \(watch.version): \(reason)")
+        logger.warning("model rolled back", metadata: ["device_type": "\(type)", "model": "\(watch.model)", "version": "\(watch.version)",
+                                                     "reason": "\(reason)"])
         do {
             try database.prepare("DELETE FROM running_models WHERE device_type = ? AND model = ?").run([.text(type), .text(watch.model)])
             if let previous = watch.previous { try saveRunning(type, previous.bundle) }
             try record(profile, model: watch.model, version: watch.version, sha256: watch.sha256, state: .rolledBack, reason: reason)
         } catch {
-            log("\(type): cannot record the rollback: \(error)")
+            logger.error("cannot record the rollback", metadata: ["device_type": "\(type)", "reason": "\(error)"])
         }
     }
 
     private func refuse(_ profile: Int, model: String, version: String, sha256: String, _ reason: String) throws(SQLiteError) {
-        log("\(profiles[profile].type): release \(model) \(version) refused: \(reason)")
+        logger.warning("release refused", metadata: ["device_type": "\(profiles[profile].type)", "model": "\(model)",
+                                                   "version": "\(version)", "reason": "\(reason)"])
         try record(profile, model: model, version: version, sha256: sha256, state: .refused, reason: reason)
     }
 
@@ -247,11 +255,13 @@ final class ModelInstaller {
             INSERT INTO model_installs(at, device_type, model, version, sha256, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).run([.real(WallClock.now()), .text(type), .text(model), .text(version), .text(sha256), .text(state.rawValue), .text(reason)])
         let report = ModelReport(agent: agent, deviceType: type, model: model, version: version, state: state, reason: reason)
-        transaction.afterCommit { [client, topics, agent, log] in
+        transaction.afterCommit { [client, topics, agent, logger, metrics] in
+            metrics.recordModelResult(deviceType: type, state: state)
             do {
                 try client.publish(topic: topics.modelReport(agent: agent), payload: report.encoded(), qos: 1)
             } catch {
-                log("cannot report \(state.rawValue) of \(model) \(version): \(error)")
+                logger.error("cannot send a model report", metadata: ["state": "\(state.rawValue)", "model": "\(model)",
+                                                                     "version": "\(version)", "reason": "\(error)"])
             }
         }
     }

@@ -18,6 +18,9 @@ struct ModelScoring {
         /// Whether it is an alarm: trouble is the most likely outcome, or crossed the alert threshold.
         let alarm: Bool
         let latencySeconds: Double
+        /// The mean absolute standardised input: about 0.8 on data like the training data, higher
+        /// as the machines drift away from it.
+        let inputShift: Double
     }
 
     private(set) var catalog: ModelCatalog
@@ -70,8 +73,11 @@ struct ModelScoring {
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
             vector.removeAll(keepingCapacity: true)
+            var shift = 0.0
             for (index, slot) in model.slots.enumerated() {
-                vector.append((rows[slot.spec]![slot.column] - manifest.means[index]) / manifest.scales[index])
+                let z = (rows[slot.spec]![slot.column] - manifest.means[index]) / manifest.scales[index]
+                vector.append(z)
+                shift += abs(z)
             }
             vector.withUnsafeBufferPointer { model.bundle.network.predict($0, into: &output) }
             var probabilities = output
@@ -90,7 +96,8 @@ struct ModelScoring {
             let changed = previous == nil || previous!.state != predicted || previous!.alert != alert
             predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
-                                          alarm: trouble >= 0.5 || alert, latencySeconds: MonotonicClock.now() - started))
+                                          alarm: trouble >= 0.5 || alert, latencySeconds: MonotonicClock.now() - started,
+                                          inputShift: shift / Double(max(1, vector.count))))
         }
         return predictions
     }

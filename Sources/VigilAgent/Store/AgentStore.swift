@@ -110,6 +110,22 @@ final class AgentStore {
         if database.inTransaction { try? database.execute("ROLLBACK") }
     }
 
+    /// The database file and its WAL on disk, in bytes: what `max_database_size` bounds.
+    var bytesOnDisk: Int64 {
+        var info = stat()
+        var total: Int64 = 0
+        for file in [path, path + "-wal"] where stat(file, &info) == 0 { total += Int64(info.st_size) }
+        return total
+    }
+
+    /// Rows waiting in the outbox. Both acks and the size bound delete its oldest rows, so its
+    /// ids run without a hole from the smallest to the largest.
+    func outboxRows() throws(SQLiteError) -> Int64 {
+        guard let first = try database.scalar("SELECT min(id) FROM outbox")?.int64,
+              let last = try database.scalar("SELECT max(id) FROM outbox")?.int64 else { return 0 }
+        return last - first + 1
+    }
+
     // MARK: Writing
 
     /// The id of a (device, sensor) series, created on first use.

@@ -9,14 +9,16 @@ import VigilStore
 /// what it derived from the abandoned transaction.
 final class WriterTransaction {
     let store: AgentStore
+    private let metrics: AgentMetrics
     /// When the open transaction began (monotonic seconds), or nil when none is open.
     private(set) var start: Double?
     private var effects: [() -> Void] = []
     private var savers: [() throws(SQLiteError) -> Void] = []
     private var forgetters: [() -> Void] = []
 
-    init(store: AgentStore) {
+    init(store: AgentStore, metrics: AgentMetrics) {
         self.store = store
+        self.metrics = metrics
     }
 
     /// Opens a transaction unless one is open.
@@ -38,8 +40,10 @@ final class WriterTransaction {
     /// Saves, commits, then runs the queued effects in order.
     func commit() throws(SQLiteError) {
         guard start != nil else { return }
+        let started = MonotonicClock.now()
         for save in savers { try save() }
         try store.commit()
+        metrics.recordCommit(seconds: MonotonicClock.now() - started)
         start = nil
         let due = effects
         effects.removeAll()

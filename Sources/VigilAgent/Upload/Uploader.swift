@@ -1,7 +1,9 @@
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilStore
 
 /// The agent's half of upstream sync, on the writer thread: forms numbered batches from the
@@ -19,8 +21,11 @@ final class Uploader {
         let seq: Int64
         let first: Int64
         let last: Int64
+        let rows: Int64
         /// When it was last sent (monotonic seconds); nil: to be sent.
         var sentAt: Double?
+        /// Times this process sent it.
+        var sends = 0
         /// False while the transaction that records it is open: it is sent after the commit.
         var committed = true
     }
@@ -31,7 +36,11 @@ final class Uploader {
     private let agent: String
     private let topics: FleetTopics
     private let settings: AgentConfiguration.Upstream
-    private let log: @Sendable (String) -> Void
+    private let metrics: AgentMetrics
+    private let logger: Logger
+    /// Resends and refusals by the trainer are logged at most once a minute each.
+    private var resendLimit = LogRateLimit()
+    private var refusalLimit = LogRateLimit()
     private var pending: [Pending] = []
     private var epoch = ""
     private var nextSeq: Int64 = 0
@@ -43,19 +52,20 @@ final class Uploader {
     private var connected = false
 
     init(transaction: WriterTransaction, client: MQTTClient, agent: String, settings: AgentConfiguration.Upstream,
-         log: @escaping @Sendable (String) -> Void) throws(SQLiteError) {
+         metrics: AgentMetrics, logger: Logger) throws(SQLiteError) {
         self.transaction = transaction
         self.client = client
         self.agent = agent
         self.settings = settings
         topics = settings.topics
-        self.log = log
+        self.metrics = metrics
+        self.logger = logger
         try load()
         transaction.onRollback { [unowned self] in
             do {
                 try load()
             } catch {
-                log("cannot reload the upload state after a rollback: \(error)")
+                logger.error("cannot reload the upload state after a rollback", metadata: ["reason": "\(error)"])
             }
         }
     }
@@ -71,8 +81,8 @@ final class Uploader {
             try database.prepare("INSERT INTO upstream(name, value) VALUES ('epoch', ?)").run([.text(epoch)])
         }
         acked = try database.scalar("SELECT value FROM upstream WHERE name = 'acked_seq'")?.double.map { Int64($0) } ?? -1
-        pending = try database.rows("SELECT seq, first_outbox_id, last_outbox_id FROM upstream_batches ORDER BY seq").map {
-            Pending(seq: $0[0].int64 ?? 0, first: $0[1].int64 ?? 0, last: $0[2].int64 ?? 0, sentAt: nil)
+        pending = try database.rows("SELECT seq, first_outbox_id, last_outbox_id, rows FROM upstream_batches ORDER BY seq").map {
+            Pending(seq: $0[0].int64 ?? 0, first: $0[1].int64 ?? 0, last: $0[2].int64 ?? 0, rows: $0[3].int64 ?? 0, sentAt: nil)
         }
         nextSeq = (pending.last?.seq ?? acked) + 1
         lastBatched = pending.last?.last ?? 0
@@ -90,6 +100,7 @@ final class Uploader {
         let isConnected = client.isConnected
         if isConnected != connected {
             connected = isConnected
+            metrics.uplinkConnected.set(isConnected ? 1 : 0)
             try save("connected", isConnected ? 1 : 0)
         }
         guard isConnected else { return false }
@@ -101,7 +112,8 @@ final class Uploader {
         for index in pending.indices where pending[index].committed {
             if let sentAt = pending[index].sentAt {
                 guard now - sentAt >= settings.ackTimeout else { continue }
-                log("batch \(pending[index].seq) not acknowledged within \(settings.ackTimeout) s; sending it again")
+                logger.log(.warning, "batch not acknowledged in time; sending it again", limit: &resendLimit,
+                           metadata: ["seq": "\(pending[index].seq)", "ack_timeout": "\(settings.ackTimeout)"])
             }
             send(at: index, now: now)
         }
@@ -140,7 +152,7 @@ final class Uploader {
         let seq = nextSeq
         try database.prepare("INSERT INTO upstream_batches(seq, first_outbox_id, last_outbox_id, rows) VALUES (?, ?, ?, ?)")
             .run([.integer(seq), .integer(first), .integer(last), .integer(Int64(ids.count))])
-        pending.append(Pending(seq: seq, first: first, last: last, sentAt: nil, committed: false))
+        pending.append(Pending(seq: seq, first: first, last: last, rows: Int64(ids.count), sentAt: nil, committed: false))
         nextSeq += 1
         lastBatched = last
         transaction.afterCommit { [unowned self] in
@@ -157,8 +169,10 @@ final class Uploader {
             let bytes = try self.batch(batch).encoded()
             try client.publish(topic: topics.batch(agent: agent), payload: bytes, qos: 1)
             pending[index].sentAt = now
+            (batch.sends == 0 ? metrics.uploadBatchesSent : metrics.uploadBatchesResent).increment()
+            pending[index].sends += 1
         } catch {
-            log("cannot send batch \(batch.seq): \(error)")
+            logger.error("cannot send a batch", metadata: ["seq": "\(batch.seq)", "reason": "\(error)"])
         }
     }
 
@@ -226,12 +240,13 @@ final class Uploader {
         do {
             ack = try UpstreamAck(bytes: payload)
         } catch {
-            log("upstream ack refused: \(error)")
+            logger.log(.warning, "upstream ack refused", limit: &refusalLimit, metadata: ["reason": "\(error)"])
             return
         }
         guard ack.agent == agent else { return }
         if let refused = ack.refused {
-            log("the trainer refused batch \(refused.sequence): \(refused.reason) (it reads batch formats \(ack.formats))")
+            logger.log(.error, "the trainer refused a batch", limit: &refusalLimit,
+                       metadata: ["seq": "\(refused.sequence)", "reason": "\(refused.reason)", "trainer_reads_formats": "\(ack.formats)"])
         }
         guard ack.epoch == epoch, ack.acked > acked, ack.acked < nextSeq else { return }
         try transaction.begin()
@@ -239,6 +254,8 @@ final class Uploader {
             try database.execute("DELETE FROM outbox WHERE id <= \(last)")
         }
         try database.execute("DELETE FROM upstream_batches WHERE seq <= \(ack.acked)")
+        let rows = pending.filter { $0.seq <= ack.acked }.reduce(0) { $0 + $1.rows }
+        transaction.afterCommit { [metrics] in metrics.uploadRowsAcknowledged.increment(by: rows) }
         pending.removeAll { $0.seq <= ack.acked }
         acked = ack.acked
         try save("acked_seq", Double(ack.acked))

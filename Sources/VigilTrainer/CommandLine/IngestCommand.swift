@@ -11,6 +11,7 @@ struct IngestCommand: ParsableCommand {
         discussion: "`train --agent-db FILE` reads the store as it reads an agent's database.")
 
     @OptionGroup var central: CentralOptions
+    @OptionGroup var operation: OperationOptions
     @Option(help: "The trainer's SQLite store.")
     var store: String
 
@@ -22,11 +23,14 @@ struct IngestCommand: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let broker = try central.central()
         let store = try SQLiteUpstreamStore(path: store)
-        let ingest = try UpstreamIngest(central: broker, store: store, log: TrainerCommand.log)
+        let metrics = TrainerMetrics()
+        let server = try operation.startMetrics(metrics)
+        let ingest = try UpstreamIngest(central: broker, store: store, metrics: metrics, logger: operation.logger.component("ingest"))
         ingest.start()
         var received: Int32 = 0
         sigwait(&signals, &received)
         ingest.stop()
+        server?.stop()
         let counts = ingest.snapshot
         print("ingest stopped: \(counts.stored) batches (\(counts.rows) rows) stored, \(counts.duplicates) duplicates, \(counts.refused) refused")
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
+import VigilObservability
 
 /// `vigil-trainer release`: publishes a bundle and its signed rule, and optionally watches the
 /// canaries.
@@ -54,7 +56,8 @@ struct ReleaseCommand: ParsableCommand {
             return (bundle: try ModelBundle(bytes: oldBytes, trustedKeys: [signing.publicKey]), bytes: oldBytes)
         }
         let outcome = try RolloutWatch.watch(bundle: model, bytes: bytes, previous: old, canaries: canaries, timeout: watch,
-                                             central: central, key: signing) { print($0) }
+                                             central: central, key: signing,
+                                             logger: Logger(label: "vigil-trainer", factory: { KeyValueLogHandler(label: $0) }))
         if case .rolledBack = outcome { throw ExitCode(4) }
     }
 }

@@ -9,6 +9,7 @@ struct ServeCommand: ParsableCommand {
         discussion: "The model in service per type is MODELS/<type>.vgm, replaced atomically; a release goes to a canary share of agents.")
 
     @OptionGroup var central: CentralOptions
+    @OptionGroup var operation: OperationOptions
     @Option(help: "The trainer's SQLite store.")
     var store: String
     @Option(help: "The folder of device profiles.")
@@ -35,6 +36,9 @@ struct ServeCommand: ParsableCommand {
         var options = TrainerService.Options(central: broker, store: store, profiles: profiles, modelsFolder: models, signingKey: signing)
         options.every = every
         options.canaryShare = canary
-        try TrainerService(options: options, log: TrainerCommand.log).run()
+        let metrics = TrainerMetrics()
+        let server = try operation.startMetrics(metrics)
+        defer { server?.stop() }
+        try TrainerService(options: options, metrics: metrics, logger: operation.logger.component("serve")).run()
     }
 }

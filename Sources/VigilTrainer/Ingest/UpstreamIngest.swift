@@ -1,6 +1,8 @@
+import Logging
 import VigilCore
 import VigilFleet
 import VigilMQTT
+import VigilObservability
 
 /// The trainer's upstream ingest: subscribes to every agent's batch topic on the central broker,
 /// stores each batch once, and acknowledges the highest sequence held without a gap. A
@@ -27,19 +29,24 @@ public final class UpstreamIngest: @unchecked Sendable {
     private let store: UpstreamStore
     private let inbox: MessageInbox
     private let client: MQTTClient
-    private let log: @Sendable (String) -> Void
+    private let metrics: TrainerMetrics
+    private let logger: Logger
     private let lock = ConditionLock()
     private var counts = Counts()
     private var worker: NativeThread?
+    /// Refusals, logged at most once a minute (worker thread only).
+    private var refusalLimit = LogRateLimit()
 
     public init(central: CentralBroker, clientID: String = "vigil-trainer", store: UpstreamStore,
-                maxBatchBytes: Int = 16 << 20, log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                maxBatchBytes: Int = 16 << 20, metrics: TrainerMetrics = TrainerMetrics(), logger: Logger = .silent) throws {
         topics = central.topics
         self.store = store
-        self.log = log
+        self.metrics = metrics
+        self.logger = logger
         inbox = MessageInbox(capacity: 1_000, capacityBytes: 64 << 20, maxPayloadBytes: maxBatchBytes)
         client = try MQTTClient(configuration: central.configuration(clientID: clientID, subscriptions: [topics.batchFilter],
-                                                                     cleanSession: false), inbox: inbox, log: log)
+                                                                     cleanSession: false), inbox: inbox,
+                                                                     logger: logger.component("mqtt"))
     }
 
     public func start() {
@@ -71,17 +78,18 @@ public final class UpstreamIngest: @unchecked Sendable {
     }
 
     private func handle(topic: String, payload: [UInt8], size: Int) {
-        guard let agent = topics.agent(ofBatchTopic: topic) else { return refuse(nil, nil, "not a batch topic: \(topic)") }
-        guard size == payload.count else { return refuse(agent, nil, "batch of \(size) bytes exceeds the limit") }
+        guard let agent = topics.agent(ofBatchTopic: topic) else { return refuse(nil, nil, .topic, "not a batch topic: \(topic)") }
+        guard size == payload.count else { return refuse(agent, nil, .oversized, "batch of \(size) bytes exceeds the limit") }
         let batch: UpstreamBatch
         do {
             batch = try UpstreamBatch(bytes: payload)
         } catch {
-            return refuse(agent, nil, "\(error)")
+            return refuse(agent, nil, .malformed, "\(error)")
         }
-        guard batch.agent == agent else { return refuse(agent, batch, "batch says it is from \(batch.agent)") }
+        guard batch.agent == agent else { return refuse(agent, batch, .agentMismatch, "batch says it is from \(batch.agent)") }
         do {
             let (stored, acknowledged) = try store.store(batch)
+            metrics.batch(stored: stored, rows: batch.rowCount)
             lock.withLock {
                 if stored {
                     counts.stored += 1
@@ -93,15 +101,17 @@ public final class UpstreamIngest: @unchecked Sendable {
             let ack = UpstreamAck(agent: agent, epoch: batch.epoch, acked: acknowledged)
             try client.publish(topic: topics.ack(agent: agent), payload: ack.encoded(), qos: 1)
         } catch {
-            refuse(agent, batch, "\(error)")
+            refuse(agent, batch, .store, "\(error)")
         }
     }
 
     /// Counts and logs a refusal, and tells the agent which batch and why (with the epoch's
     /// acknowledgement when the batch could be read, -1 and no epoch when not).
-    private func refuse(_ agent: String?, _ batch: UpstreamBatch?, _ reason: String) {
+    private func refuse(_ agent: String?, _ batch: UpstreamBatch?, _ kind: TrainerMetrics.Refusal, _ reason: String) {
         lock.withLock { counts.refused += 1 }
-        log("batch from agent \(agent ?? "?") refused: \(reason)")
+        metrics.refused(kind)
+        logger.log(.warning, "batch refused", limit: &refusalLimit,
+                   metadata: ["agent": "\(agent ?? "?")", "seq": "\(batch?.sequence ?? -1)", "kind": "\(kind.rawValue)", "reason": "\(reason)"])
         guard let agent else { return }
         let acknowledged = batch.flatMap { try? store.acknowledged(agent: agent, epoch: $0.epoch) } ?? -1
         let ack = UpstreamAck(agent: agent, epoch: batch?.epoch ?? "", acked: acknowledged, refused: (batch?.sequence ?? -1, reason))

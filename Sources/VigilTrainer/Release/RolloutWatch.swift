@@ -1,7 +1,9 @@
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 
 /// Widens or rolls back a canary release on what the canaries report (`ModelReport` on
 /// `<agents>/<agent>/model`). When `canaries` agents have installed the version and none
@@ -17,7 +19,7 @@ public enum RolloutWatch {
     /// Watches the canaries of `bundle` for up to `timeout` seconds and acts on the outcome.
     public static func watch(bundle: ModelBundle, bytes: [UInt8], previous: (bundle: ModelBundle, bytes: [UInt8])?,
                              canaries: Int, timeout: Double, central: CentralBroker, key: Ed25519.KeyPair,
-                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> Outcome {
+                             logger: Logger = .silent) throws -> Outcome {
         let topics = central.topics
         let inbox = MessageInbox()
         let client = try MQTTClient(configuration: central.configuration(clientID: "vigil-trainer-rollout",
@@ -50,17 +52,21 @@ public enum RolloutWatch {
         case .widened:
             try Release.publish(Release.messages(for: bundle, bytes: bytes, rollout: .canary(1), topics: topics, key: key,
                                                  releasedAt: WallClock.now()), central: central)
-            log("\(bundle.manifest.name) \(bundle.manifest.version): \(installed.count) canaries installed it; released to the whole fleet")
+            logger.notice("canaries installed it: released to the whole fleet",
+                          metadata: ["model": "\(bundle.manifest.name)", "version": "\(bundle.manifest.version)", "canaries": "\(installed.count)"])
         case .rolledBack(let agent, let reason):
             if let previous {
                 try Release.publish(Release.messages(for: previous.bundle, bytes: previous.bytes, rollout: .canary(1), rollback: true,
                                                      topics: topics, key: key, releasedAt: WallClock.now()),
                                     central: central)
             }
-            log("\(bundle.manifest.name) \(bundle.manifest.version): canary \(agent) failed (\(reason)); rolled back")
+            logger.warning("a canary failed: rolled back", metadata: ["model": "\(bundle.manifest.name)", "version": "\(bundle.manifest.version)",
+                                                                   "agent": "\(agent)", "reason": "\(reason)"])
         case .timedOut:
             outcome = .timedOut(installed: installed.count)
-            log("\(bundle.manifest.name) \(bundle.manifest.version): \(installed.count) of \(canaries) canaries within \(timeout) s; left as it is")
+            logger.warning("too few canaries reported in time: left as it is",
+                           metadata: ["model": "\(bundle.manifest.name)", "version": "\(bundle.manifest.version)",
+                                      "installed": "\(installed.count)", "canaries": "\(canaries)", "timeout": "\(timeout)"])
         }
         return outcome
     }

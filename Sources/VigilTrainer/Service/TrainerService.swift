@@ -1,7 +1,9 @@
+import Logging
 import VigilCore
 import VigilFleet
 import VigilInference
 import VigilMQTT
+import VigilObservability
 import VigilStore
 #if canImport(Glibc)
 import Glibc
@@ -34,12 +36,15 @@ public final class TrainerService {
     }
 
     private let options: Options
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
+    /// Ingest, training and release metrics; `serve --metrics-listen` serves its registry.
+    public let metrics: TrainerMetrics
     private var eventsAtLastTraining: [String: Int64] = [:]
 
-    public init(options: Options, log: @escaping @Sendable (String) -> Void) {
+    public init(options: Options, metrics: TrainerMetrics = TrainerMetrics(), logger: Logger = .silent) {
         self.options = options
-        self.log = log
+        self.metrics = metrics
+        self.logger = logger
     }
 
     /// One retraining round over the store (or an agent database: they have the same shape);
@@ -47,8 +52,11 @@ public final class TrainerService {
     @discardableResult
     public func retrainRound() -> [String] {
         var released: [String] = []
-        guard let source = try? openDatasetSource(options.store) else {
-            log("cannot open \(options.store)")
+        let source: any DatasetSource
+        do {
+            source = try openDatasetSource(options.store)
+        } catch {
+            logger.error("cannot open the store", metadata: ["store": "\(options.store)", "reason": "\(error)"])
             return []
         }
         for profile in options.profiles where !profile.features.isEmpty {
@@ -66,7 +74,10 @@ public final class TrainerService {
                 let result = try TrainingRun.run(run, signingKey: options.signingKey)
                 eventsAtLastTraining[profile.type] = faults
                 if let gate = result.gate, !gate.passed {
-                    log("\(profile.type): \(run.version) not released, macro-F1 \(gate.challenger) against the champion's \(gate.champion)")
+                    metrics.training(deviceType: profile.type, result: .gateRefused, macroF1: result.holdout.macroF1)
+                    logger.notice("not released: the champion gate refused it",
+                                  metadata: ["device_type": "\(profile.type)", "version": "\(run.version)",
+                                             "macro_f1": "\(gate.challenger)", "champion_macro_f1": "\(gate.champion)"])
                     continue
                 }
                 try FileSystem.writeAtomically(result.bundle, to: path)
@@ -74,10 +85,14 @@ public final class TrainerService {
                 try Release.publish(Release.messages(for: bundle, bytes: result.bundle, rollout: .canary(options.canaryShare),
                                                      topics: options.central.topics, key: options.signingKey,
                                                      releasedAt: WallClock.now()), central: options.central)
-                log("\(profile.type): released \(run.version) to \(Int(options.canaryShare * 100))% (hold-out macro-F1 \(result.holdout.macroF1))")
+                metrics.training(deviceType: profile.type, result: .released, macroF1: result.holdout.macroF1)
+                metrics.released(deviceType: profile.type, version: run.version, share: options.canaryShare)
+                logger.notice("released", metadata: ["device_type": "\(profile.type)", "version": "\(run.version)",
+                                                     "canary_share": "\(options.canaryShare)", "macro_f1": "\(result.holdout.macroF1)"])
                 released.append(profile.type)
             } catch {
-                log("\(profile.type): not trained: \(error)")
+                metrics.training(deviceType: profile.type, result: .failed, macroF1: nil)
+                logger.error("not trained", metadata: ["device_type": "\(profile.type)", "reason": "\(error)"])
             }
         }
         return released
@@ -91,7 +106,7 @@ public final class TrainerService {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let store = try SQLiteUpstreamStore(path: options.store)
-        let ingest = try UpstreamIngest(central: options.central, store: store, log: log)
+        let ingest = try UpstreamIngest(central: options.central, store: store, metrics: metrics, logger: logger.component("ingest"))
         ingest.start()
         defer { ingest.stop() }
         // Retraining reads the store through its own connection.

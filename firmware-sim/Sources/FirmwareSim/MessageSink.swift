@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import VigilMQTT
 
 /// Where simulated messages go: a broker, or a file.
@@ -15,13 +16,14 @@ public protocol MessageSink: AnyObject {
 public final class BrokerSink: MessageSink {
     private let client: MQTTClient
 
-    public init(url: BrokerURL, clientID: String, log: @escaping @Sendable (String) -> Void) throws {
+    public init(url: BrokerURL, clientID: String,
+                logger: Logger = Logger(label: "vigil-sim", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
         let status = "vigil-sim/\(clientID)/status"
         client = try MQTTClient(configuration: MQTTConfiguration(
             url: url, clientID: clientID, cleanSession: true,
             will: .init(topic: status, payload: Array(#"{"state":"offline"}"#.utf8)),
             birth: .init(topic: status, payload: Array(#"{"state":"online"}"#.utf8)),
-            reconnectMinDelay: 0.2, reconnectMaxDelay: 5), log: log)
+            reconnectMinDelay: 0.2, reconnectMaxDelay: 5), logger: logger)
         client.start()
         guard client.waitUntilReady(timeout: 30) else {
             client.stop()

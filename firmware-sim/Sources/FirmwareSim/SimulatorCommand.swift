@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import VigilCore
 import VigilMQTT
 
@@ -88,11 +89,11 @@ public struct SimulatorCommand: ParsableCommand {
         options.groundTruth = groundTruth
         let profiles = try DeviceProfile.loadAll(folder: devices)
         let simulator = try FleetSimulator(options: options, profiles: profiles)
-        let log: @Sendable (String) -> Void = { StandardError.write("vigil-sim: \($0)\n") }
         let sink: MessageSink = if let dump {
             try DumpSink(path: dump)
         } else {
-            try BrokerSink(url: BrokerURL(parsing: broker), clientID: clientId, log: log)
+            try BrokerSink(url: BrokerURL(parsing: broker), clientID: clientId,
+                           logger: Logger(label: "vigil-sim", factory: { StreamLogHandler.standardError(label: $0) }))
         }
         let report = try simulator.run(into: sink)
         if let groundTruth {
