@@ -164,6 +164,42 @@ struct IngestTests {
         #expect(try harness.integer("SELECT max(seq) FROM readings") == Int64(count - 1))
         #expect(try harness.integer("SELECT min(seq) FROM readings") == dropped)
     }
+
+    /// Without upload, feature windows that outgrow the bound once the raw readings are gone go
+    /// next, oldest first and counted: the bound holds even then (it did not before: 8 MiB grew
+    /// to 28.6 MiB under windows every 32 samples).
+    @Test func databaseStaysUnderItsBoundWhenFeatureWindowsOutgrowIt() throws {
+        let harness = try AgentHarness()
+        try writeFile(harness.directory.file("devices/dense.json"), """
+            {"type": "dense", "topics": ["plant/dense/{device}/{sensor}"], "timestamp_unit": "s",
+             "sensors": [{"name": "vibration", "unit": "g", "kind": "block", "rate_hz": 1024, "min": -50, "max": 50}],
+             "features": [{"sensor": "vibration", "window": {"size": 64, "hop": 4},
+                           "features": ["mean", "std", "rms", "peak", "skewness", "kurtosis", "crest_factor"]}]}
+            """)
+        try harness.writeConfiguration(#""max_database_size": "2 MiB""#)
+        let agent = try harness.startAgent()
+        let disk = DiskWatcher([harness.database, harness.database + "-wal"])
+        let publisher = try harness.publisher()
+        // 256 windows of 7 features a block: about 6 times the block's own 4 KiB.
+        let block = (0..<1024).map { String(Double($0 % 89) / 10 - 4) }.joined(separator: ",")
+        let count = 600
+        for start in stride(from: 0, to: count, by: 100) {
+            try publishAll(publisher, (start..<(start + 100)).map {
+                ("plant/dense/d1/vibration", #"{"seq": \#($0), "ts": \#(1750000000 + $0), "rate_hz": 1024, "values": [\#(block)]}"#)
+            })
+        }
+        try harness.waitUntilIngested(count)
+        let largest = disk.stop()
+        agent.stop()
+        publisher.stop()
+        #expect(largest <= 2 << 20, "file and WAL reached \(largest) bytes")
+        #expect(try harness.counter("messages_stored") == Int64(count))
+        let dropped = try harness.counter("history_rows_dropped_for_size")
+        let kept = try harness.integer("SELECT count(*) FROM features")
+        #expect(dropped > 0)
+        #expect(dropped + kept == Int64(count) * 256 - 15, "every window was stored, then only the oldest deleted")
+        #expect(try harness.integer("SELECT CAST(max(window_end) AS INTEGER) FROM features") == 1750000000 + Int64(count - 1))
+    }
 }
 
 @Suite("Agent feature windows")

@@ -9,6 +9,7 @@ struct IngestCounters {
     var duplicates: Int64 = 0
     var droppedRows: Int64 = 0
     var droppedSentRows: Int64 = 0
+    var droppedHistoryRows: Int64 = 0
     var droppedOutboxRows: Int64 = 0
     var maintenanceEvents: Int64 = 0
     var featureRows: Int64 = 0
@@ -23,6 +24,7 @@ struct IngestCounters {
     static let duplicatesName = "duplicates"
     static let droppedRowsName = "rows_dropped_for_size"
     static let droppedSentRowsName = "uploaded_rows_dropped_for_size"
+    static let droppedHistoryRowsName = "history_rows_dropped_for_size"
     static let droppedOutboxRowsName = "unsent_rows_dropped_for_size"
     static let maintenanceEventsName = "maintenance_events"
     static let featureRowsName = "feature_rows"
@@ -38,7 +40,8 @@ struct IngestCounters {
     var nonZero: [(String, Int64)] {
         var all = [(Self.messagesName, messages), (Self.rowsName, rows), (Self.samplesName, samples),
                    (Self.duplicatesName, duplicates), (Self.droppedRowsName, droppedRows),
-                   (Self.droppedSentRowsName, droppedSentRows), (Self.droppedOutboxRowsName, droppedOutboxRows),
+                   (Self.droppedSentRowsName, droppedSentRows), (Self.droppedHistoryRowsName, droppedHistoryRows),
+                   (Self.droppedOutboxRowsName, droppedOutboxRows),
                    (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
                    (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {

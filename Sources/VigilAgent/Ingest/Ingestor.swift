@@ -303,6 +303,10 @@ final class Ingestor {
             let row = try store.insert(item.row, series: item.series, featureSet: item.set)
             if upload { try store.enqueue(.feature, row: row) }
             counters.featureRows += 1
+            // Windows take disk as readings do: a fast window can outweigh its samples.
+            let bytes = item.row.values.count * 8 + 48
+            bytesSinceSizeCheck += bytes
+            uncommittedBytes += bytes
             let predictions = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
                                               values: item.row.values, windowEnd: item.row.end)
             for prediction in predictions {
@@ -365,8 +369,9 @@ final class Ingestor {
 
     /// Past 95% of the file's share of the bound, deletes the oldest raw readings down to 85%,
     /// inside the open transaction, so the file stops growing and SQLite reuses the freed pages.
-    /// With upload on and no reading left, rows the trainer already holds go next; unsent
-    /// outbox rows go only when nothing else is left, counted and said loudly.
+    /// With no reading left, feature windows and predictions in no outbox row go next (with
+    /// upload on, the trainer holds them); unsent outbox rows go only when nothing else is left,
+    /// counted and said loudly.
     private func enforceSizeBound() throws(SQLiteError) {
         bytesSinceSizeCheck = 0
         guard try store.database.usedBytes() > store.mainLimit / 20 * 19 else { return }
@@ -377,13 +382,21 @@ final class Ingestor {
             logger.log(.warning, "database near max_database_size: deleted the oldest raw readings", limit: &sizeLimit,
                        metadata: ["rows": "\(dropped)"])
         }
-        guard upload, try store.database.usedBytes() > target else { return }
-        let sent = try store.shrinkSent(to: target)
-        counters.droppedSentRows += sent
-        if sent > 0 {
-            logger.log(.warning, "database full without raw readings: deleted the oldest rows the trainer already holds",
-                       limit: &sizeLimit, metadata: ["rows": "\(sent)"])
+        guard try store.database.usedBytes() > target else { return }
+        // Windows and predictions in no outbox row: with upload on, the trainer holds them; with
+        // it off, they are this database's history alone, and the disk bound still holds.
+        let derived = try store.shrinkSent(to: target)
+        if upload {
+            counters.droppedSentRows += derived
+        } else {
+            counters.droppedHistoryRows += derived
         }
+        if derived > 0 {
+            logger.log(.warning, upload ? "database full without raw readings: deleted the oldest rows the trainer already holds"
+                                        : "database full without raw readings: deleted the oldest feature windows and predictions (upload is off: they were kept nowhere else)",
+                       limit: &sizeLimit, metadata: ["rows": "\(derived)"])
+        }
+        guard upload else { return }
         guard try store.database.usedBytes() > target else { return }
         let unsent = try store.shrinkOutbox(to: target)
         counters.droppedOutboxRows += unsent

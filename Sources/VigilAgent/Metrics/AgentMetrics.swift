@@ -31,7 +31,7 @@ final class AgentMetrics: @unchecked Sendable {
     private let lateSamples: Counter
     private let featureWindows: Counter
     private let maintenanceEvents: Counter
-    private let droppedRows: (raw: Counter, uploaded: Counter, unsent: Counter)
+    private let droppedRows: (raw: Counter, uploaded: Counter, history: Counter, unsent: Counter)
     private let commitDuration: Timer
     private let publishToCommit: Timer
     private let publishToPrediction: Timer
@@ -81,6 +81,7 @@ final class AgentMetrics: @unchecked Sendable {
         maintenanceEvents = Counter(label: "vigil_maintenance_events_total", factory: factory)
         droppedRows = (Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "raw")], factory: factory),
                        Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "uploaded")], factory: factory),
+                       Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "history")], factory: factory),
                        Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "unsent")], factory: factory))
         commitDuration = Timer(label: "vigil_commit_duration_seconds", factory: factory)
         publishToCommit = Timer(label: "vigil_publish_to_commit_seconds", factory: factory)
@@ -113,6 +114,7 @@ final class AgentMetrics: @unchecked Sendable {
         maintenanceEvents.increment(by: counters.maintenanceEvents)
         droppedRows.raw.increment(by: counters.droppedRows)
         droppedRows.uploaded.increment(by: counters.droppedSentRows)
+        droppedRows.history.increment(by: counters.droppedHistoryRows)
         droppedRows.unsent.increment(by: counters.droppedOutboxRows)
         for timestamp in committed.published { observe(publishToCommit, committedAt - timestamp) }
         for prediction in committed.predictions {

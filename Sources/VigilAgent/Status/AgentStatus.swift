@@ -201,7 +201,9 @@ public struct AgentStatus: Sendable {
         lines.append("readings  \(counters["rows_stored", default: 0]) rows, \(counters["samples_stored", default: 0]) samples, \(counters["rows_dropped_for_size", default: 0]) oldest rows deleted for the size bound")
         let reasons = counters.filter { $0.key.hasPrefix("dead_letters.") && $0.value > 0 }.sorted { $0.key < $1.key }
             .map { "\($0.key.dropFirst("dead_letters.".count)) \($0.value)" }
-        lines.append("features  \(counters["feature_rows", default: 0]) windows, \(counters["late_samples", default: 0]) late samples dropped")
+        lines.append("features  \(counters["feature_rows", default: 0]) windows, \(counters["late_samples", default: 0]) late samples dropped, "
+                     + "\(counters["history_rows_dropped_for_size", default: 0] + counters["uploaded_rows_dropped_for_size", default: 0]) "
+                     + "windows and predictions deleted for the size bound")
         lines.append("scored    \(counters["predictions", default: 0]) predictions")
         lines.append("labels    \(counters["maintenance_events", default: 0]) maintenance events (faults, repairs)")
         lines.append("refused   \(deadLetterTotal)\(reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))")
