@@ -39,23 +39,11 @@ public struct KeyValueLogHandler: LogHandler {
         write(line + "\n")
     }
 
-    /// The value as is when it needs no quotes, else in double quotes with `"`, `\` and line
-    /// breaks escaped, so one event stays one line.
+    /// The value as is when it needs no quotes, else as a JSON string (quotes, backslashes and
+    /// control characters escaped), so one event stays one line.
     static func quoted(_ value: String) -> String {
         let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 32 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") && $0 != 127 }
-        if plain { return value }
-        var result = "\""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default: result.unicodeScalars.append(character)
-            }
-        }
-        return result + "\""
+        return plain ? value : JSONValue.string(value).serialized(indent: 0)
     }
 }
 

@@ -150,11 +150,13 @@ def counter(db, name):
 
 
 def wait_for(condition, timeout, what):
-    """Polls `condition` until true; exits with `what` if `timeout` seconds pass first."""
+    """Polls `condition` until true and returns when (monotonic seconds); exits with `what` if
+    `timeout` seconds pass first."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline: sys.exit(f"timed out waiting for {what}")
         time.sleep(0.02)
+    return time.monotonic()
 
 
 class Agent:
@@ -169,8 +171,9 @@ class Agent:
             json.dump(settings, f)
         open(self.log, "a").close()
 
-    def subscriptions(self):
-        return open(self.log).read().count("component=mqtt msg=subscribed")
+    def subscriptions(self, component="mqtt"):
+        """How often it has subscribed: to the sensor broker (`mqtt`) or the central one (`uplink`)."""
+        return open(self.log).read().count(f"component={component} msg=subscribed")
 
     def start(self, wait=True):
         """Starts it; with `wait`, until it logs a new subscription to the sensor broker."""

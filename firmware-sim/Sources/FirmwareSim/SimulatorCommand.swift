@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import VigilObservability
 import VigilCore
 import VigilMQTT
 
@@ -92,8 +93,9 @@ public struct SimulatorCommand: ParsableCommand {
         let sink: MessageSink = if let dump {
             try DumpSink(path: dump)
         } else {
+            // Connection failures, as key=value lines on standard error; the summary goes to stdout.
             try BrokerSink(url: BrokerURL(parsing: broker), clientID: clientId,
-                           logger: Logger(label: "vigil-sim", factory: { StreamLogHandler.standardError(label: $0) }))
+                           logger: Logger(label: "vigil-sim", factory: { KeyValueLogHandler(label: $0, level: .warning) }))
         }
         let report = try simulator.run(into: sink)
         if let groundTruth {
