@@ -120,11 +120,12 @@ public final class Agent: @unchecked Sendable {
         if let upstream = configuration.upstream { fields["uploading_to"] = "\(upstream.broker.url)" }
         if let metricsServer { fields["metrics"] = "http://\(metricsServer.address)/metrics" }
         logger.component("agent").info("starting", metadata: fields)
-        writer = NativeThread(name: "vigil-writer") { [self] in writeLoop() }
         client.start()
         upstream?.client.start()
         metricsServer?.start()
+        // READY=1 before the writer's first watchdog ping; what arrives meanwhile waits in the inbox.
         systemd.ready()
+        writer = NativeThread(name: "vigil-writer") { [self] in writeLoop() }
     }
 
     /// Where `/metrics` is served (with the port the system chose for port 0), if it is.
