@@ -6,8 +6,10 @@ import VigilInference
 struct ModelBundleTests {
     static let key = Ed25519.generate()
 
-    static func sample() throws -> (bytes: [UInt8], manifest: ModelManifest, network: QuantizedNetwork) {
-        let (network, _, _) = try QuantVectorTests.network()
+    /// A bundle of a reference network: by default the double-rounding one, as older bundles hold.
+    static func sample(_ file: String = "mlp_24_32_16_4.json", rounding: QuantizedMultiplier.Rounding = .double) throws
+        -> (bytes: [UInt8], manifest: ModelManifest, network: QuantizedNetwork) {
+        let (network, _, _) = try QuantVectorTests.network(file)
         let names = ["rms", "kurtosis", "peak", "crest_factor", "skewness", "std"]
         let inputs = (0..<24).map {
             ModelManifest.Input(sensor: "vibration", feature: names[$0 % names.count], window: .count(size: 2048, hop: 2048))
@@ -17,7 +19,7 @@ struct ModelBundleTests {
             inputs: inputs, means: Array(repeating: 0, count: 24), scales: Array(repeating: 1, count: 24),
             classes: ["healthy", "outer_race", "inner_race", "ball"],
             layers: network.layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            lineage: ["agents": ["edge-01"], "rows": 1000], metrics: ["macro_f1": 0.91])
+            rounding: rounding, lineage: ["agents": ["edge-01"], "rows": 1000], metrics: ["macro_f1": 0.91])
         return (ModelBundle.encode(manifest: manifest, layers: network.layers, signingKey: key), manifest, network)
     }
 
@@ -30,11 +32,22 @@ struct ModelBundleTests {
         }
     }
 
-    @Test func roundTrip() throws {
-        let (bytes, manifest, network) = try Self.sample()
+    /// A bundle carries its rounding: decoded, it computes every int8 output of the reference
+    /// network exactly (the TensorFlow Lite interpreter's own, for the single-rounding one).
+    @Test(arguments: [("mlp_24_32_16_4.json", QuantizedMultiplier.Rounding.double), ("tflite_mlp_24_32_16_4.json", .single)])
+    func roundTrip(file: String, rounding: QuantizedMultiplier.Rounding) throws {
+        let (bytes, manifest, network) = try Self.sample(file, rounding: rounding)
         let bundle = try ModelBundle(bytes: bytes, trustedKeys: [Self.key.publicKey])
         #expect(bundle.manifest == manifest)
+        #expect(bundle.manifest.rounding == rounding)
         #expect(bundle.signer == Self.key.publicKey)
+        let root = try JSONObjectReader(file: QuantVectorTests.folder + "/" + file)
+        guard case .array(let perLayer)? = root.value("expected_int8_per_layer") else { Issue.record("no expectations"); return }
+        let last = QuantVectorTests.rows(perLayer.last)
+        for (sample, input) in QuantVectorTests.rows(root.value("test_inputs_int8")).enumerated() {
+            let output = input.map { Int8($0) }.withUnsafeBufferPointer { bundle.network.run(int8: $0) }
+            #expect(output == last[sample].map { Int8($0) }, "input \(sample)")
+        }
         let input = (0..<24).map { Double($0) / 10 - 1 }
         var a: [Double] = [], b: [Double] = []
         input.withUnsafeBufferPointer { bundle.network.predict($0, into: &a) }

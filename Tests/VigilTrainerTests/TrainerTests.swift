@@ -48,10 +48,12 @@ struct TrainerTests {
             example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
             return output
         }
-        let evaluation = Evaluation(truth: holdout.map(\.y), float: holdout.map { classifier.probabilities($0.x) }, int8: int8, classes: 2)
+        let float = holdout.map { classifier.probabilities($0.x) }
+        let evaluation = Evaluation(truth: holdout.map(\.y), probabilities: float, classes: 2)
         #expect(evaluation.accuracy >= 0.95, "accuracy \(evaluation.accuracy)")
         #expect(evaluation.rocAUC ?? 0 >= 0.97, "ROC-AUC \(String(describing: evaluation.rocAUC))")
-        #expect(evaluation.int8Agreement >= 0.97, "int8 agreement \(evaluation.int8Agreement)")
+        let agreement = Evaluation.agreement(int8, float)
+        #expect(agreement >= 0.97, "int8 agreement \(agreement)")
     }
 
     /// The loop: a simulated fleet runs to failure into a real agent, the trainer learns from the
@@ -94,7 +96,11 @@ struct TrainerTests {
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
-        #expect(result.holdout.int8Agreement >= 0.95)
+        #expect(result.int8Agreement >= 0.95)
+        // The manifest's metrics are the int8 model's, with the float original's beside them.
+        #expect(result.manifest.metrics["holdout_macro_f1"] == .number(result.holdout.macroF1))
+        #expect(result.manifest.metrics["float"]?["holdout_macro_f1"] == .number(result.floatHoldout.macroF1))
+        #expect(result.manifest.rounding == .single)
         #expect(result.counts.holdout > 50)
 
         // The champion/challenger gate: the same model passes against itself; one that would

@@ -36,6 +36,7 @@ public struct ModelBundle: Sendable {
         bytes += json
         var tensors: [UInt8] = []
         for layer in layers {
+            precondition(layer.rescale.allSatisfy { $0.rounding == manifest.rounding }, "layers quantized for another rounding than the manifest's")
             tensors += layer.weights.map { UInt8(bitPattern: $0) }
             for value in layer.bias { append(UInt32(bitPattern: value), to: &tensors) }
             for rescale in layer.rescale { append(UInt32(bitPattern: rescale.multiplier), to: &tensors) }
@@ -82,7 +83,9 @@ public struct ModelBundle: Sendable {
                     throw BundleError.tensorsMisshaped("layer \(index) has a multiplier or shift out of range")
                 }
                 layers.append(QuantizedDense(inputs: layer.inputs, outputs: layer.outputs, weights: weights, bias: bias,
-                                             rescale: zip(multipliers, shifts).map { QuantizedMultiplier(multiplier: $0, shift: $1) },
+                                             rescale: zip(multipliers, shifts).map {
+                                                 QuantizedMultiplier(multiplier: $0, shift: $1, rounding: manifest.rounding)
+                                             },
                                              input: layer.input, output: layer.output, activation: layer.activation))
             }
         } catch BundleError.truncated(let what) {

@@ -46,12 +46,15 @@ public struct ModelManifest: Sendable, Equatable {
     /// Class names (softmax over outputs), or one name for a score (sigmoid).
     public var classes: [String]
     public var layers: [Layer]
+    /// The requantization rounding the model was quantized for; a bundle without one predates
+    /// the choice and was made for double rounding.
+    public var rounding: QuantizedMultiplier.Rounding
     /// Training data lineage and hold-out metrics, kept as given.
     public var lineage: JSONValue
     public var metrics: JSONValue
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input],
-                means: [Double], scales: [Double], classes: [String], layers: [Layer],
+                means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
                 lineage: JSONValue = .object([]), metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
@@ -62,6 +65,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.scales = scales
         self.classes = classes
         self.layers = layers
+        self.rounding = rounding
         self.lineage = lineage
         self.metrics = metrics
     }
@@ -88,7 +92,7 @@ public struct ModelManifest: Sendable, Equatable {
                  "input_scale": .number($0.input.scale), "input_zero_point": .number(Double($0.input.zeroPoint)),
                  "output_scale": .number($0.output.scale), "output_zero_point": .number(Double($0.output.zeroPoint))]
             }),
-            "lineage": lineage, "metrics": metrics,
+            "rounding": .string(rounding.rawValue), "lineage": lineage, "metrics": metrics,
         ]
     }
 
@@ -147,10 +151,15 @@ public struct ModelManifest: Sendable, Equatable {
                                     input: QuantizationParameters(scale: inputScale, zeroPoint: Int32(inputZeroPoint)),
                                     output: QuantizationParameters(scale: outputScale, zeroPoint: Int32(outputZeroPoint))))
             }
+            let roundingName = try reader.optionalString("rounding") ?? QuantizedMultiplier.Rounding.double.rawValue
+            guard let rounding = QuantizedMultiplier.Rounding(rawValue: roundingName) else {
+                throw reader.error("rounding", "must be single or double, got \(roundingName)")
+            }
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
-                                 means: means, scales: scales, classes: classes, layers: layers, lineage: lineage, metrics: metrics)
+                                 means: means, scales: scales, classes: classes, layers: layers, rounding: rounding,
+                                 lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
         } catch {

@@ -1,5 +1,6 @@
 /// How a model did on held-out windows: accuracy, macro-F1, per-class precision and recall, the
-/// confusion matrix, ROC-AUC of "failing", and how often its int8 version agrees with it.
+/// confusion matrix and ROC-AUC of "failing". The trainer evaluates the int8 model (what agents
+/// run) and its float original beside it.
 public struct Evaluation: Sendable {
     public var examples: Int
     public var accuracy: Double
@@ -10,16 +11,13 @@ public struct Evaluation: Sendable {
     public var confusion: [[Int]]
     /// Area under the ROC curve of the last class's probability (failing), nil with one class.
     public var rocAUC: Double?
-    /// Share of windows where the int8 model's class equals the float model's.
-    public var int8Agreement: Double
     /// The ROC curve of failing: (false positive rate, true positive rate) from the strictest
     /// threshold to the loosest.
     public var rocCurve: [(falsePositiveRate: Double, truePositiveRate: Double)] = []
 
-    /// Scores predicted probabilities (`float` and `int8`) against `truth`.
-    public init(truth: [Int], float: [[Double]], int8: [[Double]], classes: Int) {
-        func argmax(_ values: [Double]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }
-        let predicted = float.map(argmax)
+    /// Scores a model's predicted `probabilities` against `truth`.
+    public init(truth: [Int], probabilities: [[Double]], classes: Int) {
+        let predicted = probabilities.map(Self.argmax)
         examples = truth.count
         var confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
         for (t, p) in zip(truth, predicted) { confusion[t][p] += 1 }
@@ -37,10 +35,9 @@ public struct Evaluation: Sendable {
         self.recall = recall
         let f1 = zip(precision, recall).map { p, r in p + r == 0 ? 0 : 2 * p * r / (p + r) }
         macroF1 = f1.reduce(0, +) / Double(max(classes, 1))
-        int8Agreement = truth.isEmpty ? 0 : Double(zip(float, int8).filter { argmax($0) == argmax($1) }.count) / Double(truth.count)
         // AUC as the probability that a failing window outscores a healthy one (ties count half).
-        let positive = zip(truth, float).filter { $0.0 == classes - 1 }.map { $0.1[classes - 1] }
-        let negative = zip(truth, float).filter { $0.0 != classes - 1 }.map { $0.1[classes - 1] }
+        let positive = zip(truth, probabilities).filter { $0.0 == classes - 1 }.map { $0.1[classes - 1] }
+        let negative = zip(truth, probabilities).filter { $0.0 != classes - 1 }.map { $0.1[classes - 1] }
         if classes > 1, !positive.isEmpty, !negative.isEmpty {
             var wins = 0.0
             for p in positive { for n in negative { wins += p > n ? 1 : p == n ? 0.5 : 0 } }
@@ -57,4 +54,11 @@ public struct Evaluation: Sendable {
             rocAUC = nil
         }
     }
+
+    /// The share of windows where two models predict the same class (int8 against float).
+    public static func agreement(_ a: [[Double]], _ b: [[Double]]) -> Double {
+        a.isEmpty ? 0 : Double(zip(a, b).filter { argmax($0) == argmax($1) }.count) / Double(a.count)
+    }
+
+    static func argmax(_ values: [Double]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }
 }

@@ -1,18 +1,21 @@
-/// The Markdown report of a training run: hold-out metrics, the champion gate, the confusion
-/// matrix with precision and recall, links to the SVG plots and the loss per epoch.
+/// The Markdown report of a training run: hold-out metrics of the int8 model with its float
+/// original beside them, the champion gate, the int8 confusion matrix with precision and recall,
+/// links to the SVG plots and the loss per epoch.
 public enum TrainingReport {
     /// The Markdown report; `plots` is the bundle's file name, beside which the SVG plots lie.
     public static func markdown(_ result: TrainingRun.Result, plots: String? = nil) -> String {
-        let evaluation = result.holdout
+        let evaluation = result.holdout, float = result.floatHoldout
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
-                         + "(per device, by time). Epochs: \(result.epochs.count).", "",
-                     "| hold-out | value |", "| --- | --- |",
-                     "| accuracy | \(rounded(evaluation.accuracy)) |", "| macro-F1 | \(rounded(evaluation.macroF1)) |",
-                     "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") |",
-                     "| int8 agrees with float | \(rounded(evaluation.int8Agreement)) |"]
+                         + "(per device, by time). Epochs: \(result.epochs.count). int8 with \(result.manifest.rounding.rawValue) rounding, "
+                         + "as agents run it; its float original beside it.", "",
+                     "| hold-out | int8 | float |", "| --- | --- | --- |",
+                     "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
+                     "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",
+                     "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") | \(float.rocAUC.map(rounded) ?? "n/a") |",
+                     "| int8 and float predict the same class | \(rounded(result.int8Agreement)) | |"]
         if let gate = result.gate {
-            lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) |")
+            lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")
         }
         lines += ["",
                      "| truth \\ predicted | " + LabelRule.classes.joined(separator: " | ") + " | precision | recall |",

@@ -34,7 +34,11 @@ public struct TrainingRun {
     public struct Result {
         public var bundle: [UInt8]
         public var manifest: ModelManifest
+        /// The int8 model's hold-out metrics (what agents run), its float original's, and how
+        /// often the two predict the same class.
         public var holdout: Evaluation
+        public var floatHoldout: Evaluation
+        public var int8Agreement: Double
         public var epochs: [Classifier.Epoch]
         public var counts: (train: Int, validation: Int, holdout: Int)
         /// The new model's and the champion's int8 macro-F1 on the same hold-out, when gated.
@@ -74,9 +78,11 @@ public struct TrainingRun {
             Activations.softmax(&probabilities)
             return probabilities
         }
-        let evaluation = Evaluation(truth: holdoutSet.map(\.y), float: holdoutSet.map { classifier.probabilities($0.x) },
-                                    int8: int8Probabilities, classes: LabelRule.classes.count)
         let truth = holdoutSet.map(\.y)
+        let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
+        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities, classes: LabelRule.classes.count)
+        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities, classes: LabelRule.classes.count)
+        let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
         var gate: (challenger: Double, champion: Double, passed: Bool)?
         if let champion = options.champion {
             // The champion scores the same raw hold-out windows with its own standardisation.
@@ -92,8 +98,8 @@ public struct TrainingRun {
                 Activations.softmax(&probabilities)
                 return probabilities
             }
-            let championF1 = Evaluation(truth: truth, float: championProbabilities, int8: championProbabilities, classes: 2).macroF1
-            let challengerF1 = Evaluation(truth: truth, float: int8Probabilities, int8: int8Probabilities, classes: 2).macroF1
+            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities, classes: 2).macroF1
+            let challengerF1 = evaluation.macroF1
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }
 
@@ -118,12 +124,15 @@ public struct TrainingRun {
                 "seed": .number(Double(options.seed)),
             ],
             metrics: [
-                "holdout_accuracy": .number(evaluation.accuracy), "holdout_macro_f1": .number(evaluation.macroF1),
+                "model": "int8", "holdout_accuracy": .number(evaluation.accuracy), "holdout_macro_f1": .number(evaluation.macroF1),
                 "holdout_roc_auc": evaluation.rocAUC.map(JSONValue.number) ?? .null,
-                "int8_agreement": .number(evaluation.int8Agreement),
+                "float": ["holdout_accuracy": .number(floatEvaluation.accuracy), "holdout_macro_f1": .number(floatEvaluation.macroF1),
+                          "holdout_roc_auc": floatEvaluation.rocAUC.map(JSONValue.number) ?? .null],
+                "int8_agreement": .number(agreement),
             ])
         let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
-        return Result(bundle: bundle, manifest: manifest, holdout: evaluation, epochs: epochs,
+        return Result(bundle: bundle, manifest: manifest, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
+                      epochs: epochs,
                       counts: (train.count, validation.count, holdout.count), gate: gate)
     }
 
