@@ -244,4 +244,37 @@ struct FeatureIngestTests {
         #expect(bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } == [10, 44.5, 49])
         #expect(try harness.counter("feature_rows") == 6)
     }
+
+    /// A repair restores the machine: the window open at the repair and the partial one after it
+    /// are not stored, so no window mixes readings from before and after it; a reading from
+    /// before the repair that arrives after it feeds no window.
+    @Test func aRepairRestartsTheDevicesWindows() throws {
+        let harness = try AgentHarness()
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        func reading(_ seq: Int, _ time: Double, _ value: Int) -> (topic: String, payload: String) {
+            ("plant/motor/m1/temperature", #"{"seq": \#(seq), "ts": \#(1750000000 + time), "value": \#(value)}"#)
+        }
+        var messages = (0..<15).map { reading($0, Double($0), 100) }
+        messages.append(("vigil/maintenance/m1", #"{"kind": "repair", "ts": 1750000015}"#))
+        messages += (15..<35).map { reading($0, Double($0), 40) }
+        messages.append(reading(1000, 14.5, 100))
+        try publishAll(publisher, messages)
+        try harness.waitUntilIngested(messages.count - 1)  // the readings; the repair is a label
+        #expect(try harness.counter("maintenance_events") == 1)
+        agent.stop()
+        publisher.stop()
+
+        let windows = try harness.query("""
+            SELECT f.window_start, f.vector FROM features f JOIN feature_sets fs ON fs.id = f.feature_set
+            WHERE fs.sensor = 'temperature' ORDER BY f.window_end
+            """)
+        #expect(windows.map { $0[0] } == [.real(1750000000), .real(1750000020)], "\(windows.map { $0[0] })")
+        let vectors = windows.map { row -> [Double] in
+            guard case .blob(let bytes) = row[1] else { return [] }
+            return bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        }
+        #expect(vectors == [[10, 100, 100], [10, 40, 40]], "count, mean, max before and after the repair")
+        #expect(try harness.counter("late_samples") == 1, "the reading from before the repair arrived after it")
+    }
 }

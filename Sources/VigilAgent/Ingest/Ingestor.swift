@@ -28,6 +28,8 @@ final class Ingestor {
         /// those up to `uploadedUntil` already went into the outbox.
         var alarmUntil = -Double.infinity
         var uploadedUntil = -Double.infinity
+        /// The last repair's time: feature windows hold only readings from then on.
+        var repairedAt = -Double.infinity
     }
 
     private enum Route {
@@ -147,6 +149,7 @@ final class Ingestor {
                 if let id = try store.insert(event, receivedAt: receivedAt) {
                     counters.maintenanceEvents += 1
                     if upload { try store.enqueue(.event, row: id) }
+                    if event.kind == .repair { restart(device: event.device, repairedAt: event.timestamp) }
                 }
             } catch let error as PayloadError {
                 try refuse(topic, payload, entry, receivedAt, error)
@@ -223,6 +226,10 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += Int64(decoded.samples.count)
+                guard decoded.timestamp >= devices[index].repairedAt else {
+                    counters.lateSamples += Int64(decoded.samples.count)
+                    return stored
+                }
                 for (set, spec, stream) in featureStreams(index, sensor) {
                     let late = stream.lateSamples
                     decoded.samples.withUnsafeBufferPointer { samples in
@@ -245,6 +252,10 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
+                guard decoded.timestamp >= devices[index].repairedAt else {
+                    counters.lateSamples += 1
+                    continue
+                }
                 for (set, spec, stream) in featureStreams(index, item.sensor) {
                     let late = stream.lateSamples
                     stream.append(timestamp: decoded.timestamp, value: item.value) { emitted.append((set, spec, seriesID, $0)) }
@@ -299,7 +310,8 @@ final class Ingestor {
     private func storeEmitted(device index: Int) throws(SQLiteError) {
         defer { emitted.removeAll(keepingCapacity: true) }
         let device = devices[index]
-        for item in emitted {
+        // A window whose span reaches back before the last repair is partial: not stored, not scored.
+        for item in emitted where item.row.start >= device.repairedAt {
             let row = try store.insert(item.row, series: item.series, featureSet: item.set)
             if upload { try store.enqueue(.feature, row: row) }
             counters.featureRows += 1
@@ -324,6 +336,15 @@ final class Ingestor {
             }
             windowStored?(device.profile, item.spec, predictions)
         }
+    }
+
+    /// A repair restores the machine: the device's feature windows and scoring state start
+    /// afresh, so no window and no prediction mixes readings from before and after it.
+    private func restart(device name: String, repairedAt time: Double) {
+        guard let index = deviceIndex[name], time > devices[index].repairedAt else { return }
+        devices[index].features = nil
+        devices[index].repairedAt = time
+        scoring.forget(device: name)
     }
 
     @inline(__always)

@@ -57,6 +57,12 @@ struct ModelScoring {
         states.removeAll()
     }
 
+    /// Forgets one device's rows and states: its machine was repaired.
+    mutating func forget(device: String) {
+        latest[device] = nil
+        states[device] = nil
+    }
+
     private mutating func forget(model name: String) {
         for device in states.keys { states[device]?[name] = nil }
     }
