@@ -255,7 +255,8 @@ public final class MQTTClient: @unchecked Sendable {
     private func didPublish() {
         state.withLock {
             unacknowledged -= 1
-            if unacknowledged == 0 { state.broadcast() }
+            // Waiters wait for zero or for a multiple of 1,024 (`waitForPublished(atMost:)`).
+            if unacknowledged % 1_024 == 0 { state.broadcast() }
         }
     }
 
@@ -285,11 +286,17 @@ public final class MQTTClient: @unchecked Sendable {
         try publish(topic: topic, payload: Array(text.utf8), qos: qos, retain: retain)
     }
 
-    /// Waits until every published message has been sent (QoS 0) or acknowledged (QoS 1, 2).
+    /// Waits until every published message has been sent (QoS 0) or acknowledged (QoS 1, 2), or
+    /// with `atMost` (a multiple of 1,024) until no more than that many are outstanding: a
+    /// publisher's back-pressure when the broker is slower than it.
     @discardableResult
-    public func waitForPublished(timeout: Double) -> Bool {
-        wait(timeout: timeout) { unacknowledged == 0 }
+    public func waitForPublished(atMost limit: Int = 0, timeout: Double) -> Bool {
+        precondition(limit % 1_024 == 0, "the limit must be a multiple of 1,024")
+        return wait(timeout: timeout) { unacknowledged <= limit }
     }
+
+    /// Messages published and not yet sent or acknowledged.
+    public var outstanding: Int { state.withLock { unacknowledged } }
 
     /// Waits until connected and every subscription is acknowledged.
     @discardableResult

@@ -17,7 +17,7 @@ struct SimulatorTests {
         options.count = 9
         options.seed = seed
         options.duration = 20
-        options.speedup = 100_000
+        options.speedup = 20_000
         options.start = 1_750_000_000
         options.malformedRate = 0.02
         options.outageEvery = 5
@@ -60,6 +60,20 @@ struct SimulatorTests {
         } catch {
             #expect(error.field == "sensors[0].signal")
         }
+        // A simulated sensor every 10 minutes of machine time fills an hour's window with 6
+        // readings: too few for its statistics, so the profile is refused.
+        try writeFile(directory.file("m.json"), """
+            {"type": "m", "topics": ["p/{device}/{sensor}"],
+             "sensors": [{"name": "t", "unit": "C", "kind": "value", "min": 0, "max": 1, "signal": "temperature", "interval_s": 600}],
+             "machine": {"shaft_hz": 10, "bearing": {"balls": 8, "ball_diameter": 1, "pitch_diameter": 5},
+                         "resonance_hz": 100, "damping_per_s": 10, "operating_point": {}},
+             "faults": [{"mode": "outer_race", "life_hours": [10, 20], "onset_fraction": [0.1, 0.2]}],
+             "features": [{"sensor": "t", "window": {"seconds": 3600, "hop_seconds": 1800}, "features": ["mean"]}]}
+            """)
+        #expect(throws: ConfigurationError(file: directory.file("m.json"), field: "features[0].window",
+                                           problem: "a window of 3600.0 s holds 6 readings of t at its interval_s of 600.0 s; it needs at least 10")) {
+            try DeviceProfile.loadAll(folder: directory.path)
+        }
     }
 
     /// The simulated fleet against a real broker and the agent: everything published is
@@ -82,7 +96,7 @@ struct SimulatorTests {
         options.count = 12
         options.seed = 11
         options.duration = 30
-        options.speedup = 200_000
+        options.speedup = 40_000
         options.asFastAsPossible = true
         options.malformedRate = 0.03
         options.sensorFaultShare = 0.5

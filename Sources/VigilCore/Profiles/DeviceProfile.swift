@@ -72,6 +72,16 @@ public struct DeviceProfile: Sendable, Equatable {
         if machine == nil, let simulated = sensors.first(where: { $0.signal != nil }) {
             throw reader.error("machine", "sensor \"\(simulated.name)\" has a signal to simulate, which needs the machine's physics")
         }
+        // A simulated sensor reports every interval_s of machine time: an event-time window must
+        // hold enough of its readings for statistics to mean something.
+        for (index, spec) in features.enumerated() {
+            let sensor = sensors[spec.sensor]
+            guard sensor.signal != nil, case .time(let seconds, _) = spec.window,
+                  seconds / sensor.intervalSeconds < Double(Self.minimumSamplesPerWindow) else { continue }
+            throw reader.error("features[\(index)].window",
+                "a window of \(seconds) s holds \(Int(seconds / sensor.intervalSeconds)) readings of \(sensor.name) at its interval_s of "
+                + "\(sensor.intervalSeconds) s; it needs at least \(Self.minimumSamplesPerWindow)")
+        }
 
         guard TopicPattern.isPlainSegment(type) else {
             throw reader.error("type", "\"\(type)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
@@ -98,6 +108,9 @@ public struct DeviceProfile: Sendable, Equatable {
 }
 
 extension DeviceProfile {
+    /// Readings of a simulated sensor an event-time window must hold at least.
+    public static let minimumSamplesPerWindow = 10
+
     /// Reads and validates one profile file.
     public static func load(file path: String) throws(ConfigurationError) -> DeviceProfile {
         try DeviceProfile(JSONObjectReader(file: path))

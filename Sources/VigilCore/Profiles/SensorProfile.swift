@@ -22,7 +22,7 @@ public struct SensorProfile: Sendable, Equatable {
     public var max: Double
     /// What the simulator generates for it; nil for a sensor it leaves alone.
     public var signal: SignalModel?
-    /// Seconds between messages from a simulated device (a value, or a whole block).
+    /// Machine-time seconds between messages from a simulated device (a value, or a whole block).
     public var intervalSeconds: Double
     /// Samples per block message of a simulated block sensor.
     public var blockSamples: Int

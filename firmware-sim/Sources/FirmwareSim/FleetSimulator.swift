@@ -7,16 +7,20 @@ import Glibc
 /// own schedule, its firmware sends what its profile says at the profile's intervals, and a
 /// technician's maintenance events (a confirmed fault, then a repair) mark every failure.
 ///
-/// Time: devices report at their intervals in wall-clock time, while their machines age
-/// `speedup` times faster, so a life of weeks passes in minutes and each report's `ts` is in
-/// machine time. A run is the same for the same seed and options.
+/// Time: everything happens in machine time (reports at the profile's intervals, failures,
+/// repairs, each report's `ts`), and `speedup` only sets how fast machine time passes against
+/// the wall clock, so a faster run sends the same data sooner, never thinner. When publishing
+/// falls behind that schedule (the simulator or the broker cannot keep up), the report says by
+/// how much. A run is the same for the same seed and options.
 public final class FleetSimulator {
     /// What a run did.
     public struct Report: Sendable {
         public var messages = 0
         public var samples = 0
+        /// Malformed messages sent (those lost from a full outage buffer are not).
         public var malformed = 0
-        /// Messages lost on the way (the `dropouts` fault): sequence gaps the agent should count.
+        /// Messages lost on the way (the `dropouts` fault, or the oldest of a full outage
+        /// buffer): sequence gaps the agent should count.
         public var dropped = 0
         /// Messages buffered during outages and replayed afterwards.
         public var replayed = 0
@@ -24,6 +28,10 @@ public final class FleetSimulator {
         public var duplicates = 0
         public var maintenanceEvents = 0
         public var wallSeconds = 0.0
+        /// Machine seconds the run covered.
+        public var machineSeconds = 0.0
+        /// The furthest publishing fell behind its wall-clock schedule, in seconds (paced runs).
+        public var behindSeconds = 0.0
     }
 
     private enum Event {
@@ -36,6 +44,7 @@ public final class FleetSimulator {
         var topic: String
         var payload: [UInt8]
         var qos: Int32
+        var malformed: Bool
     }
 
     public let options: SimulatorOptions
@@ -71,8 +80,8 @@ public final class FleetSimulator {
         recentlySent = Array(repeating: [], count: devices.count)
     }
 
-    /// Runs for `options.duration` wall seconds (virtual ones when dumping or going as fast as
-    /// possible) and sends everything to `sink`.
+    /// Runs `options.duration` wall seconds' worth of machine time (`duration * speedup`), paced
+    /// to the wall clock unless dumping or going as fast as possible, and sends everything to `sink`.
     public func run(into sink: MessageSink) throws -> Report {
         var report = Report()
         var queue = EventQueue<Event>()
@@ -81,17 +90,22 @@ public final class FleetSimulator {
                 // Stagger devices over their interval, as a real fleet is never in step.
                 queue.push(.stream(device: index, stream: stream), at: spec.interval * Double(index % 97) / 97)
             }
-            queue.push(.failure(device: index), at: max(0, device.life.failsAt / options.speedup))
+            queue.push(.failure(device: index), at: max(0, device.life.failsAt))
         }
         let paced = options.dump == nil && !options.asFastAsPossible
+        let end = options.duration * options.speedup
         let wallStart = MonotonicClock.now()
         var writer = PayloadWriter()
-        while let time = queue.nextTime, time <= options.duration, let (_, event) = queue.pop() {
+        while let time = queue.nextTime, time <= end, let (_, event) = queue.pop() {
+            let wallTime = time / options.speedup
             if paced {
-                let wait = wallStart + time - MonotonicClock.now()
-                if wait > 0.0005 { usleep(UInt32(wait * 1e6)) }
+                let wait = wallStart + wallTime - MonotonicClock.now()
+                if wait > 0.0005 {
+                    usleep(UInt32(wait * 1e6))
+                } else {
+                    report.behindSeconds = max(report.behindSeconds, -wait)
+                }
             }
-            let machineTime = time * options.speedup
             switch event {
             case .stream(let index, let stream):
                 let device = devices[index]
@@ -102,32 +116,32 @@ public final class FleetSimulator {
                     report.dropped += 1
                     continue
                 }
-                device.payload(stream: stream, time: machineTime, start: start, sequence: sequence, into: &writer)
+                device.payload(stream: stream, time: time, start: start, sequence: sequence, into: &writer)
                 var payload = writer.bytes
-                if options.malformedRate > 0 && random.uniform() < options.malformedRate {
-                    payload = malformed(payload)
-                    report.malformed += 1
-                }
-                let message = Pending(topic: device.streams[stream].topic, payload: payload, qos: device.profile.qos)
-                try deliver(message, from: index, at: time, sink: sink, report: &report)
+                let isMalformed = options.malformedRate > 0 && random.uniform() < options.malformedRate
+                if isMalformed { payload = malformed(payload) }
+                let message = Pending(topic: device.streams[stream].topic, payload: payload, qos: device.profile.qos,
+                                      malformed: isMalformed)
+                try deliver(message, from: index, at: wallTime, sink: sink, report: &report)
                 report.samples += device.samplesPerMessage(stream)
             case .failure(let index):
                 let device = devices[index]
                 device.fail()
                 try sendEvent("fault", device: device, at: device.life.failsAt, sink: sink)
                 report.maintenanceEvents += 1
-                queue.push(.repair(device: index), at: (device.life.failsAt + device.profile.repairHours * 3600) / options.speedup)
+                queue.push(.repair(device: index), at: device.life.failsAt + device.profile.repairHours * 3600)
             case .repair(let index):
                 let device = devices[index]
-                try sendEvent("repair", device: device, at: machineTime, sink: sink)
-                device.repair(at: machineTime)
+                try sendEvent("repair", device: device, at: time, sink: sink)
+                device.repair(at: time)
                 report.maintenanceEvents += 1
-                queue.push(.failure(device: index), at: device.life.failsAt / options.speedup)
+                queue.push(.failure(device: index), at: device.life.failsAt)
             }
         }
         for index in devices.indices { try replay(index, sink: sink, report: &report) }
         try sink.finish()
         report.wallSeconds = MonotonicClock.now() - wallStart
+        report.machineSeconds = end
         return report
     }
 
@@ -138,17 +152,21 @@ public final class FleetSimulator {
             && time.truncatingRemainder(dividingBy: options.outageEvery) < options.outageSeconds
     }
 
-    /// Sends a message, or buffers it while the link is down; the first message after an
-    /// outage replays the buffer first.
+    /// Sends a message, or buffers it while the link is down (a full buffer loses its oldest);
+    /// the first message after an outage replays the buffer first.
     private func deliver(_ message: Pending, from index: Int, at time: Double, sink: MessageSink, report: inout Report) throws {
         if inOutage(time) {
-            if outageBuffers[index].count >= 5_000 { outageBuffers[index].removeFirst() }
+            if outageBuffers[index].count >= 5_000 {
+                outageBuffers[index].removeFirst()
+                report.dropped += 1
+            }
             outageBuffers[index].append(message)
             return
         }
         try replay(index, sink: sink, report: &report)
         try sink.send(topic: message.topic, payload: message.payload, qos: message.qos, retain: false)
         report.messages += 1
+        if message.malformed { report.malformed += 1 }
         recentlySent[index].append(message)
         if recentlySent[index].count > 3 { recentlySent[index].removeFirst() }
     }
@@ -168,6 +186,7 @@ public final class FleetSimulator {
             try sink.send(topic: message.topic, payload: message.payload, qos: message.qos, retain: false)
             report.messages += 1
             report.replayed += 1
+            if message.malformed { report.malformed += 1 }
         }
         recentlySent[index] = Array(buffered.suffix(3))
     }

@@ -31,7 +31,13 @@ public final class BrokerSink: MessageSink {
         }
     }
 
+    /// Publishes; with 64 Ki messages outstanding it waits for the broker to catch up, so a slow
+    /// broker slows the run (which then reports how far behind schedule it fell) instead of the
+    /// backlog growing in memory.
     public func send(topic: String, payload: [UInt8], qos: Int32, retain: Bool) throws {
+        if client.outstanding >= 64 * 1_024, !client.waitForPublished(atMost: 32 * 1_024, timeout: 60) {
+            throw SimulatorError("the broker acknowledged nothing for 60 s")
+        }
         try client.publish(topic: topic, payload: payload, qos: qos, retain: retain)
     }
 

@@ -29,13 +29,13 @@ public struct SimulatorCommand: ParsableCommand {
     var clientId = "vigil-sim"
     @Option(help: "Random seed; the same seed gives the same run.")
     var seed: UInt64 = 1
-    @Option(help: "Wall-clock seconds to run.")
+    @Option(help: "Seconds to run at --speedup: the run covers duration x speedup seconds of machine time.")
     var duration = 60.0
-    @Option(help: "Machine seconds per wall second: 3600 ages machines an hour a second.")
+    @Option(help: "Machine seconds per wall second: 3600 ages machines an hour a second. Devices report at their profiles' machine-time intervals, so the data are the same at any speedup.")
     var speedup = 1.0
     @Option(help: "Device time at the start, Unix seconds (default: now).")
     var start: Double?
-    @Flag(help: "Publish as fast as the broker takes it, and report the rate.")
+    @Flag(help: "Publish the same machine time as fast as the broker takes it, and report the rate.")
     var fast = false
     @Option(help: "Share of payloads sent malformed: truncated, wrong type, NaN, oversized.")
     var malformedRate = 0.0
@@ -103,10 +103,16 @@ public struct SimulatorCommand: ParsableCommand {
         }
         let rate = Double(report.messages) / max(report.wallSeconds, 1e-9)
         print("""
-            vigil-sim: \(report.messages) messages (\(report.samples) samples) from \(count) devices in \
+            vigil-sim: \(report.messages) messages (\(report.samples) samples) from \(count) devices, \
+            \((report.machineSeconds / 864).rounded() / 100) days of machine time in \
             \((report.wallSeconds * 10).rounded() / 10) s, \(Int(rate)) msgs/s; \
             \(report.maintenanceEvents) maintenance events, \(report.malformed) malformed, \(report.dropped) dropped, \
             \(report.replayed) replayed after outages, \(report.duplicates) duplicates
             """)
+        // Paced runs that fell behind say so: the data are all there, but later than the speedup asked.
+        if report.behindSeconds > 1 {
+            StandardError.write("vigil-sim: fell up to \((report.behindSeconds * 10).rounded() / 10) s behind the wall-clock schedule "
+                                + "of --speedup \(speedup): the simulator or the broker cannot keep up; lower --speedup or --count\n")
+        }
     }
 }

@@ -10,9 +10,10 @@ public struct SimulatorOptions: Sendable {
     public var broker = "mqtt://127.0.0.1:1883"
     public var clientID = "vigil-sim"
     public var seed: UInt64 = 1
-    /// Wall-clock seconds to run.
+    /// Seconds to run at `speedup`: the run covers `duration * speedup` seconds of machine time.
     public var duration = 60.0
-    /// Simulated seconds per wall-clock second: 3600 runs an hour of machine life a second.
+    /// Machine seconds per wall-clock second: 3600 runs an hour of machine life a second. The
+    /// data are the same at any speedup: devices report at their profiles' machine-time intervals.
     public var speedup = 1.0
     /// Unix time of the run's start, in device time (default: now).
     public var start: Double?
@@ -20,7 +21,7 @@ public struct SimulatorOptions: Sendable {
     public var dump: String?
     /// Write the ground truth (every device's lives, faults) here as JSON.
     public var groundTruth: String?
-    /// Publish as fast as the broker takes messages, ignoring the devices' intervals' pacing.
+    /// Publish the same machine time as fast as the broker takes it, without pacing to the wall clock.
     public var asFastAsPossible = false
     /// Share of messages replaced by malformed ones (truncated, wrong type, NaN, oversized).
     public var malformedRate = 0.0
