@@ -101,6 +101,12 @@ struct TrainerTests {
         #expect(result.manifest.metrics["holdout_macro_f1"] == .number(result.holdout.macroF1))
         #expect(result.manifest.metrics["float"]?["holdout_macro_f1"] == .number(result.floatHoldout.macroF1))
         #expect(result.manifest.rounding == .single)
+        // Scored as the agent scores, on the same windows (held-out fleets are scripts/bench-models' work).
+        let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(profile: motor,
+                                                                                                      rule: LabelRule(horizon: 48 * 3600)))
+        #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
+        #expect(evaluation.metrics.examples > result.counts.holdout)
+        #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
         #expect(result.counts.holdout > 50)
 
         // The champion/challenger gate: the same model passes against itself; one that would
@@ -130,5 +136,36 @@ struct TrainerTests {
         #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.1.0""#) == true)
         fleet.stop()
+    }
+}
+
+@Suite("Alarm evaluation")
+struct AlarmEvaluationTests {
+    /// A hand-made timeline of hourly windows on two devices over two days: false alarms are
+    /// counted per device-day, a flicker is no sustained alarm, and the lead is measured from the
+    /// last sustained alarm before the fault (not from an early false one that cleared).
+    @Test func leadTimesAndFalseAlarmsOnAHandMadeTimeline() {
+        let hour = 3600.0
+        func windows(_ device: String, _ calls: String, failingFrom: Int) -> [AlarmEvaluation.Window] {
+            calls.enumerated().map { index, call in
+                .init(device: device, end: Double(index + 1) * hour, label: index >= failingFrom ? 1 : 0, alarm: call == "X")
+            }
+        }
+        // a: a false sustained alarm at hours 3-5 that clears, a flicker at 10, the real one from 20; fault at 30.
+        let a = windows("a", "..XXX....X.........XXXXXXXXXX", failingFrom: 18)
+        // b: healthy throughout but one false window; no fault.
+        let b = windows("b", "......X......................", failingFrom: 99)
+        let evaluation = AlarmEvaluation(windows: a + b, faults: ["a": [30 * hour]],
+                                         spans: ["a": (hour, 29 * hour), "b": (hour, 29 * hour)],
+                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)]])
+        #expect(abs(evaluation.deviceDays - 56.0 / 24) < 1e-9)
+        // False windows: a's 3 early ones and its flicker, b's one.
+        #expect(abs(evaluation.falseAlarmWindowsPerDeviceDay - 5 / (56.0 / 24)) < 1e-9)
+        #expect(abs(evaluation.sustainedFalseAlarmsPerDeviceDay - 1 / (56.0 / 24)) < 1e-9)
+        #expect(evaluation.failures == 1 && evaluation.caught == 1)
+        // The last sustained alarm starts at the window ending at hour 20: 10 h before the fault,
+        // half of the 20 h degradation.
+        #expect(evaluation.leadHours == [10])
+        #expect(evaluation.leadShareOfDegradation == [0.5])
     }
 }

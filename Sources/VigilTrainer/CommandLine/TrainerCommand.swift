@@ -8,7 +8,8 @@ public struct TrainerCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vigil-trainer",
         abstract: "Turns fleet data into signed int8 models and rolls them out to the fleet.",
-        subcommands: [KeygenCommand.self, TrainCommand.self, IngestCommand.self, ServeCommand.self, ReleaseCommand.self])
+        subcommands: [KeygenCommand.self, TrainCommand.self, EvaluateCommand.self, IngestCommand.self, ServeCommand.self,
+                      ReleaseCommand.self])
 
     public init() {}
 

@@ -12,10 +12,17 @@ public struct Dataset: Sendable {
     /// The feature names, as `sensor.feature` in vector order.
     public var featureNames: [String]
     public var examples: [Example]
+    /// Per device, its confirmed faults' times and the span its windows cover: what alarm
+    /// lead times and false alarms per device-day are measured against.
+    public var faults: [String: [Double]]
+    public var spans: [String: (start: Double, end: Double)]
 
-    public init(featureNames: [String], examples: [Example]) {
+    public init(featureNames: [String], examples: [Example], faults: [String: [Double]] = [:],
+                spans: [String: (start: Double, end: Double)] = [:]) {
         self.featureNames = featureNames
         self.examples = examples
+        self.faults = faults
+        self.spans = spans
     }
 
     /// Per device, the first `train` share of its windows (by time) for training, the next

@@ -38,8 +38,9 @@ public func openDatasetSource(_ path: String) throws -> any DatasetSource {
 
 extension DatasetSource {
     /// The labelled dataset of `profile`'s devices: one example per window of the profile's first
-    /// feature spec, with the latest window of every other spec at or before it. Feature windows
-    /// are matched on their full identity (device type, sensor, canonical window, names).
+    /// feature spec, with the latest window of every other spec at or before it and after the
+    /// device's last repair (as the agent scores). Feature windows are matched on their full
+    /// identity (device type, sensor, canonical window, names).
     public func dataset(profile: DeviceProfile, rule: LabelRule) throws -> Dataset {
         var names: [String] = []
         var setIDs: [Int64] = []
@@ -53,9 +54,13 @@ extension DatasetSource {
             setIDs.append(id)
             names += spec.features.map { "\(identity.sensor).\($0)" }
         }
-        var faults: [String: [Double]] = [:]
-        for row in try database.rows("SELECT \(deviceKey), ts FROM maintenance_events WHERE kind = 'fault' ORDER BY ts") {
-            faults[row[0].string ?? "", default: []].append(row[1].double ?? 0)
+        var faults: [String: [Double]] = [:], repairs: [String: [Double]] = [:]
+        for row in try database.rows("SELECT \(deviceKey), kind, ts FROM maintenance_events WHERE kind IN ('fault', 'repair') ORDER BY ts") {
+            if row[1].string == "fault" {
+                faults[row[0].string ?? "", default: []].append(row[2].double ?? 0)
+            } else {
+                repairs[row[0].string ?? "", default: []].append(row[2].double ?? 0)
+            }
         }
         // Every window of every spec, per device, in time order.
         var windows: [String: [(end: Double, spec: Int, values: [Double])]] = [:]
@@ -70,11 +75,19 @@ extension DatasetSource {
             }
         }
         var examples: [Dataset.Example] = []
+        var spans: [String: (start: Double, end: Double)] = [:]
         for (device, all) in windows.sorted(by: { $0.key < $1.key }) {
             let ordered = all.sorted { $0.end < $1.end || ($0.end == $1.end && $0.spec < $1.spec) }
             let dataEnd = ordered.last?.end ?? 0
+            spans[device] = (ordered.first?.end ?? 0, dataEnd)
             var latest: [Int: [Double]] = [:]
+            var pendingRepairs = repairs[device] ?? []
             for window in ordered {
+                // A repair restores the machine: windows from before it no longer describe it.
+                while let repair = pendingRepairs.first, repair <= window.end {
+                    latest.removeAll()
+                    pendingRepairs.removeFirst()
+                }
                 latest[window.spec] = window.values
                 guard window.spec == 0, latest.count == setIDs.count,
                       let label = rule.label(windowEnd: window.end, faults: faults[device] ?? [], dataEnd: dataEnd) else { continue }
@@ -82,7 +95,7 @@ extension DatasetSource {
                                       features: (0..<setIDs.count).flatMap { latest[$0]! }, label: label))
             }
         }
-        return Dataset(featureNames: names, examples: examples)
+        return Dataset(featureNames: names, examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
     }
 
     /// How many fault events the devices of `deviceType` have had.

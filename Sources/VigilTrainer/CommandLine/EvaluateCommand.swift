@@ -1,0 +1,61 @@
+import ArgumentParser
+import VigilCore
+import VigilInference
+
+/// `vigil-trainer evaluate`: scores a bundle on an agent's database or the trainer's store in int8,
+/// as the agent does, and prints what it would have meant to a maintenance team.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on every labelled window of an agent's database or the trainer's store, in int8 as agents run it.",
+        discussion: """
+            Prints accuracy, macro-F1, ROC-AUC, precision and recall of failing, false alarms per device-day, \
+            and for each confirmed fault whether a sustained alarm (3 failing windows in a row) came before it and how long \
+            before; with a simulator's --ground-truth, that lead as a share of the degradation. Evaluate on fleets the model \
+            never saw (other seeds, other sizes, faulty sensors).
+            """)
+
+    @Option(help: "The model bundle (.vgm).")
+    var model: String
+    @Option(help: "An agent database or the trainer's store.")
+    var agentDb: String
+    @Option(help: "The folder of device profiles.")
+    var devices: String
+    @Option(help: "Hours before a fault within which a window counts as failing.")
+    var horizonHours = 48.0
+    @Option(help: "A simulator's ground truth (vigil-sim --ground-truth) for lead as a share of the degradation.")
+    var groundTruth: String?
+    @Option(help: "Write the figures as JSON to this file too.")
+    var json: String?
+
+    func run() throws {
+        let bytes = try FileSystem.read(model)
+        // Evaluation needs an intact bundle, not a trusted one: its own signer verifies it.
+        let signer = try ModelBundle.inspect(bytes: bytes).signer
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [signer])
+        let profiles = try DeviceProfile.loadAll(folder: devices)
+        guard let profile = profiles.first(where: { bundle.manifest.deviceTypes.contains($0.type) }) else {
+            throw ValidationError("no profile in \(devices) for \(bundle.manifest.deviceTypes.joined(separator: ", "))")
+        }
+        let dataset = try openDatasetSource(agentDb).dataset(profile: profile, rule: LabelRule(horizon: horizonHours * 3600))
+        let lives = try groundTruth.map(Self.lives(file:)) ?? [:]
+        let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives)
+        print(evaluation.text)
+        if let json {
+            try FileSystem.writeAtomically(Array((evaluation.json.serialized() + "\n").utf8), to: json)
+        }
+    }
+
+    /// Each device's lives (onset, failure) from `vigil-sim --ground-truth`.
+    static func lives(file: String) throws -> [String: [(onset: Double, failure: Double)]] {
+        let root = try JSONObjectReader(file: file)
+        var lives: [String: [(onset: Double, failure: Double)]] = [:]
+        for device in try root.objects("devices") {
+            let name = try device.string("device")
+            for life in try device.objects("lives") {
+                lives[name, default: []].append((try life.double("onset"), try life.double("failure")))
+            }
+        }
+        return lives
+    }
+}

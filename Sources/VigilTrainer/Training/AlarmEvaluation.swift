@@ -1,0 +1,84 @@
+/// How a model's alarms serve a maintenance team, from its predictions on every scored window of
+/// each device in time order: false alarms per device-day, sustained alarms (`sustain` failing
+/// windows in a row), and how long before each confirmed fault the last sustained alarm before it
+/// began (the last, not the first: an early false alarm that cleared is no warning).
+public struct AlarmEvaluation: Sendable {
+    /// One window as the agent scored it.
+    public struct Window: Sendable {
+        public var device: String
+        public var end: Double
+        /// 1 when its label is failing, 0 healthy.
+        public var label: Int
+        public var alarm: Bool
+
+        public init(device: String, end: Double, label: Int, alarm: Bool) {
+            self.device = device
+            self.end = end
+            self.label = label
+            self.alarm = alarm
+        }
+    }
+
+    /// Device-days the scored windows span.
+    public var deviceDays: Double
+    /// Windows called failing whose label is healthy, per device-day.
+    public var falseAlarmWindowsPerDeviceDay: Double
+    /// Sustained alarms that began on a healthy-labelled window, per device-day.
+    public var sustainedFalseAlarmsPerDeviceDay: Double
+    /// Confirmed faults with scored windows before them, and those a sustained alarm preceded.
+    public var failures: Int
+    public var caught: Int
+    /// Hours from the start of the last sustained alarm to each fault it preceded.
+    public var leadHours: [Double]
+    /// With ground truth: each caught failure's lead as a share of its degradation (onset to failure).
+    public var leadShareOfDegradation: [Double]
+
+    public var medianLeadHours: Double? { Self.median(leadHours) }
+    public var medianLeadShare: Double? { Self.median(leadShareOfDegradation) }
+
+    /// `onsets` gives, per device, (onset, failure) times of its lives when the ground truth is
+    /// known (simulated fleets); faults are matched to a life's failure within a minute.
+    public init(windows: [Window], faults: [String: [Double]], spans: [String: (start: Double, end: Double)],
+                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:]) {
+        deviceDays = spans.values.reduce(0) { $0 + max(0, $1.end - $1.start) } / 86_400
+        let days = max(deviceDays, 1e-9)
+        falseAlarmWindowsPerDeviceDay = Double(windows.filter { $0.alarm && $0.label == 0 }.count) / days
+        var sustainedFalse = 0, failures = 0, caught = 0
+        var leads: [Double] = [], shares: [Double] = []
+        for (device, scored) in Dictionary(grouping: windows, by: \.device) {
+            let ordered = scored.sorted { $0.end < $1.end }
+            // Where each run of `sustain` alarms in a row is complete: (its first window's index, time).
+            var starts: [(index: Int, time: Double)] = []
+            var run = 0
+            for (index, window) in ordered.enumerated() {
+                run = window.alarm ? run + 1 : 0
+                if run == sustain { starts.append((index - sustain + 1, ordered[index].end)) }
+            }
+            sustainedFalse += starts.filter { ordered[$0.index].label == 0 }.count
+            var previous = -Double.infinity
+            for fault in faults[device] ?? [] {
+                defer { previous = fault }
+                guard ordered.contains(where: { $0.end > previous && $0.end <= fault }) else { continue }
+                failures += 1
+                guard let last = starts.last(where: { $0.time > previous && $0.time <= fault }) else { continue }
+                caught += 1
+                let lead = fault - ordered[last.index].end
+                leads.append(lead / 3600)
+                if let life = onsets[device]?.first(where: { abs($0.failure - fault) < 60 }), life.failure > life.onset {
+                    shares.append(lead / (life.failure - life.onset))
+                }
+            }
+        }
+        sustainedFalseAlarmsPerDeviceDay = Double(sustainedFalse) / days
+        self.failures = failures
+        self.caught = caught
+        leadHours = leads.sorted()
+        leadShareOfDegradation = shares.sorted()
+    }
+
+    static func median(_ sorted: [Double]) -> Double? {
+        guard !sorted.isEmpty else { return nil }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}

@@ -1,0 +1,93 @@
+import VigilCore
+import VigilInference
+
+/// A signed bundle scored on every labelled window of a dataset in int8, exactly as the agent
+/// scores (its standardisation, its network and rounding, softmax): the classification metrics
+/// and what its alarms would have meant to a maintenance team.
+public struct ModelEvaluation: Sendable {
+    public var model: String
+    public var version: String
+    public var deviceType: String
+    public var devices: Int
+    public var metrics: Evaluation
+    public var alarms: AlarmEvaluation
+
+    /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
+    /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth) the
+    /// lead times are also given as shares of each degradation.
+    public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:],
+                sustain: Int = 3) throws(EvaluationError) {
+        let manifest = bundle.manifest
+        let inputs = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
+        guard inputs == dataset.featureNames else {
+            throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
+        }
+        guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
+        var output: [Double] = []
+        var probabilities: [[Double]] = []
+        var windows: [AlarmEvaluation.Window] = []
+        for example in dataset.examples {
+            let x = example.features.indices.map { (example.features[$0] - manifest.means[$0]) / manifest.scales[$0] }
+            x.withUnsafeBufferPointer { bundle.network.predict($0, into: &output) }
+            var p = output
+            Activations.softmax(&p)
+            probabilities.append(p)
+            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: 1 - p[0] >= 0.5))
+        }
+        model = manifest.name
+        version = manifest.version
+        deviceType = manifest.deviceTypes.first ?? ""
+        devices = dataset.spans.count
+        metrics = Evaluation(truth: dataset.examples.map(\.label), probabilities: probabilities, classes: manifest.classes.count)
+        // The store names a device `agent/device`; the ground truth knows it by its own name.
+        var onsets: [String: [(onset: Double, failure: Double)]] = [:]
+        for device in dataset.spans.keys {
+            if let known = lives[String(device.split(separator: "/").last ?? "")] { onsets[device] = known }
+        }
+        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
+    }
+
+    /// The figures as JSON, for scripts that compare fleets.
+    public var json: JSONValue {
+        let failing = metrics.precision.count - 1
+        return [
+            "model": .string(model), "version": .string(version), "device_type": .string(deviceType),
+            "devices": .number(Double(devices)), "windows": .number(Double(metrics.examples)),
+            "device_days": .number(alarms.deviceDays),
+            "accuracy": .number(metrics.accuracy), "macro_f1": .number(metrics.macroF1),
+            "roc_auc": metrics.rocAUC.map(JSONValue.number) ?? .null,
+            "precision_failing": .number(metrics.precision[failing]), "recall_failing": .number(metrics.recall[failing]),
+            "false_alarm_windows_per_device_day": .number(alarms.falseAlarmWindowsPerDeviceDay),
+            "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
+            "failures": .number(Double(alarms.failures)), "failures_alarmed_before": .number(Double(alarms.caught)),
+            "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
+            "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
+        ]
+    }
+
+    /// A few lines for a person.
+    public var text: String {
+        let failing = metrics.precision.count - 1
+        func r(_ value: Double) -> String { TrainingReport.rounded(value) }
+        var lines = [
+            "\(model) \(version) (int8) on \(metrics.examples) labelled windows of \(devices) \(deviceType) devices, \(r(alarms.deviceDays)) device-days",
+            "macro-F1 \(r(metrics.macroF1)), ROC-AUC \(metrics.rocAUC.map(r) ?? "n/a"), accuracy \(r(metrics.accuracy)), "
+                + "failing: precision \(r(metrics.precision[failing])), recall \(r(metrics.recall[failing]))",
+            "false alarms per device-day: \(r(alarms.falseAlarmWindowsPerDeviceDay)) windows, "
+                + "\(r(alarms.sustainedFalseAlarmsPerDeviceDay)) sustained (3 failing windows in a row from a healthy one)",
+        ]
+        if alarms.failures > 0 {
+            var line = "failures: \(alarms.caught) of \(alarms.failures) alarmed before they happened"
+            if let lead = alarms.medianLeadHours { line += ", median lead \(r(lead)) h" }
+            if let share = alarms.medianLeadShare { line += " (\(r(share)) of the degradation)" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Why a model could not be evaluated on the data given.
+public struct EvaluationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
