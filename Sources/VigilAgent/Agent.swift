@@ -82,6 +82,7 @@ public final class Agent: @unchecked Sendable {
                                     let payload: JSONValue = [
                                         "device": .string(device), "model": .string(prediction.model),
                                         "version": .string(prediction.version), "state": .string(prediction.predicted),
+                                        "alarm": .bool(prediction.alarm),
                                         "probabilities": .array(prediction.probabilities.map(JSONValue.number)),
                                         "window_end": .number(prediction.windowEnd),
                                     ]

@@ -130,3 +130,27 @@ struct ModelBundleTests {
         }
     }
 }
+
+@Suite("Alarm policy")
+struct AlarmPolicyTests {
+    /// Two windows in a row at the threshold raise the alarm; two in a row below clear it; a
+    /// single window either way changes nothing.
+    @Test func hysteresisRaisesAndClearsOnRuns() {
+        let policy = AlarmPolicy(threshold: 0.7, consecutive: 2)
+        var state = AlarmPolicy.State()
+        let alarms = [0.8, 0.6, 0.8, 0.9, 0.4, 0.8, 0.3, 0.2].map { state.next($0, policy: policy) }
+        #expect(alarms == [false, false, false, true, true, true, true, false])
+        var single = AlarmPolicy.State()
+        #expect([0.4, 0.5, 0.49].map { single.next($0, policy: .single) } == [false, true, false])
+    }
+
+    /// A bundle carries its policy; one without a policy gets the single-window one.
+    @Test func bundlesCarryThePolicy() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var withPolicy = manifest
+        withPolicy.alarm = AlarmPolicy(threshold: 0.65, consecutive: 3)
+        let bytes = ModelBundle.encode(manifest: withPolicy, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.alarm == withPolicy.alarm)
+        #expect(manifest.alarm == .single)
+    }
+}

@@ -191,7 +191,7 @@ final class ModelInstaller {
         var failure: String?
         for prediction in predictions where prediction.model == watch.model && prediction.version == watch.version {
             watch.seen += 1
-            if prediction.alarm { watch.troubled += 1 }
+            if prediction.trouble >= 0.5 { watch.troubled += 1 }
             if !prediction.probabilities.allSatisfy(\.isFinite) {
                 failure = "non-finite output \(prediction.probabilities)"
             } else if prediction.latencySeconds > Self.maxLatencySeconds {

@@ -13,10 +13,13 @@ struct ModelScoring {
         let probabilities: [Double]
         let predicted: String
         /// Whether the predicted class differs from the device's previous one for this model, or
-        /// the probability of trouble crossed the alert threshold either way.
+        /// the alarm or the probability of trouble against the alert threshold changed.
         let changed: Bool
-        /// Whether it is an alarm: trouble is the most likely outcome, or crossed the alert threshold.
+        /// Whether the device is in alarm: under the model's alarm policy (enough windows in a row
+        /// at its threshold), or past the configured alert threshold.
         let alarm: Bool
+        /// The probability of trouble (1 minus the first class's, or the score).
+        let trouble: Double
         let latencySeconds: Double
         /// The mean absolute standardised input: about 0.8 on data like the training data, higher
         /// as the machines drift away from it.
@@ -29,7 +32,7 @@ struct ModelScoring {
     let alertThreshold: Double?
     /// Per device: latest row per feature spec, and last predicted class and alert per model.
     private var latest: [String: [Int: [Double]]] = [:]
-    private var states: [String: [String: (state: String, alert: Bool)]] = [:]
+    private var states: [String: [String: (state: String, alert: Bool, alarm: AlarmPolicy.State)]] = [:]
     private var vector: [Double] = []
     private var output: [Double] = []
 
@@ -98,11 +101,13 @@ struct ModelScoring {
             let trouble = manifest.classes.count > 1 ? 1 - probabilities[0] : probabilities[0]
             let alert = alertThreshold.map { trouble >= $0 } ?? false
             let previous = states[device, default: [:]][manifest.name]
-            states[device, default: [:]][manifest.name] = (predicted, alert)
-            let changed = previous == nil || previous!.state != predicted || previous!.alert != alert
+            var alarm = previous?.alarm ?? AlarmPolicy.State()
+            let alarmed = alarm.next(trouble, policy: manifest.alarm)
+            states[device, default: [:]][manifest.name] = (predicted, alert, alarm)
+            let changed = previous == nil || previous!.state != predicted || previous!.alert != alert || previous!.alarm.on != alarmed
             predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
-                                          alarm: trouble >= 0.5 || alert, latencySeconds: MonotonicClock.now() - started,
+                                          alarm: alarmed || alert, trouble: trouble, latencySeconds: MonotonicClock.now() - started,
                                           inputShift: shift / Double(max(1, vector.count))))
         }
         return predictions

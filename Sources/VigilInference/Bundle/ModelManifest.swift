@@ -49,13 +49,15 @@ public struct ModelManifest: Sendable, Equatable {
     /// The requantization rounding the model was quantized for; a bundle without one predates
     /// the choice and was made for double rounding.
     public var rounding: QuantizedMultiplier.Rounding
+    /// When windows make an alarm (a bundle without one: each window at 0.5 or more).
+    public var alarm: AlarmPolicy
     /// Training data lineage and hold-out metrics, kept as given.
     public var lineage: JSONValue
     public var metrics: JSONValue
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input],
                 means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
-                lineage: JSONValue = .object([]), metrics: JSONValue = .object([])) {
+                alarm: AlarmPolicy = .single, lineage: JSONValue = .object([]), metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
         self.createdAt = createdAt
@@ -66,6 +68,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.classes = classes
         self.layers = layers
         self.rounding = rounding
+        self.alarm = alarm
         self.lineage = lineage
         self.metrics = metrics
     }
@@ -92,7 +95,9 @@ public struct ModelManifest: Sendable, Equatable {
                  "input_scale": .number($0.input.scale), "input_zero_point": .number(Double($0.input.zeroPoint)),
                  "output_scale": .number($0.output.scale), "output_zero_point": .number(Double($0.output.zeroPoint))]
             }),
-            "rounding": .string(rounding.rawValue), "lineage": lineage, "metrics": metrics,
+            "rounding": .string(rounding.rawValue),
+            "alarm": ["threshold": .number(alarm.threshold), "consecutive": .number(Double(alarm.consecutive))],
+            "lineage": lineage, "metrics": metrics,
         ]
     }
 
@@ -155,10 +160,18 @@ public struct ModelManifest: Sendable, Equatable {
             guard let rounding = QuantizedMultiplier.Rounding(rawValue: roundingName) else {
                 throw reader.error("rounding", "must be single or double, got \(roundingName)")
             }
+            var alarm = AlarmPolicy.single
+            if reader.value("alarm") != nil {
+                let policy = try reader.object("alarm")
+                alarm = AlarmPolicy(threshold: try policy.double("threshold"), consecutive: try policy.integer("consecutive"))
+                guard alarm.threshold > 0, alarm.threshold < 1, (1...100).contains(alarm.consecutive) else {
+                    throw policy.error(nil, "needs a threshold between 0 and 1 and 1 to 100 consecutive windows")
+                }
+            }
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
-                                 means: means, scales: scales, classes: classes, layers: layers, rounding: rounding,
+                                 means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
                                  lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")

@@ -11,6 +11,7 @@ public struct ModelEvaluation: Sendable {
     public var devices: Int
     public var metrics: Evaluation
     public var alarms: AlarmEvaluation
+    public var alarmPolicy: AlarmPolicy
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth) the
@@ -26,19 +27,23 @@ public struct ModelEvaluation: Sendable {
         var output: [Double] = []
         var probabilities: [[Double]] = []
         var windows: [AlarmEvaluation.Window] = []
-        for example in dataset.examples {
+        var states: [String: AlarmPolicy.State] = [:]
+        // Each device's windows in time order, through the bundle's alarm policy as on the agent.
+        for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
             let x = example.features.indices.map { (example.features[$0] - manifest.means[$0]) / manifest.scales[$0] }
             x.withUnsafeBufferPointer { bundle.network.predict($0, into: &output) }
             var p = output
             Activations.softmax(&p)
             probabilities.append(p)
-            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: 1 - p[0] >= 0.5))
+            let alarm = states[example.device, default: AlarmPolicy.State()].next(1 - p[0], policy: manifest.alarm)
+            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm))
         }
         model = manifest.name
         version = manifest.version
+        alarmPolicy = manifest.alarm
         deviceType = manifest.deviceTypes.first ?? ""
         devices = dataset.spans.count
-        metrics = Evaluation(truth: dataset.examples.map(\.label), probabilities: probabilities, classes: manifest.classes.count)
+        metrics = Evaluation(truth: windows.map(\.label), probabilities: probabilities, classes: manifest.classes.count)
         // The store names a device `agent/device`; the ground truth knows it by its own name.
         var onsets: [String: [(onset: Double, failure: Double)]] = [:]
         for device in dataset.spans.keys {
@@ -53,6 +58,7 @@ public struct ModelEvaluation: Sendable {
         return [
             "model": .string(model), "version": .string(version), "device_type": .string(deviceType),
             "devices": .number(Double(devices)), "windows": .number(Double(metrics.examples)),
+            "alarm_threshold": .number(alarmPolicy.threshold), "alarm_consecutive": .number(Double(alarmPolicy.consecutive)),
             "device_days": .number(alarms.deviceDays),
             "accuracy": .number(metrics.accuracy), "macro_f1": .number(metrics.macroF1),
             "roc_auc": metrics.rocAUC.map(JSONValue.number) ?? .null,
@@ -70,7 +76,8 @@ public struct ModelEvaluation: Sendable {
         let failing = metrics.precision.count - 1
         func r(_ value: Double) -> String { TrainingReport.rounded(value) }
         var lines = [
-            "\(model) \(version) (int8) on \(metrics.examples) labelled windows of \(devices) \(deviceType) devices, \(r(alarms.deviceDays)) device-days",
+            "\(model) \(version) (int8) on \(metrics.examples) labelled windows of \(devices) \(deviceType) devices, \(r(alarms.deviceDays)) device-days; "
+                + "alarm at \(r(alarmPolicy.threshold)) on \(alarmPolicy.consecutive) windows in a row",
             "macro-F1 \(r(metrics.macroF1)), ROC-AUC \(metrics.rocAUC.map(r) ?? "n/a"), accuracy \(r(metrics.accuracy)), "
                 + "failing: precision \(r(metrics.precision[failing])), recall \(r(metrics.recall[failing]))",
             "false alarms per device-day: \(r(alarms.falseAlarmWindowsPerDeviceDay)) windows, "

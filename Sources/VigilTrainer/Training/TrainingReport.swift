@@ -13,7 +13,9 @@ public enum TrainingReport {
                      "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",
                      "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") | \(float.rocAUC.map(rounded) ?? "n/a") |",
-                     "| int8 and float predict the same class | \(rounded(result.int8Agreement)) | |"]
+                     "| int8 and float predict the same class | \(rounded(result.int8Agreement)) | |",
+                     "| alarm policy (chosen on validation) | trouble at \(rounded(result.manifest.alarm.threshold)) on "
+                         + "\(result.manifest.alarm.consecutive) windows in a row | |"]
         if let gate = result.gate {
             lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")
         }

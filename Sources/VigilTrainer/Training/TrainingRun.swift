@@ -78,6 +78,13 @@ public struct TrainingRun {
             Activations.softmax(&probabilities)
             return probabilities
         }
+        let validationTrouble = validationSet.map { example -> Double in
+            example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
+            var probabilities = output
+            Activations.softmax(&probabilities)
+            return 1 - probabilities[0]
+        }
+        let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         let truth = holdoutSet.map(\.y)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
         let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities, classes: LabelRule.classes.count)
@@ -114,6 +121,7 @@ public struct TrainingRun {
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, means: means, scales: scales, classes: LabelRule.classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            alarm: alarm,
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
