@@ -144,7 +144,7 @@ struct AlarmEvaluationTests {
     /// A hand-made timeline of hourly windows on two devices over two days: false alarms are
     /// counted per device-day, a flicker is no sustained alarm, and the lead is measured from the
     /// last sustained alarm before the fault (not from an early false one that cleared).
-    @Test func leadTimesAndFalseAlarmsOnAHandMadeTimeline() {
+    @Test func leadTimesAndFalseAlarmsOnAHandMadeTimeline() throws {
         let hour = 3600.0
         func windows(_ device: String, _ calls: String, failingFrom: Int) -> [AlarmEvaluation.Window] {
             calls.enumerated().map { index, call in
@@ -157,7 +157,7 @@ struct AlarmEvaluationTests {
         let b = windows("b", "......X......................", failingFrom: 99)
         let evaluation = AlarmEvaluation(windows: a + b, faults: ["a": [30 * hour]],
                                          spans: ["a": (hour, 29 * hour), "b": (hour, 29 * hour)],
-                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)]])
+                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]])
         #expect(abs(evaluation.deviceDays - 56.0 / 24) < 1e-9)
         // False windows: a's 3 early ones and its flicker, b's one.
         #expect(abs(evaluation.falseAlarmWindowsPerDeviceDay - 5 / (56.0 / 24)) < 1e-9)
@@ -167,5 +167,9 @@ struct AlarmEvaluationTests {
         // half of the 20 h degradation.
         #expect(evaluation.leadHours == [10])
         #expect(evaluation.leadShareOfDegradation == [0.5])
+        // a's machine was healthy from hour 1 to its onset at 10 (its early false alarm began at 3),
+        // b's all along: one sustained alarm in 9 + 28 healthy hours.
+        let healthy = try #require(evaluation.sustainedAlarmsOnHealthyMachinesPerDeviceDay)
+        #expect(abs(healthy - 1 / (37.0 / 24)) < 1e-9, "\(healthy)")
     }
 }

@@ -25,6 +25,10 @@ public struct AlarmEvaluation: Sendable {
     public var falseAlarmWindowsPerDeviceDay: Double
     /// Sustained alarms that began on a healthy-labelled window, per device-day.
     public var sustainedFalseAlarmsPerDeviceDay: Double
+    /// With ground truth: sustained alarms that began while the machine was truly healthy (before
+    /// its damage onset), per device-day of healthy machine; many "false" alarms under the label
+    /// are early warnings in the degradation phase.
+    public var sustainedAlarmsOnHealthyMachinesPerDeviceDay: Double?
     /// Confirmed faults with scored windows before them, and those a sustained alarm preceded.
     public var failures: Int
     public var caught: Int
@@ -43,7 +47,8 @@ public struct AlarmEvaluation: Sendable {
         deviceDays = spans.values.reduce(0) { $0 + max(0, $1.end - $1.start) } / 86_400
         let days = max(deviceDays, 1e-9)
         falseAlarmWindowsPerDeviceDay = Double(windows.filter { $0.alarm && $0.label == 0 }.count) / days
-        var sustainedFalse = 0, failures = 0, caught = 0
+        var sustainedFalse = 0, failures = 0, caught = 0, onHealthy = 0
+        var healthySeconds = 0.0
         var leads: [Double] = [], shares: [Double] = []
         for (device, scored) in Dictionary(grouping: windows, by: \.device) {
             let ordered = scored.sorted { $0.end < $1.end }
@@ -55,6 +60,19 @@ public struct AlarmEvaluation: Sendable {
                 if run == sustain { starts.append((index - sustain + 1, ordered[index].end)) }
             }
             sustainedFalse += starts.filter { ordered[$0.index].label == 0 }.count
+            if let lives = onsets[device], let span = spans[device] {
+                // Healthy: from the span's start or a failure to the next onset.
+                var healthy: [(from: Double, to: Double)] = []
+                var from = span.start
+                for life in lives.sorted(by: { $0.onset < $1.onset }) {
+                    if life.onset > from { healthy.append((from, min(life.onset, span.end))) }
+                    from = max(from, life.failure)
+                }
+                if from < span.end { healthy.append((from, span.end)) }
+                healthy = healthy.filter { $0.to > $0.from }
+                healthySeconds += healthy.reduce(0) { $0 + $1.to - $1.from }
+                onHealthy += starts.filter { start in healthy.contains { $0.from <= ordered[start.index].end && ordered[start.index].end < $0.to } }.count
+            }
             var previous = -Double.infinity
             for fault in faults[device] ?? [] {
                 defer { previous = fault }
@@ -70,6 +88,7 @@ public struct AlarmEvaluation: Sendable {
             }
         }
         sustainedFalseAlarmsPerDeviceDay = Double(sustainedFalse) / days
+        sustainedAlarmsOnHealthyMachinesPerDeviceDay = onsets.isEmpty ? nil : Double(onHealthy) / max(healthySeconds / 86_400, 1e-9)
         self.failures = failures
         self.caught = caught
         leadHours = leads.sorted()

@@ -65,6 +65,7 @@ public struct ModelEvaluation: Sendable {
             "precision_failing": .number(metrics.precision[failing]), "recall_failing": .number(metrics.recall[failing]),
             "false_alarm_windows_per_device_day": .number(alarms.falseAlarmWindowsPerDeviceDay),
             "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
+            "sustained_alarms_on_healthy_machines_per_device_day": alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
             "failures": .number(Double(alarms.failures)), "failures_alarmed_before": .number(Double(alarms.caught)),
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
@@ -83,6 +84,9 @@ public struct ModelEvaluation: Sendable {
             "false alarms per device-day: \(r(alarms.falseAlarmWindowsPerDeviceDay)) windows, "
                 + "\(r(alarms.sustainedFalseAlarmsPerDeviceDay)) sustained (3 failing windows in a row from a healthy one)",
         ]
+        if let healthy = alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay {
+            lines.append("sustained alarms on truly healthy machines (before the damage onset): \(r(healthy)) per device-day")
+        }
         if alarms.failures > 0 {
             var line = "failures: \(alarms.caught) of \(alarms.failures) alarmed before they happened"
             if let lead = alarms.medianLeadHours { line += ", median lead \(r(lead)) h" }
