@@ -107,6 +107,15 @@ struct TrainerTests {
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
+
+        // A search tries every candidate on the validation split and keeps the lowest loss.
+        var search = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        search.search = true
+        let searched = try TrainingRun.run(search, signingKey: key)
+        #expect(searched.candidates.count == TrainingRun.searchSpace.count)
+        #expect(searched.candidates.allSatisfy { $0.validationLoss >= searched.candidates[0].validationLoss })
+        #expect(searched.candidates[0].validationLoss <= result.candidates[0].validationLoss + 1e-12, "the default is among the candidates")
+        #expect(TrainingReport.markdown(searched).contains("Search on the validation split"))
         #expect(result.counts.holdout > 50)
 
         // The champion/challenger gate: the same model passes against itself; one that would

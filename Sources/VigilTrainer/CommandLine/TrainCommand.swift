@@ -36,6 +36,10 @@ struct TrainCommand: ParsableCommand {
     var horizonHours = 48.0
     @Option(help: "Hidden layer sizes, comma-separated, or none for a logistic regression.")
     var hidden: String?
+    @Option(help: "Adam's learning rate.")
+    var learningRate = 0.005
+    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings) and keep the best.")
+    var search = false
     @Option(help: "The random seed: the same seed trains the same model.")
     var seed: UInt64 = 1
     @Option(help: "The model in service, to gate the new one against.")
@@ -51,6 +55,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--hidden takes sizes like 16 or 32,16, or none; got \(hidden)")
         }
         if champion != nil && trustedKey == nil { throw ValidationError("--champion needs --trusted-key PUB to verify it") }
+        guard learningRate > 0 && learningRate < 1 else { throw ValidationError("--learning-rate must be between 0 and 1, got \(learningRate)") }
+        if search && hidden != nil { throw ValidationError("--search chooses the hidden layers itself: leave out --hidden") }
     }
 
     func run() throws {
@@ -62,6 +68,8 @@ struct TrainCommand: ParsableCommand {
                                           name: name ?? "\(type)-health")
         options.version = version
         options.seed = seed
+        options.learningRate = learningRate
+        options.search = search
         if let hidden { options.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion, let trustedKey {
             let trusted = try Ed25519.key(hexFile: trustedKey)

@@ -29,7 +29,15 @@ public enum TrainingReport {
         if let plots {
             lines += ["", "![ROC](\(plots).roc.svg) ![confusion](\(plots).confusion.svg) ![loss](\(plots).loss.svg)"]
         }
-        lines += ["", "Loss per epoch (training, validation):", ""]
+        if result.candidates.count > 1 {
+            lines += ["", "Search on the validation split (the lowest loss kept):", "",
+                      "| hidden layers | learning rate | validation loss | epochs |", "| --- | --- | --- | --- |"]
+            lines += result.candidates.map { candidate in
+                "| \(candidate.hidden.isEmpty ? "none (logistic regression)" : candidate.hidden.map(String.init).joined(separator: ", ")) | "
+                    + "\(candidate.learningRate) | \(rounded(candidate.validationLoss)) | \(candidate.epochs) |"
+            }
+        }
+        lines += ["", "Loss per epoch of the model kept (training, validation):", ""]
         lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }
         return lines.joined(separator: "\n")
     }

@@ -14,6 +14,10 @@ public struct TrainingRun {
         public var rule: LabelRule
         /// Hidden layer widths; empty trains a logistic regression.
         public var hidden: [Int] = [16]
+        /// Adam's learning rate.
+        public var learningRate = 0.005
+        /// Search `searchSpace` on the validation split instead of `hidden` and `learningRate`.
+        public var search = false
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
@@ -30,6 +34,18 @@ public struct TrainingRun {
         }
     }
 
+    /// One candidate of the search, and how it did on the validation split.
+    public struct Candidate: Sendable {
+        public var hidden: [Int]
+        public var learningRate: Double
+        public var validationLoss: Double
+        public var epochs: Int
+    }
+
+    /// The model sizes and learning rates a search tries.
+    public static let searchSpace: [(hidden: [Int], learningRate: Double)] =
+        [[], [8], [16], [32], [16, 8]].flatMap { hidden in [0.002, 0.005, 0.01].map { (hidden, $0) } }
+
     /// What the run produced.
     public struct Result {
         public var bundle: [UInt8]
@@ -40,6 +56,8 @@ public struct TrainingRun {
         public var floatHoldout: Evaluation
         public var int8Agreement: Double
         public var epochs: [Classifier.Epoch]
+        /// The candidates tried, the one kept first (just it without a search).
+        public var candidates: [Candidate]
         public var counts: (train: Int, validation: Int, holdout: Int)
         /// The new model's and the champion's int8 macro-F1 on the same hold-out, when gated.
         public var gate: (challenger: Double, champion: Double, passed: Bool)?
@@ -63,12 +81,25 @@ public struct TrainingRun {
         }
         let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
 
-        var classifier = Classifier(inputs: width, hidden: options.hidden, classes: LabelRule.classes.count, seed: options.seed)
-        var epochs: [Classifier.Epoch] = []
-        classifier.train(trainSet, validation: validationSet, seed: options.seed) { epoch in
-            epochs.append(epoch)
-            progress(epoch)
+        // One candidate, or the search: the lowest validation loss wins.
+        var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
+        var candidates: [Candidate] = []
+        for (hidden, learningRate) in options.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
+            var classifier = Classifier(inputs: width, hidden: hidden, classes: LabelRule.classes.count, seed: options.seed)
+            var epochs: [Classifier.Epoch] = []
+            classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
+                epochs.append(epoch)
+                if !options.search { progress(epoch) }
+            }
+            let candidate = Candidate(hidden: hidden, learningRate: learningRate,
+                                      validationLoss: epochs.map(\.validationLoss).min() ?? .infinity, epochs: epochs.count)
+            candidates.append(candidate)
+            if candidate.validationLoss < best?.candidate.validationLoss ?? .infinity { best = (classifier, epochs, candidate) }
         }
+        guard let (classifier, epochs, chosen) = best else {
+            throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate model trained")
+        }
+        candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
         let layers = PostTrainingQuantizer.quantize(classifier, calibration: trainSet.map(\.x))
         let network = QuantizedNetwork(layers: layers)
         var output: [Double] = []
@@ -128,7 +159,9 @@ public struct TrainingRun {
                 "rows": ["train": .number(Double(train.count)), "validation": .number(Double(validation.count)),
                          "holdout": .number(Double(holdout.count))],
                 "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault; unknown outcome left out"),
-                "model": .string(options.hidden.isEmpty ? "logistic regression" : "MLP \(options.hidden)"),
+                "model": .string(chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)"),
+                "learning_rate": .number(chosen.learningRate),
+                "candidates_searched": .number(Double(candidates.count)),
                 "seed": .number(Double(options.seed)),
             ],
             metrics: [
@@ -140,7 +173,7 @@ public struct TrainingRun {
             ])
         let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
         return Result(bundle: bundle, manifest: manifest, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
-                      epochs: epochs,
+                      epochs: epochs, candidates: candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate)
     }
 
