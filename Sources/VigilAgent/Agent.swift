@@ -176,7 +176,8 @@ public final class Agent: @unchecked Sendable {
                 // and keeps publish-to-commit latency at a few milliseconds.
                 let formed = try upstream?.uploader.pump() ?? false
                 if let start = transaction.start,
-                   formed || batch.count < MessageInbox.batchTarget || MonotonicClock.now() >= start + interval {
+                   formed || batch.count < min(MessageInbox.batchTarget, configuration.inboxCapacity)
+                    || MonotonicClock.now() >= start + interval {
                     try transaction.commit()
                 }
             } catch {

@@ -97,24 +97,21 @@ public struct TrainingRun {
             if candidate.validationLoss < best?.candidate.validationLoss ?? .infinity { best = (classifier, epochs, candidate) }
         }
         guard let (classifier, epochs, chosen) = best else {
-            throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate model trained")
+            throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
         }
         candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
         let layers = PostTrainingQuantizer.quantize(classifier, calibration: trainSet.map(\.x))
         let network = QuantizedNetwork(layers: layers)
         var output: [Double] = []
-        let int8Probabilities = holdoutSet.map { example -> [Double] in
-            example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
+        /// Class probabilities of an int8 network for standardised inputs, as the agent computes them.
+        func probabilities(_ network: QuantizedNetwork, _ x: [Double]) -> [Double] {
+            x.withUnsafeBufferPointer { network.predict($0, into: &output) }
             var probabilities = output
             Activations.softmax(&probabilities)
             return probabilities
         }
-        let validationTrouble = validationSet.map { example -> Double in
-            example.x.withUnsafeBufferPointer { network.predict($0, into: &output) }
-            var probabilities = output
-            Activations.softmax(&probabilities)
-            return 1 - probabilities[0]
-        }
+        let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
+        let validationTrouble = validationSet.map { 1 - probabilities(network, $0.x)[0] }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         let truth = holdoutSet.map(\.y)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -129,12 +126,8 @@ public struct TrainingRun {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or classes: it cannot be compared on this hold-out")
             }
-            let championProbabilities = holdout.map { example -> [Double] in
-                let x = (0..<width).map { (example.features[$0] - championManifest.means[$0]) / championManifest.scales[$0] }
-                x.withUnsafeBufferPointer { champion.network.predict($0, into: &output) }
-                var probabilities = output
-                Activations.softmax(&probabilities)
-                return probabilities
+            let championProbabilities = holdout.map { example in
+                probabilities(champion.network, (0..<width).map { (example.features[$0] - championManifest.means[$0]) / championManifest.scales[$0] })
             }
             let championF1 = Evaluation(truth: truth, probabilities: championProbabilities, classes: 2).macroF1
             let challengerF1 = evaluation.macroF1
