@@ -196,7 +196,8 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    /// Once a second: the database's size on disk, the outbox backlog and the models running.
+    /// Once a second: the database's size on disk, the outbox backlog, the models running and
+    /// their input drift.
     private func refreshGauges() {
         let now = MonotonicClock.now()
         guard now >= nextGaugeRefresh else { return }
@@ -208,6 +209,7 @@ public final class Agent: @unchecked Sendable {
             for model in models { running.append((profile.type, model.bundle.manifest.name, model.bundle.manifest.version)) }
         }
         metrics.setRunning(running)
+        metrics.setDrift(ingestor.scoring.drifts)
     }
 
     /// When the writer must wake at the latest: the open transaction's commit, the gauges'

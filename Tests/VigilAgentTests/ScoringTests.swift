@@ -8,7 +8,7 @@ import VigilTestSupport
 struct ScoringTests {
     /// A two-class model on the motor's temperature windows (mean, max): above the means it
     /// says "hot", below "healthy".
-    static func bundle(signedBy key: Ed25519.KeyPair, version: String = "1.0.0") -> [UInt8] {
+    static func bundle(signedBy key: Ed25519.KeyPair, version: String = "1.0.0", inputDeciles: [[Double]] = []) -> [UInt8] {
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let layer = QuantizedDense(inputs: 2, outputs: 2, weights: [-100, -100, 100, 100], bias: [0, 0],
@@ -20,7 +20,7 @@ struct ScoringTests {
             inputs: [.init(sensor: "temperature", feature: "mean", window: window),
                      .init(sensor: "temperature", feature: "max", window: window)],
             means: [45, 50], scales: [5, 5], classes: ["healthy", "hot"],
-            layers: [.init(inputs: 2, outputs: 2, activation: .none, input: input, output: output)])
+            layers: [.init(inputs: 2, outputs: 2, activation: .none, input: input, output: output)], inputDeciles: inputDeciles)
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
@@ -61,6 +61,36 @@ struct ScoringTests {
         #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
         #expect(harness.log.all.contains { $0.contains("msg=\"model refused\"") && $0.contains("stranger.vgm") && $0.contains("not among the trusted keys") })
         #expect(try harness.counter("predictions") == 2)
+    }
+}
+
+@Suite("Agent input drift")
+struct InputDriftTests {
+    /// A model trained on 40-50 °C windows that sees 80-100 °C ones: its inputs' PSI against the
+    /// training deciles the bundle carries shows in the metrics, per input and as the largest.
+    @Test func driftFromTheTrainingDataShowsInTheMetrics() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        let deciles = [(41...49).map(Double.init), (46...54).map(Double.init)]
+        try writeBytes(harness.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: key, inputDeciles: deciles))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "metrics_listen": "127.0.0.1:0""#)
+        let agent = try harness.startAgent()
+        defer { agent.stop() }
+        let port = Int(try #require(agent.metricsAddress).port)
+        try publishAll(try harness.publisher(), (0..<101).map { second in
+            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(80 + second % 20)}"#)
+        })
+        try harness.waitUntilIngested(101)
+        var drift: Double?
+        var scrape = ""
+        #expect(eventually {
+            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
+            drift = scrape.split(separator: "\n").first { $0.hasPrefix(#"vigil_model_drift{device_type="motor"}"#) }
+                .flatMap { Double($0.split(separator: " ").last ?? "") }
+            return (drift ?? 0) > 0.25
+        }, "\(scrape)")
+        #expect(scrape.contains(#"vigil_model_input_psi{device_type="motor",input="temperature.mean@time:10:10"}"#)
+                || scrape.contains(#"vigil_model_input_psi{input="temperature.mean@time:10:10",device_type="motor"}"#), "\(scrape)")
     }
 }
 

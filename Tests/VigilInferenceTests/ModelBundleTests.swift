@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import VigilCore
 import VigilInference
@@ -152,5 +155,29 @@ struct AlarmPolicyTests {
         let bytes = ModelBundle.encode(manifest: withPolicy, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.alarm == withPolicy.alarm)
         #expect(manifest.alarm == .single)
+    }
+}
+
+@Suite("Input drift")
+struct DriftMonitorTests {
+    /// Inputs drawn like the training data keep every PSI small; a shifted input stands out and
+    /// the others do not; old windows leave the ring.
+    @Test func psiSeesAShiftedInputAndForgetsOldWindows() throws {
+        var random = SystemRandomNumberGenerator()
+        func normal() -> Double {
+            let u = Double.random(in: Double.ulpOfOne..<1, using: &random), v = Double.random(in: 0..<1, using: &random)
+            return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+        }
+        let training = (0..<5_000).map { _ in [normal(), normal()] }
+        var monitor = DriftMonitor(edges: [DriftMonitor.deciles(training.map { $0[0] }), DriftMonitor.deciles(training.map { $0[1] })],
+                                   capacity: 500)
+        #expect(monitor.psi == nil)
+        for _ in 0..<500 { monitor.observe([normal(), normal()]) }
+        let same = try #require(monitor.psi)
+        #expect(same.allSatisfy { $0 < 0.1 }, "\(same)")
+        for _ in 0..<500 { monitor.observe([normal() + 1.5, normal()]) }
+        let shifted = try #require(monitor.psi)
+        #expect(shifted[0] > 0.25 && shifted[1] < 0.1, "\(shifted)")
+        #expect(monitor.windows == 500)
     }
 }

@@ -101,6 +101,9 @@ struct TrainerTests {
         #expect(result.manifest.metrics["holdout_macro_f1"] == .number(result.holdout.macroF1))
         #expect(result.manifest.metrics["float"]?["holdout_macro_f1"] == .number(result.floatHoldout.macroF1))
         #expect(result.manifest.rounding == .single)
+        // The training deciles of every input travel with the model, for drift at the edge.
+        #expect(result.manifest.inputDeciles.count == result.manifest.inputs.count)
+        #expect(result.manifest.inputDeciles.allSatisfy { $0.count == 9 && $0 == $0.sorted() })
         // Scored as the agent scores, on the same windows (held-out fleets are scripts/bench-models' work).
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(profile: motor,
                                                                                                       rule: LabelRule(horizon: 48 * 3600)))

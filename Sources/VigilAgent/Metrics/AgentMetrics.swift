@@ -14,7 +14,7 @@ final class AgentMetrics: @unchecked Sendable {
         /// Payload timestamps (device clock, seconds) of the messages stored.
         var published: [Double]
         /// The predictions stored.
-        var predictions: [(profile: Int, windowEnd: Double, latency: Double, alarm: Bool, inputShift: Double)]
+        var predictions: [(profile: Int, windowEnd: Double, latency: Double, alarm: Bool)]
         /// Change of the sequence numbers missing across devices.
         var missingChange: Int64
     }
@@ -45,8 +45,9 @@ final class AgentMetrics: @unchecked Sendable {
     private let predictions: [Counter]
     private let alarms: [Counter]
     private let inference: [Timer]
-    private let inputShift: [Meter]
-    private var shift: [Double?]
+    private let drift: [Meter]
+    /// Per (device type, input), the gauge of its PSI.
+    private var inputDrift: [String: Meter] = [:]
     /// The model running per (device type, model name), with the gauge that says its version.
     private var running: [String: (version: String, gauge: Meter)] = [:]
 
@@ -97,8 +98,7 @@ final class AgentMetrics: @unchecked Sendable {
         predictions = deviceTypes.map { Counter(label: "vigil_predictions_total", dimensions: [("device_type", $0)], factory: factory) }
         alarms = deviceTypes.map { Counter(label: "vigil_alarms_total", dimensions: [("device_type", $0)], factory: factory) }
         inference = deviceTypes.map { Timer(label: "vigil_inference_duration_seconds", dimensions: [("device_type", $0)], factory: factory) }
-        inputShift = deviceTypes.map { Meter(label: "vigil_model_input_shift", dimensions: [("device_type", $0)], factory: factory) }
-        shift = Array(repeating: nil, count: deviceTypes.count)
+        drift = deviceTypes.map { Meter(label: "vigil_model_drift", dimensions: [("device_type", $0)], factory: factory) }
     }
 
     /// Adds what a commit stored; `committedAt` is the wall-clock time of the commit.
@@ -122,10 +122,6 @@ final class AgentMetrics: @unchecked Sendable {
             predictions[prediction.profile].increment()
             if prediction.alarm { alarms[prediction.profile].increment() }
             inference[prediction.profile].recordNanoseconds(Int64(prediction.latency * 1e9))
-            // An exponentially weighted mean over about the last 100 windows.
-            let mean = shift[prediction.profile].map { $0 + (prediction.inputShift - $0) / 100 } ?? prediction.inputShift
-            shift[prediction.profile] = mean
-            inputShift[prediction.profile].set(mean)
         }
     }
 
@@ -162,6 +158,22 @@ final class AgentMetrics: @unchecked Sendable {
         }
         for (key, old) in running where current[key]?.version != old.version { old.gauge.destroy() }
         running = current
+    }
+
+    /// Sets each running model's input drift: `vigil_model_input_psi{device_type, input}` and
+    /// the largest per device type as `vigil_model_drift`.
+    func setDrift(_ drifts: [ModelScoring.Drift]) {
+        for entry in drifts {
+            let type = deviceTypes[entry.profile]
+            drift[entry.profile].set(entry.psi.max() ?? 0)
+            for (input, psi) in zip(entry.inputs, entry.psi) {
+                let key = type + "\u{0}" + input
+                let gauge = inputDrift[key] ?? Meter(label: "vigil_model_input_psi", dimensions: [("device_type", type), ("input", input)],
+                                                     factory: factory)
+                inputDrift[key] = gauge
+                gauge.set(psi)
+            }
+        }
     }
 
     /// Counts an install, refusal or rollback of a release.

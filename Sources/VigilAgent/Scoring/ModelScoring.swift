@@ -21,9 +21,14 @@ struct ModelScoring {
         /// The probability of trouble (1 minus the first class's, or the score).
         let trouble: Double
         let latencySeconds: Double
-        /// The mean absolute standardised input: about 0.8 on data like the training data, higher
-        /// as the machines drift away from it.
-        let inputShift: Double
+    }
+
+    /// One model's input drift: per input (`sensor.feature@window`), its PSI over recent windows.
+    struct Drift {
+        let profile: Int
+        let model: String
+        let inputs: [String]
+        let psi: [Double]
     }
 
     private(set) var catalog: ModelCatalog
@@ -34,7 +39,10 @@ struct ModelScoring {
     private var latest: [String: [Int: [Double]]] = [:]
     private var states: [String: [String: (state: String, alert: Bool, alarm: AlarmPolicy.State)]] = [:]
     private var vector: [Double] = []
+    private var raw: [Double] = []
     private var output: [Double] = []
+    /// Per model (`profile/name`), its inputs' drift over the windows it scored, fleet-wide.
+    private var drift: [String: DriftMonitor] = [:]
 
     init(catalog: ModelCatalog, alertThreshold: Double?) {
         self.catalog = catalog
@@ -46,6 +54,7 @@ struct ModelScoring {
     mutating func install(_ model: ModelCatalog.Installed, profile: Int) {
         catalog.install(model, profile: profile)
         forget(model: model.bundle.manifest.name)
+        drift["\(profile)/\(model.bundle.manifest.name)"] = nil
     }
 
     /// Stops running the model `name` for profile `profile`.
@@ -58,6 +67,18 @@ struct ModelScoring {
     mutating func forgetHistory() {
         latest.removeAll()
         states.removeAll()
+    }
+
+    /// Every running model's input drift, for the models that carry training deciles.
+    var drifts: [Drift] {
+        catalog.models.enumerated().flatMap { profile, models in
+            models.compactMap { model -> Drift? in
+                let manifest = model.bundle.manifest
+                guard let psi = drift["\(profile)/\(manifest.name)"]?.psi else { return nil }
+                return Drift(profile: profile, model: manifest.name,
+                             inputs: manifest.inputs.map { "\($0.sensor).\($0.feature)@\($0.window.canonical)" }, psi: psi)
+            }
+        }
     }
 
     /// Forgets one device's rows and states: its machine was repaired.
@@ -82,11 +103,13 @@ struct ModelScoring {
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
             vector.removeAll(keepingCapacity: true)
-            var shift = 0.0
+            raw.removeAll(keepingCapacity: true)
             for (index, slot) in model.slots.enumerated() {
-                let z = (rows[slot.spec]![slot.column] - manifest.means[index]) / manifest.scales[index]
-                vector.append(z)
-                shift += abs(z)
+                raw.append(rows[slot.spec]![slot.column])
+                vector.append((raw[index] - manifest.means[index]) / manifest.scales[index])
+            }
+            if !manifest.inputDeciles.isEmpty {
+                drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
             }
             vector.withUnsafeBufferPointer { model.bundle.network.predict($0, into: &output) }
             var probabilities = output
@@ -107,8 +130,7 @@ struct ModelScoring {
             let changed = previous == nil || previous!.state != predicted || previous!.alert != alert || previous!.alarm.on != alarmed
             predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
-                                          alarm: alarmed || alert, trouble: trouble, latencySeconds: MonotonicClock.now() - started,
-                                          inputShift: shift / Double(max(1, vector.count))))
+                                          alarm: alarmed || alert, trouble: trouble, latencySeconds: MonotonicClock.now() - started))
         }
         return predictions
     }

@@ -51,13 +51,17 @@ public struct ModelManifest: Sendable, Equatable {
     public var rounding: QuantizedMultiplier.Rounding
     /// When windows make an alarm (a bundle without one: each window at 0.5 or more).
     public var alarm: AlarmPolicy
+    /// Per input, the nine inner decile edges of its training values: what input drift is
+    /// measured against (empty in bundles made without them).
+    public var inputDeciles: [[Double]]
     /// Training data lineage and hold-out metrics, kept as given.
     public var lineage: JSONValue
     public var metrics: JSONValue
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input],
                 means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
-                alarm: AlarmPolicy = .single, lineage: JSONValue = .object([]), metrics: JSONValue = .object([])) {
+                alarm: AlarmPolicy = .single, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
+                metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
         self.createdAt = createdAt
@@ -69,6 +73,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.layers = layers
         self.rounding = rounding
         self.alarm = alarm
+        self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
     }
@@ -97,6 +102,7 @@ public struct ModelManifest: Sendable, Equatable {
             }),
             "rounding": .string(rounding.rawValue),
             "alarm": ["threshold": .number(alarm.threshold), "consecutive": .number(Double(alarm.consecutive))],
+            "input_deciles": .array(inputDeciles.map { .array($0.map(JSONValue.number)) }),
             "lineage": lineage, "metrics": metrics,
         ]
     }
@@ -168,11 +174,24 @@ public struct ModelManifest: Sendable, Equatable {
                     throw policy.error(nil, "needs a threshold between 0 and 1 and 1 to 100 consecutive windows")
                 }
             }
+            var inputDeciles: [[Double]] = []
+            if case .array(let rows)? = reader.value("input_deciles") {
+                for row in rows {
+                    guard case .array(let values) = row else { throw reader.error("input_deciles", "must be arrays of numbers") }
+                    inputDeciles.append(try values.map { value throws(ConfigurationError) in
+                        guard case .number(let number) = value else { throw reader.error("input_deciles", "must be arrays of numbers") }
+                        return number
+                    })
+                }
+                guard inputDeciles.isEmpty || inputDeciles.count == inputs.count else {
+                    throw reader.error("input_deciles", "needs one row per input (\(inputs.count)), got \(inputDeciles.count)")
+                }
+            }
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
                                  means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
-                                 lineage: lineage, metrics: metrics)
+                                 inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
         } catch {

@@ -145,7 +145,7 @@ public struct TrainingRun {
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, means: means, scales: scales, classes: LabelRule.classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            alarm: alarm,
+            alarm: alarm, inputDeciles: (0..<width).map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
