@@ -108,6 +108,11 @@ struct TrainerTests {
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(profile: motor,
                                                                                                       rule: LabelRule(horizon: 48 * 3600)))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
+        // The model also says what is coming: one failing class per fault mode the events named.
+        #expect(result.manifest.classes.first == "healthy" && result.manifest.classes.count > 2)
+        #expect(result.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(result.manifest.classes)")
+        #expect(result.faultModeAccuracy != nil)
+        #expect(evaluation.alarms.modesKnown > 0 && evaluation.alarms.modeRightAtAlarm != nil)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 
@@ -164,12 +169,14 @@ struct AlarmEvaluationTests {
             }
         }
         // a: a false sustained alarm at hours 3-5 that clears, a flicker at 10, the real one from 20; fault at 30.
-        let a = windows("a", "..XXX....X.........XXXXXXXXXX", failingFrom: 18)
+        var a = windows("a", "..XXX....X.........XXXXXXXXXX", failingFrom: 18)
+        a[19].mode = "outer_race"
         // b: healthy throughout but one false window; no fault.
         let b = windows("b", "......X......................", failingFrom: 99)
         let evaluation = AlarmEvaluation(windows: a + b, faults: ["a": [30 * hour]],
                                          spans: ["a": (hour, 29 * hour), "b": (hour, 29 * hour)],
-                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]])
+                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]],
+                                         faultModes: ["a": ["outer_race"]])
         #expect(abs(evaluation.deviceDays - 56.0 / 24) < 1e-9)
         // False windows: a's 3 early ones and its flicker, b's one.
         #expect(abs(evaluation.falseAlarmWindowsPerDeviceDay - 5 / (56.0 / 24)) < 1e-9)
@@ -179,6 +186,8 @@ struct AlarmEvaluationTests {
         // half of the 20 h degradation.
         #expect(evaluation.leadHours == [10])
         #expect(evaluation.leadShareOfDegradation == [0.5])
+        // At the alarm's start the model named the fault's mode.
+        #expect(evaluation.modesKnown == 1 && evaluation.modeRightAtAlarm == 1)
         // a's machine was healthy from hour 1 to its onset at 10 (its early false alarm began at 3),
         // b's all along: one sustained alarm in 9 + 28 healthy hours.
         let healthy = try #require(evaluation.sustainedAlarmsOnHealthyMachinesPerDeviceDay)

@@ -6,7 +6,10 @@ public struct Dataset: Sendable {
         public var device: String
         public var windowEnd: Double
         public var features: [Double]
+        /// 0 healthy, 1 failing within the horizon (the binary label the rule gives).
         public var label: Int
+        /// For a failing window, the mode of the fault it precedes (nil if the event gave none).
+        public var mode: String? = nil
     }
 
     /// The feature names, as `sensor.feature` in vector order.
@@ -15,13 +18,16 @@ public struct Dataset: Sendable {
     /// Per device, its confirmed faults' times and the span its windows cover: what alarm
     /// lead times and false alarms per device-day are measured against.
     public var faults: [String: [Double]]
+    /// Per device, each fault's mode, in the order of `faults`.
+    public var faultModes: [String: [String?]]
     public var spans: [String: (start: Double, end: Double)]
 
-    public init(featureNames: [String], examples: [Example], faults: [String: [Double]] = [:],
+    public init(featureNames: [String], examples: [Example], faults: [String: [Double]] = [:], faultModes: [String: [String?]] = [:],
                 spans: [String: (start: Double, end: Double)] = [:]) {
         self.featureNames = featureNames
         self.examples = examples
         self.faults = faults
+        self.faultModes = faultModes
         self.spans = spans
     }
 

@@ -10,12 +10,15 @@ public struct AlarmEvaluation: Sendable {
         /// 1 when its label is failing, 0 healthy.
         public var label: Int
         public var alarm: Bool
+        /// The fault mode the model finds most likely among its failing classes, if it has modes.
+        public var mode: String?
 
-        public init(device: String, end: Double, label: Int, alarm: Bool) {
+        public init(device: String, end: Double, label: Int, alarm: Bool, mode: String? = nil) {
             self.device = device
             self.end = end
             self.label = label
             self.alarm = alarm
+            self.mode = mode
         }
     }
 
@@ -36,14 +39,19 @@ public struct AlarmEvaluation: Sendable {
     public var leadHours: [Double]
     /// With ground truth: each caught failure's lead as a share of its degradation (onset to failure).
     public var leadShareOfDegradation: [Double]
+    /// Of the caught failures whose mode the event gives and the model names, how many it named
+    /// right at the start of the alarm.
+    public var modesKnown = 0
+    public var modesRight = 0
 
     public var medianLeadHours: Double? { Self.median(leadHours) }
+    public var modeRightAtAlarm: Double? { modesKnown == 0 ? nil : Double(modesRight) / Double(modesKnown) }
     public var medianLeadShare: Double? { Self.median(leadShareOfDegradation) }
 
     /// `onsets` gives, per device, (onset, failure) times of its lives when the ground truth is
     /// known (simulated fleets); faults are matched to a life's failure within a minute.
     public init(windows: [Window], faults: [String: [Double]], spans: [String: (start: Double, end: Double)],
-                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:]) {
+                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:], faultModes: [String: [String?]] = [:]) {
         deviceDays = spans.values.reduce(0) { $0 + max(0, $1.end - $1.start) } / 86_400
         let days = max(deviceDays, 1e-9)
         falseAlarmWindowsPerDeviceDay = Double(windows.filter { $0.alarm && $0.label == 0 }.count) / days
@@ -74,12 +82,16 @@ public struct AlarmEvaluation: Sendable {
                 onHealthy += starts.filter { start in healthy.contains { $0.from <= ordered[start.index].end && ordered[start.index].end < $0.to } }.count
             }
             var previous = -Double.infinity
-            for fault in faults[device] ?? [] {
+            for (number, fault) in (faults[device] ?? []).enumerated() {
                 defer { previous = fault }
                 guard ordered.contains(where: { $0.end > previous && $0.end <= fault }) else { continue }
                 failures += 1
                 guard let last = starts.last(where: { $0.time > previous && $0.time <= fault }) else { continue }
                 caught += 1
+                if let actual = faultModes[device]?[number], let named = ordered[last.index].mode {
+                    modesKnown += 1
+                    if named == actual { modesRight += 1 }
+                }
                 let lead = fault - ordered[last.index].end
                 leads.append(lead / 3600)
                 if let life = onsets[device]?.first(where: { abs($0.failure - fault) < 60 }), life.failure > life.onset {

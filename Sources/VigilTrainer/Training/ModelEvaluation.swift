@@ -34,22 +34,27 @@ public struct ModelEvaluation: Sendable {
             x.withUnsafeBufferPointer { bundle.network.predict($0, into: &output) }
             var p = output
             Activations.softmax(&p)
-            probabilities.append(p)
+            // Failing within the horizon or not, whatever the mode.
+            probabilities.append([p[0], 1 - p[0]])
             let alarm = states[example.device, default: AlarmPolicy.State()].next(1 - p[0], policy: manifest.alarm)
-            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm))
+            // The most likely failing class names the mode ("failing:outer_race"), when the model has modes.
+            let named = (1..<p.count).max { p[$0] < p[$1] }.map { manifest.classes[$0] }
+            let mode = named.flatMap { $0.hasPrefix("failing:") ? String($0.dropFirst("failing:".count)) : nil }
+            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
         }
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
         deviceType = manifest.deviceTypes.first ?? ""
         devices = dataset.spans.count
-        metrics = Evaluation(truth: windows.map(\.label), probabilities: probabilities, classes: manifest.classes.count)
+        metrics = Evaluation(truth: windows.map(\.label), probabilities: probabilities, classes: 2)
         // The store names a device `agent/device`; the ground truth knows it by its own name.
         var onsets: [String: [(onset: Double, failure: Double)]] = [:]
         for device in dataset.spans.keys {
             if let known = lives[String(device.split(separator: "/").last ?? "")] { onsets[device] = known }
         }
-        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
+        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
+                                 faultModes: dataset.faultModes)
     }
 
     /// The figures as JSON, for scripts that compare fleets.
@@ -69,6 +74,7 @@ public struct ModelEvaluation: Sendable {
             "failures": .number(Double(alarms.failures)), "failures_alarmed_before": .number(Double(alarms.caught)),
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
+            "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
         ]
     }
 
@@ -91,6 +97,7 @@ public struct ModelEvaluation: Sendable {
             var line = "failures: \(alarms.caught) of \(alarms.failures) alarmed before they happened"
             if let lead = alarms.medianLeadHours { line += ", median lead \(r(lead)) h" }
             if let share = alarms.medianLeadShare { line += " (\(r(share)) of the degradation)" }
+            if let right = alarms.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right)) (\(alarms.modesKnown) known)" }
             lines.append(line)
         }
         return lines.joined(separator: "\n")

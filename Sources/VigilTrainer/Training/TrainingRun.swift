@@ -55,6 +55,8 @@ public struct TrainingRun {
         public var holdout: Evaluation
         public var floatHoldout: Evaluation
         public var int8Agreement: Double
+        /// On failing hold-out windows, how often the int8 model names the coming fault's mode.
+        public var faultModeAccuracy: Double?
         public var epochs: [Classifier.Epoch]
         /// The candidates tried, the one kept first (just it without a search).
         public var candidates: [Candidate]
@@ -70,6 +72,14 @@ public struct TrainingRun {
             throw ConfigurationError(file: options.agentDatabase, field: "",
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
+        // The classes: healthy, then failing per fault mode the events name ("failing:outer_race"),
+        // so the model also says what is coming; the probability of failing within the horizon
+        // stays 1 minus healthy's.
+        let modes = Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted()
+        let classes = ["healthy"] + modes.map { "failing:\($0)" }
+        func classIndex(_ example: Dataset.Example) -> Int {
+            example.label == 0 ? 0 : 1 + (modes.firstIndex(of: example.mode ?? "unknown") ?? 0)
+        }
         let width = dataset.featureNames.count
         var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
         for example in train { for i in 0..<width { means[i] += example.features[i] } }
@@ -77,7 +87,7 @@ public struct TrainingRun {
         for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
         scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
         func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
-            examples.map { example in ((0..<width).map { (example.features[$0] - means[$0]) / scales[$0] }, example.label) }
+            examples.map { example in ((0..<width).map { (example.features[$0] - means[$0]) / scales[$0] }, classIndex(example)) }
         }
         let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
 
@@ -85,7 +95,7 @@ public struct TrainingRun {
         var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
         var candidates: [Candidate] = []
         for (hidden, learningRate) in options.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
-            var classifier = Classifier(inputs: width, hidden: hidden, classes: LabelRule.classes.count, seed: options.seed)
+            var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
             var epochs: [Classifier.Epoch] = []
             classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
                 epochs.append(epoch)
@@ -113,23 +123,31 @@ public struct TrainingRun {
         let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
         let validationTrouble = validationSet.map { 1 - probabilities(network, $0.x)[0] }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
-        let truth = holdoutSet.map(\.y)
+        // Failing within the horizon or not, whatever the mode: healthy's probability against the rest.
+        let truth = holdout.map(\.label)
+        func binary(_ probabilities: [Double]) -> [Double] { [probabilities[0], 1 - probabilities[0]] }
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
-        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities, classes: LabelRule.classes.count)
-        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities, classes: LabelRule.classes.count)
+        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map(binary), classes: LabelRule.classes.count)
+        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map(binary), classes: LabelRule.classes.count)
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
+        // On failing windows, how often the most likely failing class is the coming fault's mode.
+        let failing = holdoutSet.indices.filter { holdoutSet[$0].y > 0 }
+        let modeAccuracy = failing.isEmpty ? nil : Double(failing.filter { index in
+            let p = int8Probabilities[index]
+            return (1..<p.count).max { p[$0] < p[$1] } == holdoutSet[index].y
+        }.count) / Double(failing.count)
         var gate: (challenger: Double, champion: Double, passed: Bool)?
         if let champion = options.champion {
             // The champion scores the same raw hold-out windows with its own standardisation.
             let championManifest = champion.manifest
-            guard championManifest.inputs.count == width, championManifest.classes == LabelRule.classes else {
+            guard championManifest.inputs.count == width, championManifest.classes.first == "healthy" else {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
-                                         problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or classes: it cannot be compared on this hold-out")
+                                         problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
             let championProbabilities = holdout.map { example in
                 probabilities(champion.network, (0..<width).map { (example.features[$0] - championManifest.means[$0]) / championManifest.scales[$0] })
             }
-            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities, classes: 2).macroF1
+            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities.map(binary), classes: 2).macroF1
             let challengerF1 = evaluation.macroF1
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }
@@ -143,7 +161,7 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, means: means, scales: scales, classes: LabelRule.classes,
+            inputs: inputs, means: means, scales: scales, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             alarm: alarm, inputDeciles: (0..<width).map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
@@ -163,9 +181,11 @@ public struct TrainingRun {
                 "float": ["holdout_accuracy": .number(floatEvaluation.accuracy), "holdout_macro_f1": .number(floatEvaluation.macroF1),
                           "holdout_roc_auc": floatEvaluation.rocAUC.map(JSONValue.number) ?? .null],
                 "int8_agreement": .number(agreement),
+                "fault_mode_accuracy": modeAccuracy.map(JSONValue.number) ?? .null,
             ])
         let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
         return Result(bundle: bundle, manifest: manifest, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
+                      faultModeAccuracy: modeAccuracy,
                       epochs: epochs, candidates: candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate)
     }
