@@ -108,11 +108,18 @@ struct TrainerTests {
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(profile: motor,
                                                                                                       rule: LabelRule(horizon: 48 * 3600)))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
-        // The model also says what is coming: one failing class per fault mode the events named.
-        #expect(result.manifest.classes.first == "healthy" && result.manifest.classes.count > 2)
-        #expect(result.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(result.manifest.classes)")
-        #expect(result.faultModeAccuracy != nil)
-        #expect(evaluation.alarms.modesKnown > 0 && evaluation.alarms.modeRightAtAlarm != nil)
+        #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
+
+        // With fault modes, the model also says what is coming: one failing class per mode the events named.
+        var withModes = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        withModes.faultModes = true
+        let moded = try TrainingRun.run(withModes, signingKey: key)
+        #expect(moded.manifest.classes.first == "healthy" && moded.manifest.classes.count > 2)
+        #expect(moded.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(moded.manifest.classes)")
+        #expect(moded.faultModeAccuracy != nil)
+        let modedEvaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
+                                                  dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600)))
+        #expect(modedEvaluation.alarms.modesKnown > 0 && modedEvaluation.alarms.modeRightAtAlarm != nil)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 

@@ -40,6 +40,8 @@ struct TrainCommand: ParsableCommand {
     var learningRate = 0.005
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings) and keep the best.")
     var search = false
+    @Flag(help: "One failing class per fault mode the maintenance events name, so the model says what is coming.")
+    var faultModes = false
     @Option(help: "The random seed: the same seed trains the same model.")
     var seed: UInt64 = 1
     @Option(help: "The model in service, to gate the new one against.")
@@ -70,6 +72,7 @@ struct TrainCommand: ParsableCommand {
         options.seed = seed
         options.learningRate = learningRate
         options.search = search
+        options.faultModes = faultModes
         if let hidden { options.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion, let trustedKey {
             let trusted = try Ed25519.key(hexFile: trustedKey)

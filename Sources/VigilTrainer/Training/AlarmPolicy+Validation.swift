@@ -7,8 +7,8 @@ extension AlarmPolicy {
     static func chosen(trouble: [Double], labels: [Int], devices: [String]) -> AlarmPolicy {
         var best = (policy: AlarmPolicy.single, f1: -1.0)
         for consecutive in 1...3 {
-            for step in 6...19 {
-                let policy = AlarmPolicy(threshold: Double(step) / 20, consecutive: consecutive)
+            for threshold in [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99] {
+                let policy = AlarmPolicy(threshold: threshold, consecutive: consecutive)
                 var states: [String: State] = [:]
                 var truePositives = 0, falsePositives = 0, falseNegatives = 0
                 for index in trouble.indices {

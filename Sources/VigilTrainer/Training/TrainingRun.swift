@@ -18,6 +18,8 @@ public struct TrainingRun {
         public var learningRate = 0.005
         /// Search `searchSpace` on the validation split instead of `hidden` and `learningRate`.
         public var search = false
+        /// One failing class per fault mode the events name, instead of one failing class.
+        public var faultModes = false
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
@@ -72,11 +74,11 @@ public struct TrainingRun {
             throw ConfigurationError(file: options.agentDatabase, field: "",
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
-        // The classes: healthy, then failing per fault mode the events name ("failing:outer_race"),
-        // so the model also says what is coming; the probability of failing within the horizon
-        // stays 1 minus healthy's.
-        let modes = Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted()
-        let classes = ["healthy"] + modes.map { "failing:\($0)" }
+        // The classes: healthy and failing, or with `faultModes` healthy, then failing per fault
+        // mode the events name ("failing:outer_race"), so the model also says what is coming; the
+        // probability of failing within the horizon stays 1 minus healthy's.
+        let modes = options.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
+        let classes = modes.isEmpty ? LabelRule.classes : ["healthy"] + modes.map { "failing:\($0)" }
         func classIndex(_ example: Dataset.Example) -> Int {
             example.label == 0 ? 0 : 1 + (modes.firstIndex(of: example.mode ?? "unknown") ?? 0)
         }
@@ -132,7 +134,7 @@ public struct TrainingRun {
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
         // On failing windows, how often the most likely failing class is the coming fault's mode.
         let failing = holdoutSet.indices.filter { holdoutSet[$0].y > 0 }
-        let modeAccuracy = failing.isEmpty ? nil : Double(failing.filter { index in
+        let modeAccuracy = failing.isEmpty || modes.isEmpty ? nil : Double(failing.filter { index in
             let p = int8Probabilities[index]
             return (1..<p.count).max { p[$0] < p[$1] } == holdoutSet[index].y
         }.count) / Double(failing.count)
