@@ -152,8 +152,11 @@ struct TrainerTests {
                                              profiles: [motor], modelsFolder: models, signingKey: key)
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
         let fleet = try connectedClient(broker.url, id: "fleet", subscriptions: ["vigil/release/induction-motor/rule"], inbox: inbox)
+        service.faultModes = true
         #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.0.0""#) == true)
+        let released = try ModelBundle(bytes: FileSystem.read(models + "/induction-motor.vgm"), trustedKeys: [key.publicKey])
+        #expect(released.manifest.classes.count > 2, "fault-mode classes: \(released.manifest.classes)")
         service.minimumNewEvents = 1_000
         #expect(TrainerService(options: service).retrainRound().isEmpty)
         service.minimumNewEvents = 0

@@ -22,6 +22,10 @@ struct ServeCommand: ParsableCommand {
     var every = 3600.0
     @Option(help: "The share of agents a new model goes to first (0 to 1).")
     var canary = 0.1
+    @Flag(help: "Search model sizes and learning rates on the validation split each round (15 trainings a type).")
+    var search = false
+    @Flag(help: "One failing class per fault mode the maintenance events name.")
+    var faultModes = false
 
     func validate() throws {
         guard every > 0 else { throw ValidationError("--every must be positive, got \(every)") }
@@ -36,6 +40,8 @@ struct ServeCommand: ParsableCommand {
         var options = TrainerService.Options(central: broker, store: store, profiles: profiles, modelsFolder: models, signingKey: signing)
         options.every = every
         options.canaryShare = canary
+        options.search = search
+        options.faultModes = faultModes
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)
         defer { server?.stop() }

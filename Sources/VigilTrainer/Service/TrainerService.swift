@@ -25,6 +25,9 @@ public final class TrainerService {
         public var minimumNewEvents = 1
         public var canaryShare = 0.1
         public var rule = LabelRule(horizon: 48 * 3600)
+        /// Search model sizes and learning rates each round; train one failing class per fault mode.
+        public var search = false
+        public var faultModes = false
 
         public init(central: CentralBroker, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
             self.central = central
@@ -65,6 +68,8 @@ public final class TrainerService {
             let path = "\(options.modelsFolder)/\(profile.type).vgm"
             let champion = (try? FileSystem.read(path)).flatMap { try? ModelBundle(bytes: $0, trustedKeys: [options.signingKey.publicKey]) }
             var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, rule: options.rule, name: "\(profile.type)-health")
+            run.search = options.search
+            run.faultModes = options.faultModes
             if let champion {
                 let numbers = champion.manifest.versionNumbers
                 run.version = "\(numbers[0]).\(numbers[1] + 1).0"
