@@ -315,8 +315,10 @@ final class Ingestor {
             let row = try store.insert(item.row, series: item.series, featureSet: item.set)
             if upload { try store.enqueue(.feature, row: row) }
             counters.featureRows += 1
-            // Windows take disk as readings do: a fast window can outweigh its samples.
-            let bytes = item.row.values.count * 8 + 48
+            // Windows take disk as readings do: a fast window can outweigh its samples. A row
+            // and its index entry take about half this once B-tree pages are counted; the margin
+            // keeps file and WAL under the bound when the writer falls behind.
+            let bytes = 2 * (item.row.values.count * 8 + 96)
             bytesSinceSizeCheck += bytes
             uncommittedBytes += bytes
             let predictions = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
