@@ -2,9 +2,9 @@
 import PackageDescription
 
 /// Vigil: an edge predictive-maintenance pipeline. The folder list is the pipeline:
-/// Core (vocabulary) -> MQTT and Store (the two system libraries) -> Features -> Inference
-/// -> Fleet (the protocol agent and trainer speak) -> Observability (logs, metrics) -> Agent (the
-/// edge) and Trainer (the centre).
+/// Core (vocabulary) -> Observability (logs, metrics) -> MQTT and Store (the two system
+/// libraries) -> Features -> Inference -> Fleet (the protocol agent and trainer speak) -> Agent
+/// (the edge) and Trainer (the centre).
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v15)],
@@ -44,7 +44,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "VigilCore"),
-        .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore", .product(name: "Logging", package: "swift-log")]),
+
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
         .target(name: "VigilInference", dependencies: ["VigilCore", "CCrypto"]),
@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "VigilObservability", dependencies: ["VigilCore", .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "CoreMetrics", package: "swift-metrics"),
                                                            .product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(name: "VigilMQTT", dependencies: ["CMosquitto", "VigilCore", "VigilObservability",
+                                                  .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "VigilAgent",
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet",

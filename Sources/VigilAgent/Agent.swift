@@ -176,8 +176,7 @@ public final class Agent: @unchecked Sendable {
                 // and keeps publish-to-commit latency at a few milliseconds.
                 let formed = try upstream?.uploader.pump() ?? false
                 if let start = transaction.start,
-                   formed || batch.count < min(MessageInbox.batchTarget, configuration.inboxCapacity)
-                    || MonotonicClock.now() >= start + interval {
+                   formed || batch.count < inbox.fillTarget || MonotonicClock.now() >= start + interval {
                     try transaction.commit()
                 }
             } catch {

@@ -2,6 +2,7 @@ import CMosquitto
 import Logging
 import Synchronization
 import VigilCore
+import VigilObservability
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +43,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Makes a client; nothing happens on the network until `start()`. Connection failures are
     /// logged as warnings at most once a minute, with how many were held back.
     public init(configuration: MQTTConfiguration, inbox: MessageInbox? = nil,
-                logger: Logger = Logger(label: "mqtt", factory: { _ in SwiftLogNoOpLogHandler() })) throws(MQTTError) {
+                logger: Logger = .silent) throws(MQTTError) {
         precondition(Self.libraryReady)
         guard let handle = mosquitto_new(configuration.clientID, configuration.cleanSession, nil) else {
             throw .library(operation: "mosquitto_new for client \(configuration.clientID)", code: MOSQ_ERR_NOMEM.rawValue,
@@ -182,10 +183,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// A connection failure: a warning at most once a minute.
     private func warnFailure(_ message: Logger.Message, reason: String) {
-        guard let held = failures.admit() else { return }
-        var fields: Logger.Metadata = ["reason": "\(reason)"]
-        if held > 0 { fields["suppressed"] = "\(held)" }
-        logger.warning(message, metadata: fields)
+        logger.log(.warning, message, limit: &failures, metadata: ["reason": "\(reason)"])
     }
 
     // MARK: Callbacks (network thread)

@@ -22,6 +22,9 @@ public final class MessageInbox: @unchecked Sendable {
     /// Below this many pending messages, a consumer waits up to `fillDelay` for more, so that a
     /// busy stream wakes it once per batch rather than once per message.
     public static let batchTarget = 256
+    /// The messages a batch fills to before a consumer wakes: `batchTarget`, or the whole inbox
+    /// when it is smaller. A batch taken with fewer means the stream is slower than its consumer.
+    public var fillTarget: Int { min(Self.batchTarget, capacity) }
     /// The longest a consumer waits for a batch to fill: far below any commit interval.
     public static let fillDelay = 0.002
 
@@ -74,7 +77,7 @@ public final class MessageInbox: @unchecked Sendable {
                 consumerWaitsFor = 0
                 return !closed
             }
-            let target = min(Self.batchTarget, capacity)
+            let target = fillTarget
             if pending.count < target && !closed {
                 consumerWaitsFor = target
                 let filled = min(MonotonicClock.now() + Self.fillDelay, deadline ?? .infinity)

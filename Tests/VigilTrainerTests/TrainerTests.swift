@@ -183,10 +183,9 @@ struct AlarmEvaluationTests {
         a[19].mode = "outer_race"
         // b: healthy throughout but one false window; no fault.
         let b = windows("b", "......X......................", failingFrom: 99)
-        let evaluation = AlarmEvaluation(windows: a + b, faults: ["a": [30 * hour]],
+        let evaluation = AlarmEvaluation(windows: a + b, faults: ["a": [.init(time: 30 * hour, mode: "outer_race")]],
                                          spans: ["a": (hour, 29 * hour), "b": (hour, 29 * hour)],
-                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]],
-                                         faultModes: ["a": ["outer_race"]])
+                                         onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]])
         #expect(abs(evaluation.deviceDays - 56.0 / 24) < 1e-9)
         // False windows: a's 3 early ones and its flicker, b's one.
         #expect(abs(evaluation.falseAlarmWindowsPerDeviceDay - 5 / (56.0 / 24)) < 1e-9)

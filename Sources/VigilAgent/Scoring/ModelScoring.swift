@@ -2,8 +2,8 @@ import VigilCore
 import VigilInference
 
 /// Scores feature windows with the installed models: keeps each device's latest row per
-/// feature spec, and when the row a model waits for arrives, standardises the inputs, runs the
-/// int8 network and turns its outputs into class probabilities.
+/// feature spec, and when the row a model waits for arrives, scores it as every Vigil binary
+/// does (`ModelBundle.probabilities`).
 struct ModelScoring {
     /// One scored window.
     struct Prediction {
@@ -102,26 +102,17 @@ struct ModelScoring {
             guard let rows = latest[device], model.slots.allSatisfy({ rows[$0.spec] != nil }) else { continue }
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
-            vector.removeAll(keepingCapacity: true)
             raw.removeAll(keepingCapacity: true)
-            for (index, slot) in model.slots.enumerated() {
-                raw.append(rows[slot.spec]![slot.column])
-                vector.append((raw[index] - manifest.means[index]) / manifest.scales[index])
-            }
+            for slot in model.slots { raw.append(rows[slot.spec]![slot.column]) }
             if !manifest.inputDeciles.isEmpty {
                 drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
             }
-            vector.withUnsafeBufferPointer { model.bundle.network.predict($0, into: &output) }
-            var probabilities = output
-            if manifest.classes.count > 1 {
-                Activations.softmax(&probabilities)
-            } else {
-                probabilities = probabilities.map(Activations.sigmoid)
-            }
+            model.bundle.probabilities(raw: raw, scratch: &vector, into: &output)
+            let probabilities = output
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
             let predicted = manifest.classes.count > 1 ? manifest.classes[best]
                 : (probabilities[0] >= 0.5 ? manifest.classes.first ?? "score" : "normal")
-            let trouble = manifest.classes.count > 1 ? 1 - probabilities[0] : probabilities[0]
+            let trouble = model.bundle.trouble(probabilities)
             let alert = alertThreshold.map { trouble >= $0 } ?? false
             let previous = states[device, default: [:]][manifest.name]
             var alarm = previous?.alarm ?? AlarmPolicy.State()

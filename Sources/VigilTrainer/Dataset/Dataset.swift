@@ -12,22 +12,31 @@ public struct Dataset: Sendable {
         public var mode: String? = nil
     }
 
+    /// A confirmed fault: when, and its mode if the event gave one.
+    public struct Fault: Sendable {
+        public var time: Double
+        public var mode: String?
+
+        public init(time: Double, mode: String? = nil) {
+            self.time = time
+            self.mode = mode
+        }
+    }
+
     /// The feature names, as `sensor.feature` in vector order.
     public var featureNames: [String]
     public var examples: [Example]
-    /// Per device, its confirmed faults' times and the span its windows cover: what alarm
-    /// lead times and false alarms per device-day are measured against.
-    public var faults: [String: [Double]]
-    /// Per device, each fault's mode, in the order of `faults`.
-    public var faultModes: [String: [String?]]
+    /// Per device, its confirmed faults in time order and the span its windows cover: what
+    /// alarm lead times, the mode named at an alarm and false alarms per device-day are measured
+    /// against.
+    public var faults: [String: [Fault]]
     public var spans: [String: (start: Double, end: Double)]
 
-    public init(featureNames: [String], examples: [Example], faults: [String: [Double]] = [:], faultModes: [String: [String?]] = [:],
+    public init(featureNames: [String], examples: [Example], faults: [String: [Fault]] = [:],
                 spans: [String: (start: Double, end: Double)] = [:]) {
         self.featureNames = featureNames
         self.examples = examples
         self.faults = faults
-        self.faultModes = faultModes
         self.spans = spans
     }
 

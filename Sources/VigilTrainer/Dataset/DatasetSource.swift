@@ -54,11 +54,10 @@ extension DatasetSource {
             setIDs.append(id)
             names += spec.features.map { "\(identity.sensor).\($0)" }
         }
-        var faults: [String: [Double]] = [:], modes: [String: [String?]] = [:], repairs: [String: [Double]] = [:]
+        var faults: [String: [Dataset.Fault]] = [:], repairs: [String: [Double]] = [:]
         for row in try database.rows("SELECT \(deviceKey), kind, ts, fault_mode FROM maintenance_events WHERE kind IN ('fault', 'repair') ORDER BY ts") {
             if row[1].string == "fault" {
-                faults[row[0].string ?? "", default: []].append(row[2].double ?? 0)
-                modes[row[0].string ?? "", default: []].append(row[3].string)
+                faults[row[0].string ?? "", default: []].append(.init(time: row[2].double ?? 0, mode: row[3].string))
             } else {
                 repairs[row[0].string ?? "", default: []].append(row[2].double ?? 0)
             }
@@ -91,14 +90,13 @@ extension DatasetSource {
                 }
                 latest[window.spec] = window.values
                 guard window.spec == 0, latest.count == setIDs.count,
-                      let label = rule.label(windowEnd: window.end, faults: faults[device] ?? [], dataEnd: dataEnd) else { continue }
-                let next = faults[device]?.firstIndex { $0 >= window.end }
+                      let label = rule.label(windowEnd: window.end, faults: (faults[device] ?? []).map(\.time), dataEnd: dataEnd) else { continue }
+                let next = faults[device]?.first { $0.time >= window.end }
                 examples.append(.init(device: device, windowEnd: window.end, features: (0..<setIDs.count).flatMap { latest[$0]! },
-                                      label: label, mode: label == 1 ? next.flatMap { modes[device]?[$0] } : nil))
+                                      label: label, mode: label == 1 ? next?.mode : nil))
             }
         }
-        return Dataset(featureNames: names, examples: examples, faults: faults.filter { spans[$0.key] != nil },
-                       faultModes: modes.filter { spans[$0.key] != nil }, spans: spans)
+        return Dataset(featureNames: names, examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
     }
 
     /// How many fault events the devices of `deviceType` have had.

@@ -50,8 +50,8 @@ public struct AlarmEvaluation: Sendable {
 
     /// `onsets` gives, per device, (onset, failure) times of its lives when the ground truth is
     /// known (simulated fleets); faults are matched to a life's failure within a minute.
-    public init(windows: [Window], faults: [String: [Double]], spans: [String: (start: Double, end: Double)],
-                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:], faultModes: [String: [String?]] = [:]) {
+    public init(windows: [Window], faults: [String: [Dataset.Fault]], spans: [String: (start: Double, end: Double)],
+                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:]) {
         deviceDays = spans.values.reduce(0) { $0 + max(0, $1.end - $1.start) } / 86_400
         let days = max(deviceDays, 1e-9)
         falseAlarmWindowsPerDeviceDay = Double(windows.filter { $0.alarm && $0.label == 0 }.count) / days
@@ -82,19 +82,19 @@ public struct AlarmEvaluation: Sendable {
                 onHealthy += starts.filter { start in healthy.contains { $0.from <= ordered[start.index].end && ordered[start.index].end < $0.to } }.count
             }
             var previous = -Double.infinity
-            for (number, fault) in (faults[device] ?? []).enumerated() {
-                defer { previous = fault }
-                guard ordered.contains(where: { $0.end > previous && $0.end <= fault }) else { continue }
+            for fault in faults[device] ?? [] {
+                defer { previous = fault.time }
+                guard ordered.contains(where: { $0.end > previous && $0.end <= fault.time }) else { continue }
                 failures += 1
-                guard let last = starts.last(where: { $0.time > previous && $0.time <= fault }) else { continue }
+                guard let last = starts.last(where: { $0.time > previous && $0.time <= fault.time }) else { continue }
                 caught += 1
-                if let actual = faultModes[device]?[number], let named = ordered[last.index].mode {
+                if let actual = fault.mode, let named = ordered[last.index].mode {
                     modesKnown += 1
                     if named == actual { modesRight += 1 }
                 }
-                let lead = fault - ordered[last.index].end
+                let lead = fault.time - ordered[last.index].end
                 leads.append(lead / 3600)
-                if let life = onsets[device]?.first(where: { abs($0.failure - fault) < 60 }), life.failure > life.onset {
+                if let life = onsets[device]?.first(where: { abs($0.failure - fault.time) < 60 }), life.failure > life.onset {
                     shares.append(lead / (life.failure - life.onset))
                 }
             }

@@ -55,6 +55,10 @@ public struct Evaluation: Sendable {
         }
     }
 
+    /// Failing within the horizon or not, whatever the failing class (mode): healthy's
+    /// probability against the rest.
+    public static func failingOrNot(_ probabilities: [Double]) -> [Double] { [probabilities[0], 1 - probabilities[0]] }
+
     /// The share of windows where two models predict the same class (int8 against float).
     public static func agreement(_ a: [[Double]], _ b: [[Double]]) -> Double {
         a.isEmpty ? 0 : Double(zip(a, b).filter { argmax($0) == argmax($1) }.count) / Double(a.count)

@@ -1,9 +1,9 @@
 import VigilCore
 import VigilInference
 
-/// A signed bundle scored on every labelled window of a dataset in int8, exactly as the agent
-/// scores (its standardisation, its network and rounding, softmax): the classification metrics
-/// and what its alarms would have meant to a maintenance team.
+/// A signed bundle scored on every labelled window of a dataset in int8 with the agent's own
+/// scoring (`ModelBundle.probabilities`): the classification metrics and what its alarms would
+/// have meant to a maintenance team.
 public struct ModelEvaluation: Sendable {
     public var model: String
     public var version: String
@@ -24,19 +24,17 @@ public struct ModelEvaluation: Sendable {
             throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
         }
         guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
-        var output: [Double] = []
+        var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
         var windows: [AlarmEvaluation.Window] = []
         var states: [String: AlarmPolicy.State] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
-            let x = example.features.indices.map { (example.features[$0] - manifest.means[$0]) / manifest.scales[$0] }
-            x.withUnsafeBufferPointer { bundle.network.predict($0, into: &output) }
-            var p = output
-            Activations.softmax(&p)
+            bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
+            let p = output
             // Failing within the horizon or not, whatever the mode.
-            probabilities.append([p[0], 1 - p[0]])
-            let alarm = states[example.device, default: AlarmPolicy.State()].next(1 - p[0], policy: manifest.alarm)
+            probabilities.append(Evaluation.failingOrNot(p))
+            let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
             // The most likely failing class names the mode ("failing:outer_race"), when the model has modes.
             let named = (1..<p.count).max { p[$0] < p[$1] }.map { manifest.classes[$0] }
             let mode = named.flatMap { $0.hasPrefix("failing:") ? String($0.dropFirst("failing:".count)) : nil }
@@ -53,8 +51,7 @@ public struct ModelEvaluation: Sendable {
         for device in dataset.spans.keys {
             if let known = lives[String(device.split(separator: "/").last ?? "")] { onsets[device] = known }
         }
-        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
-                                 faultModes: dataset.faultModes)
+        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
     }
 
     /// The figures as JSON, for scripts that compare fleets.

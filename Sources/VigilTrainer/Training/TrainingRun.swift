@@ -127,10 +127,9 @@ public struct TrainingRun {
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         // Failing within the horizon or not, whatever the mode: healthy's probability against the rest.
         let truth = holdout.map(\.label)
-        func binary(_ probabilities: [Double]) -> [Double] { [probabilities[0], 1 - probabilities[0]] }
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
-        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map(binary), classes: LabelRule.classes.count)
-        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map(binary), classes: LabelRule.classes.count)
+        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map(Evaluation.failingOrNot), classes: LabelRule.classes.count)
+        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map(Evaluation.failingOrNot), classes: LabelRule.classes.count)
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
         // On failing windows, how often the most likely failing class is the coming fault's mode.
         let failing = holdoutSet.indices.filter { holdoutSet[$0].y > 0 }
@@ -146,10 +145,12 @@ public struct TrainingRun {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
-            let championProbabilities = holdout.map { example in
-                probabilities(champion.network, (0..<width).map { (example.features[$0] - championManifest.means[$0]) / championManifest.scales[$0] })
+            var scratch: [Double] = []
+            let championProbabilities = holdout.map { example -> [Double] in
+                champion.probabilities(raw: example.features, scratch: &scratch, into: &output)
+                return Evaluation.failingOrNot(output)
             }
-            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities.map(binary), classes: 2).macroF1
+            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities, classes: 2).macroF1
             let challengerF1 = evaluation.macroF1
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }

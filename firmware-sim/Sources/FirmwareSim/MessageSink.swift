@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import VigilMQTT
+import VigilObservability
 
 /// Where simulated messages go: a broker, or a file.
 public protocol MessageSink: AnyObject {
@@ -17,7 +18,7 @@ public final class BrokerSink: MessageSink {
     private let client: MQTTClient
 
     public init(url: BrokerURL, clientID: String,
-                logger: Logger = Logger(label: "vigil-sim", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
+                logger: Logger = .silent) throws {
         let status = "vigil-sim/\(clientID)/status"
         client = try MQTTClient(configuration: MQTTConfiguration(
             url: url, clientID: clientID, cleanSession: true,

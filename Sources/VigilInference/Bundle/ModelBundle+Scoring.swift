@@ -1,0 +1,22 @@
+extension ModelBundle {
+    /// Scores one window as every Vigil binary scores it (the agent, and the trainer's gate and
+    /// evaluation): the raw inputs standardised with the manifest's means and scales, the int8
+    /// network, then softmax over the classes, or a sigmoid for a single score. `scratch` keeps
+    /// the standardised inputs between calls, so scoring allocates nothing.
+    public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double]) {
+        scratch.removeAll(keepingCapacity: true)
+        for index in raw.indices { scratch.append((raw[index] - manifest.means[index]) / manifest.scales[index]) }
+        scratch.withUnsafeBufferPointer { network.predict($0, into: &output) }
+        if manifest.classes.count > 1 {
+            Activations.softmax(&output)
+        } else {
+            for index in output.indices { output[index] = Activations.sigmoid(output[index]) }
+        }
+    }
+
+    /// The probability of trouble in `probabilities`: 1 minus the first (healthy) class's, or
+    /// the single score itself.
+    public func trouble(_ probabilities: [Double]) -> Double {
+        manifest.classes.count > 1 ? 1 - probabilities[0] : probabilities[0]
+    }
+}
