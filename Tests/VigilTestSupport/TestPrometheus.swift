@@ -29,7 +29,7 @@ public final class TestPrometheus: @unchecked Sendable {
                                                       "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"],
                                        log: directory.file("prometheus.log"))
         self.process = process
-        guard eventually(timeout: 30, { process.hasExited || (try? httpRequest(port: port, "GET /-/ready HTTP/1.1"))?.status == 200 }),
+        guard eventually(timeout: 30, { process.hasExited || isListening(pid: process.pid, port: port) && (try? httpRequest(port: port, "GET /-/ready HTTP/1.1"))?.status == 200 }),
               !process.hasExited else {
             throw TestFailure("prometheus did not start on port \(port): \(process.output())")
         }
