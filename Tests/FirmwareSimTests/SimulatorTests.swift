@@ -36,6 +36,37 @@ struct SimulatorTests {
         #expect(try dump(seed: 6, directory: directory, name: "c.txt") != first)
     }
 
+    /// Machines of one type differ as in a plant at spread 1, within the documented ranges, and
+    /// are all nominal at spread 0.
+    @Test(arguments: [0.0, 1.0])
+    func machinesOfOneTypeDiffer(spread: Double) throws {
+        var options = SimulatorOptions()
+        options.devices = Self.devices
+        options.count = 30
+        options.machineSpread = spread
+        options.start = 1_750_000_000
+        let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
+        guard case .array(let devices)? = simulator.groundTruth()["devices"] else { throw TestFailure("no devices in the ground truth") }
+        func values(_ field: String) -> [Double] {
+            devices.compactMap { device -> Double? in
+                guard case .number(let value)? = device["variation"]?[field] else { return nil }
+                return value
+            }
+        }
+        #expect(values("impact").count == 30)
+        for (field, range) in [("impact", 0.5...2.0), ("resonance", 0.5...2.0), ("noise", 0.5...2.0), ("gain", 0.75...1.25),
+                               ("operating_point", 0.95...1.05)] {
+            let drawn = values(field)
+            if spread == 0 {
+                #expect(drawn.allSatisfy { $0 == 1 }, "\(field): \(drawn)")
+            } else {
+                #expect(drawn.allSatisfy { range.contains($0) }, "\(field): \(drawn)")
+                // Spread over most of the range, not clustered at nominal.
+                #expect(drawn.max()! - drawn.min()! > 0.6 * (range.upperBound - range.lowerBound), "\(field): \(drawn)")
+            }
+        }
+    }
+
     @Test func profileErrorsNameFileAndField() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

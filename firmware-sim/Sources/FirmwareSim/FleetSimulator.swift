@@ -73,7 +73,8 @@ public final class FleetSimulator {
             let fault = faultDraw.uniform() < options.sensorFaultShare
                 ? SensorFault.allCases[Int(faultDraw.next() % UInt64(SensorFault.allCases.count))] : nil
             devices.append(SimulatedDevice(name: "\(short)-\(String(index + 1, zeroPaddedTo: 4))", profile: profile,
-                                           seed: options.seed, stream: UInt64(index), sensorFault: fault))
+                                           seed: options.seed, stream: UInt64(index), sensorFault: fault,
+                                           spread: options.machineSpread))
         }
         self.devices = devices
         outageBuffers = Array(repeating: [], count: devices.count)
@@ -222,6 +223,7 @@ public final class FleetSimulator {
                 .object([
                     ("device", .string(device.name)), ("type", .string(device.profile.type)),
                     ("sensor_fault", device.sensorFault.map { .string($0.rawValue) } ?? .null),
+                    ("variation", device.variation.json),
                     ("lives", .array(device.lives.map { life in
                         .object([("mode", .string(life.mode.rawValue)), ("installed", .number(start + life.installedAt)),
                                  ("onset", .number(start + life.onsetAt)), ("failure", .number(start + life.failsAt))])

@@ -18,6 +18,7 @@ final class SimulatedDevice {
     let profile: DeviceProfile
     let streams: [Stream]
     let sensorFault: SensorFault?
+    let variation: MachineVariation
     /// The sensor a `stuck` or `drift` fault affects: the first simulated value sensor.
     private let faultySensor: Int?
     private(set) var random: SeededRandom
@@ -30,11 +31,12 @@ final class SimulatedDevice {
     private var stuckValue: Double?
     private var samples: [Double] = []
 
-    init(name: String, profile: DeviceProfile, seed: UInt64, stream: UInt64, sensorFault: SensorFault?) {
+    init(name: String, profile: DeviceProfile, seed: UInt64, stream: UInt64, sensorFault: SensorFault?, spread: Double) {
         self.name = name
         self.profile = profile
         self.sensorFault = sensorFault
         random = SeededRandom(seed: seed, stream: stream)
+        variation = MachineVariation.draw(spread: spread, random: &random)
         // Devices join the run part-way through their first life, so a fleet holds every stage.
         var first = MachineLife.draw(from: profile.faults, startingAt: 0, random: &random)
         let shift = (first.failsAt - first.installedAt) * random.uniform(0...0.9)
@@ -62,7 +64,9 @@ final class SimulatedDevice {
         }
         faultySensor = simulated.first { profile.sensors[$0].kind == .value }
         for index in simulated where profile.sensors[index].kind == .block {
-            synthesizers[index] = VibrationSynthesizer(machine: profile.machine!, rateHz: profile.sensors[index].rateHz!)
+            let rate = profile.sensors[index].rateHz!
+            synthesizers[index] = VibrationSynthesizer(machine: variation.applied(to: profile.machine!, rateHz: rate), rateHz: rate,
+                                                       impact: variation.impact)
         }
     }
 
@@ -110,7 +114,7 @@ final class SimulatedDevice {
         if stream.sensors.count == 1, let synthesizer = synthesizers[stream.sensors[0]] {
             let sensor = profile.sensors[stream.sensors[0]]
             synthesizer.block(count: sensor.blockSamples, mode: life.mode, health: health, random: &random, into: &samples)
-            for offset in samples.indices { samples[offset] = min(sensor.max, max(sensor.min, samples[offset])) }
+            for offset in samples.indices { samples[offset] = min(sensor.max, max(sensor.min, variation.gain * samples[offset])) }
             writer.field("rate_hz", sensor.rateHz!, decimals: 3)
             writer.field("values", samples: samples, decimals: 5)
         } else if stream.sensors.count == 1 {
@@ -128,17 +132,17 @@ final class SimulatedDevice {
         let sensor = profile.sensors[index]
         let machine = profile.machine!
         let signal = sensor.signal!
-        let base = machine.operatingPoint[signal] ?? (sensor.min + sensor.max) / 2
+        let base = (machine.operatingPoint[signal] ?? (sensor.min + sensor.max) / 2) * variation.operatingPoint
         let late = health * health
         var reading: Double
         switch signal {
         case .temperature: reading = base * (1 + machine.lateRise * late) + 0.2 * random.gaussian()
         case .current: reading = base * (1 + machine.lateRise * late) * (1 + 0.005 * random.gaussian())
-        case .vibrationRMS: reading = base * (1 + 4 * health) * (1 + 0.03 * random.gaussian())
+        case .vibrationRMS: reading = variation.gain * base * (1 + 4 * health) * (1 + 0.03 * random.gaussian())
         case .pressure: reading = base * (1 - 0.2 * health) * (1 + 0.01 * random.gaussian())
         case .flow: reading = base * (1 - 0.3 * health) * (1 + 0.01 * random.gaussian())
         case .speed: reading = base * (1 - 0.02 * health) + 2 * random.gaussian()
-        case .vibration: reading = machine.noise * random.gaussian()
+        case .vibration: reading = variation.gain * variation.noise * machine.noise * random.gaussian()
         }
         if index == faultySensor {
             switch sensorFault {

@@ -27,6 +27,8 @@ public struct SimulatorOptions: Sendable {
     public var malformedRate = 0.0
     /// Share of devices with a sensor or firmware fault (stuck, spikes, dropouts, drift, skew).
     public var sensorFaultShare = 0.1
+    /// How much machines of one type differ (`MachineVariation`): 0 identical, 1 a plant's spread.
+    public var machineSpread = 1.0
     /// Every this many wall seconds, the devices' links go down for `outageSeconds`; they buffer
     /// and replay afterwards, with duplicates and some out-of-order delivery. 0: never.
     public var outageEvery = 0.0

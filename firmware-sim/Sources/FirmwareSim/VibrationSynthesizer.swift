@@ -14,11 +14,14 @@ import Glibc
 public struct VibrationSynthesizer: Sendable {
     public let machine: MachineModel
     public let rateHz: Double
+    /// How hard this machine's bearing impacts hit, relative to its type's (`MachineVariation`).
+    public let impact: Double
     private let ring: [Double]
 
-    public init(machine: MachineModel, rateHz: Double) {
+    public init(machine: MachineModel, rateHz: Double, impact: Double = 1) {
         self.machine = machine
         self.rateHz = rateHz
+        self.impact = impact
         // The impulse response of the resonance, sampled: six time constants long.
         let length = max(1, Int(6 / machine.dampingPerSecond * rateHz))
         ring = (0..<length).map { index in
@@ -60,7 +63,7 @@ public struct VibrationSynthesizer: Sendable {
         while time < duration {
             let jittered = time + 0.015 * period * random.gaussian()
             let start = Int((jittered * rateHz).rounded())
-            var amplitude = 1.5 * health
+            var amplitude = 1.5 * impact * health
             if modulation > 0 { amplitude *= 0.6 + 0.4 * cos(2 * .pi * modulation * jittered + modulationPhase) }
             if start >= 0 && start < count {
                 for offset in 0..<min(ring.count, count - start) { samples[start + offset] += amplitude * ring[offset] }
