@@ -105,8 +105,8 @@ struct TrainerTests {
         #expect(result.manifest.inputDeciles.count == result.manifest.inputs.count)
         #expect(result.manifest.inputDeciles.allSatisfy { $0.count == 9 && $0 == $0.sorted() })
         // Scored as the agent scores, on the same windows (held-out fleets are scripts/bench-models' work).
-        let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(profile: motor,
-                                                                                                      rule: LabelRule(horizon: 48 * 3600)))
+        let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
+            profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
         #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
 
@@ -118,7 +118,8 @@ struct TrainerTests {
         #expect(moded.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(moded.manifest.classes)")
         #expect(moded.faultModeAccuracy != nil)
         let modedEvaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
-                                                  dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600)))
+                                                  dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
+                                                                                               context: moded.manifest.context))
         #expect(modedEvaluation.alarms.modesKnown > 0 && modedEvaluation.alarms.modeRightAtAlarm != nil)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))

@@ -69,8 +69,8 @@ final class Ingestor {
     /// Called after the commit that stores a prediction which changes a device's health.
     private let healthChanged: (String, ModelScoring.Prediction) -> Void
     /// Called for every feature window stored, with the device's profile index, the window's
-    /// feature spec and the predictions it completed (the model installer's health checks).
-    var windowStored: ((_ profile: Int, _ spec: Int, _ predictions: [ModelScoring.Prediction]) -> Void)?
+    /// feature spec and what scoring it did (the model installer's health checks).
+    var windowStored: ((_ profile: Int, _ spec: Int, _ observation: ModelScoring.Observation) -> Void)?
     private var counters = IngestCounters()
     /// What the open transaction stored that the metrics observe after its commit.
     private var observed = AgentMetrics.Committed(counters: IngestCounters(), published: [], predictions: [], missingChange: 0)
@@ -107,6 +107,9 @@ final class Ingestor {
             featureSets.append(ids)
         }
         try loadDevices()
+        for (profile, models) in scoring.catalog.models.enumerated() {
+            for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
+        }
         metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
@@ -121,12 +124,32 @@ final class Ingestor {
         devices.removeAll()
         deviceIndex.removeAll()
         routes.removeAll()
+        let repairs = try store.lastRepairs()
         for saved in try store.loadDevices() {
             guard let profile = router.profiles.firstIndex(where: { $0.type == saved.type }) else { continue }
             deviceIndex[saved.device] = devices.count
             devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
                                   series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
-                                  lastSeen: saved.lastSeen, dirty: false, features: nil))
+                                  lastSeen: saved.lastSeen, dirty: false, features: nil, repairedAt: repairs[saved.device] ?? -.infinity))
+        }
+    }
+
+    /// Runs `model` for `profile` from now on, warmed up on its devices' stored windows.
+    func install(_ model: ModelCatalog.Installed, profile: Int) throws(SQLiteError) {
+        scoring.install(model, profile: profile)
+        try warmUp(model: model.bundle.manifest.name, profile: profile)
+    }
+
+    /// Replays the committed feature windows of `profile`'s devices since their last repair
+    /// through the model `model`, without storing predictions: after a start, a rollback or an
+    /// install, its devices' baselines, trends and alarm state are what they would have been had
+    /// it run all along, so a model does not go blind for a day each time the agent restarts.
+    func warmUp(model: String, profile: Int) throws(SQLiteError) {
+        let specs = Dictionary(uniqueKeysWithValues: featureSets[profile].enumerated().map { ($1, $0) })
+        let repairedAt = Dictionary(devices.map { ($0.name, $0.repairedAt) }, uniquingKeysWith: max)
+        try store.forEachFeatureRow(deviceType: router.profiles[profile].type) { device, set, start, end, values in
+            guard let spec = specs[set], start >= repairedAt[device] ?? -.infinity else { return }
+            _ = scoring.observe(device: device, profile: profile, spec: spec, values: values, windowEnd: end, only: model)
         }
     }
 
@@ -321,9 +344,9 @@ final class Ingestor {
             let bytes = 2 * (item.row.values.count * 8 + 96)
             bytesSinceSizeCheck += bytes
             uncommittedBytes += bytes
-            let predictions = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
+            let observation = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
                                               values: item.row.values, windowEnd: item.row.end)
-            for prediction in predictions {
+            for prediction in observation.predictions {
                 let id = try store.insert(prediction, device: device.name)
                 if upload { try store.enqueue(.prediction, row: id) }
                 counters.predictions += 1
@@ -335,7 +358,7 @@ final class Ingestor {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction) }
                 }
             }
-            windowStored?(device.profile, item.spec, predictions)
+            windowStored?(device.profile, item.spec, observation)
         }
     }
 
@@ -441,6 +464,9 @@ final class Ingestor {
         scoring.forgetHistory()
         do {
             try loadDevices()
+            for (profile, models) in scoring.catalog.models.enumerated() {
+                for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
+            }
         } catch {
             logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }

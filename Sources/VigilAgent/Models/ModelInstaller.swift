@@ -71,7 +71,7 @@ final class ModelInstaller {
         self.logger = logger
         // Releases are written here: the folder may not exist yet on a fresh agent.
         if mkdir(folder, 0o755) == 0 { logger.notice("created the models folder", metadata: ["folder": "\(folder)"]) }
-        ingestor.windowStored = { [unowned self] profile, spec, predictions in check(profile, spec, predictions) }
+        ingestor.windowStored = { [unowned self] profile, spec, observation in check(profile, spec, observation) }
         // An install whose record was rolled back is still on disk and in memory: the retained
         // rule arriving again records it; nothing else derived from the transaction remains.
         transaction.onRollback { [unowned self] in probation.removeAll() }
@@ -163,7 +163,7 @@ final class ModelInstaller {
         } catch {
             return try refuse(profile, model: rule.model, version: rule.version, sha256: rule.sha256, "\(error)")
         }
-        ingestor.scoring.install(installed, profile: profile)
+        try ingestor.install(installed, profile: profile)
         try saveRunning(type, bundle)
         probation[profile] = Probation(model: manifest.name, version: manifest.version, sha256: rule.sha256, previous: current,
                                        trigger: installed.trigger)
@@ -184,12 +184,12 @@ final class ModelInstaller {
     /// The health checks of a model on probation, after each feature window: a non-finite
     /// output or a slow window fails it at once; so does predicting trouble for every one of its
     /// first windows, or scoring under a quarter of the windows it is due (its inputs do not
-    /// arrive together).
-    private func check(_ profile: Int, _ spec: Int, _ predictions: [ModelScoring.Prediction]) {
+    /// arrive together); a window a device's baseline took is not due.
+    private func check(_ profile: Int, _ spec: Int, _ observation: ModelScoring.Observation) {
         guard var watch = probation[profile] else { return }
-        if spec == watch.trigger { watch.due += 1 }
+        if spec == watch.trigger && !observation.learning.contains(watch.model) { watch.due += 1 }
         var failure: String?
-        for prediction in predictions where prediction.model == watch.model && prediction.version == watch.version {
+        for prediction in observation.predictions where prediction.model == watch.model && prediction.version == watch.version {
             watch.seen += 1
             if prediction.trouble >= 0.5 { watch.troubled += 1 }
             if !prediction.probabilities.allSatisfy(\.isFinite) {
@@ -225,7 +225,11 @@ final class ModelInstaller {
             logger.error("cannot restore the previous bundle", metadata: ["device_type": "\(type)", "reason": "\(error)"])
         }
         if let previous = watch.previous {
-            ingestor.scoring.install(previous, profile: profile)
+            do {
+                try ingestor.install(previous, profile: profile)
+            } catch {
+                logger.error("cannot warm the previous model up on stored windows", metadata: ["device_type": "\(type)", "reason": "\(error)"])
+            }
         } else {
             ingestor.scoring.remove(name: watch.model, profile: profile)
         }

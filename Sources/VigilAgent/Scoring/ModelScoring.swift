@@ -35,9 +35,25 @@ struct ModelScoring {
     /// The probability of trouble (1 minus the first class's, or the score) at which a device
     /// is reported even if the most likely class stays the same.
     let alertThreshold: Double?
-    /// Per device: latest row per feature spec, and last predicted class and alert per model.
+    /// One device's state under one model, from its installation or last repair.
+    private struct DeviceState {
+        var context = InputContext.State()
+        var predicted: String?
+        var alert = false
+        var alarm = AlarmPolicy.State()
+    }
+
+    /// What one feature row did: the predictions it completed, and the models that took it into
+    /// the device's baseline instead of scoring it (`InputContext`).
+    struct Observation {
+        var predictions: [Prediction] = []
+        var learning: [String] = []
+    }
+
+    /// Per device: latest row per feature spec, and its state per model.
     private var latest: [String: [Int: [Double]]] = [:]
-    private var states: [String: [String: (state: String, alert: Bool, alarm: AlarmPolicy.State)]] = [:]
+    private var states: [String: [String: DeviceState]] = [:]
+    private var inputs: [Double] = []
     private var vector: [Double] = []
     private var raw: [Double] = []
     private var output: [Double] = []
@@ -50,7 +66,8 @@ struct ModelScoring {
     }
 
     /// Runs `model` for profile `profile` from now on, in place of any model of the same name;
-    /// devices start afresh with it.
+    /// devices start afresh with it (`Ingestor.warmUp` replays their windows since their last
+    /// repair, so its baselines need not be learned again).
     mutating func install(_ model: ModelCatalog.Installed, profile: Int) {
         catalog.install(model, profile: profile)
         forget(model: model.bundle.manifest.name)
@@ -91,14 +108,14 @@ struct ModelScoring {
         for device in states.keys { states[device]?[name] = nil }
     }
 
-    /// Records a new feature row of `spec` for `device` (of profile `profile`); returns the
-    /// predictions it completes.
-    mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double) -> [Prediction] {
+    /// Records a new feature row of `spec` for `device` (of profile `profile`): the predictions
+    /// it completes, for every model or only the one named `only` (a replay warming that model up).
+    mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double, only: String? = nil) -> Observation {
         let models = catalog.models[profile]
-        guard !models.isEmpty else { return [] }
+        guard !models.isEmpty else { return Observation() }
         latest[device, default: [:]][spec] = values
-        var predictions: [Prediction] = []
-        for model in models where model.trigger == spec {
+        var observation = Observation()
+        for model in models where model.trigger == spec && (only == nil || model.bundle.manifest.name == only) {
             guard let rows = latest[device], model.slots.allSatisfy({ rows[$0.spec] != nil }) else { continue }
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
@@ -107,22 +124,33 @@ struct ModelScoring {
             if !manifest.inputDeciles.isEmpty {
                 drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
             }
-            model.bundle.probabilities(raw: raw, scratch: &vector, into: &output)
+            var state = states[device]?[manifest.name] ?? DeviceState()
+            if let context = manifest.context {
+                guard state.context.next(raw, at: windowEnd, context: context, into: &inputs) else {
+                    states[device, default: [:]][manifest.name] = state
+                    observation.learning.append(manifest.name)
+                    continue
+                }
+            } else {
+                inputs = raw
+            }
+            model.bundle.probabilities(raw: inputs, scratch: &vector, into: &output)
             let probabilities = output
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
             let predicted = manifest.classes.count > 1 ? manifest.classes[best]
                 : (probabilities[0] >= 0.5 ? manifest.classes.first ?? "score" : "normal")
             let trouble = model.bundle.trouble(probabilities)
             let alert = alertThreshold.map { trouble >= $0 } ?? false
-            let previous = states[device, default: [:]][manifest.name]
-            var alarm = previous?.alarm ?? AlarmPolicy.State()
-            let alarmed = alarm.next(trouble, policy: manifest.alarm)
-            states[device, default: [:]][manifest.name] = (predicted, alert, alarm)
-            let changed = previous == nil || previous!.state != predicted || previous!.alert != alert || previous!.alarm.on != alarmed
-            predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
+            let wasOn = state.alarm.on
+            let alarmed = state.alarm.next(trouble, policy: manifest.alarm)
+            let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed
+            state.predicted = predicted
+            state.alert = alert
+            states[device, default: [:]][manifest.name] = state
+            observation.predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
                                           alarm: alarmed || alert, trouble: trouble, latencySeconds: MonotonicClock.now() - started))
         }
-        return predictions
+        return observation
     }
 }

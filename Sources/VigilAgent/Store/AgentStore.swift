@@ -287,6 +287,31 @@ final class AgentStore {
         }
     }
 
+    /// Each device's last repair, device time.
+    func lastRepairs() throws(SQLiteError) -> [String: Double] {
+        var repairs: [String: Double] = [:]
+        for row in try database.rows("SELECT device, max(ts) FROM maintenance_events WHERE kind = 'repair' GROUP BY device") {
+            repairs[row[0].string ?? ""] = row[1].double
+        }
+        return repairs
+    }
+
+    /// The stored feature windows of devices of `deviceType`, in the order they were stored,
+    /// one at a time (a long history need not fit in memory).
+    func forEachFeatureRow(deviceType: String,
+                           _ body: (_ device: String, _ featureSet: Int64, _ start: Double, _ end: Double, _ values: [Double]) -> Void)
+        throws(SQLiteError) {
+        let query = try database.prepare("""
+            SELECT s.device, f.feature_set, f.window_start, f.window_end, f.vector FROM features f JOIN series s ON s.id = f.series
+            WHERE s.device_type = ? ORDER BY f.id
+            """)
+        query.bind(deviceType, at: 1)
+        defer { query.reset() }
+        while try query.step() {
+            body(query.text(0), query.int64(1), query.double(2), query.double(3), FleetTables.vector(query.blob(4)))
+        }
+    }
+
     // MARK: Size bound
 
     /// Deletes the oldest raw readings until the database's used pages fit in `target` bytes;

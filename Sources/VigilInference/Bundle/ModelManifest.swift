@@ -41,6 +41,10 @@ public struct ModelManifest: Sendable, Equatable {
     public var createdAt: String
     public var deviceTypes: [String]
     public var inputs: [Input]
+    /// With a context, the network also takes each input relative to the device's baseline and
+    /// its trend (`InputContext`); a bundle without one takes the inputs alone.
+    public var context: InputContext?
+    /// Per network input (`networkInputs`), the standardisation.
     public var means: [Double]
     public var scales: [Double]
     /// Class names (softmax over outputs), or one name for a score (sigmoid).
@@ -58,7 +62,7 @@ public struct ModelManifest: Sendable, Equatable {
     public var lineage: JSONValue
     public var metrics: JSONValue
 
-    public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input],
+    public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
                 means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
                 alarm: AlarmPolicy = .single, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
@@ -67,6 +71,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.createdAt = createdAt
         self.deviceTypes = deviceTypes
         self.inputs = inputs
+        self.context = context
         self.means = means
         self.scales = scales
         self.classes = classes
@@ -77,6 +82,9 @@ public struct ModelManifest: Sendable, Equatable {
         self.lineage = lineage
         self.metrics = metrics
     }
+
+    /// How many values the network takes: the inputs, and with a context their derived ones.
+    public var networkInputs: Int { context == nil ? inputs.count : InputContext.width(raw: inputs.count) }
 
     /// The version as comparable numbers.
     public var versionNumbers: [Int] { version.split(separator: ".").map { Int($0) ?? 0 } }
@@ -89,10 +97,15 @@ public struct ModelManifest: Sendable, Equatable {
             case .time(let seconds, let hop): ["seconds": .number(seconds), "hop_seconds": .number(hop)]
             }
         }
-        return [
-            "name": .string(name), "version": .string(version), "created_at": .string(createdAt),
-            "device_types": .array(deviceTypes.map(JSONValue.string)),
-            "inputs": .array(inputs.map { ["sensor": .string($0.sensor), "feature": .string($0.feature), "window": window($0.window)] }),
+        var fields: [(key: String, value: JSONValue)] = [
+            ("name", .string(name)), ("version", .string(version)), ("created_at", .string(createdAt)),
+            ("device_types", .array(deviceTypes.map(JSONValue.string))),
+            ("inputs", .array(inputs.map { ["sensor": .string($0.sensor), "feature": .string($0.feature), "window": window($0.window)] })),
+        ]
+        if let context {
+            fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds)]))
+        }
+        let rest: JSONValue = [
             "standardization": ["means": .array(means.map(JSONValue.number)), "scales": .array(scales.map(JSONValue.number))],
             "classes": .array(classes.map(JSONValue.string)),
             "layers": .array(layers.map {
@@ -105,6 +118,8 @@ public struct ModelManifest: Sendable, Equatable {
             "input_deciles": .array(inputDeciles.map { .array($0.map(JSONValue.number)) }),
             "lineage": lineage, "metrics": metrics,
         ]
+        if case .object(let more) = rest { fields += more }
+        return .object(fields)
     }
 
     /// Reads and validates a manifest. Everything is read into locals first and the value made
@@ -138,6 +153,14 @@ public struct ModelManifest: Sendable, Equatable {
                 let sensor = try entry.string("sensor")
                 let feature = try entry.string("feature")
                 inputs.append(Input(sensor: sensor, feature: feature, window: spec))
+            }
+            var context: InputContext?
+            if reader.value("context") != nil {
+                let entry = try reader.object("context")
+                let baseline = try entry.double("baseline_seconds")
+                let trend = try entry.double("trend_seconds")
+                guard baseline >= 0, trend > 0 else { throw entry.error(nil, "needs baseline_seconds >= 0 and trend_seconds > 0") }
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")
@@ -190,7 +213,7 @@ public struct ModelManifest: Sendable, Equatable {
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
-                                 means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
+                                 context: context, means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
@@ -203,11 +226,11 @@ public struct ModelManifest: Sendable, Equatable {
         guard versionNumbers.count == 3, version.split(separator: ".").allSatisfy({ Int($0) != nil }) else {
             throw .manifestInvalid("version \"\(version)\" is not major.minor.patch")
         }
-        guard !inputs.isEmpty, means.count == inputs.count, scales.count == inputs.count, scales.allSatisfy({ $0 > 0 }) else {
-            throw .manifestInvalid("needs one mean and one positive scale per input (\(inputs.count) inputs)")
+        guard !inputs.isEmpty, means.count == networkInputs, scales.count == networkInputs, scales.allSatisfy({ $0 > 0 }) else {
+            throw .manifestInvalid("needs one mean and one positive scale per network input (\(networkInputs))")
         }
-        guard let first = layers.first, first.inputs == inputs.count, layers.last!.outputs == max(classes.count, 1) else {
-            throw .manifestInvalid("layers must take \(inputs.count) inputs and give one output per class")
+        guard let first = layers.first, first.inputs == networkInputs, layers.last!.outputs == max(classes.count, 1) else {
+            throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class")
         }
         for (previous, next) in zip(layers, layers.dropFirst()) where previous.outputs != next.inputs {
             throw .manifestInvalid("a layer of \(previous.outputs) outputs feeds one of \(next.inputs) inputs")

@@ -37,7 +37,8 @@ struct EvaluateCommand: ParsableCommand {
         guard let profile = profiles.first(where: { bundle.manifest.deviceTypes.contains($0.type) }) else {
             throw ValidationError("no profile in \(devices) for \(bundle.manifest.deviceTypes.joined(separator: ", "))")
         }
-        let dataset = try openDatasetSource(agentDb).dataset(profile: profile, rule: LabelRule(horizon: horizonHours * 3600))
+        let dataset = try openDatasetSource(agentDb).dataset(profile: profile, rule: LabelRule(horizon: horizonHours * 3600),
+                                                                context: bundle.manifest.context)
         let lives = try groundTruth.map(Self.lives(file:)) ?? [:]
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives)
         print(evaluation.text)

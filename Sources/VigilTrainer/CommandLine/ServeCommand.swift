@@ -26,6 +26,7 @@ struct ServeCommand: ParsableCommand {
     var search = false
     @Flag(help: "One failing class per fault mode the maintenance events name.")
     var faultModes = false
+    @OptionGroup var inputs: ContextOptions
 
     func validate() throws {
         guard every > 0 else { throw ValidationError("--every must be positive, got \(every)") }
@@ -42,6 +43,7 @@ struct ServeCommand: ParsableCommand {
         options.canaryShare = canary
         options.search = search
         options.faultModes = faultModes
+        options.context = inputs.context
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)
         defer { server?.stop() }

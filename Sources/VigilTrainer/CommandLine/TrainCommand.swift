@@ -42,6 +42,7 @@ struct TrainCommand: ParsableCommand {
     var search = false
     @Flag(help: "One failing class per fault mode the maintenance events name, so the model says what is coming.")
     var faultModes = false
+    @OptionGroup var inputs: ContextOptions
     @Option(help: "The random seed: the same seed trains the same model.")
     var seed: UInt64 = 1
     @Option(help: "The model in service, to gate the new one against.")
@@ -73,6 +74,7 @@ struct TrainCommand: ParsableCommand {
         options.learningRate = learningRate
         options.search = search
         options.faultModes = faultModes
+        options.context = inputs.context
         if let hidden { options.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion, let trustedKey {
             let trusted = try Ed25519.key(hexFile: trustedKey)

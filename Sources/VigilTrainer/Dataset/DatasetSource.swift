@@ -1,5 +1,6 @@
 import VigilCore
 import VigilFleet
+import VigilInference
 import VigilStore
 
 /// Where training data comes from: the tables an agent's database and the trainer's store
@@ -40,8 +41,9 @@ extension DatasetSource {
     /// The labelled dataset of `profile`'s devices: one example per window of the profile's first
     /// feature spec, with the latest window of every other spec at or before it and after the
     /// device's last repair (as the agent scores). Feature windows are matched on their full
-    /// identity (device type, sensor, canonical window, names).
-    public func dataset(profile: DeviceProfile, rule: LabelRule) throws -> Dataset {
+    /// identity (device type, sensor, canonical window, names). With a `context`, each example
+    /// holds the network's inputs (`InputContext`), and windows a baseline took are left out.
+    public func dataset(profile: DeviceProfile, rule: LabelRule, context: InputContext? = nil) throws -> Dataset {
         var names: [String] = []
         var setIDs: [Int64] = []
         for spec in profile.features {
@@ -81,22 +83,30 @@ extension DatasetSource {
             let dataEnd = ordered.last?.end ?? 0
             spans[device] = (ordered.first?.end ?? 0, dataEnd)
             var latest: [Int: [Double]] = [:]
+            var state = InputContext.State()
+            var inputs: [Double] = []
             var pendingRepairs = repairs[device] ?? []
             for window in ordered {
                 // A repair restores the machine: windows from before it no longer describe it.
                 while let repair = pendingRepairs.first, repair <= window.end {
                     latest.removeAll()
+                    state = InputContext.State()
                     pendingRepairs.removeFirst()
                 }
                 latest[window.spec] = window.values
-                guard window.spec == 0, latest.count == setIDs.count,
-                      let label = rule.label(windowEnd: window.end, faults: (faults[device] ?? []).map(\.time), dataEnd: dataEnd) else { continue }
+                guard window.spec == 0, latest.count == setIDs.count else { continue }
+                let raw = (0..<setIDs.count).flatMap { latest[$0]! }
+                if let context {
+                    guard state.next(raw, at: window.end, context: context, into: &inputs) else { continue }
+                } else {
+                    inputs = raw
+                }
+                guard let label = rule.label(windowEnd: window.end, faults: (faults[device] ?? []).map(\.time), dataEnd: dataEnd) else { continue }
                 let next = faults[device]?.first { $0.time >= window.end }
-                examples.append(.init(device: device, windowEnd: window.end, features: (0..<setIDs.count).flatMap { latest[$0]! },
-                                      label: label, mode: label == 1 ? next?.mode : nil))
+                examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil))
             }
         }
-        return Dataset(featureNames: names, examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
+        return Dataset(featureNames: context == nil ? names : InputContext.names(names), examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
     }
 
     /// How many fault events the devices of `deviceType` have had.

@@ -28,6 +28,8 @@ public final class TrainerService {
         /// Search model sizes and learning rates each round; train one failing class per fault mode.
         public var search = false
         public var faultModes = false
+        /// The inputs' context (`InputContext`); nil: the inputs alone.
+        public var context: InputContext? = .standard
 
         public init(central: CentralBroker, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
             self.central = central
@@ -70,6 +72,7 @@ public final class TrainerService {
             var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, rule: options.rule, name: "\(profile.type)-health")
             run.search = options.search
             run.faultModes = options.faultModes
+            run.context = options.context
             if let champion {
                 let numbers = champion.manifest.versionNumbers
                 run.version = "\(numbers[0]).\(numbers[1] + 1).0"

@@ -19,7 +19,8 @@ public struct ModelEvaluation: Sendable {
     public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:],
                 sustain: Int = 3) throws(EvaluationError) {
         let manifest = bundle.manifest
-        let inputs = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
+        let raw = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
+        let inputs = manifest.context == nil ? raw : InputContext.names(raw)
         guard inputs == dataset.featureNames else {
             throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
         }

@@ -20,6 +20,8 @@ public struct TrainingRun {
         public var search = false
         /// One failing class per fault mode the events name, instead of one failing class.
         public var faultModes = false
+        /// Each input also relative to the device's baseline, and its trend; nil: inputs alone.
+        public var context: InputContext? = .standard
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
@@ -68,7 +70,8 @@ public struct TrainingRun {
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
-        let dataset = try openDatasetSource(options.agentDatabase).dataset(profile: options.profile, rule: options.rule)
+        let source = try openDatasetSource(options.agentDatabase)
+        let dataset = try source.dataset(profile: options.profile, rule: options.rule, context: options.context)
         let (train, validation, holdout) = dataset.split()
         guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
             throw ConfigurationError(file: options.agentDatabase, field: "",
@@ -139,19 +142,29 @@ public struct TrainingRun {
         }.count) / Double(failing.count)
         var gate: (challenger: Double, champion: Double, passed: Bool)?
         if let champion = options.champion {
-            // The champion scores the same raw hold-out windows with its own standardisation.
+            // The champion scores the same hold-out windows with the inputs its own context gives
+            // and its own standardisation; both are compared on the windows both score.
             let championManifest = champion.manifest
-            guard championManifest.inputs.count == width, championManifest.classes.first == "healthy" else {
+            guard championManifest.inputs.count == options.profile.features.reduce(0, { $0 + $1.features.count }),
+                  championManifest.classes.first == "healthy" else {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
+            let championSet = championManifest.context == options.context ? dataset
+                : try source.dataset(profile: options.profile, rule: options.rule, context: championManifest.context)
+            let championInputs = Dictionary(championSet.examples.map { ("\($0.device)@\($0.windowEnd)", $0.features) }) { first, _ in first }
             var scratch: [Double] = []
-            let championProbabilities = holdout.map { example -> [Double] in
-                champion.probabilities(raw: example.features, scratch: &scratch, into: &output)
-                return Evaluation.failingOrNot(output)
+            var common: [Int] = [], championProbabilities: [[Double]] = []
+            for (index, example) in holdout.enumerated() {
+                guard let inputs = championInputs["\(example.device)@\(example.windowEnd)"] else { continue }
+                champion.probabilities(raw: inputs, scratch: &scratch, into: &output)
+                common.append(index)
+                championProbabilities.append(Evaluation.failingOrNot(output))
             }
-            let championF1 = Evaluation(truth: truth, probabilities: championProbabilities, classes: 2).macroF1
-            let challengerF1 = evaluation.macroF1
+            let commonTruth = common.map { truth[$0] }
+            let championF1 = Evaluation(truth: commonTruth, probabilities: championProbabilities, classes: 2).macroF1
+            let challengerF1 = Evaluation(truth: commonTruth, probabilities: common.map { Evaluation.failingOrNot(int8Probabilities[$0]) },
+                                          classes: 2).macroF1
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }
 
@@ -164,9 +177,9 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, means: means, scales: scales, classes: classes,
+            inputs: inputs, context: options.context, means: means, scales: scales, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            alarm: alarm, inputDeciles: (0..<width).map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
@@ -174,6 +187,7 @@ public struct TrainingRun {
                          "holdout": .number(Double(holdout.count))],
                 "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault; unknown outcome left out"),
                 "model": .string(chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)"),
+                "context": .string(options.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
                 "learning_rate": .number(chosen.learningRate),
                 "candidates_searched": .number(Double(candidates.count)),
                 "seed": .number(Double(options.seed)),

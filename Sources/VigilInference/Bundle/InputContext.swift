@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a model sees beyond one window: each input relative to the device's own healthy
+/// baseline, and how fast that relative value moves. Machines of one type differ in mounting,
+/// resonance and sensor gain, so a change from a machine's own first days after installation or
+/// a repair says more than the absolute value (as condition monitoring compares a machine with
+/// its own baseline); the trend says how fast trouble comes. The agent and the trainer apply it
+/// with this one piece of code, window after window, from each installation or repair.
+public struct InputContext: Sendable, Equatable {
+    /// Seconds of windows after installation or a repair that make the baseline; the model
+    /// abstains until they have passed.
+    public var baselineSeconds: Double
+    /// The time constant of the slow moving average; the fast one's is an eighth of it.
+    public var trendSeconds: Double
+
+    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800)
+
+    public init(baselineSeconds: Double, trendSeconds: Double) {
+        self.baselineSeconds = baselineSeconds
+        self.trendSeconds = trendSeconds
+    }
+
+    /// How many inputs the network takes for `raw` inputs: each raw, then each relative to the
+    /// baseline, then each one's trend.
+    public static func width(raw: Int) -> Int { 3 * raw }
+
+    /// The network's input names for `raw` input names: each raw, then `name:relative` each,
+    /// then `name:trend` each.
+    public static func names(_ raw: [String]) -> [String] {
+        raw + ["relative", "trend"].flatMap { suffix in raw.map { "\($0):\(suffix)" } }
+    }
+
+    /// One device's context for one model, window after window since installation or a repair.
+    public struct State: Sendable {
+        private var start: Double?
+        private var count = 0
+        private var sum: [Double] = []
+        private var sumSquares: [Double] = []
+        /// Per input, the baseline's mean and the scale a change is measured in (|mean| + std):
+        /// empty while the baseline is being learned.
+        private var mean: [Double] = []
+        private var scale: [Double] = []
+        private var fast: [Double] = []
+        private var slow: [Double] = []
+        private var last = 0.0
+
+        public init() {}
+
+        /// Whether the baseline is complete.
+        public var ready: Bool { !mean.isEmpty }
+
+        /// Takes the next window's raw inputs at `time`. While the baseline is being learned it
+        /// returns false; after, it puts the network's inputs (raw, relative, trend) in `inputs`
+        /// and returns true.
+        public mutating func next(_ raw: [Double], at time: Double, context: InputContext, into inputs: inout [Double]) -> Bool {
+            guard ready else {
+                learn(raw, at: time, context: context)
+                return false
+            }
+            let fastWeight = 1 - exp(-max(0, time - last) / (context.trendSeconds / 8))
+            let slowWeight = 1 - exp(-max(0, time - last) / context.trendSeconds)
+            last = time
+            inputs.removeAll(keepingCapacity: true)
+            inputs.append(contentsOf: raw)
+            for index in raw.indices {
+                let relative = (raw[index] - mean[index]) / scale[index]
+                inputs.append(relative)
+                fast[index] += fastWeight * (relative - fast[index])
+                slow[index] += slowWeight * (relative - slow[index])
+            }
+            for index in raw.indices { inputs.append(fast[index] - slow[index]) }
+            return true
+        }
+
+        private mutating func learn(_ raw: [Double], at time: Double, context: InputContext) {
+            if start == nil {
+                start = time
+                sum = Array(repeating: 0, count: raw.count)
+                sumSquares = sum
+            }
+            count += 1
+            for index in raw.indices {
+                sum[index] += raw[index]
+                sumSquares[index] += raw[index] * raw[index]
+            }
+            // At least three windows, so a device that reports rarely still gets a spread.
+            guard time - start! >= context.baselineSeconds, count >= 3 else { return }
+            mean = sum.map { $0 / Double(count) }
+            scale = raw.indices.map { index in
+                let variance = max(0, sumSquares[index] / Double(count) - mean[index] * mean[index])
+                return max(abs(mean[index]) + variance.squareRoot(), 1e-9)
+            }
+            fast = Array(repeating: 0, count: raw.count)
+            slow = fast
+            last = time
+        }
+    }
+}
