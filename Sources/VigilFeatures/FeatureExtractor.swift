@@ -5,7 +5,8 @@ import Glibc
 
 /// Computes a list of named features over one window: the statistics, and for sampled signals
 /// the spectrum of the mean-removed, periodic-Hann-windowed values (`P = |X|^2 / n`,
-/// `f_k = k * rate / n`): dominant frequency, spectral centroid and band energies.
+/// `f_k = k * rate / n`): dominant frequency, spectral centroid and band energies; and the
+/// squared-envelope spectrum at bearing defect frequencies (`envelope_*`).
 public final class FeatureExtractor {
     /// One feature, resolved from its name once.
     private enum Feature {
@@ -13,6 +14,8 @@ public final class FeatureExtractor {
         case dominantFrequency
         case spectralCentroid
         case band(ClosedRange<Double>)
+        /// The defect frequency, Hz.
+        case envelope(Double)
         case unknown
     }
 
@@ -25,18 +28,29 @@ public final class FeatureExtractor {
     private var hann: [Double] = []
     private var windowed: [Double] = []
     private var power: [Double] = []
+    private let envelope: Bool
+    private var envelopePower: [Double] = []
+    private var sorted: [Double] = []
 
-    /// An extractor for `names` (statistics; spectral names need `sampleRateHz`).
-    public init(names: [String], sampleRateHz: Double?) {
+    /// An extractor for `names` (statistics; spectral names need `sampleRateHz`, envelope names
+    /// their frequency in `defectHz`).
+    public init(names: [String], sampleRateHz: Double?, defectHz: [String: Double] = [:]) {
         self.names = names
         self.sampleRateHz = sampleRateHz
         features = names.map { name in
             if let statistic = WindowStatistics.Statistic(rawValue: name) { return .statistic(statistic) }
             if name == "dominant_frequency" { return .dominantFrequency }
             if name == "spectral_centroid" { return .spectralCentroid }
+            if let frequency = defectHz[name] { return .envelope(frequency) }
             return FeatureWindowSpec.band(name).map(Feature.band) ?? .unknown
         }
-        spectral = features.contains { if case .statistic = $0 { false } else { true } }
+        spectral = features.contains {
+            switch $0 {
+            case .statistic, .envelope, .unknown: false
+            default: true
+            }
+        }
+        envelope = features.contains { if case .envelope = $0 { true } else { false } }
     }
 
     /// Whether the zero-crossing rate is among the names (it costs a pass over the window).
@@ -52,6 +66,7 @@ public final class FeatureExtractor {
     public func compute(statistics: WindowStatistics, values: UnsafeBufferPointer<Double>, into out: inout [Double]) {
         out.removeAll(keepingCapacity: true)
         if spectral { spectrum(values, mean: statistics.mean) }
+        if envelope { envelopeSpectrum(values) }
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
         for feature in features {
@@ -76,10 +91,62 @@ public final class FeatureExtractor {
                     if frequency >= band.lowerBound && frequency < band.upperBound { energy += p }
                 }
                 out.append(energy)
+            case .envelope(let frequency):
+                out.append(prominence(at: frequency, rate: rate, n: n))
             case .unknown:
                 out.append(.nan)
             }
         }
+    }
+
+    /// How far the squared-envelope spectrum stands out at `frequency` and its second harmonic
+    /// (the power of the three bins around each) over the spectrum's median bin up to four
+    /// times the frequency, in dB: near 0 on a healthy machine, and independent of sensor gain
+    /// and of which resonance the impacts ring.
+    private func prominence(at frequency: Double, rate: Double, n: Double) -> Double {
+        let bin = frequency * n / max(rate, 1)
+        let last = min(envelopePower.count - 1, Int(4 * bin))
+        guard last >= 2 else { return 0 }
+        func around(_ center: Double) -> Double {
+            let k = Int(center.rounded())
+            guard k >= 1 && k + 1 < envelopePower.count else { return 0 }
+            return envelopePower[k - 1] + envelopePower[k] + envelopePower[k + 1]
+        }
+        sorted.removeAll(keepingCapacity: true)
+        sorted.append(contentsOf: envelopePower[1...last])
+        sorted.sort()
+        // The median of exponentially distributed bins is ln 2 of their mean: noise gives 0 dB.
+        let background = sorted[sorted.count / 2] / log(2)
+        guard background > 0 else { return 0 }
+        return 10 * log10((around(bin) + around(2 * bin)) / (6 * background))
+    }
+
+    /// `envelopePower`: the spectrum of the squared first difference (a high-pass that keeps the
+    /// resonances bearing impacts ring, whichever they are, and drops the shaft's harmonics),
+    /// mean-removed and Hann-windowed; empty when the window is no power of two.
+    private func envelopeSpectrum(_ values: UnsafeBufferPointer<Double>) {
+        let n = values.count
+        envelopePower.removeAll(keepingCapacity: true)
+        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
+        prepare(n)
+        windowed.removeAll(keepingCapacity: true)
+        windowed.append(0)
+        var sum = 0.0
+        for index in 1..<n {
+            let difference = values[index] - values[index - 1]
+            windowed.append(difference * difference)
+            sum += difference * difference
+        }
+        let mean = sum / Double(n - 1)
+        windowed[0] = mean
+        for index in 0..<n { windowed[index] = (windowed[index] - mean) * hann[index] }
+        windowed.withUnsafeBufferPointer { fft!.powerSpectrum($0, into: &envelopePower) }
+    }
+
+    private func prepare(_ n: Int) {
+        guard fft?.count != n else { return }
+        fft = RealFFT(count: n)
+        hann = (0..<n).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(n)) }
     }
 
     /// `power` = |rfft((x - mean) * hann)|^2 / n; empty when the window is no power of two.
@@ -87,10 +154,7 @@ public final class FeatureExtractor {
         let n = values.count
         power.removeAll(keepingCapacity: true)
         guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
-        if fft?.count != n {
-            fft = RealFFT(count: n)
-            hann = (0..<n).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(n)) }
-        }
+        prepare(n)
         windowed.removeAll(keepingCapacity: true)
         for index in 0..<n { windowed.append((values[index] - mean) * hann[index]) }
         windowed.withUnsafeBufferPointer { fft!.powerSpectrum($0, into: &power) }

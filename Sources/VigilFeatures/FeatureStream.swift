@@ -32,7 +32,7 @@ public final class FeatureStream {
         case .time(let seconds, let hop):
             timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: spec.features.contains("zero_crossing_rate"))
         }
-        extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz)
+        extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz, defectHz: spec.defectHz)
     }
 
     /// Samples dropped as late (time windows only).

@@ -59,6 +59,8 @@ struct DeviceProfileTests {
          "features[0].window.hop_seconds", "is required"),
         (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "value", "min": 0, "max": 1}], "features": [{"sensor": "a", "window": {"size": 4, "hop": 1}, "features": ["median"]}]}"#,
          "features[0].features[0]", "unknown feature"),
+        (#"{"type": "pump", "topics": ["p/{device}/{sensor}"], "sensors": [{"name": "a", "unit": "", "kind": "block", "rate_hz": 1024, "min": 0, "max": 1}], "features": [{"sensor": "a", "window": {"size": 1024, "hop": 1024}, "features": ["rms", "envelope_bpfo"]}]}"#,
+         "features[0].features[1]", "needs the profile's machine"),
     ])
     func refusalsNameFileAndField(text: String, field: String, problem: String) throws {
         let error = try #require(try loadError(["pump.json": text]))

@@ -60,7 +60,7 @@ public struct DeviceProfile: Sendable, Equatable {
         self.faults = faults
         var features: [FeatureWindowSpec] = []
         if reader.value("features") != nil {
-            for entry in try reader.objects("features") { features.append(try FeatureWindowSpec(entry, sensors: sensors)) }
+            for entry in try reader.objects("features") { features.append(try FeatureWindowSpec(entry, sensors: sensors, machine: machine)) }
         }
         self.features = features
         repairHours = try reader.optionalDouble("repair_hours") ?? 8

@@ -15,20 +15,37 @@ public struct FeatureWindowSpec: Sendable, Equatable {
     ]
     /// Spectral features, for sampled (block) sensors: also `band_LO_HI` in Hz.
     public static let spectral: Set<String> = ["dominant_frequency", "spectral_centroid"]
+    /// Bearing defect features, for block sensors of a profile whose machine gives the shaft
+    /// speed and bearing geometry: how far the squared-envelope spectrum stands out, in dB, at
+    /// the outer-race, inner-race and ball defect frequencies (`MachineModel.defectHz`).
+    public static let envelope: Set<String> = ["envelope_bpfo", "envelope_bpfi", "envelope_bsf"]
+
+    /// The frequency an envelope feature looks at.
+    static func frequency(of feature: String, _ defects: MachineModel.DefectFrequencies) -> Double? {
+        switch feature {
+        case "envelope_bpfo": defects.bpfo
+        case "envelope_bpfi": defects.bpfi
+        case "envelope_bsf": defects.ball
+        default: nil
+        }
+    }
 
     /// The sensor's index in the profile.
     public var sensor: Int
     public var window: Window
     /// Feature names, in the order a model's input expects them.
     public var features: [String]
+    /// For envelope features, the frequency each looks at, Hz (from the profile's machine).
+    public var defectHz: [String: Double]
 
-    public init(sensor: Int, window: Window, features: [String]) {
+    public init(sensor: Int, window: Window, features: [String], defectHz: [String: Double] = [:]) {
         self.sensor = sensor
         self.window = window
         self.features = features
+        self.defectHz = defectHz
     }
 
-    init(_ reader: JSONObjectReader, sensors: [SensorProfile]) throws(ConfigurationError) {
+    init(_ reader: JSONObjectReader, sensors: [SensorProfile], machine: MachineModel?) throws(ConfigurationError) {
         let name = try reader.string("sensor")
         guard let index = sensors.firstIndex(where: { $0.name == name }) else {
             throw reader.error("sensor", "no sensor \"\(name)\" in this profile")
@@ -51,10 +68,16 @@ public struct FeatureWindowSpec: Sendable, Equatable {
         try reader.rejectUnknownFields()
         guard !features.isEmpty else { throw reader.error("features", "names no feature") }
         let block = sensors[index].kind == .block
+        var defectHz: [String: Double] = [:]
         for (position, feature) in features.enumerated() {
             if Self.statistics.contains(feature) { continue }
-            guard Self.spectral.contains(feature) || Self.band(feature) != nil else {
-                throw reader.error("features[\(position)]", "unknown feature \"\(feature)\" (known: \(Self.statistics.union(Self.spectral).sorted().joined(separator: ", ")), band_LO_HI)")
+            if Self.envelope.contains(feature) {
+                guard let machine else {
+                    throw reader.error("features[\(position)]", "\"\(feature)\" needs the profile's machine (shaft_hz and bearing)")
+                }
+                defectHz[feature] = Self.frequency(of: feature, machine.defectHz)
+            } else if !Self.spectral.contains(feature) && Self.band(feature) == nil {
+                throw reader.error("features[\(position)]", "unknown feature \"\(feature)\" (known: \(Self.statistics.union(Self.spectral).union(Self.envelope).sorted().joined(separator: ", ")), band_LO_HI)")
             }
             guard block else {
                 throw reader.error("features[\(position)]", "\"\(feature)\" is spectral: it needs a block sensor")
@@ -63,6 +86,7 @@ public struct FeatureWindowSpec: Sendable, Equatable {
                 throw reader.error("features[\(position)]", "\"\(feature)\" is spectral: it needs a count window whose size is a power of two")
             }
         }
+        self.defectHz = defectHz
     }
 
     /// The band of a `band_LO_HI` feature, in Hz.

@@ -26,6 +26,20 @@ public struct MachineModel: Sendable, Equatable {
         }
     }
 
+    /// Where a bearing defect shows, Hz: impacts on the outer race at BPFO, on the inner race at
+    /// BPFI, and a ball defect strikes both races once per ball revolution, at twice BSF.
+    public struct DefectFrequencies: Sendable, Equatable {
+        public var bpfo: Double
+        public var bpfi: Double
+        public var ball: Double
+    }
+
+    /// The bearing's defect frequencies at the shaft's speed.
+    public var defectHz: DefectFrequencies {
+        let orders = bearing.orders
+        return DefectFrequencies(bpfo: orders.bpfo * shaftHz, bpfi: orders.bpfi * shaftHz, ball: 2 * orders.bsf * shaftHz)
+    }
+
     /// Shaft running speed in Hz (rpm / 60).
     public var shaftHz: Double
     public var bearing: Bearing
