@@ -2,6 +2,7 @@ import Testing
 import VigilCore
 import VigilInference
 import VigilMQTT
+import VigilStore
 import VigilTestSupport
 
 @Suite("Agent scoring with signed int8 models")
@@ -61,6 +62,67 @@ struct ScoringTests {
         #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
         #expect(harness.log.all.contains { $0.contains("msg=\"model refused\"") && $0.contains("stranger.vgm") && $0.contains("not among the trusted keys") })
         #expect(try harness.counter("predictions") == 2)
+    }
+}
+
+/// Models whose inputs have a context (`InputContext`): a device's baseline comes first, and
+/// survives a restart; a repair starts a new one.
+@Suite("Agent scoring against each device's baseline")
+struct ContextScoringTests {
+    /// A model on the temperature windows' mean and max relative to the device's baseline of
+    /// 30 s: warmer than its baseline is "hot".
+    static func bundle(signedBy key: Ed25519.KeyPair) -> [UInt8] {
+        let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: 6, outputs: 2, weights: [0, 0, -100, -100, 0, 0, 0, 0, 100, 100, 0, 0], bias: [0, 0],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
+                                   input: input, output: output, activation: .none)
+        let window = FeatureWindowSpec.Window.time(seconds: 10, hopSeconds: 10)
+        let manifest = ModelManifest(
+            name: "warmer", version: "1.0.0", createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
+            inputs: [.init(sensor: "temperature", feature: "mean", window: window),
+                     .init(sensor: "temperature", feature: "max", window: window)],
+            context: InputContext(baselineSeconds: 30, trendSeconds: 60),
+            means: [45, 50, 0, 0, 0, 0], scales: [5, 5, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
+            layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)])
+        return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
+    }
+
+    static func readings(_ seconds: Range<Int>, celsius: (Int) -> Double) -> [(String, String)] {
+        seconds.map { second in
+            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(celsius(second))}"#)
+        }
+    }
+
+    @Test func theBaselineComesFirstSurvivesARestartAndARepairStartsANewOne() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeBytes(harness.directory.file("models/warmer.vgm"), Self.bundle(signedBy: key))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        func predictions() throws -> [[SQLValue]] { try harness.query("SELECT window_end - 1750000000, predicted FROM predictions ORDER BY id") }
+
+        // Windows end at 10, 20, ... 60: the first four (30 s from the first) make the baseline.
+        var agent = try harness.startAgent()
+        try publishAll(try harness.publisher(), Self.readings(0..<61) { $0 < 50 ? 45 : 47 })
+        try harness.waitUntilIngested(61)
+        agent.stop()
+        #expect(try predictions() == [[.real(50), .text("healthy")], [.real(60), .text("hot")]])
+
+        // A restart replays the stored windows: the windows at 70 and 80 are scored at once.
+        agent = try harness.startAgent()
+        try publishAll(try harness.publisher(), Self.readings(61..<81) { _ in 47 })
+        try harness.waitUntilIngested(81)
+        #expect(try predictions().dropFirst(2).map { $0[0] } == [.real(70), .real(80)])
+
+        // A repair at 85: a new baseline from the first whole window after it (ending at 100),
+        // so nothing is scored until the window ending at 140, which is "hot" against 45 °C.
+        let publisher = try harness.publisher()
+        try publishAll(publisher, [("vigil/maintenance/m1", #"{"kind": "repair", "ts": 1750000085}"#)])
+        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
+        try publishAll(publisher, Self.readings(86..<131) { _ in 45 } + Self.readings(131..<141) { _ in 47 })
+        try harness.waitUntilIngested(136)
+        agent.stop()
+        #expect(try predictions().dropFirst(4) == [[.real(140), .text("hot")]], "the new baseline's windows are not scored")
     }
 }
 

@@ -181,3 +181,60 @@ struct DriftMonitorTests {
         #expect(monitor.windows == 500)
     }
 }
+
+@Suite("Input context")
+struct InputContextTests {
+    static let context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600)
+
+    /// Runs windows every 600 s through one state; nil where it abstained.
+    static func run(_ values: [[Double]]) -> [[Double]?] {
+        var state = InputContext.State()
+        var inputs: [Double] = []
+        return values.enumerated().map { index, raw in
+            state.next(raw, at: 600 * Double(index + 1), context: context, into: &inputs) ? inputs : nil
+        }
+    }
+
+    /// Abstains until the baseline's hour has passed (seven windows: 600 to 4,200 s), then gives
+    /// raw, relative ((x - mean) / (|mean| + std)) and trend inputs.
+    @Test func theBaselineComesFirstThenRelativeAndTrend() throws {
+        let healthy = (0..<7).map { [10 + Double($0 % 2), -2.0] }   // mean 10.43, std 0.49; mean -2, std 0
+        let outputs = Self.run(healthy + [[12, -2], [14, -2], [16, -2]])
+        #expect(outputs.prefix(7).allSatisfy { $0 == nil })
+        let first = try #require(outputs[7])
+        #expect(first.count == InputContext.width(raw: 2))
+        let mean = 73.0 / 7, std = (healthy.map { pow($0[0] - mean, 2) }.reduce(0, +) / 7).squareRoot()
+        #expect(abs(first[2] - (12 - mean) / (mean + std)) < 1e-12)
+        #expect(first[3] == 0, "an input at its baseline is 0 relative to it")
+        // A rising input's trend grows and is positive; a steady one's stays 0.
+        let trends = outputs.suffix(3).map { $0![4] }
+        #expect(trends[0] > 0 && trends[1] > trends[0] && trends[2] > trends[1], "\(trends)")
+        #expect(outputs.suffix(3).allSatisfy { $0![5] == 0 })
+    }
+
+    /// Relative and trend inputs do not change when a sensor reads 25% high throughout.
+    @Test func aSensorsGainCancels() throws {
+        let values = (0..<12).map { [5 + sin(Double($0)) + Double(max(0, $0 - 8)), 1.0] }
+        let plain = Self.run(values), scaled = Self.run(values.map { [$0[0] * 1.25, $0[1]] })
+        for (a, b) in zip(plain, scaled) {
+            guard let a, let b else { #expect(a == nil && b == nil); continue }
+            #expect(abs(a[2] - b[2]) < 1e-12 && abs(a[4] - b[4]) < 1e-12)
+        }
+    }
+
+    /// A bundle carries its context, and one whose standardisation does not cover the derived
+    /// inputs is refused.
+    @Test func bundlesCarryTheContext() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var withContext = manifest
+        withContext.context = Self.context
+        // The reference network takes 24 values: 8 inputs with their relative and trend values.
+        withContext.inputs = Array(manifest.inputs.prefix(8))
+        let bytes = ModelBundle.encode(manifest: withContext, layers: network.layers, signingKey: ModelBundleTests.key)
+        let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(read.context == Self.context && read.networkInputs == 24)
+        withContext.inputs = manifest.inputs
+        let wrong = ModelBundle.encode(manifest: withContext, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("network input"))
+    }
+}
