@@ -83,6 +83,8 @@ public final class Agent: @unchecked Sendable {
                                         "device": .string(device), "model": .string(prediction.model),
                                         "version": .string(prediction.version), "state": .string(prediction.predicted),
                                         "alarm": .bool(prediction.alarm),
+                                        "anomaly": prediction.anomaly.map(JSONValue.number) ?? .null,
+                                        "anomaly_alarm": .bool(prediction.anomalyAlarm),
                                         "probabilities": .array(prediction.probabilities.map(JSONValue.number)),
                                         "window_end": .number(prediction.windowEnd),
                                     ]

@@ -261,11 +261,13 @@ public final class MQTTClient: @unchecked Sendable {
     // MARK: Publishing and waiting
 
     /// Queues a message; libmosquitto sends it and, at QoS 1 or 2, retries until acknowledged,
-    /// across reconnects. Use `waitForPublished` to wait for the acknowledgements.
+    /// across reconnects: published while the connection is down, it is queued and sent once the
+    /// client is back (libmosquitto says "not connected" but keeps it). Use `waitForPublished` to
+    /// wait for the acknowledgements.
     public func publish(topic: String, payload: UnsafeRawBufferPointer, qos: Int32 = 1, retain: Bool = false) throws(MQTTError) {
         state.withLock { unacknowledged += 1 }
         let rc = mosquitto_publish(handle, nil, topic, Int32(payload.count), payload.baseAddress, qos, retain)
-        if rc != MOSQ_ERR_SUCCESS.rawValue {
+        if rc != MOSQ_ERR_SUCCESS.rawValue && !(rc == MOSQ_ERR_NO_CONN.rawValue && qos > 0) {
             state.withLock { unacknowledged -= 1 }
             throw .library(operation: "publishing to \(topic)", code: rc, message: MQTTError.errorText(rc))
         }

@@ -26,8 +26,10 @@ struct AccessControlTests {
         return "allow_anonymous false\npassword_file \(passwords)\nacl_file \(acl)"
     }
 
+    /// A client of `user`, with a session the broker keeps: on a loaded machine a keepalive may
+    /// lapse, and the client reconnects without losing what was sent to it meanwhile.
     static func client(_ broker: TestBroker, _ user: String, subscriptions: [String] = [], inbox: MessageInbox? = nil) throws -> MQTTClient {
-        try connectedClient(broker.url, id: "\(user)-test", subscriptions: subscriptions, inbox: inbox) {
+        try connectedClient(broker.url, id: "\(user)-test", subscriptions: subscriptions, cleanSession: false, inbox: inbox) {
             $0.username = user
             $0.password = "\(user)-secret"
         }

@@ -70,7 +70,7 @@ struct ScoringTests {
 @Suite("Agent scoring against each device's baseline")
 struct ContextScoringTests {
     /// A model on the temperature windows' mean and max relative to the device's baseline of
-    /// 30 s: warmer than its baseline is "hot".
+    /// 30 s: warmer than its baseline is "hot"; its anomaly score alarms 2 °C above 45 °C.
     static func bundle(signedBy key: Ed25519.KeyPair) -> [UInt8] {
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
@@ -84,7 +84,9 @@ struct ContextScoringTests {
                      .init(sensor: "temperature", feature: "max", window: window)],
             context: InputContext(baselineSeconds: 30, trendSeconds: 60),
             means: [45, 50, 0, 0, 0, 0], scales: [5, 5, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
-            layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)])
+            layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)],
+            anomaly: AnomalyScore(centers: [45, 45, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 0.01, 0.01],
+                                  alarm: AlarmPolicy(threshold: 0.8, consecutive: 1)))
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
@@ -102,11 +104,18 @@ struct ContextScoringTests {
         func predictions() throws -> [[SQLValue]] { try harness.query("SELECT window_end - 1750000000, predicted FROM predictions ORDER BY id") }
 
         // Windows end at 10, 20, ... 60: the first four (30 s from the first) make the baseline.
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        defer { watcher.stop() }
         var agent = try harness.startAgent()
         try publishAll(try harness.publisher(), Self.readings(0..<61) { $0 < 50 ? 45 : 47 })
         try harness.waitUntilIngested(61)
         agent.stop()
         #expect(try predictions() == [[.real(50), .text("healthy")], [.real(60), .text("hot")]])
+        // The health messages carry the anomaly level and its alarm.
+        let messages = collect(health, count: 2).map(\.payload)
+        #expect(messages.count == 2 && messages[0].contains(#""anomaly_alarm":false"#) && messages[1].contains(#""anomaly_alarm":true"#),
+                "\(messages)")
 
         // A restart replays the stored windows: the windows at 70 and 80 are scored at once.
         agent = try harness.startAgent()

@@ -238,3 +238,34 @@ struct InputContextTests {
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("network input"))
     }
 }
+
+@Suite("Anomaly score")
+struct AnomalyScoreTests {
+    static let score = AnomalyScore(centers: [10, 0, 5], scales: [2, 1, 0.5], alarm: AlarmPolicy(threshold: 0.8, consecutive: 3))
+
+    /// The mean square of the inputs in healthy spreads, from int8 steps of 8/127, as a level s / (1 + s).
+    @Test func theLevelIsTheMeanSquareInHealthySpreads() {
+        #expect(Self.score.level([10, 0, 5]) == 0)
+        // 2, 1 and 0 spreads: mean square 5/3 (each quantized to a multiple of 8/127 first).
+        let step = 8.0 / 127
+        let quantized = [(2 / step).rounded() * step, (1 / step).rounded() * step]
+        let meanSquare = quantized.map { $0 * $0 }.reduce(0, +) / 3
+        #expect(abs(Self.score.level([14, -1, 5]) - meanSquare / (1 + meanSquare)) < 1e-12)
+        // Far out, and not a number, saturate at 8 spreads rather than overflow or vanish.
+        #expect(Self.score.level([1e9, 0, 5]) == Self.score.level([.nan, 0, 5]))
+        #expect(Self.score.level([1e9, 0, 5]) > 0.95)
+    }
+
+    /// A bundle carries its anomaly score; one with a center per input missing is refused.
+    @Test func bundlesCarryTheScore() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var withScore = manifest
+        withScore.anomaly = AnomalyScore(centers: Array(repeating: 0.5, count: 24), scales: Array(repeating: 2, count: 24),
+                                         alarm: AlarmPolicy(threshold: 0.75, consecutive: 3))
+        let bytes = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.anomaly == withScore.anomaly)
+        withScore.anomaly?.centers.removeLast()
+        let wrong = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("anomaly needs one center"))
+    }
+}

@@ -66,6 +66,25 @@ struct MQTTClientTests {
         publisher.stop()
     }
 
+    /// A QoS 1 message published while the broker is away is queued and delivered once the
+    /// client is back; a QoS 0 one is refused, as it would be lost.
+    @Test func aMessagePublishedWhileDisconnectedGoesOutOnReconnect() throws {
+        let broker = try TestBroker()
+        let publisher = try connectedClient(broker.url, id: "pub")
+        defer { publisher.stop() }
+        broker.stop()
+        #expect(try eventually(timeout: 10) { !publisher.isConnected })
+        try publisher.publish(topic: "w", text: "queued", qos: 1, retain: true)
+        #expect(publisher.outstanding == 1)
+        #expect(throws: MQTTError.self) { try publisher.publish(topic: "w", text: "lost", qos: 0) }
+        try broker.restart()
+        #expect(publisher.waitForPublished(timeout: 15))
+        let inbox = MessageInbox()
+        let subscriber = try connectedClient(broker.url, id: "sub", subscriptions: ["w"], inbox: inbox)
+        #expect(collect(inbox, count: 1).map(\.payload) == ["queued"])
+        subscriber.stop()
+    }
+
     @Test func persistentSessionReceivesWhatWasQueuedWhileAway() throws {
         let broker = try TestBroker(persistence: true)
         let inbox = MessageInbox()

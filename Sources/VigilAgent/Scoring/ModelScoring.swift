@@ -20,6 +20,9 @@ struct ModelScoring {
         let alarm: Bool
         /// The probability of trouble (1 minus the first class's, or the score).
         let trouble: Double
+        /// With an anomaly score in the bundle: the window's level, and whether it is in alarm.
+        let anomaly: Double?
+        let anomalyAlarm: Bool
         let latencySeconds: Double
     }
 
@@ -41,6 +44,7 @@ struct ModelScoring {
         var predicted: String?
         var alert = false
         var alarm = AlarmPolicy.State()
+        var anomalyAlarm = AlarmPolicy.State()
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -141,15 +145,22 @@ struct ModelScoring {
                 : (probabilities[0] >= 0.5 ? manifest.classes.first ?? "score" : "normal")
             let trouble = model.bundle.trouble(probabilities)
             let alert = alertThreshold.map { trouble >= $0 } ?? false
-            let wasOn = state.alarm.on
+            let wasOn = state.alarm.on, anomalyWasOn = state.anomalyAlarm.on
             let alarmed = state.alarm.next(trouble, policy: manifest.alarm)
-            let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed
+            var anomaly: Double?, anomalous = false
+            if let score = manifest.anomaly {
+                let level = score.level(inputs)
+                anomaly = level
+                anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
+            }
+            let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
             state.predicted = predicted
             state.alert = alert
             states[device, default: [:]][manifest.name] = state
             observation.predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                           probabilities: probabilities, predicted: predicted, changed: changed,
-                                          alarm: alarmed || alert, trouble: trouble, latencySeconds: MonotonicClock.now() - started))
+                                          alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
+                                                      latencySeconds: MonotonicClock.now() - started))
         }
         return observation
     }

@@ -55,6 +55,8 @@ public struct ModelManifest: Sendable, Equatable {
     public var rounding: QuantizedMultiplier.Rounding
     /// When windows make an alarm (a bundle without one: each window at 0.5 or more).
     public var alarm: AlarmPolicy
+    /// How unlike healthy windows a window is, with its own alarm (bundles may have none).
+    public var anomaly: AnomalyScore?
     /// Per input, the nine inner decile edges of its training values: what input drift is
     /// measured against (empty in bundles made without them).
     public var inputDeciles: [[Double]]
@@ -64,7 +66,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
                 means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
-                alarm: AlarmPolicy = .single, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
+                alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
@@ -78,6 +80,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.layers = layers
         self.rounding = rounding
         self.alarm = alarm
+        self.anomaly = anomaly
         self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
@@ -119,6 +122,12 @@ public struct ModelManifest: Sendable, Equatable {
             "lineage": lineage, "metrics": metrics,
         ]
         if case .object(let more) = rest { fields += more }
+        if let anomaly {
+            fields.append(("anomaly", ["centers": .array(anomaly.centers.map(JSONValue.number)),
+                                       "scales": .array(anomaly.scales.map(JSONValue.number)),
+                                       "threshold": .number(anomaly.alarm.threshold),
+                                       "consecutive": .number(Double(anomaly.alarm.consecutive))]))
+        }
         return .object(fields)
     }
 
@@ -190,12 +199,15 @@ public struct ModelManifest: Sendable, Equatable {
                 throw reader.error("rounding", "must be single or double, got \(roundingName)")
             }
             var alarm = AlarmPolicy.single
-            if reader.value("alarm") != nil {
-                let policy = try reader.object("alarm")
-                alarm = AlarmPolicy(threshold: try policy.double("threshold"), consecutive: try policy.integer("consecutive"))
-                guard alarm.threshold > 0, alarm.threshold < 1, (1...100).contains(alarm.consecutive) else {
-                    throw policy.error(nil, "needs a threshold between 0 and 1 and 1 to 100 consecutive windows")
-                }
+            if reader.value("alarm") != nil { alarm = try policy(reader.object("alarm")) }
+            var anomaly: AnomalyScore?
+            if reader.value("anomaly") != nil {
+                let entry = try reader.object("anomaly")
+                let centers = try entry.numbers("centers")
+                let scales = try entry.numbers("scales")
+                let anomalyAlarm = try policy(entry)
+                guard scales.allSatisfy({ $0 > 0 }) else { throw entry.error("scales", "must be positive") }
+                anomaly = AnomalyScore(centers: centers, scales: scales, alarm: anomalyAlarm)
             }
             var inputDeciles: [[Double]] = []
             if case .array(let rows)? = reader.value("input_deciles") {
@@ -214,6 +226,7 @@ public struct ModelManifest: Sendable, Equatable {
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
                                  context: context, means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
+                                 anomaly: anomaly,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
@@ -222,12 +235,25 @@ public struct ModelManifest: Sendable, Equatable {
         }
     }
 
+    /// An alarm policy's threshold and consecutive windows, as `alarm` and `anomaly` give them.
+    private static func policy(_ entry: JSONObjectReader) throws(ConfigurationError) -> AlarmPolicy {
+        let threshold = try entry.double("threshold")
+        let consecutive = try entry.integer("consecutive")
+        guard threshold > 0, threshold < 1, (1...100).contains(consecutive) else {
+            throw entry.error(nil, "needs a threshold between 0 and 1 and 1 to 100 consecutive windows")
+        }
+        return AlarmPolicy(threshold: threshold, consecutive: consecutive)
+    }
+
     private func validate() throws(BundleError) {
         guard versionNumbers.count == 3, version.split(separator: ".").allSatisfy({ Int($0) != nil }) else {
             throw .manifestInvalid("version \"\(version)\" is not major.minor.patch")
         }
         guard !inputs.isEmpty, means.count == networkInputs, scales.count == networkInputs, scales.allSatisfy({ $0 > 0 }) else {
             throw .manifestInvalid("needs one mean and one positive scale per network input (\(networkInputs))")
+        }
+        if let anomaly, anomaly.centers.count != networkInputs || anomaly.scales.count != networkInputs {
+            throw .manifestInvalid("anomaly needs one center and one scale per network input (\(networkInputs))")
         }
         guard let first = layers.first, first.inputs == networkInputs, layers.last!.outputs == max(classes.count, 1) else {
             throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class")

@@ -35,6 +35,8 @@ public struct AlarmEvaluation: Sendable {
     /// Confirmed faults with scored windows before them, and those a sustained alarm preceded.
     public var failures: Int
     public var caught: Int
+    /// The same per fault mode the events give: how a mode the model never learned fares.
+    public var byMode: [String: (failures: Int, caught: Int)] = [:]
     /// Hours from the start of the last sustained alarm to each fault it preceded.
     public var leadHours: [Double]
     /// With ground truth: each caught failure's lead as a share of its degradation (onset to failure).
@@ -86,8 +88,10 @@ public struct AlarmEvaluation: Sendable {
                 defer { previous = fault.time }
                 guard ordered.contains(where: { $0.end > previous && $0.end <= fault.time }) else { continue }
                 failures += 1
+                byMode[fault.mode ?? "unknown", default: (0, 0)].failures += 1
                 guard let last = starts.last(where: { $0.time > previous && $0.time <= fault.time }) else { continue }
                 caught += 1
+                byMode[fault.mode ?? "unknown", default: (0, 0)].caught += 1
                 if let actual = fault.mode, let named = ordered[last.index].mode {
                     modesKnown += 1
                     if named == actual { modesRight += 1 }

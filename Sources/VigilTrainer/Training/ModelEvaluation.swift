@@ -12,6 +12,8 @@ public struct ModelEvaluation: Sendable {
     public var metrics: Evaluation
     public var alarms: AlarmEvaluation
     public var alarmPolicy: AlarmPolicy
+    /// The anomaly score's alarms, when the bundle has one (`AnomalyScore`).
+    public var anomalyAlarms: AlarmEvaluation?
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth) the
@@ -27,8 +29,8 @@ public struct ModelEvaluation: Sendable {
         guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
-        var windows: [AlarmEvaluation.Window] = []
-        var states: [String: AlarmPolicy.State] = [:]
+        var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = []
+        var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
             bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
@@ -40,6 +42,10 @@ public struct ModelEvaluation: Sendable {
             let named = (1..<p.count).max { p[$0] < p[$1] }.map { manifest.classes[$0] }
             let mode = named.flatMap { $0.hasPrefix("failing:") ? String($0.dropFirst("failing:".count)) : nil }
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
+            if let anomaly = manifest.anomaly {
+                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(example.features), policy: anomaly.alarm)
+                anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on))
+            }
         }
         model = manifest.name
         version = manifest.version
@@ -53,6 +59,8 @@ public struct ModelEvaluation: Sendable {
             if let known = lives[String(device.split(separator: "/").last ?? "")] { onsets[device] = known }
         }
         alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
+        anomalyAlarms = manifest.anomaly == nil ? nil
+            : AlarmEvaluation(windows: anomalous, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
     }
 
     /// The figures as JSON, for scripts that compare fleets.
@@ -73,7 +81,26 @@ public struct ModelEvaluation: Sendable {
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
             "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
+            "by_mode": Self.byMode(alarms),
+            "anomaly": anomalyAlarms.map { anomaly in
+                [
+                    "failures_alarmed_before": .number(Double(anomaly.caught)),
+                    "median_lead_hours": anomaly.medianLeadHours.map(JSONValue.number) ?? .null,
+                    "median_lead_share_of_degradation": anomaly.medianLeadShare.map(JSONValue.number) ?? .null,
+                    "sustained_alarms_on_healthy_machines_per_device_day":
+                        anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
+                    "sustained_false_alarms_per_device_day": .number(anomaly.sustainedFalseAlarmsPerDeviceDay),
+                    "by_mode": Self.byMode(anomaly),
+                ]
+            } ?? .null,
         ]
+    }
+
+    /// Per fault mode, failures and those alarmed before.
+    private static func byMode(_ alarms: AlarmEvaluation) -> JSONValue {
+        .object(alarms.byMode.sorted { $0.key < $1.key }.map { mode, counts in
+            (mode, ["failures": .number(Double(counts.failures)), "alarmed_before": .number(Double(counts.caught))])
+        })
     }
 
     /// A few lines for a person.
@@ -96,6 +123,15 @@ public struct ModelEvaluation: Sendable {
             if let lead = alarms.medianLeadHours { line += ", median lead \(r(lead)) h" }
             if let share = alarms.medianLeadShare { line += " (\(r(share)) of the degradation)" }
             if let right = alarms.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right)) (\(alarms.modesKnown) known)" }
+            lines.append(line)
+        }
+        if let anomaly = anomalyAlarms {
+            var line = "anomaly score: \(anomaly.caught) of \(anomaly.failures) failures alarmed before"
+            if let lead = anomaly.medianLeadHours { line += ", median lead \(r(lead)) h" }
+            if let share = anomaly.medianLeadShare { line += " (\(r(share)) of the degradation)" }
+            if let healthy = anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay { line += "; \(r(healthy)) sustained alarms per healthy device-day" }
+            line += "; by mode: " + anomaly.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
+                .joined(separator: ", ")
             lines.append(line)
         }
         return lines.joined(separator: "\n")

@@ -17,6 +17,14 @@ public enum TrainingReport {
                      "| fault mode right on failing windows | \(result.faultModeAccuracy.map(rounded) ?? "n/a (no fault-mode classes)") | |",
                      "| alarm policy (chosen on validation) | trouble at \(rounded(result.manifest.alarm.threshold)) on "
                          + "\(result.manifest.alarm.consecutive) windows in a row | |"]
+        if let anomaly = result.manifest.anomaly {
+            lines.append("| anomaly score (fitted on known-healthy windows) | level at \(rounded(anomaly.alarm.threshold)) on "
+                         + "\(anomaly.alarm.consecutive) windows in a row | |")
+        }
+        if let context = result.manifest.context {
+            lines.append("| inputs | each also relative to the device's first \(rounded(context.baselineSeconds / 3600)) h and its trend "
+                         + "(\(rounded(context.trendSeconds / 3600)) h) | |")
+        }
         if let gate = result.gate {
             lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")
         }

@@ -128,6 +128,7 @@ public struct TrainingRun {
         let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
         let validationTrouble = validationSet.map { 1 - probabilities(network, $0.x)[0] }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
+        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset)
         // Failing within the horizon or not, whatever the mode: healthy's probability against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -179,7 +180,7 @@ public struct TrainingRun {
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: options.context, means: means, scales: scales, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            alarm: alarm, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, anomaly: anomaly, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),

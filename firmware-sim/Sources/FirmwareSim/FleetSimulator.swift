@@ -59,9 +59,13 @@ public final class FleetSimulator {
     public init(options: SimulatorOptions, profiles: [DeviceProfile]) throws {
         self.options = options
         start = options.start ?? WallClock.now().rounded(.down)
-        let simulated = profiles.filter { $0.machine != nil && !$0.faults.isEmpty && (options.types.isEmpty || options.types.contains($0.type)) }
+        let simulated = profiles.map { profile in
+            var kept = profile
+            if !options.modes.isEmpty { kept.faults = profile.faults.filter { options.modes.contains($0.mode) } }
+            return kept
+        }.filter { $0.machine != nil && !$0.faults.isEmpty && (options.types.isEmpty || options.types.contains($0.type)) }
         guard !simulated.isEmpty else {
-            throw SimulatorError("no device profile to simulate: a profile needs \"machine\" and \"faults\"\(options.types.isEmpty ? "" : " and a type among \(options.types)")")
+            throw SimulatorError("no device profile to simulate: a profile needs \"machine\" and \"faults\"\(options.types.isEmpty ? "" : " and a type among \(options.types)")\(options.modes.isEmpty ? "" : " with a fault mode among \(options.modes.map(\.rawValue).sorted())")")
         }
         guard options.count >= 1 else { throw SimulatorError("--count must be at least 1") }
         random = SeededRandom(seed: options.seed, stream: UInt64.max)

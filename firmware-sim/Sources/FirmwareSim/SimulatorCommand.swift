@@ -41,6 +41,8 @@ public struct SimulatorCommand: ParsableCommand {
     var malformedRate = 0.0
     @Option(help: "Share of devices with a stuck, spiking, dropping, drifting or skewed sensor.")
     var sensorFaults = 0.1
+    @Option(help: "Only these fault modes develop, comma-separated (outer_race, inner_race, ball, imbalance, misalignment); profiles left with none are not simulated.")
+    var modes: String?
     @Option(help: "How much machines of one type differ: 0 identical, 1 as in a plant (bearing impacts and noise x0.5 to x2, resonance x0.5 to x2, sensor gain +-25%, operating point +-5%).")
     var machineSpread = 1.0
     @Option(help: "Every so many wall seconds the devices' links go down ...")
@@ -63,6 +65,9 @@ public struct SimulatorCommand: ParsableCommand {
         if let start, start < 1 { throw ValidationError("--start must be Unix seconds, got \(start)") }
         guard (0...1).contains(malformedRate) else { throw ValidationError("--malformed-rate must be 0 to 1, got \(malformedRate)") }
         guard (0...1).contains(sensorFaults) else { throw ValidationError("--sensor-faults must be 0 to 1, got \(sensorFaults)") }
+        for mode in modes?.split(separator: ",") ?? [] where FaultMode(rawValue: String(mode)) == nil {
+            throw ValidationError("--modes: no fault mode \"\(mode)\" (known: \(FaultMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
         guard (0...1).contains(machineSpread) else { throw ValidationError("--machine-spread must be 0 to 1, got \(machineSpread)") }
         guard outageEvery >= 0, outageSeconds >= 0 else { throw ValidationError("--outage-every and --outage-seconds must be seconds") }
         do {
@@ -87,6 +92,7 @@ public struct SimulatorCommand: ParsableCommand {
         options.malformedRate = malformedRate
         options.sensorFaultShare = sensorFaults
         options.machineSpread = machineSpread
+        options.modes = Set(modes?.split(separator: ",").compactMap { FaultMode(rawValue: String($0)) } ?? [])
         options.outageEvery = outageEvery
         options.outageSeconds = outageSeconds
         options.maintenanceTopicPrefix = maintenanceTopic

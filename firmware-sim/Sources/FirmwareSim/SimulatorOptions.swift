@@ -1,3 +1,5 @@
+import VigilCore
+
 /// What `vigil-sim` is asked to do; every field is a command-line flag.
 public struct SimulatorOptions: Sendable {
     /// The folder of device profiles.
@@ -27,6 +29,9 @@ public struct SimulatorOptions: Sendable {
     public var malformedRate = 0.0
     /// Share of devices with a sensor or firmware fault (stuck, spikes, dropouts, drift, skew).
     public var sensorFaultShare = 0.1
+    /// Only these fault modes develop (empty: every mode a profile lists); a profile left with
+    /// none is not simulated. A model trained without a mode can then be tested on it.
+    public var modes: Set<FaultMode> = []
     /// How much machines of one type differ (`MachineVariation`): 0 identical, 1 a plant's spread.
     public var machineSpread = 1.0
     /// Every this many wall seconds, the devices' links go down for `outageSeconds`; they buffer

@@ -1,0 +1,54 @@
+import VigilInference
+
+extension AnomalyScore {
+    /// A window is known healthy, from maintenance events alone, this long before the device's
+    /// next confirmed fault, or this soon after one (the repair that followed it, and the new
+    /// baseline, come first).
+    static let quietBeforeFault = 14 * 86_400.0
+    static let freshAfterFault = 4 * 86_400.0
+
+    /// Whether `example` is known healthy: labelled healthy, and far from its device's next
+    /// fault (or with that much data after it and no fault), or soon after its last fault.
+    static func knownHealthy(_ example: Dataset.Example, in dataset: Dataset) -> Bool {
+        guard example.label == 0 else { return false }
+        let faults = dataset.faults[example.device] ?? []
+        if let previous = faults.last(where: { $0.time < example.windowEnd }), example.windowEnd - previous.time <= freshAfterFault {
+            return true
+        }
+        let quietUntil = faults.first { $0.time >= example.windowEnd }?.time ?? dataset.spans[example.device]?.end ?? example.windowEnd
+        return quietUntil - example.windowEnd >= quietBeforeFault
+    }
+
+    /// Fitted on the known-healthy windows of `train` (per input, median and 1.4826 x median
+    /// absolute deviation); its alarm takes 3 windows in a row at 1.5 times the mean square that
+    /// 99% of runs of 3 known-healthy `validation` windows stay under. Nil without healthy windows.
+    static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset) -> AnomalyScore? {
+        let healthy = train.filter { knownHealthy($0, in: dataset) }
+        guard let width = healthy.first?.features.count, healthy.count >= 10 else { return nil }
+        var centers: [Double] = [], scales: [Double] = []
+        for input in 0..<width {
+            let values = healthy.map { $0.features[input] }.sorted()
+            let median = values[values.count / 2]
+            let deviations = values.map { abs($0 - median) }.sorted()
+            centers.append(median)
+            scales.append(max(1.4826 * deviations[deviations.count / 2], 1e-6 + 1e-3 * abs(median)))
+        }
+        var score = AnomalyScore(centers: centers, scales: scales, alarm: .single)
+        // Per device in time order, the smallest mean square of each run of 3 healthy windows.
+        let checked = validation.filter { knownHealthy($0, in: dataset) }
+        var runs: [Double] = []
+        for (_, windows) in Dictionary(grouping: checked.isEmpty ? healthy : checked, by: \.device) {
+            let squares = windows.sorted { $0.windowEnd < $1.windowEnd }.map { example in
+                let level = score.level(example.features)
+                return level / (1 - level)
+            }
+            guard squares.count >= 3 else { continue }
+            for start in 0...(squares.count - 3) { runs.append(squares[start..<start + 3].min()!) }
+        }
+        runs.sort()
+        let typical = runs.isEmpty ? 1 : runs[min(runs.count - 1, Int(0.99 * Double(runs.count)))]
+        let threshold = 1.5 * typical
+        score.alarm = AlarmPolicy(threshold: min(threshold / (1 + threshold), 0.999), consecutive: 3)
+        return score
+    }
+}
