@@ -100,7 +100,7 @@ struct ContextScoringTests {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
         try writeBytes(harness.directory.file("models/warmer.vgm"), Self.bundle(signedBy: key))
-        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "metrics_listen": "127.0.0.1:0""#)
         func predictions() throws -> [[SQLValue]] { try harness.query("SELECT window_end - 1750000000, predicted FROM predictions ORDER BY id") }
 
         // Windows end at 10, 20, ... 60: the first four (30 s from the first) make the baseline.
@@ -110,6 +110,13 @@ struct ContextScoringTests {
         var agent = try harness.startAgent()
         try publishAll(try harness.publisher(), Self.readings(0..<61) { $0 < 50 ? 45 : 47 })
         try harness.waitUntilIngested(61)
+        let port = Int(try #require(agent.metricsAddress).port)
+        var scrape = ""
+        #expect(eventually {
+            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
+            return scrape.contains(#"vigil_predictions_total{device_type="motor"} 2"#)
+        }, "\(scrape)")
+        #expect(scrape.contains(#"vigil_anomaly_alarms_total{device_type="motor"} 1"#), "\(scrape)")
         agent.stop()
         #expect(try predictions() == [[.real(50), .text("healthy")], [.real(60), .text("hot")]])
         // The health messages carry the anomaly level and its alarm.

@@ -350,7 +350,8 @@ final class Ingestor {
                 let id = try store.insert(prediction, device: device.name)
                 if upload { try store.enqueue(.prediction, row: id) }
                 counters.predictions += 1
-                observed.predictions.append((device.profile, prediction.windowEnd, prediction.latencySeconds, prediction.alarm))
+                observed.predictions.append((device.profile, prediction.windowEnd, prediction.latencySeconds, prediction.alarm,
+                                              prediction.anomalyAlarm))
                 if prediction.alarm, case .aroundAlarms(let seconds) = rawReadings[device.profile] {
                     try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
                 }

@@ -14,7 +14,7 @@ final class AgentMetrics: @unchecked Sendable {
         /// Payload timestamps (device clock, seconds) of the messages stored.
         var published: [Double]
         /// The predictions stored.
-        var predictions: [(profile: Int, windowEnd: Double, latency: Double, alarm: Bool)]
+        var predictions: [(profile: Int, windowEnd: Double, latency: Double, alarm: Bool, anomalyAlarm: Bool)]
         /// Change of the sequence numbers missing across devices.
         var missingChange: Int64
     }
@@ -44,6 +44,7 @@ final class AgentMetrics: @unchecked Sendable {
     let uplinkConnected: Meter
     private let predictions: [Counter]
     private let alarms: [Counter]
+    private let anomalyAlarms: [Counter]
     private let inference: [Timer]
     private let drift: [Meter]
     /// Per (device type, input), the gauge of its PSI.
@@ -97,6 +98,7 @@ final class AgentMetrics: @unchecked Sendable {
         uplinkConnected = Meter(label: "vigil_uplink_connected", factory: factory)
         predictions = deviceTypes.map { Counter(label: "vigil_predictions_total", dimensions: [("device_type", $0)], factory: factory) }
         alarms = deviceTypes.map { Counter(label: "vigil_alarms_total", dimensions: [("device_type", $0)], factory: factory) }
+        anomalyAlarms = deviceTypes.map { Counter(label: "vigil_anomaly_alarms_total", dimensions: [("device_type", $0)], factory: factory) }
         inference = deviceTypes.map { Timer(label: "vigil_inference_duration_seconds", dimensions: [("device_type", $0)], factory: factory) }
         drift = deviceTypes.map { Meter(label: "vigil_model_drift", dimensions: [("device_type", $0)], factory: factory) }
     }
@@ -121,6 +123,7 @@ final class AgentMetrics: @unchecked Sendable {
             observe(publishToPrediction, committedAt - prediction.windowEnd)
             predictions[prediction.profile].increment()
             if prediction.alarm { alarms[prediction.profile].increment() }
+            if prediction.anomalyAlarm { anomalyAlarms[prediction.profile].increment() }
             inference[prediction.profile].recordNanoseconds(Int64(prediction.latency * 1e9))
         }
     }
