@@ -243,6 +243,12 @@ struct InputContextTests {
 struct AnomalyScoreTests {
     static let score = AnomalyScore(centers: [10, 0, 5], scales: [2, 1, 0.5], alarm: AlarmPolicy(threshold: 0.8, consecutive: 3))
 
+    /// From `firstInput` on: the inputs before it do not count.
+    @Test func onlyTheInputsFromTheFirstOneCount() {
+        let later = AnomalyScore(firstInput: 2, centers: [10, 0, 5], scales: [2, 1, 0.5], alarm: Self.score.alarm)
+        #expect(later.level([1e9, -1e9, 14, -1, 5]) == Self.score.level([14, -1, 5]))
+    }
+
     /// The mean square of the inputs in healthy spreads, from int8 steps of 8/127, as a level s / (1 + s).
     @Test func theLevelIsTheMeanSquareInHealthySpreads() {
         #expect(Self.score.level([10, 0, 5]) == 0)
@@ -264,6 +270,11 @@ struct AnomalyScoreTests {
                                          alarm: AlarmPolicy(threshold: 0.75, consecutive: 3))
         let bytes = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.anomaly == withScore.anomaly)
+        // One that starts further on covers fewer inputs.
+        withScore.anomaly = AnomalyScore(firstInput: 8, centers: Array(repeating: 0.5, count: 16), scales: Array(repeating: 2, count: 16),
+                                         alarm: AlarmPolicy(threshold: 0.75, consecutive: 3))
+        let later = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(try ModelBundle(bytes: later, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.anomaly == withScore.anomaly)
         withScore.anomaly?.centers.removeLast()
         let wrong = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("anomaly needs one center"))

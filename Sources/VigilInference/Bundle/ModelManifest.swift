@@ -123,7 +123,8 @@ public struct ModelManifest: Sendable, Equatable {
         ]
         if case .object(let more) = rest { fields += more }
         if let anomaly {
-            fields.append(("anomaly", ["centers": .array(anomaly.centers.map(JSONValue.number)),
+            fields.append(("anomaly", ["first_input": .number(Double(anomaly.firstInput)),
+                                       "centers": .array(anomaly.centers.map(JSONValue.number)),
                                        "scales": .array(anomaly.scales.map(JSONValue.number)),
                                        "threshold": .number(anomaly.alarm.threshold),
                                        "consecutive": .number(Double(anomaly.alarm.consecutive))]))
@@ -203,11 +204,12 @@ public struct ModelManifest: Sendable, Equatable {
             var anomaly: AnomalyScore?
             if reader.value("anomaly") != nil {
                 let entry = try reader.object("anomaly")
+                let firstInput = try entry.optionalInteger("first_input") ?? 0
                 let centers = try entry.numbers("centers")
                 let scales = try entry.numbers("scales")
                 let anomalyAlarm = try policy(entry)
                 guard scales.allSatisfy({ $0 > 0 }) else { throw entry.error("scales", "must be positive") }
-                anomaly = AnomalyScore(centers: centers, scales: scales, alarm: anomalyAlarm)
+                anomaly = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, alarm: anomalyAlarm)
             }
             var inputDeciles: [[Double]] = []
             if case .array(let rows)? = reader.value("input_deciles") {
@@ -252,8 +254,9 @@ public struct ModelManifest: Sendable, Equatable {
         guard !inputs.isEmpty, means.count == networkInputs, scales.count == networkInputs, scales.allSatisfy({ $0 > 0 }) else {
             throw .manifestInvalid("needs one mean and one positive scale per network input (\(networkInputs))")
         }
-        if let anomaly, anomaly.centers.count != networkInputs || anomaly.scales.count != networkInputs {
-            throw .manifestInvalid("anomaly needs one center and one scale per network input (\(networkInputs))")
+        if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= networkInputs
+            || anomaly.centers.count != networkInputs - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
+            throw .manifestInvalid("anomaly needs one center and one scale per network input from its first_input on (\(networkInputs) inputs)")
         }
         guard let first = layers.first, first.inputs == networkInputs, layers.last!.outputs == max(classes.count, 1) else {
             throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class")

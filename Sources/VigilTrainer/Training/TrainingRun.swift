@@ -70,6 +70,7 @@ public struct TrainingRun {
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
+        let rawWidth = options.profile.features.reduce(0) { $0 + $1.features.count }
         let source = try openDatasetSource(options.agentDatabase)
         let dataset = try source.dataset(profile: options.profile, rule: options.rule, context: options.context)
         let (train, validation, holdout) = dataset.split()
@@ -128,7 +129,10 @@ public struct TrainingRun {
         let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
         let validationTrouble = validationSet.map { 1 - probabilities(network, $0.x)[0] }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
-        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset)
+        // With a context, the anomaly score looks at the inputs relative to each device's baseline
+        // and their trends: machines of one type differ in their absolute levels.
+        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
+                                          firstInput: options.context == nil ? 0 : rawWidth)
         // Failing within the horizon or not, whatever the mode: healthy's probability against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -146,7 +150,7 @@ public struct TrainingRun {
             // The champion scores the same hold-out windows with the inputs its own context gives
             // and its own standardisation; both are compared on the windows both score.
             let championManifest = champion.manifest
-            guard championManifest.inputs.count == options.profile.features.reduce(0, { $0 + $1.features.count }),
+            guard championManifest.inputs.count == rawWidth,
                   championManifest.classes.first == "healthy" else {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
