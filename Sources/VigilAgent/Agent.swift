@@ -78,16 +78,7 @@ public final class Agent: @unchecked Sendable {
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
                                 alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
                                 rawReadings: settings?.rawReadings ?? [:],
-                                healthChanged: { device, prediction in
-                                    let payload: JSONValue = [
-                                        "device": .string(device), "model": .string(prediction.model),
-                                        "version": .string(prediction.version), "state": .string(prediction.predicted),
-                                        "alarm": .bool(prediction.alarm),
-                                        "anomaly": prediction.anomaly.map(JSONValue.number) ?? .null,
-                                        "anomaly_alarm": .bool(prediction.anomalyAlarm),
-                                        "probabilities": .array(prediction.probabilities.map(JSONValue.number)),
-                                        "window_end": .number(prediction.windowEnd),
-                                    ]
+                                healthChanged: { device, payload in
                                     do {
                                         try client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
                                                            qos: 1, retain: true)

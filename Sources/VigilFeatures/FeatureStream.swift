@@ -12,6 +12,17 @@ public final class FeatureStream {
         public var sampleCount: Int
         /// The features, in the spec's order.
         public var values: [Double]
+        /// Whether every one of at least `DeviceProfile.minimumSamplesPerWindow` samples had the
+        /// same value: a live sensor's readings never do, a stuck one's always do.
+        public var constant: Bool
+
+        init(start: Double, end: Double, statistics: WindowStatistics, values: [Double]) {
+            self.start = start
+            self.end = end
+            sampleCount = statistics.count
+            self.values = values
+            constant = statistics.count >= DeviceProfile.minimumSamplesPerWindow && statistics.min == statistics.max
+        }
     }
 
     public let spec: FeatureWindowSpec
@@ -77,7 +88,7 @@ public final class FeatureStream {
                 timeWindow!.append(timestamp: times.time(index), value: values[index]) { bounds, summary, values, timestamps in
                     let statistics = summary ?? WindowStatistics(values: values, timestamps: timestamps)
                     extractor.compute(statistics: statistics, values: values, into: &scratch)
-                    emit(Row(start: bounds.start, end: bounds.end, sampleCount: statistics.count, values: scratch))
+                    emit(Row(start: bounds.start, end: bounds.end, statistics: statistics, values: scratch))
                 }
             }
             return
@@ -91,10 +102,9 @@ public final class FeatureStream {
             guard window.append(timestamp: timestamp, value: value) else { continue }
             let (windowValues, windowTimestamps) = window.window
             if sums.needsRebase { sums.rebase(values: windowValues, timestamps: windowTimestamps) }
-            extractor.compute(statistics: sums.statistics(values: windowValues, zeroCrossings: zeroCrossings),
-                              values: windowValues, into: &scratch)
-            emit(Row(start: windowTimestamps[0], end: windowTimestamps[windowTimestamps.count - 1],
-                     sampleCount: windowValues.count, values: scratch))
+            let statistics = sums.statistics(values: windowValues, zeroCrossings: zeroCrossings)
+            extractor.compute(statistics: statistics, values: windowValues, into: &scratch)
+            emit(Row(start: windowTimestamps[0], end: windowTimestamps[windowTimestamps.count - 1], statistics: statistics, values: scratch))
         }
         countWindow = window
         sliding = sums

@@ -65,6 +65,58 @@ struct ScoringTests {
     }
 }
 
+@Suite("Agent scoring around a stuck sensor")
+struct StuckSensorTests {
+    /// Readings that repeat one value for whole windows are a stuck sensor: the windows are
+    /// counted, the model does not score them and says why, once, and scores again after.
+    /// With `"stuck_check": false` on the sensor (a coarse one may hold one reading), every
+    /// window is scored as before.
+    @Test(arguments: [true, false])
+    func aStuckSensorIsReportedAndNotScored(stuckCheck: Bool) throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        if !stuckCheck {
+            try writeFile(harness.directory.file("devices/motor.json"), AgentHarness.motorProfile.replacing(
+                #""name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200"#,
+                with: #""name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200, "stuck_check": false"#))
+        }
+        try writeBytes(harness.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: key))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        defer { watcher.stop() }
+        let agent = try harness.startAgent()
+        // Live for 20 s, stuck at 60.0 for 20 s, live again.
+        let readings = (0..<61).map { second in
+            ("plant/motor/m1/temperature",
+             #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#((20..<40).contains(second) ? 60 : 40 + second % 7)}"#)
+        }
+        try publishAll(try harness.publisher(), readings)
+        try harness.waitUntilIngested(readings.count)
+        agent.stop()
+        let scored = try harness.query("SELECT window_end - 1750000000 FROM predictions ORDER BY id").map { $0[0] }
+        guard stuckCheck else {
+            #expect(scored == [10, 20, 30, 40, 50, 60].map { SQLValue.real($0) })
+            #expect(try harness.query("SELECT count(*) FROM counters WHERE name IN ('constant_windows', 'abstentions')") == [[.integer(0)]])
+            return
+        }
+        #expect(scored == [.real(10), .real(20), .real(50), .real(60)])
+        #expect(try harness.counter("constant_windows") == 2 && harness.counter("abstentions") == 2)
+        // Health messages up to the first one after the sensor came back (the window ending at 50).
+        var messages: [String] = []
+        while !messages.contains(where: { $0.contains(#""window_end":1750000050"#) }) {
+            let more = collect(health, count: 1).map(\.payload)
+            if more.isEmpty { break }
+            messages += more
+        }
+        let unknown = messages.filter { $0.contains(#""state":"unknown""#) }
+        #expect(unknown.count == 1 && unknown[0].contains(#""suspect_sensors":["temperature"]"#), "\(messages)")
+        let after = messages.drop { !$0.contains(#""state":"unknown""#) }.dropFirst()
+        #expect(after.first?.contains(#""window_end":1750000050"#) == true, "scored again after: \(messages)")
+        #expect(harness.log.all.filter { $0.contains("stuck?") }.count == 1)
+    }
+}
+
 /// Models whose inputs have a context (`InputContext`): a device's baseline comes first, and
 /// survives a restart; a repair starts a new one.
 @Suite("Agent scoring against each device's baseline")
@@ -90,9 +142,12 @@ struct ContextScoringTests {
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
+    /// Readings around `celsius` of each second, 0.2 °C higher every other second as a live
+    /// sensor's would be (one value throughout a window is a stuck sensor).
     static func readings(_ seconds: Range<Int>, celsius: (Int) -> Double) -> [(String, String)] {
         seconds.map { second in
-            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(celsius(second))}"#)
+            ("plant/motor/m1/temperature",
+             #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(celsius(second) + Double(second % 2) * 0.2)}"#)
         }
     }
 

@@ -15,6 +15,10 @@ struct IngestCounters {
     var featureRows: Int64 = 0
     var lateSamples: Int64 = 0
     var predictions: Int64 = 0
+    /// Feature windows whose sensor read one value throughout (stuck), and windows a model did
+    /// not score because one of its inputs came from such a window.
+    var constantWindows: Int64 = 0
+    var abstentions: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
 
     /// Counter names in the database, one per field.
@@ -30,6 +34,8 @@ struct IngestCounters {
     static let featureRowsName = "feature_rows"
     static let lateSamplesName = "late_samples"
     static let predictionsName = "predictions"
+    static let constantWindowsName = "constant_windows"
+    static let abstentionsName = "abstentions"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
     mutating func deadLetter(_ reason: DeadLetterReason) {
@@ -43,7 +49,8 @@ struct IngestCounters {
                    (Self.droppedSentRowsName, droppedSentRows), (Self.droppedHistoryRowsName, droppedHistoryRows),
                    (Self.droppedOutboxRowsName, droppedOutboxRows),
                    (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
-                   (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions)]
+                   (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions),
+                   (Self.constantWindowsName, constantWindows), (Self.abstentionsName, abstentions)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))
         }

@@ -55,6 +55,7 @@ final class Ingestor {
     private var refusalLimit = LogRateLimit()
     private var sizeLimit = LogRateLimit()
     private var dataLossLimit = LogRateLimit()
+    private var stuckLimit = LogRateLimit()
 
     private var routes: [String: Route] = [:]
     private var devices: [Device] = []
@@ -66,8 +67,9 @@ final class Ingestor {
     private var emitted: [(set: Int64, spec: Int, series: Int64, row: FeatureStream.Row)] = []
     /// The installed models, scoring feature rows as they are stored.
     var scoring: ModelScoring
-    /// Called after the commit that stores a prediction which changes a device's health.
-    private let healthChanged: (String, ModelScoring.Prediction) -> Void
+    /// Called after the commit that stores a prediction or abstention which changes a device's
+    /// health, with the device and its health message.
+    private let healthChanged: (String, JSONValue) -> Void
     /// Called for every feature window stored, with the device's profile index, the window's
     /// feature spec and what scoring it did (the model installer's health checks).
     var windowStored: ((_ profile: Int, _ spec: Int, _ observation: ModelScoring.Observation) -> Void)?
@@ -86,7 +88,7 @@ final class Ingestor {
     init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
          rawReadings: [String: RawReadings] = [:],
-         healthChanged: @escaping (String, ModelScoring.Prediction) -> Void, metrics: AgentMetrics, logger: Logger) throws {
+         healthChanged: @escaping (String, JSONValue) -> Void, metrics: AgentMetrics, logger: Logger) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
         self.maintenancePrefix = maintenancePrefix + "/"
@@ -344,8 +346,19 @@ final class Ingestor {
             let bytes = 2 * (item.row.values.count * 8 + 96)
             bytesSinceSizeCheck += bytes
             uncommittedBytes += bytes
+            let sensor = router.profiles[device.profile].sensors[router.profiles[device.profile].features[item.spec].sensor]
+            let stuck = item.row.constant && sensor.stuckCheck
+            if stuck {
+                counters.constantWindows += 1
+                logger.log(.warning, "a sensor read one value throughout a window: stuck?", limit: &stuckLimit,
+                           metadata: ["device": "\(device.name)", "sensor": "\(sensor.name)"])
+            }
             let observation = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
-                                              values: item.row.values, windowEnd: item.row.end)
+                                              values: item.row.values, windowEnd: item.row.end, constant: stuck)
+            counters.abstentions += Int64(observation.abstentions.count)
+            for abstention in observation.abstentions where abstention.changed {
+                transaction.afterCommit { [healthChanged] in healthChanged(device.name, abstention.health(device: device.name)) }
+            }
             for prediction in observation.predictions {
                 let id = try store.insert(prediction, device: device.name)
                 if upload { try store.enqueue(.prediction, row: id) }
@@ -356,7 +369,7 @@ final class Ingestor {
                     try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
                 }
                 if prediction.changed {
-                    transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction) }
+                    transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction.health(device: device.name)) }
                 }
             }
             windowStored?(device.profile, item.spec, observation)

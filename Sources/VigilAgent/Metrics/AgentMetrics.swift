@@ -30,6 +30,8 @@ final class AgentMetrics: @unchecked Sendable {
     private let missing: Meter
     private let lateSamples: Counter
     private let featureWindows: Counter
+    private let constantWindows: Counter
+    private let abstentions: Counter
     private let maintenanceEvents: Counter
     private let droppedRows: (raw: Counter, uploaded: Counter, history: Counter, unsent: Counter)
     private let commitDuration: Timer
@@ -80,6 +82,8 @@ final class AgentMetrics: @unchecked Sendable {
         missing = Meter(label: "vigil_messages_missing", factory: factory)
         lateSamples = Counter(label: "vigil_late_samples_total", factory: factory)
         featureWindows = Counter(label: "vigil_feature_windows_total", factory: factory)
+        constantWindows = Counter(label: "vigil_constant_windows_total", factory: factory)
+        abstentions = Counter(label: "vigil_abstentions_total", factory: factory)
         maintenanceEvents = Counter(label: "vigil_maintenance_events_total", factory: factory)
         droppedRows = (Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "raw")], factory: factory),
                        Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "uploaded")], factory: factory),
@@ -113,6 +117,8 @@ final class AgentMetrics: @unchecked Sendable {
         if committed.missingChange != 0 { missing.increment(by: Double(committed.missingChange)) }
         lateSamples.increment(by: counters.lateSamples)
         featureWindows.increment(by: counters.featureRows)
+        constantWindows.increment(by: counters.constantWindows)
+        abstentions.increment(by: counters.abstentions)
         maintenanceEvents.increment(by: counters.maintenanceEvents)
         droppedRows.raw.increment(by: counters.droppedRows)
         droppedRows.uploaded.increment(by: counters.droppedSentRows)

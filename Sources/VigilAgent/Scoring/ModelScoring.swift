@@ -24,6 +24,36 @@ struct ModelScoring {
         let anomaly: Double?
         let anomalyAlarm: Bool
         let latencySeconds: Double
+
+        /// The device's health message (`vigil/<agent>/health/<device>`).
+        func health(device: String) -> JSONValue {
+            [
+                "device": .string(device), "model": .string(model), "version": .string(version), "state": .string(predicted),
+                "alarm": .bool(alarm), "anomaly": anomaly.map(JSONValue.number) ?? .null, "anomaly_alarm": .bool(anomalyAlarm),
+                "probabilities": .array(probabilities.map(JSONValue.number)), "window_end": .number(windowEnd),
+            ]
+        }
+    }
+
+    /// A window a model did not score because one of its inputs came from a window whose sensor
+    /// read one value throughout (stuck): the model says so rather than score a blind input.
+    struct Abstention {
+        let model: String
+        let version: String
+        let windowEnd: Double
+        /// The sensors whose windows were constant.
+        let sensors: [String]
+        /// Whether the device's previous window under this model was scored (or none was).
+        let changed: Bool
+
+        /// The device's health message: its state is unknown, and why.
+        func health(device: String) -> JSONValue {
+            [
+                "device": .string(device), "model": .string(model), "version": .string(version), "state": "unknown",
+                "reason": .string("constant readings (stuck sensor): \(sensors.joined(separator: ", "))"),
+                "suspect_sensors": .array(sensors.map(JSONValue.string)), "window_end": .number(windowEnd),
+            ]
+        }
     }
 
     /// One model's input drift: per input (`sensor.feature@window`), its PSI over recent windows.
@@ -52,10 +82,13 @@ struct ModelScoring {
     struct Observation {
         var predictions: [Prediction] = []
         var learning: [String] = []
+        var abstentions: [Abstention] = []
     }
 
-    /// Per device: latest row per feature spec, and its state per model.
+    /// Per device: latest row per feature spec, the specs whose latest row was constant, and its
+    /// state per model.
     private var latest: [String: [Int: [Double]]] = [:]
+    private var constant: [String: Set<Int>] = [:]
     private var states: [String: [String: DeviceState]] = [:]
     private var inputs: [Double] = []
     private var vector: [Double] = []
@@ -87,6 +120,7 @@ struct ModelScoring {
     /// Forgets every device's rows and states, after a rollback of the transaction they came from.
     mutating func forgetHistory() {
         latest.removeAll()
+        constant.removeAll()
         states.removeAll()
     }
 
@@ -105,6 +139,7 @@ struct ModelScoring {
     /// Forgets one device's rows and states: its machine was repaired.
     mutating func forget(device: String) {
         latest[device] = nil
+        constant[device] = nil
         states[device] = nil
     }
 
@@ -112,12 +147,15 @@ struct ModelScoring {
         for device in states.keys { states[device]?[name] = nil }
     }
 
-    /// Records a new feature row of `spec` for `device` (of profile `profile`): the predictions
-    /// it completes, for every model or only the one named `only` (a replay warming that model up).
-    mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double, only: String? = nil) -> Observation {
+    /// Records a new feature row of `spec` for `device` (of profile `profile`), `constant` if its
+    /// sensor read one value throughout: the predictions it completes, for every model or only the
+    /// one named `only` (a replay warming that model up).
+    mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double, constant isConstant: Bool = false,
+                          only: String? = nil) -> Observation {
         let models = catalog.models[profile]
         guard !models.isEmpty else { return Observation() }
         latest[device, default: [:]][spec] = values
+        if isConstant { constant[device, default: []].insert(spec) } else { constant[device]?.remove(spec) }
         var observation = Observation()
         for model in models where model.trigger == spec && (only == nil || model.bundle.manifest.name == only) {
             guard let rows = latest[device], model.slots.allSatisfy({ rows[$0.spec] != nil }) else { continue }
@@ -129,6 +167,15 @@ struct ModelScoring {
                 drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
             }
             var state = states[device]?[manifest.name] ?? DeviceState()
+            let stuck = Set(model.slots.map(\.spec)).intersection(constant[device] ?? [])
+            guard stuck.isEmpty else {
+                let sensors = Array(Set(zip(manifest.inputs, model.slots).filter { stuck.contains($1.spec) }.map(\.0.sensor))).sorted()
+                observation.abstentions.append(Abstention(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
+                                                          sensors: sensors, changed: state.predicted != "unknown"))
+                state.predicted = "unknown"
+                states[device, default: [:]][manifest.name] = state
+                continue
+            }
             if let context = manifest.context {
                 guard state.context.next(raw, at: windowEnd, context: context, into: &inputs) else {
                     states[device, default: [:]][manifest.name] = state

@@ -26,6 +26,9 @@ public struct SensorProfile: Sendable, Equatable {
     public var intervalSeconds: Double
     /// Samples per block message of a simulated block sensor.
     public var blockSamples: Int
+    /// Whether a window of one repeated value means the sensor is stuck (`"stuck_check"`, default
+    /// true); a coarse sensor that may legitimately hold one reading for a window turns it off.
+    public var stuckCheck = true
 
     public init(name: String, unit: String, kind: Kind, rateHz: Double? = nil, min: Double, max: Double,
                 signal: SignalModel? = nil, intervalSeconds: Double = 1, blockSamples: Int = 1024) {
@@ -51,6 +54,7 @@ public struct SensorProfile: Sendable, Equatable {
         signal = reader.value("signal") == nil ? nil : try reader.choice("signal") as SignalModel
         intervalSeconds = try reader.optionalDouble("interval_s") ?? 1
         blockSamples = try reader.optionalInteger("block_samples") ?? 1024
+        stuckCheck = try reader.optionalBool("stuck_check") ?? true
         try reader.rejectUnknownFields()
         guard TopicPattern.isPlainSegment(name) else {
             throw reader.error("name", "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
