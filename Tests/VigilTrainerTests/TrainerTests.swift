@@ -23,6 +23,22 @@ struct TrainerTests {
         #expect(rule.label(windowEnd: 200 * hour, faults: faults, dataEnd: 500 * hour) == 0)    // after repair, long before the next
         #expect(rule.label(windowEnd: 420 * hour, faults: faults, dataEnd: 500 * hour) == 0)    // 80 h of known healthy future
         #expect(rule.label(windowEnd: 470 * hour, faults: faults, dataEnd: 500 * hour) == nil)  // outcome unknown: left out
+        // With an early horizon of two weeks, healthy windows within it before a fault are soon.
+        let early = LabelRule(horizon: 48 * hour, earlyHorizon: 336 * hour)
+        #expect(early.isSoon(windowEnd: 10 * hour, faults: faults))           // 90 h before
+        #expect(!early.isSoon(windowEnd: 60 * hour, faults: faults))          // failing, not soon
+        #expect(!early.isSoon(windowEnd: 420 * hour, faults: faults))         // no fault ahead
+        #expect(!rule.isSoon(windowEnd: 10 * hour, faults: faults))           // no early horizon
+        #expect(!early.isSoon(windowEnd: 100 * hour - 337 * hour, faults: faults)) // before it
+    }
+
+    /// The probability of trouble is the failing classes' whatever else the model says: "soon"
+    /// and healthy count against it; a model without failing classes keeps 1 minus the first.
+    @Test func troubleIsTheFailingClasses() {
+        #expect(ModelManifest.trouble([0.5, 0.3, 0.2], classes: ["healthy", "soon", "failing"]) == 0.2)
+        #expect(ModelManifest.trouble([0.4, 0.1, 0.3, 0.2], classes: ["healthy", "soon", "failing:ball", "failing:outer_race"]) == 0.5)
+        #expect(ModelManifest.trouble([0.7, 0.3], classes: ["healthy", "hot"]) == 1 - 0.7)
+        #expect(ModelManifest.trouble([0.9], classes: ["score"]) == 0.9)
     }
 
     /// Two Gaussian clusters: the MLP and the logistic regression both separate them, the int8
@@ -130,6 +146,12 @@ struct TrainerTests {
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
         #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
+        // With an early horizon the model also says "soon", between healthy and failing.
+        let planned = try TrainingRun.run(.init(agentDatabase: database, profile: motor,
+                                                rule: LabelRule(horizon: 48 * 3600, earlyHorizon: 336 * 3600), name: "motor-health"),
+                                          signingKey: key)
+        #expect(planned.manifest.classes == ["healthy", "soon", "failing"])
+        #expect(planned.holdout.macroF1 >= 0.6, "macro-F1 \(planned.holdout.macroF1)")
 
         // With fault modes, the model also says what is coming: one failing class per mode the events named.
         var withModes = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")

@@ -155,26 +155,29 @@ struct ModelScoring {
         let models = catalog.models[profile]
         guard !models.isEmpty else { return Observation() }
         latest[device, default: [:]][spec] = values
-        if isConstant { constant[device, default: []].insert(spec) } else { constant[device]?.remove(spec) }
+        if isConstant {
+            constant[device, default: []].insert(spec)
+        } else if constant[device]?.remove(spec) != nil, constant[device]!.isEmpty {
+            constant[device] = nil
+        }
         var observation = Observation()
         for model in models where model.trigger == spec && (only == nil || model.bundle.manifest.name == only) {
             guard let rows = latest[device], model.slots.allSatisfy({ rows[$0.spec] != nil }) else { continue }
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
-            raw.removeAll(keepingCapacity: true)
-            for slot in model.slots { raw.append(rows[slot.spec]![slot.column]) }
-            if !manifest.inputDeciles.isEmpty {
-                drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
-            }
             var state = states[device]?[manifest.name] ?? DeviceState()
-            let stuck = Set(model.slots.map(\.spec)).intersection(constant[device] ?? [])
-            guard stuck.isEmpty else {
-                let sensors = Array(Set(zip(manifest.inputs, model.slots).filter { stuck.contains($1.spec) }.map(\.0.sensor))).sorted()
+            if let suspect = constant[device], model.slots.contains(where: { suspect.contains($0.spec) }) {
+                let sensors = Set(zip(manifest.inputs, model.slots).filter { suspect.contains($1.spec) }.map(\.0.sensor)).sorted()
                 observation.abstentions.append(Abstention(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                                           sensors: sensors, changed: state.predicted != "unknown"))
                 state.predicted = "unknown"
                 states[device, default: [:]][manifest.name] = state
                 continue
+            }
+            raw.removeAll(keepingCapacity: true)
+            for slot in model.slots { raw.append(rows[slot.spec]![slot.column]) }
+            if !manifest.inputDeciles.isEmpty {
+                drift["\(profile)/\(manifest.name)", default: DriftMonitor(edges: manifest.inputDeciles)].observe(raw)
             }
             if let context = manifest.context {
                 guard state.context.next(raw, at: windowEnd, context: context, into: &inputs) else {
@@ -205,8 +208,8 @@ struct ModelScoring {
             state.alert = alert
             states[device, default: [:]][manifest.name] = state
             observation.predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
-                                          probabilities: probabilities, predicted: predicted, changed: changed,
-                                          alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
+                                                      probabilities: probabilities, predicted: predicted, changed: changed,
+                                                      alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
                                                       latencySeconds: MonotonicClock.now() - started))
         }
         return observation

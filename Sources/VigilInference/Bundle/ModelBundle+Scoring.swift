@@ -14,9 +14,8 @@ extension ModelBundle {
         }
     }
 
-    /// The probability of trouble in `probabilities`: 1 minus the first (healthy) class's, or
-    /// the single score itself.
+    /// The probability of trouble in `probabilities`: the failing classes' (`ModelManifest.trouble`).
     public func trouble(_ probabilities: [Double]) -> Double {
-        manifest.classes.count > 1 ? 1 - probabilities[0] : probabilities[0]
+        ModelManifest.trouble(probabilities, classes: manifest.classes)
     }
 }

@@ -89,6 +89,21 @@ public struct ModelManifest: Sendable, Equatable {
     /// How many values the network takes: the inputs, and with a context their derived ones.
     public var networkInputs: Int { context == nil ? inputs.count : InputContext.width(raw: inputs.count) }
 
+    /// Whether a class means failing within the horizon: `failing`, or `failing:<mode>`.
+    public static func isFailing(_ name: String) -> Bool { name == "failing" || name.hasPrefix("failing:") }
+
+    /// The probability of trouble of class `probabilities` for `classes`: the sum over the
+    /// failing classes; for a model without any, 1 minus the first class's; a single score itself.
+    public static func trouble(_ probabilities: [Double], classes: [String]) -> Double {
+        guard classes.count > 1 else { return probabilities[0] }
+        var sum = 0.0, any = false
+        for (index, name) in classes.enumerated() where isFailing(name) {
+            sum += probabilities[index]
+            any = true
+        }
+        return any ? sum : 1 - probabilities[0]
+    }
+
     /// The version as comparable numbers.
     public var versionNumbers: [Int] { version.split(separator: ".").map { Int($0) ?? 0 } }
 

@@ -27,6 +27,7 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "One failing class per fault mode the maintenance events name.")
     var faultModes = false
     @OptionGroup var inputs: ContextOptions
+    @OptionGroup var labels: LabelOptions
 
     func validate() throws {
         guard every > 0 else { throw ValidationError("--every must be positive, got \(every)") }
@@ -44,6 +45,7 @@ struct ServeCommand: ParsableCommand {
         options.search = search
         options.faultModes = faultModes
         options.context = inputs.context
+        options.rule = labels.rule
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)
         defer { server?.stop() }

@@ -32,8 +32,7 @@ struct TrainCommand: ParsableCommand {
     var name: String?
     @Option(help: "The model's semantic version.")
     var version = "1.0.0"
-    @Option(help: "Hours before a fault within which a window counts as failing.")
-    var horizonHours = 48.0
+    @OptionGroup var labels: LabelOptions
     @Option(help: "Hidden layer sizes, comma-separated, or none for a logistic regression.")
     var hidden: String?
     @Option(help: "Adam's learning rate.")
@@ -53,7 +52,6 @@ struct TrainCommand: ParsableCommand {
     var margin = 0.02
 
     func validate() throws {
-        guard horizonHours > 0 else { throw ValidationError("--horizon-hours must be positive, got \(horizonHours)") }
         if let hidden, hidden != "none", hidden.split(separator: ",").contains(where: { Int($0).map { $0 < 1 } ?? true }) {
             throw ValidationError("--hidden takes sizes like 16 or 32,16, or none; got \(hidden)")
         }
@@ -67,7 +65,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("no device profile of type \(type) in \(devices)")
         }
         let signing = try signingKey(file: key)
-        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, rule: LabelRule(horizon: horizonHours * 3600),
+        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, rule: labels.rule,
                                           name: name ?? "\(type)-health")
         options.version = version
         options.seed = seed

@@ -10,6 +10,8 @@ public struct Dataset: Sendable {
         public var label: Int
         /// For a failing window, the mode of the fault it precedes (nil if the event gave none).
         public var mode: String? = nil
+        /// For a healthy window, whether it precedes a fault within the rule's early horizon.
+        public var soon = false
     }
 
     /// A confirmed fault: when, and its mode if the event gave one.

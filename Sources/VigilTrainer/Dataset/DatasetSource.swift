@@ -101,9 +101,11 @@ extension DatasetSource {
                 } else {
                     inputs = raw
                 }
-                guard let label = rule.label(windowEnd: window.end, faults: (faults[device] ?? []).map(\.time), dataEnd: dataEnd) else { continue }
+                let times = (faults[device] ?? []).map(\.time)
+                guard let label = rule.label(windowEnd: window.end, faults: times, dataEnd: dataEnd) else { continue }
                 let next = faults[device]?.first { $0.time >= window.end }
-                examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil))
+                examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil,
+                                      soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: times)))
             }
         }
         return Dataset(featureNames: context == nil ? names : InputContext.names(names), examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)

@@ -24,7 +24,7 @@ public final class TrainerService {
         /// New fault events of a device type that make a round retrain it.
         public var minimumNewEvents = 1
         public var canaryShare = 0.1
-        public var rule = LabelRule(horizon: 48 * 3600)
+        public var rule = LabelRule(horizon: 48 * 3600, earlyHorizon: 336 * 3600)
         /// Search model sizes and learning rates each round; train one failing class per fault mode.
         public var search = false
         public var faultModes = false

@@ -1,3 +1,5 @@
+import VigilInference
+
 /// How a model did on held-out windows: accuracy, macro-F1, per-class precision and recall, the
 /// confusion matrix and ROC-AUC of "failing". The trainer evaluates the int8 model (what agents
 /// run) and its float original beside it.
@@ -55,9 +57,12 @@ public struct Evaluation: Sendable {
         }
     }
 
-    /// Failing within the horizon or not, whatever the failing class (mode): healthy's
-    /// probability against the rest.
-    public static func failingOrNot(_ probabilities: [Double]) -> [Double] { [probabilities[0], 1 - probabilities[0]] }
+    /// Failing within the horizon or not, whatever the failing class (mode): the failing
+    /// classes' probability against the rest (`ModelManifest.trouble`).
+    public static func failingOrNot(_ probabilities: [Double], classes: [String]) -> [Double] {
+        let trouble = ModelManifest.trouble(probabilities, classes: classes)
+        return [1 - trouble, trouble]
+    }
 
     /// The share of windows where two models predict the same class (int8 against float).
     public static func agreement(_ a: [[Double]], _ b: [[Double]]) -> Double {

@@ -36,10 +36,10 @@ public struct ModelEvaluation: Sendable {
             bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
             let p = output
             // Failing within the horizon or not, whatever the mode.
-            probabilities.append(Evaluation.failingOrNot(p))
+            probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
             // The most likely failing class names the mode ("failing:outer_race"), when the model has modes.
-            let named = (1..<p.count).max { p[$0] < p[$1] }.map { manifest.classes[$0] }
+            let named = p.indices.filter { ModelManifest.isFailing(manifest.classes[$0]) }.max { p[$0] < p[$1] }.map { manifest.classes[$0] }
             let mode = named.flatMap { $0.hasPrefix("failing:") ? String($0.dropFirst("failing:".count)) : nil }
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
             if let anomaly = manifest.anomaly {

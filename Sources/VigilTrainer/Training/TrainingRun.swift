@@ -78,13 +78,16 @@ public struct TrainingRun {
             throw ConfigurationError(file: options.agentDatabase, field: "",
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
-        // The classes: healthy and failing, or with `faultModes` healthy, then failing per fault
-        // mode the events name ("failing:outer_race"), so the model also says what is coming; the
-        // probability of failing within the horizon stays 1 minus healthy's.
+        // The classes: healthy, with an early horizon "soon", then failing, or with `faultModes`
+        // failing per fault mode the events name ("failing:outer_race"), so the model also says
+        // what is coming; the probability of failing within the horizon is the failing classes'.
         let modes = options.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
-        let classes = modes.isEmpty ? LabelRule.classes : ["healthy"] + modes.map { "failing:\($0)" }
+        let early = options.rule.earlyHorizon != nil
+        let classes = ["healthy"] + (early ? [LabelRule.soon] : []) + (modes.isEmpty ? ["failing"] : modes.map { "failing:\($0)" })
+        let failingClasses = classes.indices.filter { ModelManifest.isFailing(classes[$0]) }
         func classIndex(_ example: Dataset.Example) -> Int {
-            example.label == 0 ? 0 : 1 + (modes.firstIndex(of: example.mode ?? "unknown") ?? 0)
+            if example.label == 0 { return early && example.soon ? 1 : 0 }
+            return failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
         }
         let width = dataset.featureNames.count
         var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
@@ -127,23 +130,25 @@ public struct TrainingRun {
             return probabilities
         }
         let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
-        let validationTrouble = validationSet.map { 1 - probabilities(network, $0.x)[0] }
+        let validationTrouble = validationSet.map { ModelManifest.trouble(probabilities(network, $0.x), classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
         // and their trends: machines of one type differ in their absolute levels.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
                                           firstInput: options.context == nil ? 0 : rawWidth)
-        // Failing within the horizon or not, whatever the mode: healthy's probability against the rest.
+        // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
-        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map(Evaluation.failingOrNot), classes: LabelRule.classes.count)
-        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map(Evaluation.failingOrNot), classes: LabelRule.classes.count)
+        let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map { Evaluation.failingOrNot($0, classes: classes) },
+                                    classes: LabelRule.classes.count)
+        let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map { Evaluation.failingOrNot($0, classes: classes) },
+                                         classes: LabelRule.classes.count)
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
         // On failing windows, how often the most likely failing class is the coming fault's mode.
-        let failing = holdoutSet.indices.filter { holdoutSet[$0].y > 0 }
+        let failing = holdout.indices.filter { holdout[$0].label == 1 }
         let modeAccuracy = failing.isEmpty || modes.isEmpty ? nil : Double(failing.filter { index in
             let p = int8Probabilities[index]
-            return (1..<p.count).max { p[$0] < p[$1] } == holdoutSet[index].y
+            return failingClasses.max { p[$0] < p[$1] } == holdoutSet[index].y
         }.count) / Double(failing.count)
         var gate: (challenger: Double, champion: Double, passed: Bool)?
         if let champion = options.champion {
@@ -164,11 +169,11 @@ public struct TrainingRun {
                 guard let inputs = championInputs["\(example.device)@\(example.windowEnd)"] else { continue }
                 champion.probabilities(raw: inputs, scratch: &scratch, into: &output)
                 common.append(index)
-                championProbabilities.append(Evaluation.failingOrNot(output))
+                championProbabilities.append(Evaluation.failingOrNot(output, classes: championManifest.classes))
             }
             let commonTruth = common.map { truth[$0] }
             let championF1 = Evaluation(truth: commonTruth, probabilities: championProbabilities, classes: 2).macroF1
-            let challengerF1 = Evaluation(truth: commonTruth, probabilities: common.map { Evaluation.failingOrNot(int8Probabilities[$0]) },
+            let challengerF1 = Evaluation(truth: commonTruth, probabilities: common.map { Evaluation.failingOrNot(int8Probabilities[$0], classes: classes) },
                                           classes: 2).macroF1
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }
@@ -190,7 +195,8 @@ public struct TrainingRun {
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
                 "rows": ["train": .number(Double(train.count)), "validation": .number(Double(validation.count)),
                          "holdout": .number(Double(holdout.count))],
-                "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault; unknown outcome left out"),
+                "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault"
+                                      + (options.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
                 "model": .string(chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)"),
                 "context": .string(options.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
                 "learning_rate": .number(chosen.learningRate),
