@@ -41,6 +41,10 @@ public final class Agent: @unchecked Sendable {
     private let metricsServer: MetricsServer?
     /// When the writer next refreshes the gauges read from disk (monotonic seconds).
     private var nextGaugeRefresh = 0.0
+    /// Per running model (`profile/name`), when its drift was last reported upstream.
+    private var driftReported: [String: Double] = [:]
+    /// Fewer scored windows than this say too little about a population to report its drift.
+    public static let driftReportMinimumWindows = 100
 
     /// Loads the profiles, opens the database and binds the metrics address; fails with a
     /// message naming what is wrong.
@@ -189,7 +193,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Once a second: the database's size on disk, the outbox backlog, the models running and
-    /// their input drift.
+    /// their input drift, reported upstream too.
     private func refreshGauges() {
         let now = MonotonicClock.now()
         guard now >= nextGaugeRefresh else { return }
@@ -201,7 +205,28 @@ public final class Agent: @unchecked Sendable {
             for model in models { running.append((profile.type, model.bundle.manifest.name, model.bundle.manifest.version)) }
         }
         metrics.setRunning(running)
-        metrics.setDrift(ingestor.scoring.drifts)
+        let drifts = ingestor.scoring.drifts
+        metrics.setDrift(drifts)
+        if let upstream, let settings = configuration.upstream { reportDrift(drifts, client: upstream.client, settings: settings, now: now) }
+    }
+
+    /// Each running model's input drift, retained on the central broker (`DriftReport`) once it
+    /// has scored enough windows, then every `upstream.drift_report_seconds`.
+    private func reportDrift(_ drifts: [ModelScoring.Drift], client: MQTTClient, settings: AgentConfiguration.Upstream, now: Double) {
+        for drift in drifts where drift.windows >= Self.driftReportMinimumWindows {
+            let key = "\(drift.profile)/\(drift.model)"
+            guard now >= (driftReported[key] ?? -.infinity) + settings.driftReportInterval else { continue }
+            driftReported[key] = now
+            let type = profiles[drift.profile].type
+            let report = DriftReport(agent: configuration.agentID, deviceType: type, model: drift.model, version: drift.version,
+                                     windows: drift.windows, psi: Array(zip(drift.inputs, drift.psi)))
+            do {
+                try client.publish(topic: settings.topics.drift(agent: configuration.agentID, deviceType: type), payload: report.encoded(),
+                                   qos: 1, retain: true)
+            } catch {
+                logger.component("agent").error("cannot send a drift report", metadata: ["device_type": "\(type)", "reason": "\(error)"])
+            }
+        }
     }
 
     /// When the writer must wake at the latest: the open transaction's commit, the gauges'

@@ -7,6 +7,7 @@
 ///     <release>/<type>/bundle       trainer -> agents, the signed .vgm (retained)
 ///     <release>/<type>/rule         trainer -> agents, the signed rollout rule (retained)
 ///     <agents>/<agent>/model        agent -> trainer, install reports
+///     <agents>/<agent>/drift/<type> agent -> trainer, its model's input drift (retained)
 public struct FleetTopics: Sendable, Equatable {
     public var upstreamPrefix: String
     public var releasePrefix: String
@@ -23,15 +24,27 @@ public struct FleetTopics: Sendable, Equatable {
     public func bundle(deviceType: String) -> String { "\(releasePrefix)/\(deviceType)/bundle" }
     public func rule(deviceType: String) -> String { "\(releasePrefix)/\(deviceType)/rule" }
     public func modelReport(agent: String) -> String { "\(agentPrefix)/\(agent)/model" }
+    public func drift(agent: String, deviceType: String) -> String { "\(agentPrefix)/\(agent)/drift/\(deviceType)" }
 
     /// Every agent's batches, for the trainer's ingest.
     public var batchFilter: String { "\(upstreamPrefix)/+/batch" }
     /// Every agent's install reports, for the rollout watch.
     public var modelReportFilter: String { "\(agentPrefix)/+/model" }
+    /// Every agent's drift reports, for `serve`.
+    public var driftFilter: String { "\(agentPrefix)/+/drift/+" }
 
     /// The agent a batch topic names, or nil if `topic` is not one.
     public func agent(ofBatchTopic topic: String) -> String? {
         middle(of: topic, prefix: upstreamPrefix + "/", suffix: "/batch")
+    }
+
+    /// The agent and device type a drift topic names, or nil if `topic` is not one.
+    public func drift(of topic: String) -> (agent: String, deviceType: String)? {
+        let prefix = agentPrefix + "/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let parts = topic.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1] == "drift", !parts[0].isEmpty, !parts[2].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[2]))
     }
 
     /// What a release topic is about, or nil if `topic` is not one.

@@ -35,9 +35,9 @@ final class FleetHarness {
     }
 
     /// The trainer's ingest, in this process.
-    func startIngest(metrics: TrainerMetrics = TrainerMetrics()) throws -> UpstreamIngest {
+    func startIngest(metrics: TrainerMetrics = TrainerMetrics(), drift: DriftBoard? = nil) throws -> UpstreamIngest {
         let ingest = try UpstreamIngest(central: CentralBroker(url: BrokerURL(parsing: central.url)), store: SQLiteUpstreamStore(path: store),
-                                        metrics: metrics)
+                                        drift: drift, metrics: metrics)
         ingest.start()
         guard ingest.waitUntilReady(timeout: 10) else { throw TestFailure("the trainer's ingest did not subscribe") }
         return ingest

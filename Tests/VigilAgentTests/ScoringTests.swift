@@ -1,9 +1,12 @@
 import Testing
+import VigilAgent
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilStore
 import VigilTestSupport
+import VigilTrainer
 
 @Suite("Agent scoring with signed int8 models")
 struct ScoringTests {
@@ -224,6 +227,50 @@ struct InputDriftTests {
         }, "\(scrape)")
         #expect(scrape.contains(#"vigil_model_input_psi{device_type="motor",input="temperature.mean@time:10:10"}"#)
                 || scrape.contains(#"vigil_model_input_psi{input="temperature.mean@time:10:10",device_type="motor"}"#), "\(scrape)")
+    }
+}
+
+@Suite("Input drift upstream")
+struct DriftReportTests {
+    /// An agent whose model sees inputs far from its training data reports their PSI to the
+    /// central broker, retained; the trainer's ingest keeps each agent's latest report, and
+    /// refuses one that claims to be another agent's.
+    @Test func driftReachesTheTrainer() throws {
+        let fleet = try FleetHarness()
+        try fleet.configure(upstream: #", "drift_report_seconds": 0.2"#)
+        let deciles = [(41...49).map(Double.init), (46...54).map(Double.init)]
+        try writeBytes(fleet.edge.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: fleet.key, inputDeciles: deciles))
+        let board = DriftBoard()
+        let ingest = try fleet.startIngest(drift: board)
+        defer { ingest.stop() }
+        let agent = try fleet.edge.startAgent()
+        defer { agent.stop() }
+        // 1,010 readings of 80 to 99 °C: 101 windows of 10 s, far above the training deciles.
+        try publishAll(try fleet.edge.publisher(), (0..<1_010).map { second in
+            ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(80 + second % 20)}"#)
+        })
+        var reports: [DriftReport] = []
+        #expect(eventually(timeout: 20) {
+            reports = board.drifting(deviceType: "motor", model: "overheat", version: "1.0.0", threshold: 0.25)
+            return !reports.isEmpty
+        })
+        let report = try #require(reports.first)
+        #expect(report.agent == "edge-test" && report.windows >= Agent.driftReportMinimumWindows)
+        #expect(report.psi.map(\.input) == ["temperature.mean@time:10:10", "temperature.max@time:10:10"])
+        #expect(report.maxPSI > 1, "\(report.psi)")
+        #expect(board.drifting(deviceType: "motor", model: "overheat", version: "0.9.0", threshold: 0.25).isEmpty)
+
+        // A report on another agent's topic is refused, and the board keeps what it had.
+        let forger = try connectedClient(fleet.central.url, id: "forger")
+        defer { forger.stop() }
+        var forged = report
+        forged.psi = forged.psi.map { ($0.input, 0) }
+        try forger.publish(topic: "vigil/edge-other/drift/motor", payload: forged.encoded(), qos: 1)
+        #expect(forger.waitForPublished(timeout: 10))
+        try forger.publish(topic: "vigil/edge-test/drift/motor", payload: Array("not json".utf8), qos: 1)
+        #expect(forger.waitForPublished(timeout: 10))
+        #expect(eventually(timeout: 10) { ingest.snapshot.refused == 2 })
+        #expect(board.drifting(deviceType: "motor", model: "overheat", version: "1.0.0", threshold: 0).map(\.agent) == ["edge-test"])
     }
 }
 

@@ -2,6 +2,7 @@ import FirmwareSim
 import Testing
 import VigilAgent
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilObservability
@@ -206,6 +207,22 @@ struct TrainerTests {
         service.minimumNewEvents = 0
         #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.1.0""#) == true)
+
+        // Drift alone makes a round: an agent's report on the model in service (1.1.0 now) with an
+        // input past the threshold; reports on an older version, or below it, do not.
+        service.minimumNewEvents = 1_000
+        let drifted = TrainerService(options: service)
+        let inService = try ModelBundle(bytes: FileSystem.read(models + "/induction-motor.vgm"), trustedKeys: [key.publicKey]).manifest
+        func drift(_ agent: String, version: String, psi: Double) -> DriftReport {
+            DriftReport(agent: agent, deviceType: "induction-motor", model: inService.name, version: version, windows: 500,
+                        psi: [("vibration.rms@count:2048:2048", psi), ("temperature.mean@time:3600:1800", 0.01)])
+        }
+        drifted.drift.record(drift("edge-1", version: "1.0.0", psi: 0.9))
+        drifted.drift.record(drift("edge-2", version: inService.version, psi: 0.1))
+        #expect(drifted.retrainRound().isEmpty)
+        drifted.drift.record(drift("edge-2", version: inService.version, psi: 0.4))
+        #expect(drifted.retrainRound() == ["induction-motor"])
+        #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.2.0""#) == true)
         fleet.stop()
     }
 

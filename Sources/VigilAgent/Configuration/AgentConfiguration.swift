@@ -62,6 +62,8 @@ public struct AgentConfiguration: Sendable {
         public var maxBundleSize: ByteSize
         /// Raw readings uploaded per device type; a type not named uploads none.
         public var rawReadings: [String: RawReadings]
+        /// Seconds between drift reports (`DriftReport`) of each running model.
+        public var driftReportInterval: Double
 
         init(_ reader: JSONObjectReader) throws(ConfigurationError) {
             var topics = FleetTopics()
@@ -72,6 +74,7 @@ public struct AgentConfiguration: Sendable {
             batchRows = try reader.optionalInteger("batch_rows") ?? 5_000
             maxInFlight = try reader.optionalInteger("max_in_flight") ?? 4
             ackTimeout = try reader.optionalDouble("ack_timeout") ?? 30
+            driftReportInterval = try reader.optionalDouble("drift_report_seconds") ?? 600
             maxBundleSize = try ByteSize.read("max_bundle_size", of: reader, default: ByteSize(bytes: 16 << 20))
             rawReadings = [:]
             if let value = reader.value("raw_readings") {
@@ -85,6 +88,7 @@ public struct AgentConfiguration: Sendable {
             guard (1...100_000).contains(batchRows) else { throw reader.error("batch_rows", "must be 1 to 100000, got \(batchRows)") }
             guard (1...64).contains(maxInFlight) else { throw reader.error("max_in_flight", "must be 1 to 64, got \(maxInFlight)") }
             guard ackTimeout > 0 else { throw reader.error("ack_timeout", "must be positive, got \(ackTimeout)") }
+            guard driftReportInterval > 0 else { throw reader.error("drift_report_seconds", "must be positive, got \(driftReportInterval)") }
             for (field, prefix) in [("topic_prefix", topics.upstreamPrefix), ("release_prefix", topics.releasePrefix),
                                     ("report_prefix", topics.agentPrefix)]
             where prefix.isEmpty || prefix.contains(where: { $0 == "+" || $0 == "#" }) {

@@ -56,10 +56,13 @@ struct ModelScoring {
         }
     }
 
-    /// One model's input drift: per input (`sensor.feature@window`), its PSI over recent windows.
+    /// One model's input drift: per input (`sensor.feature@window`), its PSI over its last
+    /// `windows` scored windows.
     struct Drift {
         let profile: Int
         let model: String
+        let version: String
+        let windows: Int
         let inputs: [String]
         let psi: [Double]
     }
@@ -129,8 +132,8 @@ struct ModelScoring {
         catalog.models.enumerated().flatMap { profile, models in
             models.compactMap { model -> Drift? in
                 let manifest = model.bundle.manifest
-                guard let psi = drift["\(profile)/\(manifest.name)"]?.psi else { return nil }
-                return Drift(profile: profile, model: manifest.name,
+                guard let monitor = drift["\(profile)/\(manifest.name)"], let psi = monitor.psi else { return nil }
+                return Drift(profile: profile, model: manifest.name, version: manifest.version, windows: monitor.windows,
                              inputs: manifest.inputs.map { "\($0.sensor).\($0.feature)@\($0.window.canonical)" }, psi: psi)
             }
         }

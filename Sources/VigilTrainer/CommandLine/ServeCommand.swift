@@ -28,9 +28,12 @@ struct ServeCommand: ParsableCommand {
     var faultModes = false
     @OptionGroup var inputs: ContextOptions
     @OptionGroup var labels: LabelOptions
+    @Option(help: "Retrain a type whose model in service reaches this input PSI at some agent (its drift reports), even without new faults. 0: never.")
+    var driftThreshold = 0.25
 
     func validate() throws {
         guard every > 0 else { throw ValidationError("--every must be positive, got \(every)") }
+        guard driftThreshold >= 0 else { throw ValidationError("--drift-threshold must be 0 or more, got \(driftThreshold)") }
         guard canary > 0 && canary <= 1 else { throw ValidationError("--canary must be a share in (0, 1], got \(canary)") }
     }
 
@@ -46,6 +49,7 @@ struct ServeCommand: ParsableCommand {
         options.faultModes = faultModes
         options.context = inputs.context
         options.rule = labels.rule
+        options.driftThreshold = driftThreshold == 0 ? nil : driftThreshold
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)
         defer { server?.stop() }

@@ -14,6 +14,7 @@ public final class UpstreamIngest: @unchecked Sendable {
     public struct Counts: Sendable, Equatable {
         public var stored = 0
         public var duplicates = 0
+        /// Batches and drift reports refused.
         public var refused = 0
         public var rows = 0
 
@@ -27,6 +28,8 @@ public final class UpstreamIngest: @unchecked Sendable {
 
     private let topics: FleetTopics
     private let store: UpstreamStore
+    /// Where agents' drift reports go, when the caller wants them.
+    private let drift: DriftBoard?
     private let inbox: MessageInbox
     private let client: MQTTClient
     private let metrics: TrainerMetrics
@@ -37,14 +40,16 @@ public final class UpstreamIngest: @unchecked Sendable {
     /// Refusals, logged at most once a minute (worker thread only).
     private var refusalLimit = LogRateLimit()
 
-    public init(central: CentralBroker, clientID: String = "vigil-trainer", store: UpstreamStore,
+    public init(central: CentralBroker, clientID: String = "vigil-trainer", store: UpstreamStore, drift: DriftBoard? = nil,
                 maxBatchBytes: Int = 16 << 20, metrics: TrainerMetrics = TrainerMetrics(), logger: Logger = .silent) throws {
         topics = central.topics
         self.store = store
+        self.drift = drift
         self.metrics = metrics
         self.logger = logger
         inbox = MessageInbox(capacity: 1_000, capacityBytes: 64 << 20, maxPayloadBytes: maxBatchBytes)
-        client = try MQTTClient(configuration: central.configuration(clientID: clientID, subscriptions: [topics.batchFilter],
+        client = try MQTTClient(configuration: central.configuration(clientID: clientID,
+                                                                     subscriptions: [topics.batchFilter] + (drift == nil ? [] : [topics.driftFilter]),
                                                                      cleanSession: false), inbox: inbox,
                                                                      logger: logger.component("mqtt"))
     }
@@ -78,6 +83,20 @@ public final class UpstreamIngest: @unchecked Sendable {
     }
 
     private func handle(topic: String, payload: [UInt8], size: Int) {
+        if let drift, let (agent, deviceType) = topics.drift(of: topic) {
+            do {
+                let report = try DriftReport(bytes: payload)
+                guard report.agent == agent, report.deviceType == deviceType else {
+                    throw FleetError("agent_mismatch", "the report is \(report.agent)'s on \(report.deviceType)")
+                }
+                drift.record(report)
+            } catch {
+                lock.withLock { counts.refused += 1 }
+                logger.log(.warning, "drift report refused", limit: &refusalLimit,
+                           metadata: ["agent": "\(agent)", "device_type": "\(deviceType)", "reason": "\(error)"])
+            }
+            return
+        }
         guard let agent = topics.agent(ofBatchTopic: topic) else { return refuse(nil, nil, .topic, "not a batch topic: \(topic)") }
         guard size == payload.count else { return refuse(agent, nil, .oversized, "batch of \(size) bytes exceeds the limit") }
         let batch: UpstreamBatch

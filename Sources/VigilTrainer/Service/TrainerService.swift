@@ -30,6 +30,9 @@ public final class TrainerService {
         public var faultModes = false
         /// The inputs' context (`InputContext`); nil: the inputs alone.
         public var context: InputContext? = .standard
+        /// A model in service whose largest input PSI reaches this at some agent is retrained
+        /// even without new fault events; nil: drift never triggers a round.
+        public var driftThreshold: Double? = 0.25
 
         public init(central: CentralBroker, store: String, profiles: [DeviceProfile], modelsFolder: String, signingKey: Ed25519.KeyPair) {
             self.central = central
@@ -44,6 +47,8 @@ public final class TrainerService {
     private let logger: Logger
     /// Ingest, training and release metrics; `serve --metrics-listen` serves its registry.
     public let metrics: TrainerMetrics
+    /// Agents' latest drift reports, fed by the ingest `run` starts.
+    public let drift = DriftBoard()
     private var eventsAtLastTraining: [String: Int64] = [:]
 
     public init(options: Options, metrics: TrainerMetrics = TrainerMetrics(), logger: Logger = .silent) {
@@ -66,9 +71,19 @@ public final class TrainerService {
         }
         for profile in options.profiles where !profile.features.isEmpty {
             let faults = (try? source.faultCount(deviceType: profile.type)) ?? 0
-            guard faults - eventsAtLastTraining[profile.type, default: 0] >= Int64(options.minimumNewEvents) else { continue }
             let path = "\(options.modelsFolder)/\(profile.type).vgm"
             let champion = (try? FileSystem.read(path)).flatMap { try? ModelBundle(bytes: $0, trustedKeys: [options.signingKey.publicKey]) }
+            // New fault events, or the model in service drifting at some agent, make a round.
+            let drifting = champion.flatMap { champion in
+                options.driftThreshold.map { drift.drifting(deviceType: profile.type, model: champion.manifest.name,
+                                                            version: champion.manifest.version, threshold: $0) }
+            } ?? []
+            guard faults - eventsAtLastTraining[profile.type, default: 0] >= Int64(options.minimumNewEvents) || !drifting.isEmpty else { continue }
+            if !drifting.isEmpty {
+                logger.notice("retraining on drift", metadata: [
+                    "device_type": "\(profile.type)", "version": "\(champion?.manifest.version ?? "")",
+                    "agents": "\(drifting.map { "\($0.agent) (\(($0.maxPSI * 1000).rounded() / 1000))" }.joined(separator: ", "))"])
+            }
             var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, rule: options.rule, name: "\(profile.type)-health")
             run.search = options.search
             run.faultModes = options.faultModes
@@ -114,7 +129,8 @@ public final class TrainerService {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let store = try SQLiteUpstreamStore(path: options.store)
-        let ingest = try UpstreamIngest(central: options.central, store: store, metrics: metrics, logger: logger.component("ingest"))
+        let ingest = try UpstreamIngest(central: options.central, store: store, drift: options.driftThreshold == nil ? nil : drift,
+                                        metrics: metrics, logger: logger.component("ingest"))
         ingest.start()
         defer { ingest.stop() }
         // Retraining reads the store through its own connection.
