@@ -146,6 +146,21 @@ struct TrainerTests {
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
+        // Its float original, as train writes it beside the bundle, scores the same windows; int8
+        // stays close to it on every figure, and a network of another shape is refused.
+        try writeFile(directory.file("motor.float.json"), FloatNetwork.json(result.floatLayers).serialized())
+        let float = try FloatNetwork.load(file: directory.file("motor.float.json"))
+        #expect(float.layers.map(\.weights) == result.floatLayers.map(\.weights))
+        let floatEvaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
+            profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: float)
+        #expect(floatEvaluation.arithmetic == "float" && floatEvaluation.metrics.examples == evaluation.metrics.examples)
+        let differences = evaluation.differences(from: floatEvaluation)
+        #expect(differences.count >= 8 && differences.allSatisfy { $0.difference <= 0.05 }, "\(differences)")
+        #expect(throws: EvaluationError.self) {
+            try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
+                profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context),
+                float: FloatNetwork(layers: [.init(inputs: 2, outputs: 2, weights: [1, 0, 0, 1], bias: [0, 0], relu: false)]))
+        }
         #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
         // With an early horizon the model also says "soon", between healthy and failing.
         let planned = try TrainingRun.run(.init(agentDatabase: database, profile: motor,

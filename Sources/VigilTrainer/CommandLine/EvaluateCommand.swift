@@ -27,6 +27,8 @@ struct EvaluateCommand: ParsableCommand {
     var groundTruth: String?
     @Option(help: "Write the figures as JSON to this file too.")
     var json: String?
+    @Option(help: "The bundle's float original (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them.")
+    var float: String?
 
     func run() throws {
         let bytes = try FileSystem.read(model)
@@ -42,8 +44,21 @@ struct EvaluateCommand: ParsableCommand {
         let lives = try groundTruth.map(Self.lives(file:)) ?? [:]
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives)
         print(evaluation.text)
+        var figures = evaluation.json
+        if let float {
+            let original = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, float: FloatNetwork.load(file: float))
+            let differences = evaluation.differences(from: original)
+            let largest = differences.max { $0.difference < $1.difference }
+            print(original.text)
+            print("int8 against float: largest difference \(largest.map { "\(TrainingReport.rounded($0.difference)) (\($0.figure))" } ?? "n/a")")
+            if case .object(var fields) = figures {
+                fields.append(("float", original.json))
+                fields.append(("int8_float_differences", .object(differences.map { ($0.figure, .number($0.difference)) })))
+                figures = .object(fields)
+            }
+        }
         if let json {
-            try FileSystem.writeAtomically(Array((evaluation.json.serialized() + "\n").utf8), to: json)
+            try FileSystem.writeAtomically(Array((figures.serialized() + "\n").utf8), to: json)
         }
     }
 

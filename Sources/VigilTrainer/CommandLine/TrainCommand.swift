@@ -13,7 +13,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Labels the feature windows by the maintenance events (failing within the horizon before a \
             confirmed fault), trains on each device's past, quantizes to int8, evaluates both on each \
-            device's future, and writes a signed bundle with a Markdown report and SVG plots beside it. \
+            device's future, and writes a signed bundle with a Markdown report, SVG plots and the float \
+            original (FILE.vgm.float.json, for evaluate --float) beside it. \
             With --champion, the model is written only if its int8 macro-F1 on the same hold-out is not \
             worse than the champion's by more than the margin (exit status 3 otherwise).
             """)
@@ -95,6 +96,7 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(3)
         }
         try FileSystem.writeAtomically(result.bundle, to: out)
+        try FileSystem.writeAtomically(Array(FloatNetwork.json(result.floatLayers).serialized(indent: 0).utf8), to: out + ".float.json")
         try FileSystem.writeAtomically(Array(report.utf8), to: out + ".md")
         try FileSystem.writeAtomically(Array(ReportPlots.roc(result.holdout).utf8), to: out + ".roc.svg")
         try FileSystem.writeAtomically(Array(ReportPlots.confusion(result.holdout, classes: LabelRule.classes).utf8), to: out + ".confusion.svg")

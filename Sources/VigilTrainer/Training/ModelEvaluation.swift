@@ -7,6 +7,8 @@ import VigilInference
 public struct ModelEvaluation: Sendable {
     public var model: String
     public var version: String
+    /// "int8", as agents score, or "float", the float original's.
+    public var arithmetic: String
     public var deviceType: String
     public var devices: Int
     public var metrics: Evaluation
@@ -17,9 +19,11 @@ public struct ModelEvaluation: Sendable {
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth) the
-    /// lead times are also given as shares of each degradation.
+    /// lead times are also given as shares of each degradation. With `float`, the bundle's float
+    /// original (`train` writes it beside the bundle) scores instead of the int8 network: the
+    /// same standardisation, alarm policies and anomaly score, so int8 can be measured against it.
     public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:],
-                sustain: Int = 3) throws(EvaluationError) {
+                sustain: Int = 3, float: FloatNetwork? = nil) throws(EvaluationError) {
         let manifest = bundle.manifest
         let raw = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
         let inputs = manifest.context == nil ? raw : InputContext.names(raw)
@@ -27,13 +31,23 @@ public struct ModelEvaluation: Sendable {
             throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
         }
         guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
+        if let float, float.layers[0].inputs != manifest.networkInputs || float.layers.last!.outputs != manifest.classes.count {
+            throw EvaluationError("the float network takes \(float.layers[0].inputs) inputs and gives \(float.layers.last!.outputs) outputs; "
+                                  + "the bundle's takes \(manifest.networkInputs) and gives \(manifest.classes.count)")
+        }
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
         var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
-            bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
+            if let float {
+                scratch = example.features.indices.map { (example.features[$0] - manifest.means[$0]) / manifest.scales[$0] }
+                scratch.withUnsafeBufferPointer { float.predict($0, into: &output) }
+                Activations.softmax(&output)
+            } else {
+                bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
+            }
             let p = output
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
@@ -47,6 +61,7 @@ public struct ModelEvaluation: Sendable {
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on))
             }
         }
+        arithmetic = float == nil ? "int8" : "float"
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
@@ -67,7 +82,7 @@ public struct ModelEvaluation: Sendable {
     public var json: JSONValue {
         let failing = metrics.precision.count - 1
         return [
-            "model": .string(model), "version": .string(version), "device_type": .string(deviceType),
+            "model": .string(model), "version": .string(version), "arithmetic": .string(arithmetic), "device_type": .string(deviceType),
             "devices": .number(Double(devices)), "windows": .number(Double(metrics.examples)),
             "alarm_threshold": .number(alarmPolicy.threshold), "alarm_consecutive": .number(Double(alarmPolicy.consecutive)),
             "device_days": .number(alarms.deviceDays),
@@ -78,6 +93,7 @@ public struct ModelEvaluation: Sendable {
             "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
             "sustained_alarms_on_healthy_machines_per_device_day": alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
             "failures": .number(Double(alarms.failures)), "failures_alarmed_before": .number(Double(alarms.caught)),
+            "share_alarmed_before": alarms.failures == 0 ? .null : .number(Double(alarms.caught) / Double(alarms.failures)),
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
             "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
@@ -96,6 +112,22 @@ public struct ModelEvaluation: Sendable {
         ]
     }
 
+    /// The figures int8 is held to against float: shares and rates, each in its own unit.
+    public static let comparedFigures = [
+        "accuracy", "macro_f1", "roc_auc", "precision_failing", "recall_failing", "false_alarm_windows_per_device_day",
+        "sustained_false_alarms_per_device_day", "sustained_alarms_on_healthy_machines_per_device_day", "share_alarmed_before",
+        "median_lead_share_of_degradation", "fault_mode_right_at_alarm",
+    ]
+
+    /// Per figure of `comparedFigures` both have, how far this evaluation is from `other`.
+    public func differences(from other: ModelEvaluation) -> [(figure: String, difference: Double)] {
+        let mine = json, theirs = other.json
+        return Self.comparedFigures.compactMap { figure in
+            guard case .number(let a)? = mine[figure], case .number(let b)? = theirs[figure] else { return nil }
+            return (figure, abs(a - b))
+        }
+    }
+
     /// Per fault mode, failures and those alarmed before.
     private static func byMode(_ alarms: AlarmEvaluation) -> JSONValue {
         .object(alarms.byMode.sorted { $0.key < $1.key }.map { mode, counts in
@@ -108,7 +140,7 @@ public struct ModelEvaluation: Sendable {
         let failing = metrics.precision.count - 1
         func r(_ value: Double) -> String { TrainingReport.rounded(value) }
         var lines = [
-            "\(model) \(version) (int8) on \(metrics.examples) labelled windows of \(devices) \(deviceType) devices, \(r(alarms.deviceDays)) device-days; "
+            "\(model) \(version) (\(arithmetic)) on \(metrics.examples) labelled windows of \(devices) \(deviceType) devices, \(r(alarms.deviceDays)) device-days; "
                 + "alarm at \(r(alarmPolicy.threshold)) on \(alarmPolicy.consecutive) windows in a row",
             "macro-F1 \(r(metrics.macroF1)), ROC-AUC \(metrics.rocAUC.map(r) ?? "n/a"), accuracy \(r(metrics.accuracy)), "
                 + "failing: precision \(r(metrics.precision[failing])), recall \(r(metrics.recall[failing]))",

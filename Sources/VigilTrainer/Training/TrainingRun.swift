@@ -54,6 +54,9 @@ public struct TrainingRun {
     public struct Result {
         public var bundle: [UInt8]
         public var manifest: ModelManifest
+        /// The float original of the bundle's network (hidden layers ReLU, logits last), for
+        /// `evaluate --float`: what int8 is measured against.
+        public var floatLayers: [FloatNetwork.Layer]
         /// The int8 model's hold-out metrics (what agents run), its float original's, and how
         /// often the two predict the same class.
         public var holdout: Evaluation
@@ -212,7 +215,11 @@ public struct TrainingRun {
                 "fault_mode_accuracy": modeAccuracy.map(JSONValue.number) ?? .null,
             ])
         let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
-        return Result(bundle: bundle, manifest: manifest, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
+        let floatLayers = classifier.layers.enumerated().map { index, layer in
+            FloatNetwork.Layer(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights.map(Float.init),
+                               bias: layer.bias.map(Float.init), relu: index < classifier.layers.count - 1)
+        }
+        return Result(bundle: bundle, manifest: manifest, floatLayers: floatLayers, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
                       faultModeAccuracy: modeAccuracy,
                       epochs: epochs, candidates: candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate)
