@@ -33,6 +33,18 @@ struct TrainerTests {
         #expect(!early.isSoon(windowEnd: 100 * hour - 337 * hour, faults: faults)) // before it
     }
 
+    /// A trainer store's devices are `agent/device`: each site's windows, faults and spans apart.
+    @Test func aStoreSplitsBySite() {
+        func example(_ device: String) -> Dataset.Example { .init(device: device, windowEnd: 1, features: [0], label: 0) }
+        let dataset = Dataset(featureNames: ["x"], examples: ["a/m1", "a/m2", "b/m1"].map(example),
+                              faults: ["a/m1": [.init(time: 5)], "b/m1": [.init(time: 6)]],
+                              spans: ["a/m1": (0, 10), "a/m2": (0, 10), "b/m1": (0, 10)])
+        #expect(dataset.agents == ["a", "b"])
+        let site = dataset.subset { $0.hasPrefix("b/") }
+        #expect(site.examples.map(\.device) == ["b/m1"] && Array(site.faults.keys) == ["b/m1"] && Array(site.spans.keys) == ["b/m1"])
+        #expect(Dataset(featureNames: ["x"], examples: [example("m1")], spans: ["m1": (0, 10)]).agents.isEmpty)
+    }
+
     /// The probability of trouble is the failing classes' whatever else the model says: "soon"
     /// and healthy count against it; a model without failing classes keeps 1 minus the first.
     @Test func troubleIsTheFailingClasses() {

@@ -17,7 +17,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "The model bundle (.vgm).")
     var model: String
-    @Option(help: "An agent database or the trainer's store.")
+    @Option(help: "An agent database, or the trainer's store (then each site, its agent, on its own too).")
     var agentDb: String
     @Option(help: "The folder of device profiles.")
     var devices: String
@@ -56,6 +56,19 @@ struct EvaluateCommand: ParsableCommand {
                 fields.append(("int8_float_differences", .object(differences.map { ($0.figure, .number($0.difference)) })))
                 figures = .object(fields)
             }
+        }
+        // On the trainer's store, each site (agent) on its own too.
+        var sites: [(key: String, value: JSONValue)] = []
+        for agent in dataset.agents {
+            let site = dataset.subset { $0.hasPrefix(agent + "/") }
+            guard !site.examples.isEmpty else { continue }
+            let evaluation = try ModelEvaluation(bundle: bundle, dataset: site, lives: lives)
+            print("site \(agent): " + evaluation.text.split(separator: "\n").dropFirst().joined(separator: "; "))
+            sites.append((agent, evaluation.json))
+        }
+        if !sites.isEmpty, case .object(var fields) = figures {
+            fields.append(("by_agent", .object(sites)))
+            figures = .object(fields)
         }
         if let json {
             try FileSystem.writeAtomically(Array((figures.serialized() + "\n").utf8), to: json)

@@ -12,6 +12,15 @@ public struct Dataset: Sendable {
         public var mode: String? = nil
         /// For a healthy window, whether it precedes a fault within the rule's early horizon.
         public var soon = false
+
+        public init(device: String, windowEnd: Double, features: [Double], label: Int, mode: String? = nil, soon: Bool = false) {
+            self.device = device
+            self.windowEnd = windowEnd
+            self.features = features
+            self.label = label
+            self.mode = mode
+            self.soon = soon
+        }
     }
 
     /// A confirmed fault: when, and its mode if the event gave one.
@@ -55,5 +64,18 @@ public struct Dataset: Sendable {
             result.2 += ordered[validationEnd...]
         }
         return result
+    }
+}
+
+extension Dataset {
+    /// The windows, faults and spans of the devices `keep` accepts.
+    public func subset(_ keep: (String) -> Bool) -> Dataset {
+        Dataset(featureNames: featureNames, examples: examples.filter { keep($0.device) }, faults: faults.filter { keep($0.key) },
+                spans: spans.filter { keep($0.key) })
+    }
+
+    /// The agents of a trainer store's devices (`agent/device`), sorted; empty for one agent's database.
+    public var agents: [String] {
+        Set(spans.keys.compactMap { key in key.firstIndex(of: "/").map { String(key[..<$0]) } }).sorted()
     }
 }
