@@ -205,6 +205,8 @@ def train_model(work, agent_bin, trainer_bin, key, version="1.0.0", out=None):
     """A signed int8 model of the scalar devices, made as a user would: an agent drains a labelled
     history of 16 devices (1 reading a second for 3,000 s; devices 0-7 degrade for 600 s, fail at
     1,000 + 250 d seconds and are repaired), then `vigil-trainer train` with a 10-minute horizon
+    (and a 20-minute early one, a 4-minute trend, and a baseline of a device's first 3 windows, so
+    the model has the defaults' shape and scores within a few seconds of a benchmark's start)
     signs it with `key` (PREFIX.key, made if missing). Returns the bundle's path and hold-out
     macro-F1 line."""
     history = os.path.join(work, "history.db")
@@ -215,7 +217,8 @@ def train_model(work, agent_bin, trainer_bin, key, version="1.0.0", out=None):
     out = out or os.path.join(work, f"bench-bearing-{version}.vgm")
     result = subprocess.run([trainer_bin, "train", "--agent-db", history, "--devices", os.path.join(ROOT, "scripts/bench/devices"),
                              "--type", "bench-bearing", "--key", key + ".key", "--out", out, "--version", version,
-                             "--horizon-hours", str(600 / 3600)], capture_output=True, text=True)
+                             "--horizon-hours", str(600 / 3600), "--early-horizon-hours", str(1200 / 3600),
+                             "--baseline-hours", str(2 / 3600), "--trend-hours", str(240 / 3600)], capture_output=True, text=True)
     if result.returncode != 0: sys.exit(f"vigil-trainer train failed: {result.stderr}")
     return out, next((line.strip() for line in result.stdout.splitlines() if "macro-F1" in line), "")
 

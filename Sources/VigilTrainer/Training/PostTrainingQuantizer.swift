@@ -1,20 +1,26 @@
 import VigilInference
 
 /// Turns a trained float classifier into the int8 layers the runtime runs, in TensorFlow Lite's
-/// scheme: activation ranges calibrated on training data (min/max, always holding 0), weights
-/// symmetric per output channel, int32 bias at the input scale times the weight scale, and the
-/// rescale of each channel as a quantized multiplier. The arithmetic is the runtime's own.
+/// scheme: activation ranges calibrated on training data (always holding 0), weights symmetric
+/// per output channel, int32 bias at the input scale times the weight scale, and the rescale of
+/// each channel as a quantized multiplier. The arithmetic is the runtime's own. A range spans
+/// the `clip` to 1 - `clip` quantiles of its tensor's values rather than min to max: a spiking
+/// or drifting sensor's few extreme windows would otherwise stretch one scale over every input
+/// and leave the ordinary values a handful of steps; beyond the range, values saturate.
 public enum PostTrainingQuantizer {
-    public static func quantize(_ classifier: Classifier, calibration: [[Double]]) -> [QuantizedDense] {
-        // Ranges of every layer's input and output over the calibration set.
-        var ranges = Array(repeating: (low: 0.0, high: 0.0), count: classifier.layers.count + 1)
+    public static func quantize(_ classifier: Classifier, calibration: [[Double]], clip: Double = 0.001) -> [QuantizedDense] {
+        // Every layer's input and output values over the calibration set, then their ranges.
+        var values = Array(repeating: [Double](), count: classifier.layers.count + 1)
         for x in calibration {
-            for (index, activation) in classifier.forward(x).enumerated() {
-                for value in activation {
-                    ranges[index].low = min(ranges[index].low, value)
-                    ranges[index].high = max(ranges[index].high, value)
-                }
-            }
+            for (index, activation) in classifier.forward(x).enumerated() { values[index] += activation }
+        }
+        let ranges = values.map { tensor -> (low: Double, high: Double) in
+            let sorted = tensor.sorted()
+            guard !sorted.isEmpty else { return (0, 0) }
+            let last = sorted.count - 1
+            let low = sorted[Int((clip * Double(last)).rounded(.down))]
+            let high = sorted[Int(((1 - clip) * Double(last)).rounded(.up))]
+            return (min(low, 0), max(high, 0))
         }
         let parameters = ranges.map { range -> QuantizationParameters in
             let span = max(range.high - range.low, 1e-6)
