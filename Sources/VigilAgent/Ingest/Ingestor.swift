@@ -109,9 +109,7 @@ final class Ingestor {
             featureSets.append(ids)
         }
         try loadDevices()
-        for (profile, models) in scoring.catalog.models.enumerated() {
-            for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
-        }
+        try warmUpAll()
         metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
@@ -140,6 +138,13 @@ final class Ingestor {
     func install(_ model: ModelCatalog.Installed, profile: Int) throws(SQLiteError) {
         scoring.install(model, profile: profile)
         try warmUp(model: model.bundle.manifest.name, profile: profile)
+    }
+
+    /// Warms every installed model up (`warmUp`).
+    private func warmUpAll() throws(SQLiteError) {
+        for (profile, models) in scoring.catalog.models.enumerated() {
+            for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
+        }
     }
 
     /// Replays the committed feature windows of `profile`'s devices since their last repair
@@ -478,9 +483,7 @@ final class Ingestor {
         scoring.forgetHistory()
         do {
             try loadDevices()
-            for (profile, models) in scoring.catalog.models.enumerated() {
-                for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
-            }
+            try warmUpAll()
         } catch {
             logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }
