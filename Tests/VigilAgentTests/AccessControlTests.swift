@@ -35,30 +35,32 @@ struct AccessControlTests {
         }
     }
 
-    /// Agent A cannot publish a batch as agent B nor a release, nor read B's acks; the trainer
-    /// can do all three.
+    /// Agent A cannot publish a batch or a drift report as agent B nor a release, nor read B's
+    /// acks; the trainer reads A's batches and drift reports and can do the rest.
     @Test func agentsWriteOnlyTheirOwnTopics() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let broker = try TestBroker(configuration: Self.configuration(directory, users: ["edge-a", "edge-b", "vigil-trainer"]))
         let seen = MessageInbox()
-        let trainer = try Self.client(broker, "vigil-trainer", subscriptions: ["vigil/upstream/+/batch", "vigil/release/#"], inbox: seen)
+        let trainer = try Self.client(broker, "vigil-trainer", subscriptions: ["vigil/upstream/+/batch", "vigil/release/#", "vigil/+/drift/+"],
+                                      inbox: seen)
         let acksOfA = MessageInbox()
         let agentA = try Self.client(broker, "edge-a", subscriptions: ["vigil/upstream/edge-a/ack", "vigil/upstream/edge-b/ack"],
                                      inbox: acksOfA)
         for (topic, text) in [("vigil/upstream/edge-b/batch", "forged"), ("vigil/upstream/edge-a/batch", "own"),
-                              ("vigil/release/motor/rule", "fake rule"), ("vigil/upstream/edge-a/batch", "own again")] {
+                              ("vigil/release/motor/rule", "fake rule"), ("vigil/edge-b/drift/motor", "forged drift"),
+                              ("vigil/edge-a/drift/motor", "own drift"), ("vigil/upstream/edge-a/batch", "own again")] {
             try agentA.publish(topic: topic, text: text)
         }
         #expect(agentA.waitForPublished(timeout: 10))
-        #expect(collect(seen, count: 2).map { "\($0.topic) \($0.payload)" }
-            == ["vigil/upstream/edge-a/batch own", "vigil/upstream/edge-a/batch own again"])
+        #expect(collectDistinct(seen, count: 3).map { "\($0.topic) \($0.payload)" }
+            == ["vigil/upstream/edge-a/batch own", "vigil/edge-a/drift/motor own drift", "vigil/upstream/edge-a/batch own again"])
         try trainer.publish(topic: "vigil/upstream/edge-b/ack", text: "for b")
         try trainer.publish(topic: "vigil/upstream/edge-a/ack", text: "for a")
         try trainer.publish(topic: "vigil/release/motor/rule", text: "real rule", retain: true)
         #expect(trainer.waitForPublished(timeout: 10))
-        #expect(collect(acksOfA, count: 1).map(\.payload) == ["for a"])
-        #expect(collect(seen, count: 1).map(\.payload) == ["real rule"])
+        #expect(collectDistinct(acksOfA, count: 1).map(\.payload) == ["for a"])
+        #expect(collectDistinct(seen, count: 1).map(\.payload) == ["real rule"])
         agentA.stop()
         trainer.stop()
         // Without a credential, nothing at all.

@@ -34,3 +34,17 @@ public func collect(_ inbox: MessageInbox, count: Int, timeout: Double = 10) -> 
     }
     return received
 }
+
+/// Like `collect`, but a message received again (same topic and payload) counts once: QoS 1 is
+/// at least once, and a client that reconnects on a loaded machine may be sent one twice.
+public func collectDistinct(_ inbox: MessageInbox, count: Int, timeout: Double = 10) -> [(topic: String, payload: String)] {
+    var received: [(topic: String, payload: String)] = []
+    let deadline = now() + timeout
+    while received.count < count && now() < deadline {
+        for message in collect(inbox, count: 1, timeout: max(0, deadline - now()))
+        where !received.contains(where: { $0.topic == message.topic && $0.payload == message.payload }) {
+            received.append(message)
+        }
+    }
+    return received
+}
