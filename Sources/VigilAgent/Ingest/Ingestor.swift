@@ -137,21 +137,22 @@ final class Ingestor {
     /// Runs `model` for `profile` from now on, warmed up on its devices' stored windows.
     func install(_ model: ModelCatalog.Installed, profile: Int) throws(SQLiteError) {
         scoring.install(model, profile: profile)
-        try warmUp(model: model.bundle.manifest.name, profile: profile)
+        try warmUp(profile: profile, model: model.bundle.manifest.name)
     }
 
-    /// Warms every installed model up (`warmUp`).
+    /// Warms every installed model up (`warmUp`): one pass over each profile's windows.
     private func warmUpAll() throws(SQLiteError) {
-        for (profile, models) in scoring.catalog.models.enumerated() {
-            for model in models { try warmUp(model: model.bundle.manifest.name, profile: profile) }
+        for (profile, models) in scoring.catalog.models.enumerated() where !models.isEmpty {
+            try warmUp(profile: profile)
         }
     }
 
     /// Replays the committed feature windows of `profile`'s devices since their last repair
-    /// through the model `model`, without storing predictions: after a start, a rollback or an
-    /// install, its devices' baselines, trends and alarm state are what they would have been had
-    /// it run all along, so a model does not go blind for a day each time the agent restarts.
-    func warmUp(model: String, profile: Int) throws(SQLiteError) {
+    /// through its models (or only the model `model`), without storing predictions: after a
+    /// start, a rollback or an install, its devices' baselines, trends and alarm state are what
+    /// they would have been had it run all along, so a model does not go blind for a day each
+    /// time the agent restarts.
+    private func warmUp(profile: Int, model: String? = nil) throws(SQLiteError) {
         let specs = Dictionary(uniqueKeysWithValues: featureSets[profile].enumerated().map { ($1, $0) })
         let repairedAt = Dictionary(devices.map { ($0.name, $0.repairedAt) }, uniquingKeysWith: max)
         try store.forEachFeatureRow(deviceType: router.profiles[profile].type) { device, set, start, end, values in

@@ -1,12 +1,15 @@
 extension ModelBundle {
     /// Scores one window as every Vigil binary scores it (the agent, and the trainer's gate and
     /// evaluation): the raw inputs standardised with the manifest's means and scales, the int8
-    /// network, then softmax over the classes, or a sigmoid for a single score. `scratch` keeps
-    /// the standardised inputs between calls, so scoring allocates nothing.
-    public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double]) {
+    /// network (or, to measure int8 against it, the bundle's `float` original), then softmax over
+    /// the classes, or a sigmoid for a single score. `scratch` keeps the standardised inputs
+    /// between calls, so scoring allocates nothing.
+    public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double], float: FloatNetwork? = nil) {
         scratch.removeAll(keepingCapacity: true)
         for index in raw.indices { scratch.append((raw[index] - manifest.means[index]) / manifest.scales[index]) }
-        scratch.withUnsafeBufferPointer { network.predict($0, into: &output) }
+        scratch.withUnsafeBufferPointer { inputs in
+            if let float { float.predict(inputs, into: &output) } else { network.predict(inputs, into: &output) }
+        }
         if manifest.classes.count > 1 {
             Activations.softmax(&output)
         } else {

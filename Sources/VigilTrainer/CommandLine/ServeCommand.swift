@@ -22,12 +22,7 @@ struct ServeCommand: ParsableCommand {
     var every = 3600.0
     @Option(help: "The share of agents a new model goes to first (0 to 1).")
     var canary = 0.1
-    @Flag(help: "Search model sizes and learning rates on the validation split each round (15 trainings a type).")
-    var search = false
-    @Flag(help: "One failing class per fault mode the maintenance events name.")
-    var faultModes = false
-    @OptionGroup var inputs: ContextOptions
-    @OptionGroup var labels: LabelOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: "Retrain a type whose model in service reaches this input PSI at some agent (its drift reports), even without new faults. 0: never.")
     var driftThreshold = 0.25
 
@@ -45,10 +40,10 @@ struct ServeCommand: ParsableCommand {
         var options = TrainerService.Options(central: broker, store: store, profiles: profiles, modelsFolder: models, signingKey: signing)
         options.every = every
         options.canaryShare = canary
-        options.search = search
-        options.faultModes = faultModes
-        options.context = inputs.context
-        options.rule = labels.rule
+        options.search = model.search
+        options.faultModes = model.faultModes
+        options.context = model.context
+        options.rule = model.rule
         options.driftThreshold = driftThreshold == 0 ? nil : driftThreshold
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)

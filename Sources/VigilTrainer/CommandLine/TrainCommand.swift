@@ -33,16 +33,11 @@ struct TrainCommand: ParsableCommand {
     var name: String?
     @Option(help: "The model's semantic version.")
     var version = "1.0.0"
-    @OptionGroup var labels: LabelOptions
     @Option(help: "Hidden layer sizes, comma-separated, or none for a logistic regression.")
     var hidden: String?
     @Option(help: "Adam's learning rate.")
     var learningRate = 0.005
-    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings) and keep the best.")
-    var search = false
-    @Flag(help: "One failing class per fault mode the maintenance events name, so the model says what is coming.")
-    var faultModes = false
-    @OptionGroup var inputs: ContextOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: "The random seed: the same seed trains the same model.")
     var seed: UInt64 = 1
     @Option(help: "The model in service, to gate the new one against.")
@@ -58,7 +53,7 @@ struct TrainCommand: ParsableCommand {
         }
         if champion != nil && trustedKey == nil { throw ValidationError("--champion needs --trusted-key PUB to verify it") }
         guard learningRate > 0 && learningRate < 1 else { throw ValidationError("--learning-rate must be between 0 and 1, got \(learningRate)") }
-        if search && hidden != nil { throw ValidationError("--search chooses the hidden layers itself: leave out --hidden") }
+        if model.search && hidden != nil { throw ValidationError("--search chooses the hidden layers itself: leave out --hidden") }
     }
 
     func run() throws {
@@ -66,14 +61,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("no device profile of type \(type) in \(devices)")
         }
         let signing = try signingKey(file: key)
-        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, rule: labels.rule,
+        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, rule: model.rule,
                                           name: name ?? "\(type)-health")
         options.version = version
         options.seed = seed
         options.learningRate = learningRate
-        options.search = search
-        options.faultModes = faultModes
-        options.context = inputs.context
+        options.search = model.search
+        options.faultModes = model.faultModes
+        options.context = model.context
         if let hidden { options.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion, let trustedKey {
             let trusted = try Ed25519.key(hexFile: trustedKey)

@@ -86,6 +86,7 @@ extension DatasetSource {
             var state = InputContext.State()
             var inputs: [Double] = []
             var pendingRepairs = repairs[device] ?? []
+            let faultTimes = (faults[device] ?? []).map(\.time)
             for window in ordered {
                 // A repair restores the machine: windows from before it no longer describe it.
                 while let repair = pendingRepairs.first, repair <= window.end {
@@ -101,11 +102,10 @@ extension DatasetSource {
                 } else {
                     inputs = raw
                 }
-                let times = (faults[device] ?? []).map(\.time)
-                guard let label = rule.label(windowEnd: window.end, faults: times, dataEnd: dataEnd) else { continue }
+                guard let label = rule.label(windowEnd: window.end, faults: faultTimes, dataEnd: dataEnd) else { continue }
                 let next = faults[device]?.first { $0.time >= window.end }
                 examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil,
-                                      soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: times)))
+                                      soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes)))
             }
         }
         return Dataset(featureNames: context == nil ? names : InputContext.names(names), examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)

@@ -84,18 +84,7 @@ public final class UpstreamIngest: @unchecked Sendable {
 
     private func handle(topic: String, payload: [UInt8], size: Int) {
         if let drift, let (agent, deviceType) = topics.drift(of: topic) {
-            do {
-                let report = try DriftReport(bytes: payload)
-                guard report.agent == agent, report.deviceType == deviceType else {
-                    throw FleetError("agent_mismatch", "the report is \(report.agent)'s on \(report.deviceType)")
-                }
-                drift.record(report)
-            } catch {
-                lock.withLock { counts.refused += 1 }
-                logger.log(.warning, "drift report refused", limit: &refusalLimit,
-                           metadata: ["agent": "\(agent)", "device_type": "\(deviceType)", "reason": "\(error)"])
-            }
-            return
+            return record(drift: payload, agent: agent, deviceType: deviceType, on: drift)
         }
         guard let agent = topics.agent(ofBatchTopic: topic) else { return refuse(nil, nil, .topic, "not a batch topic: \(topic)") }
         guard size == payload.count else { return refuse(agent, nil, .oversized, "batch of \(size) bytes exceeds the limit") }
@@ -121,6 +110,21 @@ public final class UpstreamIngest: @unchecked Sendable {
             try client.publish(topic: topics.ack(agent: agent), payload: ack.encoded(), qos: 1)
         } catch {
             refuse(agent, batch, .store, "\(error)")
+        }
+    }
+
+    /// Keeps an agent's drift report as its latest on `board`, or counts and logs its refusal.
+    private func record(drift payload: [UInt8], agent: String, deviceType: String, on board: DriftBoard) {
+        do {
+            let report = try DriftReport(bytes: payload)
+            guard report.agent == agent, report.deviceType == deviceType else {
+                throw FleetError("agent_mismatch", "the report is \(report.agent)'s on \(report.deviceType)")
+            }
+            board.record(report)
+        } catch {
+            lock.withLock { counts.refused += 1 }
+            logger.log(.warning, "drift report refused", limit: &refusalLimit,
+                       metadata: ["agent": "\(agent)", "device_type": "\(deviceType)", "reason": "\(error)"])
         }
     }
 

@@ -41,13 +41,7 @@ public struct ModelEvaluation: Sendable {
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
-            if let float {
-                scratch = example.features.indices.map { (example.features[$0] - manifest.means[$0]) / manifest.scales[$0] }
-                scratch.withUnsafeBufferPointer { float.predict($0, into: &output) }
-                Activations.softmax(&output)
-            } else {
-                bundle.probabilities(raw: example.features, scratch: &scratch, into: &output)
-            }
+            bundle.probabilities(raw: example.features, scratch: &scratch, into: &output, float: float)
             let p = output
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))

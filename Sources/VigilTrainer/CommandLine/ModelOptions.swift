@@ -1,0 +1,36 @@
+import ArgumentParser
+import VigilInference
+
+/// What shapes a model, as `train` and `serve` (for each of its rounds) take it: the labels
+/// (`LabelRule`), the classes, the inputs' context (`InputContext`) and the search.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Hours before a fault within which a window counts as failing.")
+    var horizonHours = 48.0
+    @Option(help: "Hours before a fault within which an earlier window counts as \"soon\" (time to plan): a class of its own. 0: none.")
+    var earlyHorizonHours = 336.0
+    @Flag(help: "One failing class per fault mode the maintenance events name, so the model says what is coming.")
+    var faultModes = false
+    @Option(help: "Hours after installation or a repair that make a device's baseline; each input also goes to the model relative to it, and its trend. 0: the inputs alone.")
+    var baselineHours = InputContext.standard.baselineSeconds / 3600
+    @Option(help: "The time constant of the trend's slow moving average, hours (the fast one's is an eighth).")
+    var trendHours = InputContext.standard.trendSeconds / 3600
+    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
+    var search = false
+
+    func validate() throws {
+        guard horizonHours > 0 else { throw ValidationError("--horizon-hours must be positive, got \(horizonHours)") }
+        guard earlyHorizonHours == 0 || earlyHorizonHours > horizonHours else {
+            throw ValidationError("--early-horizon-hours must be 0 or more than --horizon-hours, got \(earlyHorizonHours)")
+        }
+        guard baselineHours >= 0 else { throw ValidationError("--baseline-hours must be 0 or more, got \(baselineHours)") }
+        guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
+    }
+
+    var rule: LabelRule {
+        LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
+    }
+
+    var context: InputContext? {
+        baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600)
+    }
+}
