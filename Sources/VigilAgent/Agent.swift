@@ -79,6 +79,7 @@ public final class Agent: @unchecked Sendable {
         let healthPrefix = configuration.healthTopicPrefix
         ingestor = try Ingestor(transaction: transaction, profiles: profiles,
                                 maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
+                                clockTolerance: configuration.clockToleranceSeconds > 0 ? configuration.clockToleranceSeconds : nil,
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
                                 alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
                                 rawReadings: settings?.rawReadings ?? [:],

@@ -29,6 +29,7 @@ struct ConfigurationTests {
         #expect(configuration.commitIntervalMilliseconds == 50)
         #expect(configuration.maxDatabaseSize.bytes == 512 << 20)
         #expect(configuration.maxPayloadSize.bytes == 256 << 10)
+        #expect(configuration.clockToleranceSeconds == 60)
     }
 
     @Test(arguments: [
@@ -46,6 +47,7 @@ struct ConfigurationTests {
         (#"{"broker": {"url": "mqtt://x"}, "synchronous": "sometimes"}"#, "synchronous", ""),
         (#"{"broker": {"url": "mqtt://x"}, "agent_id": "a/b"}"#, "agent_id", "without '/'"),
         (#"{"broker": {"url": "mqtt://x"}, "topics": []}"#, "topics", "non-empty topic filters"),
+        (#"{"broker": {"url": "mqtt://x"}, "clock_tolerance_seconds": -1}"#, "clock_tolerance_seconds", "0 (off) or more"),
         (#"{"broker": {"url": "mqtt://x"}"#, "", "not valid JSON"),
     ])
     func refusalsNameTheField(text: String, field: String, problem: String) throws {

@@ -63,6 +63,7 @@ struct ScoringTests {
         #expect(predictions.map { $0[4] } == [.real(1750000010), .real(1750000020)])
         #expect(messages.map(\.topic) == ["vigil/edge-test/health/m1", "vigil/edge-test/health/m1"])
         #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
+        #expect(messages.last?.payload.contains(#""fault_mode":null"#) == true, "a model without mode classes names no mode")
         #expect(harness.log.all.contains { $0.contains("msg=\"model refused\"") && $0.contains("stranger.vgm") && $0.contains("not among the trusted keys") })
         #expect(try harness.counter("predictions") == 2)
     }

@@ -54,6 +54,16 @@ struct TrainerTests {
         #expect(ModelManifest.trouble([0.9], classes: ["score"]) == 0.9)
     }
 
+    /// The fault mode named with an alarm is the most likely failing class's, even when
+    /// healthy or soon is more likely still; a model without mode classes names none.
+    @Test func theFaultModeIsTheMostLikelyFailingClass() {
+        let classes = ["healthy", "soon", "failing:ball", "failing:outer_race"]
+        #expect(ModelManifest.faultMode([0.6, 0.1, 0.1, 0.2], classes: classes) == "outer_race")
+        #expect(ModelManifest.faultMode([0.1, 0.1, 0.5, 0.3], classes: classes) == "ball")
+        #expect(ModelManifest.faultMode([0.5, 0.3, 0.2], classes: ["healthy", "soon", "failing"]) == nil)
+        #expect(ModelManifest.faultMode([0.7, 0.3], classes: ["healthy", "hot"]) == nil)
+    }
+
     /// Two Gaussian clusters: the MLP and the logistic regression both separate them, the int8
     /// version agrees with the float one, and the same seed gives the same model.
     @Test(arguments: [[16], []])
@@ -192,6 +202,8 @@ struct TrainerTests {
                                                   dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
                                                                                                context: moded.manifest.context))
         #expect(modedEvaluation.alarms.modesKnown > 0 && modedEvaluation.alarms.modeRightAtAlarm != nil)
+        // The anomaly score's alarms name the mode too, from the classifier's most likely failing class.
+        #expect(modedEvaluation.anomalyAlarms.map { $0.modesKnown > 0 && $0.modeRightAtAlarm != nil } == true)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 
@@ -250,6 +262,16 @@ struct TrainerTests {
         drifted.drift.record(drift("edge-2", version: inService.version, psi: 0.4))
         #expect(drifted.retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.2.0""#) == true)
+        // Each round leaves its report beside the models; the one drift started plots the drift
+        // of the model it replaces, at the agents that ran that version.
+        let roundReport = try readFile(models + "/induction-motor-1.2.0.md")
+        #expect(roundReport.contains("| edge-2 | 1.1.0 | 500 | vibration.rms@count:2048:2048 | 0.4 |") && !roundReport.contains("edge-1"),
+                "\(roundReport)")
+        #expect(roundReport.contains("![drift](induction-motor-1.2.0.drift.svg)"))
+        let plot = try readFile(models + "/induction-motor-1.2.0.drift.svg")
+        #expect(plot.hasPrefix("<svg") && plot.contains("temperature.mean@time:3600:1800") && plot.contains("retrain at 0.25"))
+        #expect(try readFile(models + "/induction-motor-1.0.0.md").contains("Input drift") == false)
+        #expect(access(models + "/induction-motor-1.0.0.drift.svg", F_OK) != 0, "the first model replaced none")
         fleet.stop()
     }
 

@@ -42,6 +42,9 @@ public struct AgentConfiguration: Sendable {
     public var healthTopicPrefix: String
     /// A health message also goes out when the probability of trouble crosses this, either way.
     public var healthAlertThreshold: Double?
+    /// Seconds a device's timestamps may run ahead of the agent's clock before the device counts
+    /// as clock-skewed; 0: clocks are not judged (simulated time, say).
+    public var clockToleranceSeconds: Double
     /// The central broker: upload and model updates. Absent: no upload, models from the folder only.
     public var upstream: Upstream?
     /// Where `/metrics` is served for Prometheus (`"127.0.0.1:9464"`). Absent: not served.
@@ -187,6 +190,10 @@ public struct AgentConfiguration: Sendable {
         healthAlertThreshold = try reader.optionalDouble("health_alert_threshold")
         if let threshold = healthAlertThreshold, !(0 < threshold && threshold < 1) {
             throw reader.error("health_alert_threshold", "must be between 0 and 1, got \(threshold)")
+        }
+        clockToleranceSeconds = try reader.optionalDouble("clock_tolerance_seconds") ?? 60
+        guard clockToleranceSeconds >= 0 else {
+            throw reader.error("clock_tolerance_seconds", "must be 0 (off) or more, got \(clockToleranceSeconds)")
         }
         upstream = reader.value("upstream") == nil ? nil : try Upstream(reader.object("upstream"))
         if let text = try reader.optionalString("metrics_listen") {

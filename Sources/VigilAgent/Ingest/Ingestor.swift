@@ -30,6 +30,8 @@ final class Ingestor {
         var uploadedUntil = -Double.infinity
         /// The last repair's time: feature windows hold only readings from then on.
         var repairedAt = -Double.infinity
+        /// What is wrong with its data rather than its machine.
+        var quality = DataQuality()
     }
 
     private enum Route {
@@ -47,6 +49,9 @@ final class Ingestor {
     private let router: TopicRouter
     private let decoders: [PayloadDecoder]
     private let maxPayloadBytes: Int
+    /// Seconds a device's timestamps may run ahead of the agent's clock before it counts as a
+    /// clock skew; nil: clocks are not judged.
+    private let clockTolerance: Double?
     /// Topics `<prefix>/<device>` carry maintenance events.
     private let maintenancePrefix: String
     private let metrics: AgentMetrics
@@ -85,7 +90,7 @@ final class Ingestor {
     /// Topics remembered at most; a flood of distinct topics only costs re-routing.
     private static let routeCacheLimit = 100_000
 
-    init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int,
+    init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int, clockTolerance: Double? = nil,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
          rawReadings: [String: RawReadings] = [:],
          healthChanged: @escaping (String, JSONValue) -> Void, metrics: AgentMetrics, logger: Logger) throws {
@@ -99,6 +104,7 @@ final class Ingestor {
         router = TopicRouter(profiles: profiles)
         decoders = profiles.map(PayloadDecoder.init(profile:))
         self.maxPayloadBytes = maxPayloadBytes
+        self.clockTolerance = clockTolerance
         self.metrics = metrics
         self.logger = logger
         for profile in profiles {
@@ -111,6 +117,7 @@ final class Ingestor {
         try loadDevices()
         try warmUpAll()
         metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
+        metrics.setSensorFaults(sensorFaultCounts)
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
     }
@@ -130,7 +137,8 @@ final class Ingestor {
             deviceIndex[saved.device] = devices.count
             devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
                                   series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
-                                  lastSeen: saved.lastSeen, dirty: false, features: nil, repairedAt: repairs[saved.device] ?? -.infinity))
+                                  lastSeen: saved.lastSeen, dirty: false, features: nil, repairedAt: repairs[saved.device] ?? -.infinity,
+                                  quality: saved.quality))
         }
     }
 
@@ -197,6 +205,10 @@ final class Ingestor {
             let missing = devices[index].sequence.missing
             devices[index].sequence.record(decoded.sequence, stored: stored)
             observed.missingChange += devices[index].sequence.missing - missing
+            if stored, devices[index].quality.observe(devices[index].sequence, aheadBy: decoded.timestamp - receivedAt,
+                                                      tolerance: clockTolerance) {
+                sensorFaultsChanged(device: index)
+            }
             devices[index].lastSeen = receivedAt
             devices[index].dirty = true
             if stored {
@@ -360,7 +372,8 @@ final class Ingestor {
                            metadata: ["device": "\(device.name)", "sensor": "\(sensor.name)"])
             }
             let observation = scoring.observe(device: device.name, profile: device.profile, spec: item.spec,
-                                              values: item.row.values, windowEnd: item.row.end, constant: stuck)
+                                              values: item.row.values, windowEnd: item.row.end, constant: stuck,
+                                              sensorFaults: device.quality.names)
             counters.abstentions += Int64(observation.abstentions.count)
             for abstention in observation.abstentions where abstention.changed {
                 transaction.afterCommit { [healthChanged] in healthChanged(device.name, abstention.health(device: device.name)) }
@@ -380,6 +393,22 @@ final class Ingestor {
             }
             windowStored?(device.profile, item.spec, observation)
         }
+    }
+
+    /// A device's data faults changed: says so once, and has the metrics follow after the commit.
+    private func sensorFaultsChanged(device index: Int) {
+        let device = devices[index]
+        logger.warning("a device's data quality changed", metadata: [
+            "device": "\(device.name)", "sensor_faults": "\(device.quality.stored.isEmpty ? "none" : device.quality.stored)"])
+        let counts = sensorFaultCounts
+        transaction.afterCommit { [metrics] in metrics.setSensorFaults(counts) }
+    }
+
+    /// Devices per data fault.
+    private var sensorFaultCounts: [DataQuality.Fault: Int] {
+        var counts: [DataQuality.Fault: Int] = [:]
+        for device in devices { for fault in device.quality.faults { counts[fault, default: 0] += 1 } }
+        return counts
     }
 
     /// A repair restores the machine: the device's feature windows and scoring state start
@@ -415,7 +444,8 @@ final class Ingestor {
     private func saveState() throws(SQLiteError) {
         for index in devices.indices where devices[index].dirty {
             let device = devices[index]
-            try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen)
+            try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen,
+                           quality: device.quality)
             devices[index].dirty = false
         }
         try enforceSizeBound()
@@ -485,6 +515,7 @@ final class Ingestor {
         do {
             try loadDevices()
             try warmUpAll()
+            metrics.setSensorFaults(sensorFaultCounts)
         } catch {
             logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }

@@ -38,6 +38,7 @@ final class AgentMetrics: @unchecked Sendable {
     private let publishToCommit: Timer
     private let publishToPrediction: Timer
     private let clockAhead: Counter
+    private let sensorFaults: [DataQuality.Fault: Meter]
     private let databaseBytes: Meter
     private let outboxRows: Meter
     let uploadBatchesSent: Counter
@@ -93,6 +94,9 @@ final class AgentMetrics: @unchecked Sendable {
         publishToCommit = Timer(label: "vigil_publish_to_commit_seconds", factory: factory)
         publishToPrediction = Timer(label: "vigil_publish_to_prediction_seconds", factory: factory)
         clockAhead = Counter(label: "vigil_latency_unmeasurable_total", factory: factory)
+        sensorFaults = Dictionary(uniqueKeysWithValues: DataQuality.Fault.allCases.map {
+            ($0, Meter(label: "vigil_devices_with_sensor_fault", dimensions: [("fault", $0.rawValue)], factory: factory))
+        })
         databaseBytes = Meter(label: "vigil_database_bytes", factory: factory)
         Meter(label: "vigil_database_max_bytes", factory: factory).set(maxDatabaseBytes)
         outboxRows = Meter(label: "vigil_outbox_rows", factory: factory)
@@ -141,6 +145,11 @@ final class AgentMetrics: @unchecked Sendable {
 
     /// Sets the missing-sequence gauge from the devices as loaded.
     func setMissing(_ total: Int64) { missing.set(total) }
+
+    /// Sets, per data fault, how many devices show it now.
+    func setSensorFaults(_ counts: [DataQuality.Fault: Int]) {
+        for (fault, gauge) in sensorFaults { gauge.set(counts[fault] ?? 0) }
+    }
 
     func recordCommit(seconds: Double) { commitDuration.recordNanoseconds(Int64(seconds * 1e9)) }
 

@@ -23,6 +23,11 @@ struct ModelScoring {
         /// With an anomaly score in the bundle: the window's level, and whether it is in alarm.
         let anomaly: Double?
         let anomalyAlarm: Bool
+        /// The fault mode the model finds most likely, for a model with mode classes: what to
+        /// look for when either alarm is on.
+        let faultMode: String?
+        /// What is wrong with the device's data (`DataQuality`), by name.
+        let sensorFaults: [String]
         let latencySeconds: Double
 
         /// The device's health message (`vigil/<agent>/health/<device>`).
@@ -31,6 +36,7 @@ struct ModelScoring {
                 "device": .string(device), "model": .string(model), "version": .string(version), "state": .string(predicted),
                 "alarm": .bool(alarm), "anomaly": anomaly.map(JSONValue.number) ?? .null, "anomaly_alarm": .bool(anomalyAlarm),
                 "probabilities": .array(probabilities.map(JSONValue.number)), "window_end": .number(windowEnd),
+                "fault_mode": faultMode.map(JSONValue.string) ?? .null, "sensor_faults": .array(sensorFaults.map(JSONValue.string)),
             ]
         }
     }
@@ -43,7 +49,10 @@ struct ModelScoring {
         let windowEnd: Double
         /// The sensors whose windows were constant.
         let sensors: [String]
-        /// Whether the device's previous window under this model was scored (or none was).
+        /// What else is wrong with the device's data (`DataQuality`), by name.
+        let sensorFaults: [String]
+        /// Whether the device's previous window under this model was scored (or none was), or its
+        /// sensor faults changed.
         let changed: Bool
 
         /// The device's health message: its state is unknown, and why.
@@ -52,6 +61,7 @@ struct ModelScoring {
                 "device": .string(device), "model": .string(model), "version": .string(version), "state": "unknown",
                 "reason": .string("constant readings (stuck sensor): \(sensors.joined(separator: ", "))"),
                 "suspect_sensors": .array(sensors.map(JSONValue.string)), "window_end": .number(windowEnd),
+                "sensor_faults": .array((["stuck"] + sensorFaults).sorted().map(JSONValue.string)),
             ]
         }
     }
@@ -78,6 +88,8 @@ struct ModelScoring {
         var alert = false
         var alarm = AlarmPolicy.State()
         var anomalyAlarm = AlarmPolicy.State()
+        /// The sensor faults last reported.
+        var sensorFaults: [String] = []
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -151,10 +163,11 @@ struct ModelScoring {
     }
 
     /// Records a new feature row of `spec` for `device` (of profile `profile`), `constant` if its
-    /// sensor read one value throughout: the predictions it completes, for every model or only the
-    /// one named `only` (a replay warming that model up).
+    /// sensor read one value throughout, with what is wrong with the device's data: the
+    /// predictions it completes, for every model or only the one named `only` (a replay warming
+    /// that model up).
     mutating func observe(device: String, profile: Int, spec: Int, values: [Double], windowEnd: Double, constant isConstant: Bool = false,
-                          only: String? = nil) -> Observation {
+                          sensorFaults: [String] = [], only: String? = nil) -> Observation {
         let models = catalog.models[profile]
         guard !models.isEmpty else { return Observation() }
         latest[device, default: [:]][spec] = values
@@ -172,8 +185,10 @@ struct ModelScoring {
             if let suspect = constant[device], model.slots.contains(where: { suspect.contains($0.spec) }) {
                 let sensors = Set(zip(manifest.inputs, model.slots).filter { suspect.contains($1.spec) }.map(\.0.sensor)).sorted()
                 observation.abstentions.append(Abstention(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
-                                                          sensors: sensors, changed: state.predicted != "unknown"))
+                                                          sensors: sensors, sensorFaults: sensorFaults,
+                                                          changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
                 state.predicted = "unknown"
+                state.sensorFaults = sensorFaults
                 states[device, default: [:]][manifest.name] = state
                 continue
             }
@@ -207,12 +222,15 @@ struct ModelScoring {
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
+                || state.sensorFaults != sensorFaults
             state.predicted = predicted
             state.alert = alert
+            state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state
             observation.predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                                       probabilities: probabilities, predicted: predicted, changed: changed,
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
+                                                      faultMode: model.bundle.faultMode(probabilities), sensorFaults: sensorFaults,
                                                       latencySeconds: MonotonicClock.now() - started))
         }
         return observation

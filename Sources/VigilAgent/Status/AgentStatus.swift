@@ -21,6 +21,8 @@ public struct AgentStatus: Sendable {
         public var lastSeen: Double
         /// The latest predicted state, when a model scores the device.
         public var health: String?
+        /// What is wrong with its data rather than its machine (`dropouts`, `clock_skew`).
+        public var sensorFaults: [String]
     }
 
     /// A recent refusal.
@@ -86,13 +88,15 @@ public struct AgentStatus: Sendable {
         for row in try database.rows("SELECT name, value FROM counters") {
             counters[row[0].string ?? ""] = row[1].int64 ?? 0
         }
+        let faults = try database.userVersion >= 6 ? "sensor_faults" : "''"
         let devices = try database.rows("""
-            SELECT device, device_type, messages, duplicates, missing, restarts, highest_seq, last_seen
+            SELECT device, device_type, messages, duplicates, missing, restarts, highest_seq, last_seen, \(faults)
             FROM devices ORDER BY device
             """).map { row in
             Device(device: row[0].string ?? "", type: row[1].string ?? "", messages: row[2].int64 ?? 0,
                    duplicates: row[3].int64 ?? 0, missing: row[4].int64 ?? 0, restarts: row[5].int64 ?? 0,
-                   highestSeq: row[6].int64 ?? -1, lastSeen: row[7].double ?? 0, health: nil)
+                   highestSeq: row[6].int64 ?? -1, lastSeen: row[7].double ?? 0, health: nil,
+                   sensorFaults: DataQuality(stored: row[8].string ?? "").names)
         }
         var health: [String: String] = [:]
         if try database.userVersion >= 4 {
@@ -167,7 +171,8 @@ public struct AgentStatus: Sendable {
             [("device", .string(device.device)), ("type", .string(device.type)), ("messages", .number(Double(device.messages))),
              ("duplicates", .number(Double(device.duplicates))), ("missing", .number(Double(device.missing))),
              ("restarts", .number(Double(device.restarts))), ("highest_seq", .number(Double(device.highestSeq))),
-             ("last_seen", .number(device.lastSeen)), ("health", device.health.map(JSONValue.string) ?? .null)].json
+             ("last_seen", .number(device.lastSeen)), ("health", device.health.map(JSONValue.string) ?? .null),
+             ("sensor_faults", .array(device.sensorFaults.map(JSONValue.string)))].json
         }
         let letters = recentDeadLetters.map { letter -> JSONValue in
             [("received_at", .number(letter.receivedAt)), ("topic", .string(letter.topic)), ("reason", .string(letter.reason)),
@@ -211,9 +216,10 @@ public struct AgentStatus: Sendable {
         lines += modelLines
         if !devices.isEmpty {
             lines.append("")
-            lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "health"], devices.map {
+            lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "sensor faults",
+                                     "health"], devices.map {
                 [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
-                 $0.health ?? "-"]
+                 $0.sensorFaults.isEmpty ? "-" : $0.sensorFaults.joined(separator: ","), $0.health ?? "-"]
             }, leftAligned: 2)
         }
         if !recentDeadLetters.isEmpty {

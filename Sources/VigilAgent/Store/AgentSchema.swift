@@ -144,5 +144,10 @@ enum AgentSchema {
             reason TEXT NOT NULL
         );
         """,
+        """
+        -- Version 6: what is wrong with a device's data rather than its machine (`DataQuality`):
+        -- sorted fault names, comma-separated; empty when none.
+        ALTER TABLE devices ADD COLUMN sensor_faults TEXT NOT NULL DEFAULT '';
+        """,
     ])
 }

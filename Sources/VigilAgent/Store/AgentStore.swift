@@ -78,8 +78,8 @@ final class AgentStore {
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
-                                           missing, restarts, last_seen)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           missing, restarts, last_seen, sensor_faults)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         addCounter = try database.prepare(
             "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
@@ -247,7 +247,7 @@ final class AgentStore {
         try insertOutbox.step()
     }
 
-    func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double) throws(SQLiteError) {
+    func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double, quality: DataQuality) throws(SQLiteError) {
         saveDevice.bind(device, at: 1)
         saveDevice.bind(type, at: 2)
         saveDevice.bind(sequence.lowest, at: 3)
@@ -257,6 +257,7 @@ final class AgentStore {
         saveDevice.bind(sequence.missing, at: 7)
         saveDevice.bind(sequence.restarts, at: 8)
         saveDevice.bind(lastSeen, at: 9)
+        saveDevice.bind(quality.stored, at: 10)
         defer { saveDevice.reset() }
         try saveDevice.step()
     }
@@ -271,9 +272,10 @@ final class AgentStore {
     // MARK: Reading back on start
 
     /// Every device's sequence state, as last committed.
-    func loadDevices() throws(SQLiteError) -> [(device: String, type: String, sequence: DeviceSequence, lastSeen: Double)] {
+    func loadDevices() throws(SQLiteError) -> [(device: String, type: String, sequence: DeviceSequence, lastSeen: Double,
+                                                quality: DataQuality)] {
         try database.rows("""
-            SELECT device, device_type, lowest_seq, highest_seq, messages, duplicates, missing, restarts, last_seen
+            SELECT device, device_type, lowest_seq, highest_seq, messages, duplicates, missing, restarts, last_seen, sensor_faults
             FROM devices
             """).map { row in
             var sequence = DeviceSequence()
@@ -283,7 +285,7 @@ final class AgentStore {
             sequence.duplicates = row[5].int64 ?? 0
             sequence.missing = row[6].int64 ?? 0
             sequence.restarts = row[7].int64 ?? 0
-            return (row[0].string ?? "", row[1].string ?? "", sequence, row[8].double ?? 0)
+            return (row[0].string ?? "", row[1].string ?? "", sequence, row[8].double ?? 0, DataQuality(stored: row[9].string ?? ""))
         }
     }
 

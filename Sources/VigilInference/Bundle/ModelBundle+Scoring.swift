@@ -21,4 +21,9 @@ extension ModelBundle {
     public func trouble(_ probabilities: [Double]) -> Double {
         ModelManifest.trouble(probabilities, classes: manifest.classes)
     }
+
+    /// The most likely fault mode in `probabilities` (`ModelManifest.faultMode`).
+    public func faultMode(_ probabilities: [Double]) -> String? {
+        ModelManifest.faultMode(probabilities, classes: manifest.classes)
+    }
 }

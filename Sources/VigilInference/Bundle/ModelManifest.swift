@@ -104,6 +104,13 @@ public struct ModelManifest: Sendable, Equatable {
         return any ? sum : 1 - probabilities[0]
     }
 
+    /// The fault mode a model with mode classes (`failing:<mode>`) finds most likely in
+    /// `probabilities`, whether or not it alarms; nil for a model without modes.
+    public static func faultMode(_ probabilities: [Double], classes: [String]) -> String? {
+        let best = classes.indices.filter { isFailing(classes[$0]) }.max { probabilities[$0] < probabilities[$1] }
+        return best.flatMap { classes[$0].hasPrefix("failing:") ? String(classes[$0].dropFirst("failing:".count)) : nil }
+    }
+
     /// The version as comparable numbers.
     public var versionNumbers: [Int] { version.split(separator: ".").map { Int($0) ?? 0 } }
 

@@ -83,8 +83,7 @@ struct TrainCommand: ParsableCommand {
                       + "validation loss \(TrainingReport.rounded(epoch.validationLoss))")
             }
         }
-        let report = TrainingReport.markdown(result, plots: String(out.split(separator: "/").last ?? Substring(out)))
-        print(report)
+        print(TrainingReport.markdown(result, plots: String(out.split(separator: "/").last ?? Substring(out))))
         if let gate = result.gate, !gate.passed {
             TrainerCommand.log("not released: macro-F1 \(TrainingReport.rounded(gate.challenger)) is worse than the champion's "
                                + "\(TrainingReport.rounded(gate.champion)) by more than the margin")
@@ -92,10 +91,7 @@ struct TrainCommand: ParsableCommand {
         }
         try FileSystem.writeAtomically(result.bundle, to: out)
         try FileSystem.writeAtomically(Array(FloatNetwork.json(result.floatLayers).serialized(indent: 0).utf8), to: out + ".float.json")
-        try FileSystem.writeAtomically(Array(report.utf8), to: out + ".md")
-        try FileSystem.writeAtomically(Array(ReportPlots.roc(result.holdout).utf8), to: out + ".roc.svg")
-        try FileSystem.writeAtomically(Array(ReportPlots.confusion(result.holdout, classes: LabelRule.classes).utf8), to: out + ".confusion.svg")
-        try FileSystem.writeAtomically(Array(ReportPlots.loss(result.epochs).utf8), to: out + ".loss.svg")
+        try TrainingReport.write(result, to: out)
         print("wrote \(out) (\(result.bundle.count) bytes), \(out).md and its plots (.roc.svg, .confusion.svg, .loss.svg)")
     }
 }

@@ -1,5 +1,8 @@
+import VigilFleet
+
 /// The plots of a training report as small standalone SVG files: the ROC curve of failing on the
-/// hold-out, the confusion matrix, and the training and validation loss per epoch.
+/// hold-out, the confusion matrix, the training and validation loss per epoch, and the input
+/// drift of the model it replaces.
 public enum ReportPlots {
     static let size = 320.0, margin = 40.0
 
@@ -43,6 +46,38 @@ public enum ReportPlots {
         }
         return lineChart(title: "loss per epoch (max \(String((top * 1000).rounded() / 1000)))", xLabel: "epoch", yLabel: "loss",
                          series: [("training", "#2c3e50", points(\.trainingLoss)), ("validation", "#e67e22", points(\.validationLoss))])
+    }
+
+    /// Each input's PSI at every agent that reported on the model (`DriftReport`): one bar per
+    /// input and agent, the threshold that triggers a retraining as a dashed line.
+    public static func drift(_ reports: [DriftReport], threshold: Double?) -> String {
+        let inputs = reports.first?.psi.map(\.input) ?? []
+        let colours = ["#2c3e50", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#16a085"]
+        let left = 210.0, width = 560.0, bar = 7.0
+        let row = bar * Double(max(reports.count, 1)) + 4
+        let height = margin * 2 + row * Double(inputs.count) + 14 * Double(reports.count)
+        let top = max(reports.map(\.maxPSI).max() ?? 0, threshold ?? 0, 0.1) * 1.05
+        func x(_ psi: Double) -> Double { left + min(psi, top) / top * (width - left - 20) }
+        var svg = ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(Int(width))" height="\##(Int(height))" font-family="sans-serif" font-size="10">"##
+        svg += ##"<rect width="100%" height="100%" fill="white"/>"##
+        svg += ##"<text x="\##(width / 2)" y="18" text-anchor="middle" font-size="13">input drift (PSI against the training data)</text>"##
+        for (index, input) in inputs.enumerated() {
+            let y = margin + row * Double(index)
+            svg += ##"<text x="\##(left - 6)" y="\##(y + row / 2 + 3)" text-anchor="end">\##(input)</text>"##
+            for (offset, report) in reports.enumerated() where index < report.psi.count {
+                svg += ##"<rect x="\##(left)" y="\##(y + bar * Double(offset))" width="\##(x(report.psi[index].value) - left)" height="\##(bar - 1)" fill="\##(colours[offset % colours.count])"/>"##
+            }
+        }
+        let bottom = margin + row * Double(inputs.count)
+        svg += ##"<line x1="\##(left)" y1="\##(margin)" x2="\##(left)" y2="\##(bottom)" stroke="#999"/>"##
+        if let threshold {
+            svg += ##"<line x1="\##(x(threshold))" y1="\##(margin)" x2="\##(x(threshold))" y2="\##(bottom)" stroke="#c0392b" stroke-dasharray="4"/>"##
+            svg += ##"<text x="\##(x(threshold) + 3)" y="\##(margin - 4)">retrain at \##(TrainingReport.rounded(threshold))</text>"##
+        }
+        for (offset, report) in reports.enumerated() {
+            svg += ##"<text x="\##(left)" y="\##(bottom + 14 * Double(offset + 1))" fill="\##(colours[offset % colours.count])">\##(report.agent): \##(report.version), \##(report.windows) windows</text>"##
+        }
+        return svg + "</svg>\n"
     }
 
     /// The confusion matrix as shaded cells with counts.

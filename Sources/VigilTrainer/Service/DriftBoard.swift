@@ -14,8 +14,8 @@ public final class DriftBoard: Sendable {
     }
 
     /// The latest reports on model `model` at `version` of `deviceType` whose largest input PSI
-    /// reaches `threshold`, by agent.
-    public func drifting(deviceType: String, model: String, version: String, threshold: Double) -> [DriftReport] {
+    /// reaches `threshold` (all of them by default), by agent.
+    public func drifting(deviceType: String, model: String, version: String, threshold: Double = 0) -> [DriftReport] {
         reports.withLock { all in
             all.values.filter { $0.deviceType == deviceType && $0.model == model && $0.version == version && $0.maxPSI >= threshold }
                 .sorted { $0.agent < $1.agent }

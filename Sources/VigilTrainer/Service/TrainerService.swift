@@ -96,6 +96,10 @@ public final class TrainerService {
             do {
                 let result = try TrainingRun.run(run, signingKey: options.signingKey)
                 eventsAtLastTraining[profile.type] = faults
+                // Every round's report, released or not, with the drift of the model it would replace.
+                let replaced = champion.map { drift.drifting(deviceType: profile.type, model: $0.manifest.name, version: $0.manifest.version) }
+                try TrainingReport.write(result, to: "\(options.modelsFolder)/\(profile.type)-\(run.version)", drift: replaced ?? [],
+                                         driftThreshold: options.driftThreshold)
                 if let gate = result.gate, !gate.passed {
                     metrics.training(deviceType: profile.type, result: .gateRefused, macroF1: result.holdout.macroF1)
                     logger.notice("not released: the champion gate refused it",

@@ -46,13 +46,12 @@ public struct ModelEvaluation: Sendable {
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
-            // The most likely failing class names the mode ("failing:outer_race"), when the model has modes.
-            let named = p.indices.filter { ModelManifest.isFailing(manifest.classes[$0]) }.max { p[$0] < p[$1] }.map { manifest.classes[$0] }
-            let mode = named.flatMap { $0.hasPrefix("failing:") ? String($0.dropFirst("failing:".count)) : nil }
+            // The most likely failing class names the mode, with either alarm, as on the agent.
+            let mode = bundle.faultMode(p)
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
             if let anomaly = manifest.anomaly {
                 let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(example.features), policy: anomaly.alarm)
-                anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on))
+                anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
             }
         }
         arithmetic = float == nil ? "int8" : "float"
@@ -100,6 +99,7 @@ public struct ModelEvaluation: Sendable {
                     "sustained_alarms_on_healthy_machines_per_device_day":
                         anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
                     "sustained_false_alarms_per_device_day": .number(anomaly.sustainedFalseAlarmsPerDeviceDay),
+                    "fault_mode_right_at_alarm": anomaly.modeRightAtAlarm.map(JSONValue.number) ?? .null,
                     "by_mode": Self.byMode(anomaly),
                 ]
             } ?? .null,
@@ -156,6 +156,7 @@ public struct ModelEvaluation: Sendable {
             if let lead = anomaly.medianLeadHours { line += ", median lead \(r(lead)) h" }
             if let share = anomaly.medianLeadShare { line += " (\(r(share)) of the degradation)" }
             if let healthy = anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay { line += "; \(r(healthy)) sustained alarms per healthy device-day" }
+            if let right = anomaly.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right))" }
             line += "; by mode: " + anomaly.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
                 .joined(separator: ", ")
             lines.append(line)

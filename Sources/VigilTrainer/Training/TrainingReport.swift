@@ -1,9 +1,14 @@
+import VigilCore
+import VigilFleet
+
 /// The Markdown report of a training run: hold-out metrics of the int8 model with its float
 /// original beside them, the champion gate, the int8 confusion matrix with precision and recall,
 /// links to the SVG plots and the loss per epoch.
 public enum TrainingReport {
-    /// The Markdown report; `plots` is the bundle's file name, beside which the SVG plots lie.
-    public static func markdown(_ result: TrainingRun.Result, plots: String? = nil) -> String {
+    /// The Markdown report; `plots` is the file name the SVG plots beside it start with; `drift`
+    /// the agents' latest drift reports on the model it replaces.
+    public static func markdown(_ result: TrainingRun.Result, plots: String? = nil, drift: [DriftReport] = [],
+                                driftThreshold: Double? = nil) -> String {
         let evaluation = result.holdout, float = result.floatHoldout
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
@@ -38,6 +43,16 @@ public enum TrainingReport {
         if let plots {
             lines += ["", "![ROC](\(plots).roc.svg) ![confusion](\(plots).confusion.svg) ![loss](\(plots).loss.svg)"]
         }
+        if !drift.isEmpty {
+            lines += ["", "Input drift of the model this one replaces, at each agent (PSI of its recent inputs against its training data"
+                          + "\(driftThreshold.map { "; a retraining at \(rounded($0))" } ?? "")):", "",
+                      "| agent | version | windows | largest drift | PSI |", "| --- | --- | --- | --- | --- |"]
+            for report in drift {
+                let largest = report.psi.max { $0.value < $1.value }
+                lines.append("| \(report.agent) | \(report.version) | \(report.windows) | \(largest?.input ?? "-") | \(rounded(report.maxPSI)) |")
+            }
+            if let plots { lines += ["", "![drift](\(plots).drift.svg)"] }
+        }
         if result.candidates.count > 1 {
             lines += ["", "Search on the validation split (the lowest loss kept):", "",
                       "| hidden layers | learning rate | validation loss | epochs |", "| --- | --- | --- | --- |"]
@@ -49,6 +64,21 @@ public enum TrainingReport {
         lines += ["", "Loss per epoch of the model kept (training, validation):", ""]
         lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }
         return lines.joined(separator: "\n")
+    }
+
+    /// Writes the report to `prefix.md` with its plots beside it (`prefix.roc.svg`, ...;
+    /// `prefix.drift.svg` with drift reports), each file replaced atomically.
+    public static func write(_ result: TrainingRun.Result, to prefix: String, drift: [DriftReport] = [],
+                             driftThreshold: Double? = nil) throws(FileError) {
+        let name = String(prefix.split(separator: "/").last ?? Substring(prefix))
+        let report = markdown(result, plots: name, drift: drift, driftThreshold: driftThreshold)
+        try FileSystem.writeAtomically(Array(report.utf8), to: prefix + ".md")
+        try FileSystem.writeAtomically(Array(ReportPlots.roc(result.holdout).utf8), to: prefix + ".roc.svg")
+        try FileSystem.writeAtomically(Array(ReportPlots.confusion(result.holdout, classes: LabelRule.classes).utf8), to: prefix + ".confusion.svg")
+        try FileSystem.writeAtomically(Array(ReportPlots.loss(result.epochs).utf8), to: prefix + ".loss.svg")
+        if !drift.isEmpty {
+            try FileSystem.writeAtomically(Array(ReportPlots.drift(drift, threshold: driftThreshold).utf8), to: prefix + ".drift.svg")
+        }
     }
 
     /// Three decimals.

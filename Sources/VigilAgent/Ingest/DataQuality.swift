@@ -1,0 +1,76 @@
+/// What is wrong with a device's data rather than its machine, judged from its messages as they
+/// arrive: messages lost on the way (sequence gaps above 1% of those expected, judged every 500
+/// messages) and a clock running ahead of the agent's. Such windows stay sound, so the models go
+/// on scoring and the device's health says what is wrong; a stuck sensor, which would blind a
+/// model, is judged per window instead (`ModelScoring` abstains).
+struct DataQuality {
+    enum Fault: String, CaseIterable, Comparable {
+        case dropouts
+        case clockSkew = "clock_skew"
+
+        static func < (lhs: Fault, rhs: Fault) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// The faults the device shows now.
+    private(set) var faults: Set<Fault>
+    /// Messages stored and missing at the start of the current dropout period.
+    private var periodStart: (messages: Int64, missing: Int64)?
+    /// Messages in a row ahead of the agent's clock by more than the tolerance, or not.
+    private var ahead = 0
+    private var onTime = 0
+
+    /// Messages per dropout judgement: at a 2% loss, 10 expected gaps, so a judgement rarely errs.
+    static let period: Int64 = 500
+    /// Dropouts start above this share of messages missing in a period and end at or below
+    /// `recoveredShare`: the gap between them keeps the verdict from flapping.
+    static let dropoutShare = 0.01
+    static let recoveredShare = 0.0025
+    /// Messages in a row that must agree before the clock verdict changes.
+    static let clockMessages = 10
+
+    init(faults: Set<Fault> = []) {
+        self.faults = faults
+    }
+
+    /// The faults as stored in the `devices` table: sorted names, comma-separated.
+    init(stored text: String) {
+        faults = Set(text.split(separator: ",").compactMap { Fault(rawValue: String($0)) })
+    }
+
+    var stored: String { names.joined(separator: ",") }
+    var names: [String] { faults.sorted().map(\.rawValue) }
+
+    /// Records a message stored for the device, with its sequence accounting after it and how
+    /// many seconds its timestamp runs ahead of the agent's clock; `tolerance` nil judges no
+    /// clock. Returns whether the faults changed.
+    mutating func observe(_ sequence: DeviceSequence, aheadBy seconds: Double, tolerance: Double?) -> Bool {
+        let before = faults
+        if let start = periodStart, sequence.messages >= start.messages {
+            let received = sequence.messages - start.messages
+            if received >= Self.period {
+                let missing = Double(sequence.missing - start.missing)
+                let share = missing / (Double(received) + max(0, missing))
+                if share > Self.dropoutShare {
+                    faults.insert(.dropouts)
+                } else if share <= Self.recoveredShare {
+                    faults.remove(.dropouts)
+                }
+                periodStart = (sequence.messages, sequence.missing)
+            }
+        } else {
+            periodStart = (sequence.messages, sequence.missing)
+        }
+        if let tolerance {
+            if seconds > tolerance {
+                ahead += 1
+                onTime = 0
+                if ahead >= Self.clockMessages { faults.insert(.clockSkew) }
+            } else {
+                onTime += 1
+                ahead = 0
+                if onTime >= Self.clockMessages { faults.remove(.clockSkew) }
+            }
+        }
+        return faults != before
+    }
+}

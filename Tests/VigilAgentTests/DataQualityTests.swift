@@ -1,0 +1,83 @@
+import Testing
+import VigilAgent
+import VigilCore
+import VigilInference
+import VigilMQTT
+import VigilStore
+import VigilTestSupport
+
+/// Faults of a device's data rather than its machine: messages lost on the way and a clock
+/// running ahead of the agent's are reported with the device's health, in `status` and across a
+/// restart, and cleared when they stop; a sound device shows none.
+@Suite("Agent data quality")
+struct DataQualityTests {
+    /// `count` temperature readings of `device`, 0.05 s apart from `start`, skipping every
+    /// `skipEvery`-th sequence number (0: none) after `firstSeq`.
+    static func readings(_ device: String, count: Int, firstSeq: Int = 0, start: Double, skipEvery: Int = 0) -> [(String, String)] {
+        var messages: [(String, String)] = []
+        var seq = firstSeq
+        for index in 0..<count {
+            if skipEvery > 0 && seq % skipEvery == skipEvery - 1 { seq += 1 }
+            messages.append(("plant/motor/\(device)/temperature",
+                             #"{"seq": \#(seq), "ts": \#(start + Double(index) * 0.05), "value": \#(40 + index % 7)}"#))
+            seq += 1
+        }
+        return messages
+    }
+
+    @Test func dropoutsAndASkewedClockAreReportedAndClear() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeBytes(harness.directory.file("models/overheat.vgm"), ScoringTests.bundle(signedBy: key))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "clock_tolerance_seconds": 60"#)
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        defer { watcher.stop() }
+        var agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        defer { publisher.stop() }
+        // m1: 1,000 messages, one sequence number in 40 lost (2.5%), stamped 90 s ahead; m2: sound.
+        let now = WallClock.now()
+        let faulty = Self.readings("m1", count: 1_000, start: now + 90, skipEvery: 40)
+        let sound = Self.readings("m2", count: 600, start: now - 100)
+        try publishAll(publisher, faulty + sound)
+        try harness.waitUntilIngested(faulty.count + sound.count)
+
+        var devices = try AgentStatus.read(database: harness.database).devices
+        #expect(devices.map(\.sensorFaults) == [["clock_skew", "dropouts"], []], "\(devices)")
+        var messages: [String] = []
+        while !messages.contains(where: { $0.contains(#""sensor_faults":["clock_skew","dropouts"]"#) }) {
+            let more = collect(health, count: 1).map(\.payload)
+            if more.isEmpty { break }
+            messages += more
+        }
+        #expect(messages.contains { $0.contains(#""device":"m1""#) && $0.contains(#""sensor_faults":["clock_skew","dropouts"]"#) },
+                "\(messages)")
+        #expect(harness.log.all.contains { $0.contains("data quality changed") && $0.contains("sensor_faults=clock_skew,dropouts") })
+
+        // The verdict survives a restart; then m1 sends 600 messages on time and without a gap.
+        agent.stop()
+        agent = try harness.startAgent()
+        defer { agent.stop() }
+        #expect(try AgentStatus.read(database: harness.database).devices.map(\.sensorFaults) == [["clock_skew", "dropouts"], []])
+        let mended = Self.readings("m1", count: 600, firstSeq: 1_100, start: now - 50)
+        try publishAll(publisher, mended)
+        try harness.waitUntilIngested(faulty.count + sound.count + mended.count)
+        devices = try AgentStatus.read(database: harness.database).devices
+        #expect(devices.map(\.sensorFaults) == [[], []], "\(devices)")
+        #expect(try AgentStatus.read(database: harness.database).text().contains("clock_skew") == false)
+    }
+
+    /// With `clock_tolerance_seconds` 0 (simulated time runs ahead of the wall clock), clocks
+    /// are not judged.
+    @Test func clocksAreNotJudgedWhenToleranceIsOff() throws {
+        let harness = try AgentHarness()
+        try harness.writeConfiguration(#""clock_tolerance_seconds": 0"#)
+        let agent = try harness.startAgent()
+        defer { agent.stop() }
+        let readings = Self.readings("m1", count: 100, start: WallClock.now() + 86_400)
+        try publishAll(try harness.publisher(), readings)
+        try harness.waitUntilIngested(readings.count)
+        #expect(try AgentStatus.read(database: harness.database).devices.map(\.sensorFaults) == [[]])
+    }
+}
