@@ -77,6 +77,30 @@ struct ModelBundleTests {
         #expect(Self.refusal(version) == .unsupportedVersion(9))
     }
 
+    /// A bundle that bounds its standardised inputs with asinh is format 2 (agents before it
+    /// refuse it rather than score unbounded inputs), says so in its manifest, and scores exactly
+    /// as its network does on the bounded inputs; one without stays format 1.
+    @Test func squashedInputsAreBoundedAndMarked() throws {
+        let (plain, manifest, network) = try Self.sample()
+        #expect(plain[4] == 1 && plain[5] == 0, "format 1 without a squash")
+        var squashed = manifest
+        squashed.squash = .asinh
+        squashed.means = Array(repeating: 0.5, count: 24)
+        squashed.scales = Array(repeating: 2, count: 24)
+        let bytes = ModelBundle.encode(manifest: squashed, layers: network.layers, signingKey: Self.key)
+        #expect(bytes[4] == 2 && bytes[5] == 0)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [Self.key.publicKey])
+        #expect(bundle.manifest.squash == .asinh && bundle.manifest == squashed)
+        let raw = (0..<24).map { Double($0 * $0) - 40 }
+        var scratch: [Double] = [], output: [Double] = [], expected: [Double] = []
+        bundle.probabilities(raw: raw, scratch: &scratch, into: &output)
+        let bounded = raw.map { asinh(($0 - 0.5) / 2) }
+        bounded.withUnsafeBufferPointer { network.predict($0, into: &expected) }
+        Activations.softmax(&expected)
+        #expect(output == expected)
+        #expect(scratch.max()! < 6.5 && scratch == bounded, "a reading 244 scales out goes in as 6.2")
+    }
+
     /// A correctly signed bundle whose tensors do not fit its manifest is still refused.
     @Test func misshapedTensorsAreRefused() throws {
         let (_, manifest, network) = try Self.sample()

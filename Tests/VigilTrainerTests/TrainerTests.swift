@@ -336,5 +336,38 @@ struct AlarmEvaluationTests {
         // b's all along: one sustained alarm in 9 + 28 healthy hours.
         let healthy = try #require(evaluation.sustainedAlarmsOnHealthyMachinesPerDeviceDay)
         #expect(abs(healthy - 1 / (37.0 / 24)) < 1e-9, "\(healthy)")
+        // With a's sensors known faulty, b alone counts among sound machines: none in 28 h.
+        let sound = AlarmEvaluation(windows: a + b, faults: ["a": [.init(time: 30 * hour, mode: "outer_race")]],
+                                    spans: ["a": (hour, 29 * hour), "b": (hour, 29 * hour)],
+                                    onsets: ["a": [(onset: 10 * hour, failure: 30 * hour)], "b": [(onset: 100 * hour, failure: 200 * hour)]],
+                                    faultySensors: ["a"])
+        #expect(sound.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay == 0)
+        #expect(sound.sustainedAlarmsOnHealthyMachinesPerDeviceDay == evaluation.sustainedAlarmsOnHealthyMachinesPerDeviceDay)
+    }
+
+    /// A model that calls every window hot, and a device that fails twice: the agent's alarm state
+    /// starts afresh after the first fault's repair, so `evaluate` raises a second alarm before the
+    /// second fault rather than counting one alarm running across both.
+    @Test func alarmStateStartsAfreshAfterARepair() throws {
+        let key = Ed25519.generate()
+        let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: 1, outputs: 2, weights: [0, 0], bias: [0, 100],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)], input: input, output: input, activation: .none)
+        let manifest = ModelManifest(name: "hot", version: "1.0.0", createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
+                                     inputs: [.init(sensor: "temperature", feature: "mean", window: .time(seconds: 3600, hopSeconds: 3600))],
+                                     means: [0], scales: [1], classes: ["healthy", "failing"],
+                                     layers: [.init(inputs: 1, outputs: 2, activation: .none, input: input, output: input)],
+                                     alarm: AlarmPolicy(threshold: 0.5, consecutive: 3))
+        let bundle = try ModelBundle(bytes: ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key), trustedKeys: [key.publicKey])
+        let hour = 3600.0
+        let examples = (1...20).map { index in
+            Dataset.Example(device: "m1", windowEnd: Double(index) * hour, features: [1], label: index >= 8 && index < 10 || index >= 18 ? 1 : 0)
+        }
+        let dataset = Dataset(featureNames: ["temperature.mean"], examples: examples,
+                              faults: ["m1": [.init(time: 10.5 * hour), .init(time: 20.5 * hour)]], spans: ["m1": (0, 21 * hour)])
+        let alarms = try ModelEvaluation(bundle: bundle, dataset: dataset).alarms
+        #expect(alarms.failures == 2 && alarms.caught == 2, "\(alarms.caught) of \(alarms.failures)")
+        // Each alarm is on from the third hot window of its life (the policy) and sustained from there.
+        #expect(alarms.leadHours == [7.5, 7.5])
     }
 }

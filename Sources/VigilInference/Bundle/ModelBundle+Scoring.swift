@@ -6,7 +6,7 @@ extension ModelBundle {
     /// between calls, so scoring allocates nothing.
     public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double], float: FloatNetwork? = nil) {
         scratch.removeAll(keepingCapacity: true)
-        for index in raw.indices { scratch.append((raw[index] - manifest.means[index]) / manifest.scales[index]) }
+        for index in raw.indices { scratch.append(manifest.standardised(raw[index], input: index)) }
         scratch.withUnsafeBufferPointer { inputs in
             if let float { float.predict(inputs, into: &output) } else { network.predict(inputs, into: &output) }
         }

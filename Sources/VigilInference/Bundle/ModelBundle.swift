@@ -11,7 +11,10 @@ import VigilCore
 /// key) before a single tensor is read, then that the tensors fit the manifest.
 public struct ModelBundle: Sendable {
     public static let magic: [UInt8] = Array("VGM1".utf8)
-    public static let formatVersion = 1
+    /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`). A
+    /// bundle without one is written as format 1, which agents before it also run; they refuse
+    /// format 2 rather than score inputs they would not bound.
+    public static let formatVersion = 2
     /// The default size limit: far above any model an edge box should run.
     public static let defaultMaxBytes = 16 << 20
 
@@ -29,7 +32,7 @@ public struct ModelBundle: Sendable {
     /// Encodes and signs a bundle of `manifest` and the int8 `layers` it describes.
     public static func encode(manifest: ModelManifest, layers: [QuantizedDense], signingKey: Ed25519.KeyPair) -> [UInt8] {
         var bytes = magic
-        append(UInt16(formatVersion), to: &bytes)
+        append(UInt16(manifest.squash == .none ? 1 : formatVersion), to: &bytes)
         append(UInt16(0), to: &bytes)
         let json = Array(manifest.json.serialized(indent: 0).utf8)
         append(UInt32(json.count), to: &bytes)
@@ -124,7 +127,7 @@ public struct ModelBundle: Sendable {
             let magic = try reader.take(4, "magic")
             guard magic == ModelBundle.magic else { throw .wrongMagic }
             let version = Int(try reader.integer(UInt16.self, "format version"))
-            guard version == ModelBundle.formatVersion else { throw .unsupportedVersion(version) }
+            guard (1...ModelBundle.formatVersion).contains(version) else { throw .unsupportedVersion(version) }
             _ = try reader.integer(UInt16.self, "header")
             let manifestLength = Int(try reader.integer(UInt32.self, "manifest length"))
             manifestBytes = try reader.take(manifestLength, "manifest")

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VigilCore
 
 /// What a model bundle says about its model: identity, the devices it serves, the feature
@@ -44,9 +47,10 @@ public struct ModelManifest: Sendable, Equatable {
     /// With a context, the network also takes each input relative to the device's baseline and
     /// its trend (`InputContext`); a bundle without one takes the inputs alone.
     public var context: InputContext?
-    /// Per network input (`networkInputs`), the standardisation.
+    /// Per network input (`networkInputs`), the standardisation, and what then bounds it.
     public var means: [Double]
     public var scales: [Double]
+    public var squash: Squash
     /// Class names (softmax over outputs), or one name for a score (sigmoid).
     public var classes: [String]
     public var layers: [Layer]
@@ -65,7 +69,8 @@ public struct ModelManifest: Sendable, Equatable {
     public var metrics: JSONValue
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
-                means: [Double], scales: [Double], classes: [String], layers: [Layer], rounding: QuantizedMultiplier.Rounding = .single,
+                means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer],
+                rounding: QuantizedMultiplier.Rounding = .single,
                 alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
         self.name = name
@@ -76,6 +81,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.context = context
         self.means = means
         self.scales = scales
+        self.squash = squash
         self.classes = classes
         self.layers = layers
         self.rounding = rounding
@@ -84,6 +90,29 @@ public struct ModelManifest: Sendable, Equatable {
         self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
+    }
+
+    /// What bounds a standardised input before the network: nothing, or `asinh`, linear near 0
+    /// and logarithmic beyond, so a machine far outside the training data saturates gently
+    /// instead of driving the network where it never learned, and int8's one input scale keeps
+    /// its steps for ordinary values.
+    public enum Squash: String, Sendable, Equatable {
+        case none
+        case asinh
+
+        @inline(__always)
+        public func callAsFunction(_ z: Double) -> Double {
+            switch self {
+            case .none: z
+            case .asinh: Glibc.asinh(z)
+            }
+        }
+    }
+
+    /// Network input `index` of `raw`, standardised and bounded as the network takes it.
+    @inline(__always)
+    public func standardised(_ raw: Double, input index: Int) -> Double {
+        squash((raw - means[index]) / scales[index])
     }
 
     /// How many values the network takes: the inputs, and with a context their derived ones.
@@ -131,7 +160,8 @@ public struct ModelManifest: Sendable, Equatable {
             fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds)]))
         }
         let rest: JSONValue = [
-            "standardization": ["means": .array(means.map(JSONValue.number)), "scales": .array(scales.map(JSONValue.number))],
+            "standardization": .object([("means", .array(means.map(JSONValue.number))), ("scales", .array(scales.map(JSONValue.number)))]
+                                       + (squash == .none ? [] : [("squash", .string(squash.rawValue))])),
             "classes": .array(classes.map(JSONValue.string)),
             "layers": .array(layers.map {
                 ["inputs": .number(Double($0.inputs)), "outputs": .number(Double($0.outputs)), "activation": .string($0.activation.rawValue),
@@ -197,6 +227,10 @@ public struct ModelManifest: Sendable, Equatable {
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")
             let scales = try standardization.numbers("scales")
+            let squashName = try standardization.optionalString("squash") ?? Squash.none.rawValue
+            guard let squash = Squash(rawValue: squashName) else {
+                throw standardization.error("squash", "must be none or asinh, got \(squashName)")
+            }
             let classes = try reader.strings("classes")
             var layers: [Layer] = []
             for entry in try reader.objects("layers") {
@@ -249,7 +283,7 @@ public struct ModelManifest: Sendable, Equatable {
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
-                                 context: context, means: means, scales: scales, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
+                                 context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
                                  anomaly: anomaly,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {

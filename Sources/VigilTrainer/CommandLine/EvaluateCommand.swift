@@ -41,12 +41,14 @@ struct EvaluateCommand: ParsableCommand {
         }
         let dataset = try openDatasetSource(agentDb).dataset(profile: profile, rule: LabelRule(horizon: horizonHours * 3600),
                                                                 context: bundle.manifest.context)
-        let lives = try groundTruth.map(Self.lives(file:)) ?? [:]
-        let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives)
+        let truth = try groundTruth.map(Self.groundTruth(file:))
+        let lives = truth?.lives ?? [:], faultySensors = truth?.faultySensors ?? []
+        let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors)
         print(evaluation.text)
         var figures = evaluation.json
         if let float {
-            let original = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, float: FloatNetwork.load(file: float))
+            let original = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors,
+                                               float: FloatNetwork.load(file: float))
             let differences = evaluation.differences(from: original)
             let largest = differences.max { $0.difference < $1.difference }
             print(original.text)
@@ -62,7 +64,7 @@ struct EvaluateCommand: ParsableCommand {
         for agent in dataset.agents {
             let site = dataset.subset { $0.hasPrefix(agent + "/") }
             guard !site.examples.isEmpty else { continue }
-            let evaluation = try ModelEvaluation(bundle: bundle, dataset: site, lives: lives)
+            let evaluation = try ModelEvaluation(bundle: bundle, dataset: site, lives: lives, faultySensors: faultySensors)
             print("site \(agent): " + evaluation.text.split(separator: "\n").dropFirst().joined(separator: "; "))
             sites.append((agent, evaluation.json))
         }
@@ -75,16 +77,19 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 
-    /// Each device's lives (onset, failure) from `vigil-sim --ground-truth`.
-    static func lives(file: String) throws -> [String: [(onset: Double, failure: Double)]] {
+    /// Each device's lives (onset, failure) from `vigil-sim --ground-truth`, and the devices
+    /// whose sensors it made faulty.
+    static func groundTruth(file: String) throws -> (lives: [String: [(onset: Double, failure: Double)]], faultySensors: Set<String>) {
         let root = try JSONObjectReader(file: file)
         var lives: [String: [(onset: Double, failure: Double)]] = [:]
+        var faulty: Set<String> = []
         for device in try root.objects("devices") {
             let name = try device.string("device")
             for life in try device.objects("lives") {
                 lives[name, default: []].append((try life.double("onset"), try life.double("failure")))
             }
+            if try device.optionalString("sensor_fault") != nil { faulty.insert(name) }
         }
-        return lives
+        return (lives, faulty)
     }
 }

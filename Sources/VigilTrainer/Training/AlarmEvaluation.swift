@@ -32,6 +32,9 @@ public struct AlarmEvaluation: Sendable {
     /// its damage onset), per device-day of healthy machine; many "false" alarms under the label
     /// are early warnings in the degradation phase.
     public var sustainedAlarmsOnHealthyMachinesPerDeviceDay: Double?
+    /// The same on the machines whose sensors the ground truth calls sound: an alarm on a healthy
+    /// machine with a drifting or spiking sensor may be the sensor's fault, rightly flagged.
+    public var sustainedAlarmsOnHealthySoundMachinesPerDeviceDay: Double?
     /// Confirmed faults with scored windows before them, and those a sustained alarm preceded.
     public var failures: Int
     public var caught: Int
@@ -51,14 +54,15 @@ public struct AlarmEvaluation: Sendable {
     public var medianLeadShare: Double? { Self.median(leadShareOfDegradation) }
 
     /// `onsets` gives, per device, (onset, failure) times of its lives when the ground truth is
-    /// known (simulated fleets); faults are matched to a life's failure within a minute.
+    /// known (simulated fleets), `faultySensors` the devices whose sensors it made faulty; faults
+    /// are matched to a life's failure within a minute.
     public init(windows: [Window], faults: [String: [Dataset.Fault]], spans: [String: (start: Double, end: Double)],
-                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:]) {
+                sustain: Int = 3, onsets: [String: [(onset: Double, failure: Double)]] = [:], faultySensors: Set<String> = []) {
         deviceDays = spans.values.reduce(0) { $0 + max(0, $1.end - $1.start) } / 86_400
         let days = max(deviceDays, 1e-9)
         falseAlarmWindowsPerDeviceDay = Double(windows.filter { $0.alarm && $0.label == 0 }.count) / days
-        var sustainedFalse = 0, failures = 0, caught = 0, onHealthy = 0
-        var healthySeconds = 0.0
+        var sustainedFalse = 0, failures = 0, caught = 0, onHealthy = 0, onHealthySound = 0
+        var healthySeconds = 0.0, healthySoundSeconds = 0.0
         var leads: [Double] = [], shares: [Double] = []
         for (device, scored) in Dictionary(grouping: windows, by: \.device) {
             let ordered = scored.sorted { $0.end < $1.end }
@@ -80,8 +84,14 @@ public struct AlarmEvaluation: Sendable {
                 }
                 if from < span.end { healthy.append((from, span.end)) }
                 healthy = healthy.filter { $0.to > $0.from }
-                healthySeconds += healthy.reduce(0) { $0 + $1.to - $1.from }
-                onHealthy += starts.filter { start in healthy.contains { $0.from <= ordered[start.index].end && ordered[start.index].end < $0.to } }.count
+                let seconds = healthy.reduce(0) { $0 + $1.to - $1.from }
+                let alarms = starts.filter { start in healthy.contains { $0.from <= ordered[start.index].end && ordered[start.index].end < $0.to } }.count
+                healthySeconds += seconds
+                onHealthy += alarms
+                if !faultySensors.contains(device) {
+                    healthySoundSeconds += seconds
+                    onHealthySound += alarms
+                }
             }
             var previous = -Double.infinity
             for fault in faults[device] ?? [] {
@@ -105,6 +115,7 @@ public struct AlarmEvaluation: Sendable {
         }
         sustainedFalseAlarmsPerDeviceDay = Double(sustainedFalse) / days
         sustainedAlarmsOnHealthyMachinesPerDeviceDay = onsets.isEmpty ? nil : Double(onHealthy) / max(healthySeconds / 86_400, 1e-9)
+        sustainedAlarmsOnHealthySoundMachinesPerDeviceDay = onsets.isEmpty ? nil : Double(onHealthySound) / max(healthySoundSeconds / 86_400, 1e-9)
         self.failures = failures
         self.caught = caught
         leadHours = leads.sorted()

@@ -16,13 +16,17 @@ public struct ModelEvaluation: Sendable {
     public var alarmPolicy: AlarmPolicy
     /// The anomaly score's alarms, when the bundle has one (`AnomalyScore`).
     public var anomalyAlarms: AlarmEvaluation?
+    /// A window in either alarm (the classifier's or the anomaly score's), as a maintenance team
+    /// reading the health messages would act, when the bundle has an anomaly score.
+    public var eitherAlarm: AlarmEvaluation?
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
-    /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth) the
+    /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
+    /// `faultySensors` the devices whose sensors it made faulty) the
     /// lead times are also given as shares of each degradation. With `float`, the bundle's float
     /// original (`train` writes it beside the bundle) scores instead of the int8 network: the
     /// same standardisation, alarm policies and anomaly score, so int8 can be measured against it.
-    public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:],
+    public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:], faultySensors: Set<String> = [],
                 sustain: Int = 3, float: FloatNetwork? = nil) throws(EvaluationError) {
         let manifest = bundle.manifest
         let raw = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
@@ -37,10 +41,17 @@ public struct ModelEvaluation: Sendable {
         }
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
-        var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = []
+        var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = [], either: [AlarmEvaluation.Window] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
-        // Each device's windows in time order, through the bundle's alarm policy as on the agent.
+        var lastEnd: [String: Double] = [:]
+        // Each device's windows in time order, through the bundle's alarm policy as on the agent,
+        // whose alarm states start afresh after a fault's repair.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
+            let previous = lastEnd.updateValue(example.windowEnd, forKey: example.device) ?? -.infinity
+            if dataset.faults[example.device]?.contains(where: { previous < $0.time && $0.time <= example.windowEnd }) == true {
+                states[example.device] = nil
+                anomalyStates[example.device] = nil
+            }
             bundle.probabilities(raw: example.features, scratch: &scratch, into: &output, float: float)
             let p = output
             // Failing within the horizon or not, whatever the mode.
@@ -52,6 +63,7 @@ public struct ModelEvaluation: Sendable {
             if let anomaly = manifest.anomaly {
                 let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(example.features), policy: anomaly.alarm)
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
+                either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }
         }
         arithmetic = float == nil ? "int8" : "float"
@@ -63,12 +75,20 @@ public struct ModelEvaluation: Sendable {
         metrics = Evaluation(truth: windows.map(\.label), probabilities: probabilities, classes: 2)
         // The store names a device `agent/device`; the ground truth knows it by its own name.
         var onsets: [String: [(onset: Double, failure: Double)]] = [:]
+        var faulty: Set<String> = []
         for device in dataset.spans.keys {
-            if let known = lives[String(device.split(separator: "/").last ?? "")] { onsets[device] = known }
+            let name = String(device.split(separator: "/").last ?? "")
+            if let known = lives[name] { onsets[device] = known }
+            if faultySensors.contains(name) { faulty.insert(device) }
         }
-        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
+        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
+                                 faultySensors: faulty)
         anomalyAlarms = manifest.anomaly == nil ? nil
-            : AlarmEvaluation(windows: anomalous, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets)
+            : AlarmEvaluation(windows: anomalous, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
+                                 faultySensors: faulty)
+        eitherAlarm = manifest.anomaly == nil ? nil
+            : AlarmEvaluation(windows: either, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
+                                 faultySensors: faulty)
     }
 
     /// The figures as JSON, for scripts that compare fleets.
@@ -85,31 +105,39 @@ public struct ModelEvaluation: Sendable {
             "false_alarm_windows_per_device_day": .number(alarms.falseAlarmWindowsPerDeviceDay),
             "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
             "sustained_alarms_on_healthy_machines_per_device_day": alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
+            "sustained_alarms_on_healthy_machines_with_sound_sensors_per_device_day":
+                alarms.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
             "failures": .number(Double(alarms.failures)), "failures_alarmed_before": .number(Double(alarms.caught)),
             "share_alarmed_before": alarms.failures == 0 ? .null : .number(Double(alarms.caught) / Double(alarms.failures)),
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
             "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
             "by_mode": Self.byMode(alarms),
-            "anomaly": anomalyAlarms.map { anomaly in
-                [
-                    "failures_alarmed_before": .number(Double(anomaly.caught)),
-                    "median_lead_hours": anomaly.medianLeadHours.map(JSONValue.number) ?? .null,
-                    "median_lead_share_of_degradation": anomaly.medianLeadShare.map(JSONValue.number) ?? .null,
-                    "sustained_alarms_on_healthy_machines_per_device_day":
-                        anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
-                    "sustained_false_alarms_per_device_day": .number(anomaly.sustainedFalseAlarmsPerDeviceDay),
-                    "fault_mode_right_at_alarm": anomaly.modeRightAtAlarm.map(JSONValue.number) ?? .null,
-                    "by_mode": Self.byMode(anomaly),
-                ]
-            } ?? .null,
+            "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
+            "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
+        ]
+    }
+
+    /// The figures of an alarm other than the classifier's.
+    private static func alarmFigures(_ alarms: AlarmEvaluation) -> JSONValue {
+        [
+            "failures_alarmed_before": .number(Double(alarms.caught)),
+            "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
+            "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
+            "sustained_alarms_on_healthy_machines_per_device_day": alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
+            "sustained_alarms_on_healthy_machines_with_sound_sensors_per_device_day":
+                alarms.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
+            "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
+            "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
+            "by_mode": byMode(alarms),
         ]
     }
 
     /// The figures int8 is held to against float: shares and rates, each in its own unit.
     public static let comparedFigures = [
         "accuracy", "macro_f1", "roc_auc", "precision_failing", "recall_failing", "false_alarm_windows_per_device_day",
-        "sustained_false_alarms_per_device_day", "sustained_alarms_on_healthy_machines_per_device_day", "share_alarmed_before",
+        "sustained_false_alarms_per_device_day", "sustained_alarms_on_healthy_machines_per_device_day",
+        "sustained_alarms_on_healthy_machines_with_sound_sensors_per_device_day", "share_alarmed_before",
         "median_lead_share_of_degradation", "fault_mode_right_at_alarm",
     ]
 
@@ -142,7 +170,8 @@ public struct ModelEvaluation: Sendable {
                 + "\(r(alarms.sustainedFalseAlarmsPerDeviceDay)) sustained (3 failing windows in a row from a healthy one)",
         ]
         if let healthy = alarms.sustainedAlarmsOnHealthyMachinesPerDeviceDay {
-            lines.append("sustained alarms on truly healthy machines (before the damage onset): \(r(healthy)) per device-day")
+            lines.append("sustained alarms on truly healthy machines (before the damage onset): \(r(healthy)) per device-day"
+                         + (alarms.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay.map { ", \(r($0)) on those with sound sensors" } ?? ""))
         }
         if alarms.failures > 0 {
             var line = "failures: \(alarms.caught) of \(alarms.failures) alarmed before they happened"
@@ -151,13 +180,15 @@ public struct ModelEvaluation: Sendable {
             if let right = alarms.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right)) (\(alarms.modesKnown) known)" }
             lines.append(line)
         }
-        if let anomaly = anomalyAlarms {
-            var line = "anomaly score: \(anomaly.caught) of \(anomaly.failures) failures alarmed before"
-            if let lead = anomaly.medianLeadHours { line += ", median lead \(r(lead)) h" }
-            if let share = anomaly.medianLeadShare { line += " (\(r(share)) of the degradation)" }
-            if let healthy = anomaly.sustainedAlarmsOnHealthyMachinesPerDeviceDay { line += "; \(r(healthy)) sustained alarms per healthy device-day" }
-            if let right = anomaly.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right))" }
-            line += "; by mode: " + anomaly.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
+        for (name, other) in [("anomaly score", anomalyAlarms), ("either alarm", eitherAlarm)] {
+            guard let other else { continue }
+            var line = "\(name): \(other.caught) of \(other.failures) failures alarmed before"
+            if let lead = other.medianLeadHours { line += ", median lead \(r(lead)) h" }
+            if let share = other.medianLeadShare { line += " (\(r(share)) of the degradation)" }
+            if let healthy = other.sustainedAlarmsOnHealthyMachinesPerDeviceDay { line += "; \(r(healthy)) sustained alarms per healthy device-day" }
+            if let sound = other.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay { line += " (\(r(sound)) with sound sensors)" }
+            if let right = other.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right))" }
+            line += "; by mode: " + other.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
                 .joined(separator: ", ")
             lines.append(line)
         }

@@ -22,6 +22,10 @@ public struct TrainingRun {
         public var faultModes = false
         /// Each input also relative to the device's baseline, and its trend; nil: inputs alone.
         public var context: InputContext? = .standard
+        /// What bounds the standardised inputs (`ModelManifest.Squash`): with `asinh`, a machine
+        /// far outside the training data neither drives the float network where it never learned
+        /// nor makes int8 saturate where float does not.
+        public var squash: ModelManifest.Squash = .asinh
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
@@ -98,8 +102,9 @@ public struct TrainingRun {
         means = means.map { $0 / Double(train.count) }
         for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
         scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
+        let squash = options.squash
         func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
-            examples.map { example in ((0..<width).map { (example.features[$0] - means[$0]) / scales[$0] }, classIndex(example)) }
+            examples.map { example in ((0..<width).map { squash((example.features[$0] - means[$0]) / scales[$0]) }, classIndex(example)) }
         }
         let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
 
@@ -190,7 +195,7 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, context: options.context, means: means, scales: scales, classes: classes,
+            inputs: inputs, context: options.context, means: means, scales: scales, squash: squash, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             alarm: alarm, anomaly: anomaly, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
