@@ -182,6 +182,11 @@ struct ContextScoringTests {
         let messages = collect(health, count: 2).map(\.payload)
         #expect(messages.count == 2 && messages[0].contains(#""anomaly_alarm":false"#) && messages[1].contains(#""anomaly_alarm":true"#),
                 "\(messages)")
+        // What the alarm is about: the readings relative to the baseline lie furthest from healthy
+        // (about 4 spreads of 1%), then the absolute ones (2 spreads of 1 °C).
+        let furthest = messages.last?.split(separator: #""anomaly_inputs":["#).last?.split(separator: "]").first
+            .map { $0.split(separator: ",").map { $0.replacing("\"", with: "") } } ?? []
+        #expect(Set(furthest.prefix(2)) == ["temperature.mean:relative", "temperature.max:relative"] && furthest.count == 3, "\(messages)")
 
         // A restart replays the stored windows: the windows at 70 and 80 are scored at once.
         agent = try harness.startAgent()

@@ -286,6 +286,14 @@ struct AnomalyScoreTests {
         #expect(Self.score.level([1e9, 0, 5]) > 0.95)
     }
 
+    /// The inputs furthest from healthy, in spreads, furthest first; from `firstInput` on.
+    @Test func theFurthestInputsSayWhatAnAlarmIsAbout() {
+        #expect(Self.score.furthest([14, -3, 5.2], count: 2) == [1, 0])
+        #expect(Self.score.furthest([10, 0, 9], count: 1) == [2])
+        let later = AnomalyScore(firstInput: 2, centers: [0, 0], scales: [1, 1], alarm: .single)
+        #expect(later.furthest([99, 99, 1, -5], count: 3) == [3, 2])
+    }
+
     /// A bundle carries its anomaly score; one with a center per input missing is refused.
     @Test func bundlesCarryTheScore() throws {
         let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)

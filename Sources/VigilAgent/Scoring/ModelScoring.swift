@@ -20,9 +20,11 @@ struct ModelScoring {
         let alarm: Bool
         /// The probability of trouble (1 minus the first class's, or the score).
         let trouble: Double
-        /// With an anomaly score in the bundle: the window's level, and whether it is in alarm.
+        /// With an anomaly score in the bundle: the window's level, whether it is in alarm, and
+        /// the three inputs furthest from healthy.
         let anomaly: Double?
         let anomalyAlarm: Bool
+        let anomalyInputs: [String]
         /// The fault mode the model finds most likely, for a model with mode classes: what to
         /// look for when either alarm is on.
         let faultMode: String?
@@ -35,6 +37,7 @@ struct ModelScoring {
             [
                 "device": .string(device), "model": .string(model), "version": .string(version), "state": .string(predicted),
                 "alarm": .bool(alarm), "anomaly": anomaly.map(JSONValue.number) ?? .null, "anomaly_alarm": .bool(anomalyAlarm),
+                "anomaly_inputs": .array(anomalyInputs.map(JSONValue.string)),
                 "probabilities": .array(probabilities.map(JSONValue.number)), "window_end": .number(windowEnd),
                 "fault_mode": faultMode.map(JSONValue.string) ?? .null, "sensor_faults": .array(sensorFaults.map(JSONValue.string)),
             ]
@@ -215,11 +218,12 @@ struct ModelScoring {
             let alert = alertThreshold.map { trouble >= $0 } ?? false
             let wasOn = state.alarm.on, anomalyWasOn = state.anomalyAlarm.on
             let alarmed = state.alarm.next(trouble, policy: manifest.alarm)
-            var anomaly: Double?, anomalous = false
+            var anomaly: Double?, anomalous = false, furthest: [String] = []
             if let score = manifest.anomaly {
                 let level = score.level(inputs)
                 anomaly = level
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
+                furthest = score.furthest(inputs, count: 3).map(manifest.networkInputName)
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
                 || state.sensorFaults != sensorFaults
@@ -230,6 +234,7 @@ struct ModelScoring {
             observation.predictions.append(Prediction(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                                       probabilities: probabilities, predicted: predicted, changed: changed,
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
+                                                      anomalyInputs: furthest,
                                                       faultMode: model.bundle.faultMode(probabilities), sensorFaults: sensorFaults,
                                                       latencySeconds: MonotonicClock.now() - started))
         }

@@ -3,7 +3,7 @@
 /// their trends: machines differ in their absolute levels) standardised by healthy windows'
 /// median and spread, quantized to int8 (+-8 spreads in
 /// 127 steps, as the network's inputs are), and the mean of their squares taken in integers.
-/// Reported as a level in [0, 1), `s / (1 + s)` of that mean square `s` (below 0.5 on a healthy
+/// Reported as a level in [0, 1), `s / (1 + s)` of that mean square `s` (about 0.5 on a healthy
 /// window), with its own alarm policy. The trainer fits it on windows known to be healthy, the
 /// agent and `evaluate` score it with this one piece of code.
 public struct AnomalyScore: Sendable, Equatable {
@@ -23,6 +23,16 @@ public struct AnomalyScore: Sendable, Equatable {
         self.centers = centers
         self.scales = scales
         self.alarm = alarm
+    }
+
+    /// The `count` network inputs (indices) of one window furthest from healthy, furthest first:
+    /// what an alarm is about (one sensor alone off may be the sensor's fault).
+    public func furthest(_ inputs: [Double], count: Int) -> [Int] {
+        let distances = centers.indices.map { index in
+            let z = abs(inputs[firstInput + index] - centers[index]) / scales[index]
+            return z.isNaN ? Double.infinity : z
+        }
+        return distances.indices.sorted { distances[$0] > distances[$1] }.prefix(count).map { firstInput + $0 }
     }
 
     /// The level of one window's network inputs (raw values, before the network's standardisation).

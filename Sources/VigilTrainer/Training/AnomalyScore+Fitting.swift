@@ -19,8 +19,8 @@ extension AnomalyScore {
         return quietUntil - example.windowEnd >= quietBeforeFault
     }
 
-    /// Fitted on the known-healthy windows of `train` (per input from `firstInput` on, the median,
-    /// and the 99th percentile of absolute deviations from it / 2.576); its alarm takes 3 windows in a row at 1.5 times the mean square that
+    /// Fitted on the known-healthy windows of `train` (per input from `firstInput` on, median and
+    /// 1.4826 x median absolute deviation); its alarm takes 3 windows in a row at 1.5 times the mean square that
     /// 99% of runs of 3 known-healthy `validation` windows stay under. Nil without healthy windows.
     static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, firstInput: Int) -> AnomalyScore? {
         let healthy = train.filter { knownHealthy($0, in: dataset) }
@@ -31,10 +31,7 @@ extension AnomalyScore {
             let median = values[values.count / 2]
             let deviations = values.map { abs($0 - median) }.sorted()
             centers.append(median)
-            // The spread a normal distribution with this 99th percentile of deviations would have:
-            // an input with heavy tails on healthy machines (a peak, a kurtosis) counts for less.
-            let spread = deviations[min(deviations.count - 1, Int(0.99 * Double(deviations.count)))] / 2.576
-            scales.append(max(spread, 1e-6 + 1e-3 * abs(median)))
+            scales.append(max(1.4826 * deviations[deviations.count / 2], 1e-6 + 1e-3 * abs(median)))
         }
         var score = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, alarm: .single)
         // Per device in time order, the smallest mean square of each run of 3 healthy windows.
