@@ -183,7 +183,6 @@ final class AgentMetrics: @unchecked Sendable {
     func setDrift(_ drifts: [ModelScoring.Drift]) {
         for entry in drifts {
             let type = deviceTypes[entry.profile]
-            drift[entry.profile].set(entry.psi.max() ?? 0)
             for (input, psi) in zip(entry.inputs, entry.psi) {
                 let key = type + "\u{0}" + input
                 let gauge = inputDrift[key] ?? Meter(label: "vigil_model_input_psi", dimensions: [("device_type", type), ("input", input)],
@@ -191,6 +190,8 @@ final class AgentMetrics: @unchecked Sendable {
                 inputDrift[key] = gauge
                 gauge.set(psi)
             }
+            // The largest last: a scrape that sees it sees the inputs behind it.
+            drift[entry.profile].set(entry.psi.max() ?? 0)
         }
     }
 

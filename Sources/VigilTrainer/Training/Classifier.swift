@@ -5,8 +5,10 @@ import Glibc
 
 /// A small neural classifier in float64: dense layers with ReLU between them and softmax at the
 /// end; no hidden layer makes it a multinomial logistic regression. Trained with mini-batch Adam
-/// on class-weighted cross-entropy, with early stopping on the validation loss. Deterministic for
-/// a seed.
+/// on class-weighted cross-entropy, with early stopping on the validation loss, then its logits
+/// shifted back by the log of each class's weight, so its probabilities follow how often each
+/// class occurs (the weights only keep rare classes from being ignored while it learns).
+/// Deterministic for a seed.
 public struct Classifier: Sendable {
     /// One dense layer: `outputs` rows of `inputs` weights, and a bias.
     public struct Layer: Sendable {
@@ -155,5 +157,8 @@ public struct Classifier: Sendable {
             }
         }
         layers = best.layers
+        for (index, weight) in classWeights.enumerated() where weight > 0 {
+            layers[layers.count - 1].bias[index] -= log(weight)
+        }
     }
 }
