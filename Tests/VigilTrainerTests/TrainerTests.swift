@@ -343,6 +343,10 @@ struct AlarmEvaluationTests {
                                     faultySensors: ["a"])
         #expect(sound.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay == 0)
         #expect(sound.sustainedAlarmsOnHealthyMachinesPerDeviceDay == evaluation.sustainedAlarmsOnHealthyMachinesPerDeviceDay)
+        // c: in alarm through two faults, at 10.5 and 20.5 h: each life's alarm is its own, both caught.
+        let c = windows("c", "XXXXXXXXXXXXXXXXXXXX", failingFrom: 0)
+        let twice = AlarmEvaluation(windows: c, faults: ["c": [.init(time: 10.5 * hour), .init(time: 20.5 * hour)]], spans: ["c": (0, 21 * hour)])
+        #expect(twice.failures == 2 && twice.caught == 2 && twice.leadHours == [9.5, 9.5])
     }
 
     /// A model that calls every window hot, and a device that fails twice: the agent's alarm state

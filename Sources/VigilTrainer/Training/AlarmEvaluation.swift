@@ -67,9 +67,12 @@ public struct AlarmEvaluation: Sendable {
         for (device, scored) in Dictionary(grouping: windows, by: \.device) {
             let ordered = scored.sorted { $0.end < $1.end }
             // Where each run of `sustain` alarms in a row is complete: (its first window's index, time).
+            // A fault (and its repair) ends a run: the windows after it are another life's.
             var starts: [(index: Int, time: Double)] = []
             var run = 0
+            let faultTimes = (faults[device] ?? []).map(\.time)
             for (index, window) in ordered.enumerated() {
+                if index > 0, faultTimes.contains(where: { ordered[index - 1].end < $0 && $0 <= window.end }) { run = 0 }
                 run = window.alarm ? run + 1 : 0
                 if run == sustain { starts.append((index - sustain + 1, ordered[index].end)) }
             }
