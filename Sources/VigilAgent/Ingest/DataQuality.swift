@@ -12,7 +12,7 @@ struct DataQuality {
     }
 
     /// The faults the device shows now.
-    private(set) var faults: Set<Fault>
+    private(set) var faults: Set<Fault> = []
     /// Messages stored and missing at the start of the current dropout period.
     private var periodStart: (messages: Int64, missing: Int64)?
     /// Messages in a row ahead of the agent's clock by more than the tolerance, or not.
@@ -28,9 +28,7 @@ struct DataQuality {
     /// Messages in a row that must agree before the clock verdict changes.
     static let clockMessages = 10
 
-    init(faults: Set<Fault> = []) {
-        self.faults = faults
-    }
+    init() {}
 
     /// The faults as stored in the `devices` table: sorted names, comma-separated.
     init(stored text: String) {
