@@ -193,7 +193,7 @@ struct TrainerTests {
 
         // With fault modes, the model also says what is coming: one failing class per mode the events named.
         var withModes = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
-        withModes.faultModes = true
+        withModes.recipe.faultModes = true
         let moded = try TrainingRun.run(withModes, signingKey: key)
         #expect(moded.manifest.classes.first == "healthy" && moded.manifest.classes.count > 2)
         #expect(moded.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(moded.manifest.classes)")
@@ -209,7 +209,7 @@ struct TrainerTests {
 
         // A search tries every candidate on the validation split and keeps the lowest loss.
         var search = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
-        search.search = true
+        search.recipe.search = true
         let searched = try TrainingRun.run(search, signingKey: key)
         #expect(searched.candidates.count == TrainingRun.searchSpace.count)
         #expect(searched.candidates.allSatisfy { $0.validationLoss >= searched.candidates[0].validationLoss })
@@ -236,7 +236,7 @@ struct TrainerTests {
                                              profiles: [motor], modelsFolder: models, signingKey: key)
         let inbox = MessageInbox(maxPayloadBytes: 1 << 20)
         let fleet = try connectedClient(broker.url, id: "fleet", subscriptions: ["vigil/release/induction-motor/rule"], inbox: inbox)
-        service.faultModes = true
+        service.recipe.faultModes = true
         #expect(TrainerService(options: service).retrainRound() == ["induction-motor"])
         #expect(collect(inbox, count: 1).first?.payload.contains(#""version":"1.0.0""#) == true)
         let released = try ModelBundle(bytes: FileSystem.read(models + "/induction-motor.vgm"), trustedKeys: [key.publicKey])

@@ -26,11 +26,12 @@ struct ModelOptions: ParsableArguments {
         guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
     }
 
-    var rule: LabelRule {
-        LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
-    }
-
-    var context: InputContext? {
-        baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600)
+    var recipe: TrainingRun.Recipe {
+        var recipe = TrainingRun.Recipe()
+        recipe.rule = LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
+        recipe.search = search
+        recipe.faultModes = faultModes
+        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600)
+        return recipe
     }
 }

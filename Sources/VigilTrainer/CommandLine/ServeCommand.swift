@@ -40,10 +40,7 @@ struct ServeCommand: ParsableCommand {
         var options = TrainerService.Options(central: broker, store: store, profiles: profiles, modelsFolder: models, signingKey: signing)
         options.every = every
         options.canaryShare = canary
-        options.search = model.search
-        options.faultModes = model.faultModes
-        options.context = model.context
-        options.rule = model.rule
+        options.recipe = model.recipe
         options.driftThreshold = driftThreshold == 0 ? nil : driftThreshold
         let metrics = TrainerMetrics()
         let server = try operation.startMetrics(metrics)

@@ -61,14 +61,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("no device profile of type \(type) in \(devices)")
         }
         let signing = try signingKey(file: key)
-        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, rule: model.rule,
-                                          name: name ?? "\(type)-health")
+        var options = TrainingRun.Options(agentDatabase: agentDb, profile: profile, recipe: model.recipe, name: name ?? "\(type)-health")
         options.version = version
         options.seed = seed
         options.learningRate = learningRate
-        options.search = model.search
-        options.faultModes = model.faultModes
-        options.context = model.context
         if let hidden { options.hidden = hidden == "none" ? [] : hidden.split(separator: ",").compactMap { Int($0) } }
         if let champion, let trustedKey {
             let trusted = try Ed25519.key(hexFile: trustedKey)

@@ -24,12 +24,8 @@ public final class TrainerService {
         /// New fault events of a device type that make a round retrain it.
         public var minimumNewEvents = 1
         public var canaryShare = 0.1
-        public var rule = LabelRule(horizon: 48 * 3600, earlyHorizon: 336 * 3600)
-        /// Search model sizes and learning rates each round; train one failing class per fault mode.
-        public var search = false
-        public var faultModes = false
-        /// The inputs' context (`InputContext`); nil: the inputs alone.
-        public var context: InputContext? = .standard
+        /// What shapes each round's models.
+        public var recipe = TrainingRun.Recipe()
         /// A model in service whose largest input PSI reaches this at some agent is retrained
         /// even without new fault events; nil: drift never triggers a round.
         public var driftThreshold: Double? = 0.25
@@ -84,10 +80,7 @@ public final class TrainerService {
                     "device_type": "\(profile.type)", "version": "\(champion?.manifest.version ?? "")",
                     "agents": "\(drifting.map { "\($0.agent) (\(($0.maxPSI * 1000).rounded() / 1000))" }.joined(separator: ", "))"])
             }
-            var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, rule: options.rule, name: "\(profile.type)-health")
-            run.search = options.search
-            run.faultModes = options.faultModes
-            run.context = options.context
+            var run = TrainingRun.Options(agentDatabase: options.store, profile: profile, recipe: options.recipe, name: "\(profile.type)-health")
             if let champion {
                 let numbers = champion.manifest.versionNumbers
                 run.version = "\(numbers[0]).\(numbers[1] + 1).0"

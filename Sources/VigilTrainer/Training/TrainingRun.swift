@@ -8,14 +8,10 @@ import Glibc
 /// time-based split, standardisation, training, post-training int8 quantization, hold-out
 /// evaluation of both float and int8, and a signed bundle with the run's lineage and metrics.
 public struct TrainingRun {
-    public struct Options: Sendable {
-        public var agentDatabase: String
-        public var profile: DeviceProfile
-        public var rule: LabelRule
-        /// Hidden layer widths; empty trains a logistic regression.
-        public var hidden: [Int] = [16]
-        /// Adam's learning rate.
-        public var learningRate = 0.005
+    /// What shapes a model whichever data it learns from, as `train` takes it once and `serve`
+    /// for every round: the labels, the classes, the inputs and the search.
+    public struct Recipe: Sendable {
+        public var rule = LabelRule(horizon: 48 * 3600, earlyHorizon: 336 * 3600)
         /// Search `searchSpace` on the validation split instead of `hidden` and `learningRate`.
         public var search = false
         /// One failing class per fault mode the events name, instead of one failing class.
@@ -26,6 +22,18 @@ public struct TrainingRun {
         /// far outside the training data neither drives the float network where it never learned
         /// nor makes int8 saturate where float does not.
         public var squash: ModelManifest.Squash = .asinh
+
+        public init() {}
+    }
+
+    public struct Options: Sendable {
+        public var agentDatabase: String
+        public var profile: DeviceProfile
+        public var recipe: Recipe
+        /// Hidden layer widths; empty trains a logistic regression.
+        public var hidden: [Int] = [16]
+        /// Adam's learning rate.
+        public var learningRate = 0.005
         public var seed: UInt64 = 1
         public var name: String
         public var version: String = "1.0.0"
@@ -34,11 +42,17 @@ public struct TrainingRun {
         public var champion: ModelBundle?
         public var margin = 0.02
 
-        public init(agentDatabase: String, profile: DeviceProfile, rule: LabelRule, name: String) {
+        public init(agentDatabase: String, profile: DeviceProfile, recipe: Recipe = Recipe(), name: String) {
             self.agentDatabase = agentDatabase
             self.profile = profile
-            self.rule = rule
+            self.recipe = recipe
             self.name = name
+        }
+
+        public init(agentDatabase: String, profile: DeviceProfile, rule: LabelRule, name: String) {
+            var recipe = Recipe()
+            recipe.rule = rule
+            self.init(agentDatabase: agentDatabase, profile: profile, recipe: recipe, name: name)
         }
     }
 
@@ -77,9 +91,10 @@ public struct TrainingRun {
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
+        let recipe = options.recipe
         let rawWidth = options.profile.features.reduce(0) { $0 + $1.features.count }
         let source = try openDatasetSource(options.agentDatabase)
-        let dataset = try source.dataset(profile: options.profile, rule: options.rule, context: options.context)
+        let dataset = try source.dataset(profile: options.profile, rule: recipe.rule, context: recipe.context)
         let (train, validation, holdout) = dataset.split()
         guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
             throw ConfigurationError(file: options.agentDatabase, field: "",
@@ -88,8 +103,8 @@ public struct TrainingRun {
         // The classes: healthy, with an early horizon "soon", then failing, or with `faultModes`
         // failing per fault mode the events name ("failing:outer_race"), so the model also says
         // what is coming; the probability of failing within the horizon is the failing classes'.
-        let modes = options.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
-        let early = options.rule.earlyHorizon != nil
+        let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
+        let early = recipe.rule.earlyHorizon != nil
         let classes = ["healthy"] + (early ? [LabelRule.soon] : []) + (modes.isEmpty ? ["failing"] : modes.map { "failing:\($0)" })
         let failingClasses = classes.indices.filter { ModelManifest.isFailing(classes[$0]) }
         func classIndex(_ example: Dataset.Example) -> Int {
@@ -102,7 +117,7 @@ public struct TrainingRun {
         means = means.map { $0 / Double(train.count) }
         for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
         scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
-        let squash = options.squash
+        let squash = recipe.squash
         func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
             examples.map { example in ((0..<width).map { squash((example.features[$0] - means[$0]) / scales[$0]) }, classIndex(example)) }
         }
@@ -111,12 +126,12 @@ public struct TrainingRun {
         // One candidate, or the search: the lowest validation loss wins.
         var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
         var candidates: [Candidate] = []
-        for (hidden, learningRate) in options.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
+        for (hidden, learningRate) in recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
             var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
             var epochs: [Classifier.Epoch] = []
             classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
                 epochs.append(epoch)
-                if !options.search { progress(epoch) }
+                if !recipe.search { progress(epoch) }
             }
             let candidate = Candidate(hidden: hidden, learningRate: learningRate,
                                       validationLoss: epochs.map(\.validationLoss).min() ?? .infinity, epochs: epochs.count)
@@ -143,7 +158,7 @@ public struct TrainingRun {
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
         // and their trends: machines of one type differ in their absolute levels.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
-                                          firstInput: options.context == nil ? 0 : rawWidth)
+                                          firstInput: recipe.context == nil ? 0 : rawWidth)
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -168,8 +183,8 @@ public struct TrainingRun {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
-            let championSet = championManifest.context == options.context ? dataset
-                : try source.dataset(profile: options.profile, rule: options.rule, context: championManifest.context)
+            let championSet = championManifest.context == recipe.context ? dataset
+                : try source.dataset(profile: options.profile, rule: recipe.rule, context: championManifest.context)
             let championInputs = Dictionary(championSet.examples.map { ("\($0.device)@\($0.windowEnd)", $0.features) }) { first, _ in first }
             var scratch: [Double] = []
             var common: [Int] = [], championProbabilities: [[Double]] = []
@@ -195,7 +210,7 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, context: options.context, means: means, scales: scales, squash: squash, classes: classes,
+            inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             alarm: alarm, anomaly: anomaly, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
@@ -203,10 +218,10 @@ public struct TrainingRun {
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
                 "rows": ["train": .number(Double(train.count)), "validation": .number(Double(validation.count)),
                          "holdout": .number(Double(holdout.count))],
-                "label_rule": .string("failing within \(options.rule.horizon / 3600) h before a confirmed fault"
-                                      + (options.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
+                "label_rule": .string("failing within \(recipe.rule.horizon / 3600) h before a confirmed fault"
+                                      + (recipe.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
                 "model": .string(chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)"),
-                "context": .string(options.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
+                "context": .string(recipe.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
                 "learning_rate": .number(chosen.learningRate),
                 "candidates_searched": .number(Double(candidates.count)),
                 "seed": .number(Double(options.seed)),
