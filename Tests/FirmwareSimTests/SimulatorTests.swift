@@ -159,6 +159,14 @@ struct SimulatorTests {
         let reader = try Database(path: database, readOnly: true)
         #expect(try reader.scalar("SELECT count(*) FROM readings")?.int64
                 == reader.scalar("SELECT count(*) FROM (SELECT DISTINCT series, seq, ts FROM readings)")?.int64)
+        // The agent calls exactly the devices whose firmware the simulator made spike spiking.
+        guard case .array(let truth)? = simulator.groundTruth()["devices"] else { Issue.record("no ground truth"); return }
+        let simulated = Set(truth.compactMap { device -> String? in
+            guard case .string(let name)? = device["device"], device["sensor_fault"] == .string("spikes") else { return nil }
+            return name
+        })
+        let flagged = Set(status.devices.filter { $0.sensorFaults.contains("spikes") }.map(\.device))
+        #expect(!simulated.isEmpty && flagged == simulated, "simulated \(simulated.sorted()), flagged \(flagged.sorted())")
     }
 }
 

@@ -68,6 +68,28 @@ struct DataQualityTests {
         #expect(try AgentStatus.read(database: harness.database).text().contains("clock_skew") == false)
     }
 
+    /// One reading in 50 three times its sensor's level is a spiking sensor; a step to a new
+    /// level (an operating point moved) is not, nor is a sound sensor.
+    @Test func spikesAreReportedAndAStepIsNot() throws {
+        let harness = try AgentHarness()
+        let agent = try harness.startAgent()
+        defer { agent.stop() }
+        let start = WallClock.now() - 3_600
+        func readings(_ device: String, _ value: (Int) -> Double) -> [(String, String)] {
+            (0..<1_200).map { index in
+                ("plant/motor/\(device)/temperature",
+                 #"{"seq": \#(index), "ts": \#(start + Double(index)), "value": \#(value(index))}"#)
+            }
+        }
+        let base = { (index: Int) in 40 + Double(index % 7) * 0.1 }
+        let spiking = readings("m1") { index in index % 50 == 49 ? 3 * base(index) : base(index) }
+        let stepped = readings("m2") { index in index < 600 ? base(index) : 20 + base(index) }
+        let sound = readings("m3", base)
+        try publishAll(try harness.publisher(), spiking + stepped + sound)
+        try harness.waitUntilIngested(spiking.count + stepped.count + sound.count)
+        #expect(try AgentStatus.read(database: harness.database).devices.map(\.sensorFaults) == [["spikes"], [], []])
+    }
+
     /// With `clock_tolerance_seconds` 0 (simulated time runs ahead of the wall clock), clocks
     /// are not judged.
     @Test func clocksAreNotJudgedWhenToleranceIsOff() throws {

@@ -295,6 +295,7 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
+                if devices[index].quality.observe(sensor: item.sensor, value: item.value) { sensorFaultsChanged(device: index) }
                 guard decoded.timestamp >= devices[index].repairedAt else {
                     counters.lateSamples += 1
                     continue

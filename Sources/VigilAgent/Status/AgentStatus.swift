@@ -21,7 +21,7 @@ public struct AgentStatus: Sendable {
         public var lastSeen: Double
         /// The latest predicted state, when a model scores the device.
         public var health: String?
-        /// What is wrong with its data rather than its machine (`dropouts`, `clock_skew`).
+        /// What is wrong with its data rather than its machine (`DataQuality`: `dropouts`, `clock_skew`, `spikes`).
         public var sensorFaults: [String]
     }
 
