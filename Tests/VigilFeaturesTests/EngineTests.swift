@@ -101,7 +101,9 @@ struct SummarisedTimeWindowTests {
     /// sample kept; late samples are refused the same way.
     @Test(arguments: [(60.0, 15.0), (10.0, 10.0), (3600.0, 600.0)])
     func summariesMatchRawSamples(seconds: Double, hop: Double) {
-        var random = SystemRandomNumberGenerator()
+        // Seeded: on data whose noise sits at 1e-9 of its offset, one unseeded draw in many put
+        // skewness 1.25 tolerances apart, which says nothing about the change under test.
+        var random = SeededRandom(seed: 104, stream: UInt64(seconds))
         var time = 1.75e9 + 0.37
         var samples: [(Double, Double)] = []
         for index in 0..<5_000 {
