@@ -46,12 +46,7 @@ public struct DriftReport: Sendable, Equatable {
 
     public init(bytes: [UInt8]) throws(FleetError) {
         do {
-            let json = try JSONParser.parse(bytes)
-            let reader = try JSONObjectReader(json, file: "drift report")
-            let format = try reader.integer("format")
-            guard format == Self.formatVersion else {
-                throw FleetError("unsupported_format", "drift report format \(format); this trainer reads \(Self.formatVersion)")
-            }
+            let reader = try FleetMessage.open(bytes, kind: "drift report", format: Self.formatVersion, readBy: "this trainer")
             agent = try reader.string("agent")
             deviceType = try reader.string("device_type")
             model = try reader.string("model")

@@ -44,12 +44,7 @@ public struct ModelReport: Sendable, Equatable {
 
     public init(bytes: [UInt8]) throws(FleetError) {
         do {
-            let json = try JSONParser.parse(bytes)
-            let reader = try JSONObjectReader(json, file: "model report")
-            let format = try reader.integer("format")
-            guard format == Self.formatVersion else {
-                throw FleetError("unsupported_format", "model report format \(format); this trainer reads \(Self.formatVersion)")
-            }
+            let reader = try FleetMessage.open(bytes, kind: "model report", format: Self.formatVersion, readBy: "this trainer")
             agent = try reader.string("agent")
             deviceType = try reader.string("device_type")
             model = try reader.string("model")

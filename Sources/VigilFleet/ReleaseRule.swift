@@ -75,12 +75,7 @@ public struct ReleaseRule: Sendable, Equatable {
         }
         let body = Array(bytes[..<cut]) + Array("}".utf8)
         do {
-            let json = try JSONParser.parse(bytes)
-            let reader = try JSONObjectReader(json, file: "release rule")
-            let format = try reader.integer("format")
-            guard format == Self.formatVersion else {
-                throw FleetError("unsupported_format", "rule format \(format); this agent reads \(Self.formatVersion)")
-            }
+            let reader = try FleetMessage.open(bytes, kind: "release rule", format: Self.formatVersion, readBy: "this agent")
             deviceType = try reader.string("device_type")
             model = try reader.string("model")
             version = try reader.string("version")

@@ -47,12 +47,7 @@ public struct UpstreamAck: Sendable, Equatable {
 
     public init(bytes: [UInt8]) throws(FleetError) {
         do {
-            let json = try JSONParser.parse(bytes)
-            let reader = try JSONObjectReader(json, file: "ack")
-            let format = try reader.integer("format")
-            guard format == Self.formatVersion else {
-                throw FleetError("unsupported_format", "ack format \(format); this agent reads \(Self.formatVersion)")
-            }
+            let reader = try FleetMessage.open(bytes, kind: "ack", format: Self.formatVersion, readBy: "this agent")
             agent = try reader.string("agent")
             epoch = try reader.string("epoch")
             acked = Int64(try reader.integer("acked"))

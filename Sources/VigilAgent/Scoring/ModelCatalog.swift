@@ -12,6 +12,8 @@ struct ModelCatalog {
         let slots: [(spec: Int, column: Int)]
         /// The spec whose new row triggers scoring (the first input's).
         let trigger: Int
+        /// The network's input names (`ModelManifest.networkInputNames`), made once.
+        let inputNames: [String]
 
         /// Places each of the bundle's inputs in `profile`'s feature rows; refuses a bundle
         /// whose inputs the profile does not compute.
@@ -25,6 +27,7 @@ struct ModelCatalog {
             }
             self.bundle = bundle
             trigger = slots[0].spec
+            inputNames = bundle.manifest.networkInputNames
         }
     }
 

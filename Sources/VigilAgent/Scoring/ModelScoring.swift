@@ -223,7 +223,7 @@ struct ModelScoring {
                 let level = score.level(inputs)
                 anomaly = level
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
-                furthest = score.furthest(inputs, count: 3).map(manifest.networkInputName)
+                furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
                 || state.sensorFaults != sensorFaults

@@ -26,10 +26,10 @@ public struct InputContext: Sendable, Equatable {
     /// baseline, then each one's trend.
     public static func width(raw: Int) -> Int { 3 * raw }
 
-    /// The network's input names for `raw` input names: each raw, then `name:relative` each,
-    /// then `name:trend` each.
-    public static func names(_ raw: [String]) -> [String] {
-        raw + ["relative", "trend"].flatMap { suffix in raw.map { "\($0):\(suffix)" } }
+    /// The network's input names for `raw` input names: each raw, then, with a `context`,
+    /// `name:relative` each and `name:trend` each.
+    public static func names(_ raw: [String], for context: InputContext?) -> [String] {
+        context == nil ? raw : raw + ["relative", "trend"].flatMap { suffix in raw.map { "\($0):\(suffix)" } }
     }
 
     /// One device's context for one model, window after window since installation or a repair.

@@ -115,11 +115,10 @@ public struct ModelManifest: Sendable, Equatable {
         squash((raw - means[index]) / scales[index])
     }
 
-    /// The name of network input `index`: `sensor.feature`, with `:relative` or `:trend` for a
-    /// context's derived ones (`InputContext.names`).
-    public func networkInputName(_ index: Int) -> String {
-        let raw = inputs.map { "\($0.sensor).\($0.feature)" }
-        return (context == nil ? raw : InputContext.names(raw))[index]
+    /// The network's input names: `sensor.feature`, then with a context each `:relative` and
+    /// `:trend` (`InputContext.names`).
+    public var networkInputNames: [String] {
+        InputContext.names(inputs.map { "\($0.sensor).\($0.feature)" }, for: context)
     }
 
     /// How many values the network takes: the inputs, and with a context their derived ones.

@@ -67,6 +67,14 @@ public struct Dataset: Sendable {
     }
 }
 
+extension [Dataset.Fault] {
+    /// Whether one of these faults falls after `start` and at or before `end`: between two of a
+    /// device's windows, a repair that makes the later one another life's.
+    func contains(after start: Double, upTo end: Double) -> Bool {
+        contains { start < $0.time && $0.time <= end }
+    }
+}
+
 extension Dataset {
     /// The windows, faults and spans of the devices `keep` accepts.
     public func subset(_ keep: (String) -> Bool) -> Dataset {

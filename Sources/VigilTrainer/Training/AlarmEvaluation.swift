@@ -70,9 +70,9 @@ public struct AlarmEvaluation: Sendable {
             // A fault (and its repair) ends a run: the windows after it are another life's.
             var starts: [(index: Int, time: Double)] = []
             var run = 0
-            let faultTimes = (faults[device] ?? []).map(\.time)
+            let deviceFaults = faults[device] ?? []
             for (index, window) in ordered.enumerated() {
-                if index > 0, faultTimes.contains(where: { ordered[index - 1].end < $0 && $0 <= window.end }) { run = 0 }
+                if index > 0, deviceFaults.contains(after: ordered[index - 1].end, upTo: window.end) { run = 0 }
                 run = window.alarm ? run + 1 : 0
                 if run == sustain { starts.append((index - sustain + 1, ordered[index].end)) }
             }
@@ -97,7 +97,7 @@ public struct AlarmEvaluation: Sendable {
                 }
             }
             var previous = -Double.infinity
-            for fault in faults[device] ?? [] {
+            for fault in deviceFaults {
                 defer { previous = fault.time }
                 guard ordered.contains(where: { $0.end > previous && $0.end <= fault.time }) else { continue }
                 failures += 1

@@ -29,8 +29,7 @@ public struct ModelEvaluation: Sendable {
     public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:], faultySensors: Set<String> = [],
                 sustain: Int = 3, float: FloatNetwork? = nil) throws(EvaluationError) {
         let manifest = bundle.manifest
-        let raw = manifest.inputs.map { "\($0.sensor).\($0.feature)" }
-        let inputs = manifest.context == nil ? raw : InputContext.names(raw)
+        let inputs = manifest.networkInputNames
         guard inputs == dataset.featureNames else {
             throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
         }
@@ -48,7 +47,7 @@ public struct ModelEvaluation: Sendable {
         // whose alarm states start afresh after a fault's repair.
         for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
             let previous = lastEnd.updateValue(example.windowEnd, forKey: example.device) ?? -.infinity
-            if dataset.faults[example.device]?.contains(where: { previous < $0.time && $0.time <= example.windowEnd }) == true {
+            if dataset.faults[example.device]?.contains(after: previous, upTo: example.windowEnd) == true {
                 states[example.device] = nil
                 anomalyStates[example.device] = nil
             }
@@ -81,14 +80,12 @@ public struct ModelEvaluation: Sendable {
             if let known = lives[name] { onsets[device] = known }
             if faultySensors.contains(name) { faulty.insert(device) }
         }
-        alarms = AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
-                                 faultySensors: faulty)
-        anomalyAlarms = manifest.anomaly == nil ? nil
-            : AlarmEvaluation(windows: anomalous, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
-                                 faultySensors: faulty)
-        eitherAlarm = manifest.anomaly == nil ? nil
-            : AlarmEvaluation(windows: either, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets,
-                                 faultySensors: faulty)
+        func evaluated(_ windows: [AlarmEvaluation.Window]) -> AlarmEvaluation {
+            AlarmEvaluation(windows: windows, faults: dataset.faults, spans: dataset.spans, sustain: sustain, onsets: onsets, faultySensors: faulty)
+        }
+        alarms = evaluated(windows)
+        anomalyAlarms = manifest.anomaly == nil ? nil : evaluated(anomalous)
+        eitherAlarm = manifest.anomaly == nil ? nil : evaluated(either)
     }
 
     /// The figures as JSON, for scripts that compare fleets.
