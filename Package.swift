@@ -46,6 +46,7 @@ let package = Package(
         .target(name: "VigilCore"),
 
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
+        .target(name: "VigilSparkplug", dependencies: ["VigilCore"]),
         .target(name: "VigilFeatures", dependencies: ["VigilCore"]),
         .target(name: "VigilInference", dependencies: ["VigilCore", "CCrypto"]),
         .target(name: "VigilFleet", dependencies: ["VigilCore", "VigilInference", "CZlib"]),
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "VigilAgent",
             dependencies: ["VigilCore", "VigilMQTT", "VigilStore", "VigilFeatures", "VigilInference", "VigilFleet",
-                           "VigilObservability"]
+                           "VigilObservability", "VigilSparkplug"]
         ),
         .target(
             name: "VigilTrainer",
@@ -66,7 +67,7 @@ let package = Package(
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
         .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
-        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", "VigilObservability",
+        .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", "VigilObservability", "VigilSparkplug",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                     .product(name: "Logging", package: "swift-log")],
                 path: "firmware-sim/Sources/FirmwareSim"),
@@ -76,6 +77,7 @@ let package = Package(
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "VigilSparkplugTests", dependencies: ["VigilSparkplug", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
         .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilInferenceTests", dependencies: ["VigilInference", "VigilCore"], exclude: ["Fixtures"]),

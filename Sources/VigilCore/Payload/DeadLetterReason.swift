@@ -19,6 +19,13 @@ public enum DeadLetterReason: String, Sendable, CaseIterable {
     case unknownSensor = "unknown_sensor"
     /// A sample block for a single-value sensor, or the other way round.
     case wrongKind = "wrong_kind"
+    /// Not a Sparkplug B protobuf payload, or a malformed one.
+    case invalidProtobuf = "invalid_protobuf"
+    /// Sparkplug data from an edge node or device whose birth this agent has not seen (a rebirth
+    /// is requested), or naming a metric its birth did not declare.
+    case noBirth = "no_birth"
+    /// A Sparkplug birth whose metrics match no device profile's sensors.
+    case unknownDevice = "unknown_device"
 }
 
 /// A refused payload: the reason code that is counted, and a sentence for the operator that
