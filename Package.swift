@@ -93,7 +93,8 @@ let package = Package(
         .testTarget(
             name: "VigilAgentTests",
             dependencies: ["VigilAgent", "VigilStore", "VigilMQTT", "VigilInference", "VigilFleet", "VigilTrainer", "VigilTestSupport",
-                           "VigilObservability", .product(name: "Logging", package: "swift-log"), "vigil-agent", "vigil-trainer"]
+                           "VigilObservability", .product(name: "Logging", package: "swift-log"), "vigil-agent", "vigil-trainer"],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,6 +4,7 @@ import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilObservability
+import VigilSparkplug
 import VigilStore
 
 /// The edge agent: an MQTT subscriber feeding a writer thread that stores every reading in
@@ -27,6 +28,9 @@ public final class Agent: @unchecked Sendable {
     public let subscriptions: [String]
     private let inbox: MessageInbox
     private let client: MQTTClient
+    /// With Sparkplug B on: the host application's connection (its STATE, the groups' messages,
+    /// rebirth requests).
+    private let sparkplugClient: MQTTClient?
     private let transaction: WriterTransaction
     private let ingestor: Ingestor
     /// With upload on: the central connection, its handlers, and the topic bytes that route
@@ -76,13 +80,29 @@ public final class Agent: @unchecked Sendable {
         let client = try MQTTClient(configuration: configuration.mqttConfiguration(subscriptions: subscriptions),
                                     inbox: inbox, logger: logger.component("mqtt"))
         self.client = client
+        let sparkplugClient: MQTTClient?
+        if let settings = configuration.sparkplug {
+            sparkplugClient = try MQTTClient(configuration: configuration.sparkplugConfiguration(settings, startedAt: UInt64(WallClock.now() * 1000)),
+                                             inbox: inbox, logger: logger.component("sparkplug"))
+        } else {
+            sparkplugClient = nil
+        }
+        self.sparkplugClient = sparkplugClient
         let healthPrefix = configuration.healthTopicPrefix
         ingestor = try Ingestor(transaction: transaction, profiles: profiles,
                                 maxPayloadBytes: Int(configuration.maxPayloadSize.bytes),
                                 clockTolerance: configuration.clockToleranceSeconds > 0 ? configuration.clockToleranceSeconds : nil,
                                 maintenancePrefix: configuration.maintenanceTopicPrefix, models: catalog,
                                 alertThreshold: configuration.healthAlertThreshold, upload: settings != nil,
-                                rawReadings: settings?.rawReadings ?? [:],
+                                rawReadings: settings?.rawReadings ?? [:], sparkplug: sparkplugClient != nil,
+                                sendRebirth: { topic in
+                                    let request = SparkplugPayload.rebirthRequest(timestamp: UInt64(WallClock.now() * 1000))
+                                    do {
+                                        try sparkplugClient?.publish(topic: topic, payload: request.encoded(), qos: 0)
+                                    } catch {
+                                        log.error("cannot ask a Sparkplug edge node for its births", metadata: ["topic": "\(topic)", "reason": "\(error)"])
+                                    }
+                                },
                                 healthChanged: { device, payload in
                                     do {
                                         try client.publish(topic: "\(healthPrefix)/\(device)", text: payload.serialized(indent: 0),
@@ -117,9 +137,14 @@ public final class Agent: @unchecked Sendable {
         var fields: Logger.Metadata = ["agent": "\(configuration.agentID)", "device_profiles": "\(profiles.count)",
                                        "subscriptions": "\(subscriptions.joined(separator: " "))", "database": "\(configuration.database)"]
         if let upstream = configuration.upstream { fields["uploading_to"] = "\(upstream.broker.url)" }
+        if let sparkplug = configuration.sparkplug {
+            fields["sparkplug_groups"] = "\(sparkplug.groups.joined(separator: " "))"
+            fields["sparkplug_host_id"] = "\(sparkplug.hostID)"
+        }
         if let metricsServer { fields["metrics"] = "http://\(metricsServer.address)/metrics" }
         logger.component("agent").info("starting", metadata: fields)
         client.start()
+        sparkplugClient?.start()
         upstream?.client.start()
         metricsServer?.start()
         // READY=1 before the writer's first watchdog ping; what arrives meanwhile waits in the inbox.
@@ -134,7 +159,8 @@ public final class Agent: @unchecked Sendable {
     /// `upstream` is false); for tests and scripts.
     @discardableResult
     public func waitUntilReady(timeout: Double, upstream waitForUpstream: Bool = true) -> Bool {
-        client.waitUntilReady(timeout: timeout) && (!waitForUpstream || upstream?.client.waitUntilReady(timeout: timeout) ?? true)
+        client.waitUntilReady(timeout: timeout) && sparkplugClient?.waitUntilReady(timeout: timeout) ?? true
+            && (!waitForUpstream || upstream?.client.waitUntilReady(timeout: timeout) ?? true)
     }
 
     /// Disconnects from the sensors, lets the writer store and commit everything already
@@ -142,6 +168,7 @@ public final class Agent: @unchecked Sendable {
     public func stop() {
         systemd.stopping()
         client.stop()
+        sparkplugClient?.stop()
         inbox.close()
         writer?.join()
         writer = nil

@@ -205,14 +205,7 @@ public final class MQTTClient: @unchecked Sendable {
             state.broadcast()
         }
         logger.info("connected", metadata: ["client_id": "\(configuration.clientID)"])
-        if let birth = configuration.birth {
-            do {
-                try publish(topic: birth.topic, payload: birth.payload, qos: birth.qos, retain: birth.retain)
-            } catch {
-                logger.error("cannot publish the birth message", metadata: ["topic": "\(birth.topic)", "reason": "\(error)"])
-            }
-        }
-        guard !configuration.subscriptions.isEmpty else { return }
+        guard !configuration.subscriptions.isEmpty else { return publishBirth() }
         var messageID: Int32 = 0
         let filters = configuration.subscriptions.map { strdup($0.filter) }
         defer { filters.forEach { free($0) } }
@@ -239,7 +232,20 @@ public final class MQTTClient: @unchecked Sendable {
             state.broadcast()
             return true
         }
-        if done { logger.info("subscribed", metadata: ["filters": "\(configuration.subscriptions.map(\.filter).joined(separator: " "))"]) }
+        guard done else { return }
+        logger.info("subscribed", metadata: ["filters": "\(configuration.subscriptions.map(\.filter).joined(separator: " "))"])
+        publishBirth()
+    }
+
+    /// Says the client is online once it is subscribed: whoever acts on the birth (a Sparkplug edge
+    /// node seeing its host's STATE) finds the subscriptions in place.
+    private func publishBirth() {
+        guard let birth = configuration.birth else { return }
+        do {
+            try publish(topic: birth.topic, payload: birth.payload, qos: birth.qos, retain: birth.retain)
+        } catch {
+            logger.error("cannot publish the birth message", metadata: ["topic": "\(birth.topic)", "reason": "\(error)"])
+        }
     }
 
     private func didDisconnect(_ rc: Int32) {

@@ -50,7 +50,7 @@ public struct MQTTConfiguration: Sendable {
     /// Published by the broker for us if we vanish without a clean disconnect, and by the
     /// client itself before a clean one: so subscribers always learn that we went away.
     public var will: OutgoingMessage?
-    /// Published after every connect (e.g. a retained "online" next to the will's "offline").
+    /// Published after every connect, once subscribed (e.g. a retained "online" next to the will's "offline").
     public var birth: OutgoingMessage?
     public var subscriptions: [Subscription]
     /// First reconnect delay in seconds; it doubles per failed attempt, with jitter.

@@ -3,6 +3,7 @@ import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilObservability
+import VigilSparkplug
 import VigilStore
 
 /// The agent's JSON config file. Every field but `broker.url` has a default; unknown fields are
@@ -49,6 +50,28 @@ public struct AgentConfiguration: Sendable {
     public var upstream: Upstream?
     /// Where `/metrics` is served for Prometheus (`"127.0.0.1:9464"`). Absent: not served.
     public var metricsListen: ListenAddress?
+    /// Sparkplug B edge nodes to follow as a host application. Absent: none.
+    public var sparkplug: Sparkplug?
+
+    /// Sparkplug B settings: the groups whose edge nodes the agent follows (`spBv1.0/<group>/#`,
+    /// on the sensors' broker) and the host id under which it says it is online (STATE).
+    public struct Sparkplug: Sendable {
+        public var groups: [String]
+        public var hostID: String
+
+        init(_ reader: JSONObjectReader, agentID: String) throws(ConfigurationError) {
+            groups = try reader.strings("groups")
+            hostID = try reader.optionalString("host_id") ?? agentID
+            try reader.rejectUnknownFields()
+            guard !groups.isEmpty else { throw reader.error("groups", "must name at least one Sparkplug group") }
+            for (field, name) in groups.map({ ("groups", $0) }) + [("host_id", hostID)] where !TopicPattern.isPlainSegment(name) {
+                throw reader.error(field, "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+            }
+        }
+
+        /// The filters the Sparkplug connection subscribes.
+        public var subscriptions: [String] { groups.map { "\(SparkplugTopic.namespace)/\($0)/#" } }
+    }
 
     /// Fleet sync settings: the central broker's connection (the same fields as `broker`) and
     /// how batches and releases travel.
@@ -196,6 +219,7 @@ public struct AgentConfiguration: Sendable {
             throw reader.error("clock_tolerance_seconds", "must be 0 (off) or more, got \(clockToleranceSeconds)")
         }
         upstream = reader.value("upstream") == nil ? nil : try Upstream(reader.object("upstream"))
+        sparkplug = reader.value("sparkplug") == nil ? nil : try Sparkplug(reader.object("sparkplug"), agentID: agentID)
         if let text = try reader.optionalString("metrics_listen") {
             do {
                 metricsListen = try ListenAddress(parsing: text)
@@ -268,6 +292,21 @@ public struct AgentConfiguration: Sendable {
             will: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: false).encoded()),
             birth: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: true).encoded()),
             subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
+            reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+    }
+
+    /// The MQTT settings for the Sparkplug B host application's connection to the sensors' broker:
+    /// a session of its own (Sparkplug data is not queued for an absent host; births are asked
+    /// for again), whose will and birth are the host's STATE, retained, stamped `startedAt` (ms).
+    func sparkplugConfiguration(_ sparkplug: Sparkplug, startedAt: UInt64) -> MQTTConfiguration {
+        let state = SparkplugTopic.state(hostID: sparkplug.hostID)
+        return MQTTConfiguration(
+            url: broker.url, clientID: "\(broker.clientID ?? agentID)-sparkplug", username: broker.username, password: broker.password,
+            cleanSession: true, keepAlive: broker.keepAlive,
+            tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
+            will: .init(topic: state, payload: SparkplugTopic.statePayload(online: false, timestamp: startedAt)),
+            birth: .init(topic: state, payload: SparkplugTopic.statePayload(online: true, timestamp: startedAt)),
+            subscriptions: sparkplug.subscriptions.map { .init($0, qos: broker.qos) },
             reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
     }
 

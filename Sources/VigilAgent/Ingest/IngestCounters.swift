@@ -19,6 +19,8 @@ struct IngestCounters {
     /// not score because one of its inputs came from such a window.
     var constantWindows: Int64 = 0
     var abstentions: Int64 = 0
+    /// Rebirth requests sent to Sparkplug edge nodes the agent lost track of.
+    var rebirthRequests: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
 
     /// Counter names in the database, one per field.
@@ -36,6 +38,7 @@ struct IngestCounters {
     static let predictionsName = "predictions"
     static let constantWindowsName = "constant_windows"
     static let abstentionsName = "abstentions"
+    static let rebirthRequestsName = "sparkplug_rebirth_requests"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
     mutating func deadLetter(_ reason: DeadLetterReason) {
@@ -50,7 +53,8 @@ struct IngestCounters {
                    (Self.droppedOutboxRowsName, droppedOutboxRows),
                    (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
                    (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions),
-                   (Self.constantWindowsName, constantWindows), (Self.abstentionsName, abstentions)]
+                   (Self.constantWindowsName, constantWindows), (Self.abstentionsName, abstentions),
+                   (Self.rebirthRequestsName, rebirthRequests)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))
         }

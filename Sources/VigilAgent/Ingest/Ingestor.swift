@@ -4,6 +4,7 @@ import VigilFeatures
 import VigilFleet
 import VigilMQTT
 import VigilObservability
+import VigilSparkplug
 import VigilStore
 
 /// The writer's work: routes each message by topic, decodes it by its device profile, stores
@@ -32,6 +33,8 @@ final class Ingestor {
         var repairedAt = -Double.infinity
         /// What is wrong with its data rather than its machine.
         var quality = DataQuality()
+        /// Whether a Sparkplug device is online (born and not dead); nil for a device that does not say.
+        var online: Bool?
     }
 
     private enum Route {
@@ -54,6 +57,10 @@ final class Ingestor {
     private let clockTolerance: Double?
     /// Topics `<prefix>/<device>` carry maintenance events.
     private let maintenancePrefix: String
+    /// With Sparkplug B on: the host application that follows edge nodes, and where its rebirth
+    /// requests go (called after the commit of the message that called for one).
+    private var sparkplug: SparkplugHost?
+    private let sendRebirth: (String) -> Void
     private let metrics: AgentMetrics
     private let logger: Logger
     /// Refusals and size-bound deletions are logged at most once a minute each.
@@ -92,7 +99,7 @@ final class Ingestor {
 
     init(transaction: WriterTransaction, profiles: [DeviceProfile], maxPayloadBytes: Int, clockTolerance: Double? = nil,
          maintenancePrefix: String, models: ModelCatalog, alertThreshold: Double?, upload: Bool,
-         rawReadings: [String: RawReadings] = [:],
+         rawReadings: [String: RawReadings] = [:], sparkplug: Bool = false, sendRebirth: @escaping (String) -> Void = { _ in },
          healthChanged: @escaping (String, JSONValue) -> Void, metrics: AgentMetrics, logger: Logger) throws {
         scoring = ModelScoring(catalog: models, alertThreshold: alertThreshold)
         self.healthChanged = healthChanged
@@ -105,6 +112,8 @@ final class Ingestor {
         decoders = profiles.map(PayloadDecoder.init(profile:))
         self.maxPayloadBytes = maxPayloadBytes
         self.clockTolerance = clockTolerance
+        self.sparkplug = sparkplug ? SparkplugHost(profiles: profiles) : nil
+        self.sendRebirth = sendRebirth
         self.metrics = metrics
         self.logger = logger
         for profile in profiles {
@@ -179,6 +188,9 @@ final class Ingestor {
             return try refuse(topic, payload, entry, receivedAt, PayloadError(.oversized,
                 "payload of \(entry.payloadSize) bytes exceeds max_payload_size (\(maxPayloadBytes) bytes)"))
         }
+        if sparkplug != nil, topic.hasPrefix(Self.sparkplugPrefix) {
+            return try ingestSparkplug(topic: topic, payload: payload, entry: entry, receivedAt: receivedAt)
+        }
         switch route(topic) {
         case .refused(let error):
             try refuse(topic, payload, entry, receivedAt, error)
@@ -202,27 +214,132 @@ final class Ingestor {
                 return try refuse(topic, payload, entry, receivedAt, error)
             }
             let stored = try write(device: index)
-            let missing = devices[index].sequence.missing
-            devices[index].sequence.record(decoded.sequence, stored: stored)
-            observed.missingChange += devices[index].sequence.missing - missing
-            if stored, devices[index].quality.observe(devices[index].sequence, aheadBy: decoded.timestamp - receivedAt,
-                                                      tolerance: clockTolerance) {
-                sensorFaultsChanged(device: index)
-            }
-            devices[index].lastSeen = receivedAt
-            devices[index].dirty = true
-            if stored {
-                counters.messages += 1
-                observed.published.append(decoded.timestamp)
-                bytesSinceSizeCheck += payload.count
-                uncommittedBytes += payload.count
-                // A large transaction must not carry the file far past its bound before the
-                // commit checks it: check every 1/32 of the bound.
-                if bytesSinceSizeCheck > Int(store.mainLimit / 32) { try enforceSizeBound() }
-            } else {
-                counters.duplicates += 1
-            }
+            try account(device: index, sequence: decoded.sequence, stored: stored, timestamp: decoded.timestamp,
+                        bytes: payload.count, receivedAt: receivedAt)
         }
+    }
+
+    /// Accounts a device's message after its rows are written (or found already stored): its
+    /// sequence number, data quality, and the bytes the size bound watches.
+    private func account(device index: Int, sequence: Int64, stored: Bool, timestamp: Double, bytes: Int,
+                         receivedAt: Double) throws(SQLiteError) {
+        let missing = devices[index].sequence.missing
+        devices[index].sequence.record(sequence, stored: stored)
+        observed.missingChange += devices[index].sequence.missing - missing
+        if stored, devices[index].quality.observe(devices[index].sequence, aheadBy: timestamp - receivedAt,
+                                                  tolerance: clockTolerance) {
+            sensorFaultsChanged(device: index)
+        }
+        devices[index].lastSeen = receivedAt
+        devices[index].dirty = true
+        guard stored else {
+            counters.duplicates += 1
+            return
+        }
+        counters.messages += 1
+        observed.published.append(timestamp)
+        bytesSinceSizeCheck += bytes
+        uncommittedBytes += bytes
+        // A large transaction must not carry the file far past its bound before the
+        // commit checks it: check every 1/32 of the bound.
+        if bytesSinceSizeCheck > Int(store.mainLimit / 32) { try enforceSizeBound() }
+    }
+
+    static let sparkplugPrefix = SparkplugTopic.namespace + "/"
+
+    /// Stores one Sparkplug B message (births and deaths change a device's state, data is stored
+    /// as the JSON path stores it), or its dead letter; rebirth requests go out after the commit.
+    private func ingestSparkplug(topic: String, payload: UnsafeRawBufferPointer, entry: MessageBatch.Entry,
+                                 receivedAt: Double) throws(SQLiteError) {
+        let outcome: SparkplugHost.Outcome
+        do {
+            outcome = try sparkplug!.handle(topic: topic, payload: payload, now: receivedAt)
+        } catch {
+            requestRebirths()
+            return try refuse(topic, payload, entry, receivedAt, error)
+        }
+        requestRebirths()
+        switch outcome {
+        case .ignored:
+            return
+        case .born(let name, let profile):
+            guard let index = device(named: name, profile: profile) else {
+                return try refuse(topic, payload, entry, receivedAt, conflict(name, profile))
+            }
+            setOnline(true, device: index)
+        case .died(let names):
+            for index in names.compactMap({ deviceIndex[$0] }) { setOnline(false, device: index) }
+        case .duplicate(let name):
+            guard let index = name.flatMap({ deviceIndex[$0] }) else { return }
+            try account(device: index, sequence: 0, stored: false, timestamp: 0, bytes: 0, receivedAt: receivedAt)
+        case .data(let name, let profile, let missed):
+            guard let index = device(named: name, profile: profile) else {
+                return try refuse(topic, payload, entry, receivedAt, conflict(name, profile))
+            }
+            let host = sparkplug!
+            // A number per message of the device: the edge node's count is shared by its devices.
+            decoded.sequence = max(devices[index].sequence.highest, -1) + 1 + missed
+            var latest = -Double.infinity
+            for block in host.blocks {
+                decoded.values.removeAll(keepingCapacity: true)
+                decoded.blockSensor = block.sensor
+                decoded.timestamp = block.timestamp
+                decoded.rateHz = router.profiles[profile].sensors[block.sensor].rateHz ?? 0
+                decoded.samples.removeAll(keepingCapacity: true)
+                decoded.samples.append(contentsOf: host.samples[block.samples])
+                _ = try write(device: index)
+                latest = max(latest, block.timestamp)
+            }
+            decoded.blockSensor = nil
+            // Readings of one time make one message's rows, as a JSON message of several sensors.
+            var start = 0
+            while start < host.readings.count {
+                let timestamp = host.readings[start].timestamp
+                decoded.values.removeAll(keepingCapacity: true)
+                decoded.timestamp = timestamp
+                var end = start
+                while end < host.readings.count, host.readings[end].timestamp == timestamp {
+                    decoded.values.append(.init(sensor: host.readings[end].sensor, value: host.readings[end].value))
+                    end += 1
+                }
+                _ = try write(device: index)
+                latest = max(latest, timestamp)
+                start = end
+            }
+            try account(device: index, sequence: decoded.sequence, stored: true, timestamp: latest.isFinite ? latest : receivedAt,
+                        bytes: payload.count, receivedAt: receivedAt)
+        }
+    }
+
+    private func requestRebirths() {
+        for topic in sparkplug?.rebirths ?? [] {
+            counters.rebirthRequests += 1
+            logger.info("asking a Sparkplug edge node for its births", metadata: ["topic": "\(topic)"])
+            transaction.afterCommit { [sendRebirth] in sendRebirth(topic) }
+        }
+    }
+
+    private func conflict(_ name: String, _ profile: Int) -> PayloadError {
+        PayloadError(.unknownDevice, "device \(name) is a \(devices[deviceIndex[name]!].type), but its birth describes a \(router.profiles[profile].type)")
+    }
+
+    /// A Sparkplug device was born or died: kept with the device, and said once.
+    private func setOnline(_ online: Bool, device index: Int) {
+        guard devices[index].online != online else { return }
+        devices[index].online = online
+        devices[index].dirty = true
+        logger.info(online ? "a Sparkplug device is online" : "a Sparkplug device went offline",
+                    metadata: ["device": "\(devices[index].name)"])
+    }
+
+    /// The index of device `name` of `profile`, made on first sight; nil when it is of another type.
+    private func device(named name: String, profile: Int) -> Int? {
+        if let index = deviceIndex[name] { return devices[index].profile == profile ? index : nil }
+        deviceIndex[name] = devices.count
+        devices.append(Device(name: name, type: router.profiles[profile].type, profile: profile, sequence: DeviceSequence(),
+                              series: Array(repeating: nil, count: router.profiles[profile].sensors.count), lastSeen: 0, dirty: true,
+                              features: nil))
+        return devices.count - 1
     }
 
     private func route(_ topic: String) -> Route {
@@ -239,19 +356,12 @@ final class Ingestor {
             route = .refused(error)
         case .success(let found):
             let profile = router.profiles[found.profile]
-            if let index = deviceIndex[found.device] {
-                guard devices[index].profile == found.profile else {
-                    return .refused(PayloadError(.unknownTopic,
-                        "device \(found.device) is a \(devices[index].type), but this topic belongs to \(profile.type)"))
-                }
-                route = .device(index, sensor: found.sensor)
-            } else {
-                deviceIndex[found.device] = devices.count
-                route = .device(devices.count, sensor: found.sensor)
-                devices.append(Device(name: found.device, type: profile.type, profile: found.profile, sequence: DeviceSequence(),
-                                      series: Array(repeating: nil, count: profile.sensors.count), lastSeen: 0, dirty: true,
-                                      features: nil))
+            guard let index = device(named: found.device, profile: found.profile) else {
+                let known = devices[deviceIndex[found.device]!]
+                return .refused(PayloadError(.unknownTopic,
+                    "device \(found.device) is a \(known.type), but this topic belongs to \(profile.type)"))
             }
+            route = .device(index, sensor: found.sensor)
         }
         if routes.count >= Self.routeCacheLimit { routes.removeAll(keepingCapacity: true) }
         routes[topic] = route

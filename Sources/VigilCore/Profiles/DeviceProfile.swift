@@ -6,7 +6,8 @@ public struct DeviceProfile: Sendable, Equatable {
     /// A sentence for people.
     public var description: String?
     /// Topic patterns such as `plant/{device}/{sensor}`; a pattern without `{sensor}` carries
-    /// several sensors in one message, as fields named after them.
+    /// several sensors in one message, as fields named after them. None for a device type that
+    /// speaks only Sparkplug B.
     public var topics: [String]
     /// The unit of `ts` in this type's payloads.
     public var timestampUnit: TimestampUnit
@@ -47,7 +48,7 @@ public struct DeviceProfile: Sendable, Equatable {
     init(_ reader: JSONObjectReader) throws(ConfigurationError) {
         type = try reader.string("type")
         description = try reader.optionalString("description")
-        topics = try reader.strings("topics")
+        topics = try reader.optionalStrings("topics") ?? []
         timestampUnit = try reader.choice("timestamp_unit", default: .seconds)
         var sensors: [SensorProfile] = []
         for entry in try reader.objects("sensors") { sensors.append(try SensorProfile(entry)) }
@@ -86,7 +87,6 @@ public struct DeviceProfile: Sendable, Equatable {
         guard TopicPattern.isPlainSegment(type) else {
             throw reader.error("type", "\"\(type)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
         }
-        guard !topics.isEmpty else { throw reader.error("topics", "needs at least one topic pattern") }
         var patterns: [TopicPattern] = []
         for (index, topic) in topics.enumerated() {
             do {

@@ -29,6 +29,9 @@ public struct SensorProfile: Sendable, Equatable {
     /// Whether a window of one repeated value means the sensor is stuck (`"stuck_check"`, default
     /// true); a coarse sensor that may legitimately hold one reading for a window turns it off.
     public var stuckCheck = true
+    /// The Sparkplug B metric that carries it (`"sparkplug_metric"`, default its name): a device's
+    /// birth naming every sensor's metric is a device of this type.
+    public var sparkplugMetric: String
 
     public init(name: String, unit: String, kind: Kind, rateHz: Double? = nil, min: Double, max: Double,
                 signal: SignalModel? = nil, intervalSeconds: Double = 1, blockSamples: Int = 1024) {
@@ -41,6 +44,7 @@ public struct SensorProfile: Sendable, Equatable {
         self.signal = signal
         self.intervalSeconds = intervalSeconds
         self.blockSamples = blockSamples
+        sparkplugMetric = name
     }
 
     /// Reads one entry of a profile's `sensors` list.
@@ -55,6 +59,7 @@ public struct SensorProfile: Sendable, Equatable {
         intervalSeconds = try reader.optionalDouble("interval_s") ?? 1
         blockSamples = try reader.optionalInteger("block_samples") ?? 1024
         stuckCheck = try reader.optionalBool("stuck_check") ?? true
+        sparkplugMetric = try reader.optionalString("sparkplug_metric") ?? name
         try reader.rejectUnknownFields()
         guard TopicPattern.isPlainSegment(name) else {
             throw reader.error("name", "\"\(name)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
