@@ -168,6 +168,68 @@ struct SimulatorTests {
         let flagged = Set(status.devices.filter { $0.sensorFaults.contains("spikes") }.map(\.device))
         #expect(!simulated.isEmpty && flagged == simulated, "simulated \(simulated.sorted()), flagged \(flagged.sorted())")
     }
+
+    /// The same fleet speaking Sparkplug B, one edge node for all: the agent stores every data
+    /// message but the malformed, counts dropped and refused ones as missing (asking for births
+    /// again, which the simulator answers), files maintenance events under the Sparkplug names,
+    /// and sees every device go offline with the node's death at the end.
+    @Test func endToEndOverSparkplug() throws {
+        let broker = try TestBroker()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try writeFile(directory.file("agent.json"), """
+            {"agent_id": "sim-test", "broker": {"url": "\(broker.url)", "clean_session": true},
+             "database": "agent.db", "devices": "\(Self.devices)", "clock_tolerance_seconds": 0,
+             "sparkplug": {"groups": ["plant"]}}
+            """)
+        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), logger: .silent)
+        agent.start()
+        #expect(agent.waitUntilReady(timeout: 10))
+
+        var options = SimulatorOptions()
+        options.devices = Self.devices
+        options.count = 12
+        options.seed = 11
+        options.duration = 30
+        options.speedup = 40_000
+        options.asFastAsPossible = true
+        options.malformedRate = 0.02
+        options.sensorFaultShare = 0.5
+        options.clientID = "gateway-1"
+        options.sparkplugGroup = "plant"
+        let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
+        let death = try #require(simulator.sparkplugDeath)
+        let report = try simulator.run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "gateway-1",
+                                                        sparkplug: ("plant", death)))
+        #expect(report.malformed > 0 && report.dropped > 0 && report.maintenanceEvents > 0)
+
+        let database = directory.file("agent.db")
+        func counters() throws -> [String: Int64] { try AgentStatus.read(database: database).counters }
+        func total(_ counters: [String: Int64]) -> Int64 {
+            counters.filter { $0.key == "messages_stored" || $0.key == "maintenance_events" || $0.key.hasPrefix("dead_letters.") }
+                .values.reduce(0, +)
+        }
+        #expect(try eventually(timeout: 30) { try total(counters()) >= Int64(report.messages + report.maintenanceEvents) })
+        #expect(try eventually(timeout: 10) { try AgentStatus.read(database: database).devices.allSatisfy { $0.online == false } })
+        agent.stop()
+
+        let status = try AgentStatus.read(database: database)
+        #expect(status.counters["messages_stored"] == Int64(report.messages - report.malformed))
+        #expect(status.deadLetterTotal == Int64(report.malformed), "\(status.counters) \(status.recentDeadLetters.map(\.detail))")
+        #expect(status.counters["duplicates"] == nil)
+        #expect(status.counters["maintenance_events"] == Int64(report.maintenanceEvents))
+        #expect(status.counters["sparkplug_rebirth_requests", default: 0] > 0)
+        guard case .array(let truth)? = simulator.groundTruth()["devices"] else { Issue.record("no ground truth"); return }
+        let names = truth.compactMap { device -> String? in if case .string(let name)? = device["device"] { name } else { nil } }
+        #expect(status.devices.map(\.device) == names.sorted() && names.allSatisfy { $0.hasPrefix("plant:gateway-1:") })
+        // A lost message and one refused unread both leave a gap in the node's sequence; the
+        // gaps after the last data message are never seen.
+        let missing = status.devices.reduce(0) { $0 + $1.missing }
+        let unread = status.counters["dead_letters.invalid_protobuf", default: 0]
+        #expect(missing <= Int64(report.dropped) + unread && missing >= Int64(report.dropped) + unread - 2,
+                "missing \(missing), dropped \(report.dropped), unread \(unread)")
+        #expect(try Database(path: database, readOnly: true).scalar("SELECT count(*) FROM readings WHERE samples IS NOT NULL")?.int64 ?? 0 > 0)
+    }
 }
 
 @Suite("Simulator command line")

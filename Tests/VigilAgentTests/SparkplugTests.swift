@@ -74,6 +74,7 @@ struct SparkplugTests {
         #expect(try harness.counter("sparkplug_rebirth_requests") == 2)
         #expect(try harness.integer("SELECT missing FROM devices WHERE device = '\(device)'") == 1)
         #expect(try harness.integer("SELECT count(*) FROM devices") == 1)
+        #expect(try harness.integer("SELECT online FROM devices") == 0)
         #expect(online.hasPrefix(#"{"online":true,"timestamp":"#))
         #expect(offline.hasPrefix(#"{"online":false,"timestamp":"#))
 
@@ -162,6 +163,10 @@ struct SparkplugTests {
         #expect(try harness.counter("dead_letters.unknown_device") == 3)
         #expect(try harness.counter("dead_letters.unknown_topic") == 1)
         #expect(try harness.integer("SELECT missing FROM devices WHERE device = 'plant-1:line-4:motor-7'") == 1)
+        // The death of its node put the motor offline, as the status says.
+        let status = try AgentStatus.read(database: harness.database)
+        #expect(status.devices.map(\.device) == ["plant-1:line-4:motor-7"] && status.devices.first?.online == false)
+        #expect(status.json().contains(#""online": false"#))
         #expect(try harness.query("SELECT detail FROM dead_letters WHERE reason = 'unknown_device' ORDER BY id").map { $0[0].string ?? "" } == [
             "the birth of plant-1:line-4:pump-2 names no sensor of any device profile (its metrics: Pump/Flow): a profile's sensors name theirs in sparkplug_metric",
             "device pump-2 of edge node line-4: its DBIRTH matched no device profile",

@@ -127,6 +127,7 @@ final class Ingestor {
         try warmUpAll()
         metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
         metrics.setSensorFaults(sensorFaultCounts)
+        metrics.setSparkplugDevices(online: devices.count { $0.online == true }, offline: devices.count { $0.online == false })
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
     }
@@ -147,7 +148,7 @@ final class Ingestor {
             devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
                                   series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
                                   lastSeen: saved.lastSeen, dirty: false, features: nil, repairedAt: repairs[saved.device] ?? -.infinity,
-                                  quality: saved.quality))
+                                  quality: saved.quality, online: saved.online))
         }
     }
 
@@ -330,6 +331,8 @@ final class Ingestor {
         devices[index].dirty = true
         logger.info(online ? "a Sparkplug device is online" : "a Sparkplug device went offline",
                     metadata: ["device": "\(devices[index].name)"])
+        let (up, down) = (devices.count { $0.online == true }, devices.count { $0.online == false })
+        transaction.afterCommit { [metrics] in metrics.setSparkplugDevices(online: up, offline: down) }
     }
 
     /// The index of device `name` of `profile`, made on first sight; nil when it is of another type.
@@ -556,7 +559,7 @@ final class Ingestor {
         for index in devices.indices where devices[index].dirty {
             let device = devices[index]
             try store.save(device: device.name, type: device.type, sequence: device.sequence, lastSeen: device.lastSeen,
-                           quality: device.quality)
+                           quality: device.quality, online: device.online)
             devices[index].dirty = false
         }
         try enforceSizeBound()
@@ -627,6 +630,7 @@ final class Ingestor {
             try loadDevices()
             try warmUpAll()
             metrics.setSensorFaults(sensorFaultCounts)
+            metrics.setSparkplugDevices(online: devices.count { $0.online == true }, offline: devices.count { $0.online == false })
         } catch {
             logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }

@@ -39,6 +39,7 @@ final class AgentMetrics: @unchecked Sendable {
     private let publishToPrediction: Timer
     private let clockAhead: Counter
     private let sensorFaults: [DataQuality.Fault: Meter]
+    private let sparkplugDevices: (online: Meter, offline: Meter)
     private let databaseBytes: Meter
     private let outboxRows: Meter
     let uploadBatchesSent: Counter
@@ -97,6 +98,8 @@ final class AgentMetrics: @unchecked Sendable {
         sensorFaults = Dictionary(uniqueKeysWithValues: DataQuality.Fault.allCases.map {
             ($0, Meter(label: "vigil_devices_with_sensor_fault", dimensions: [("fault", $0.rawValue)], factory: factory))
         })
+        sparkplugDevices = (Meter(label: "vigil_sparkplug_devices", dimensions: [("state", "online")], factory: factory),
+                            Meter(label: "vigil_sparkplug_devices", dimensions: [("state", "offline")], factory: factory))
         databaseBytes = Meter(label: "vigil_database_bytes", factory: factory)
         Meter(label: "vigil_database_max_bytes", factory: factory).set(maxDatabaseBytes)
         outboxRows = Meter(label: "vigil_outbox_rows", factory: factory)
@@ -149,6 +152,12 @@ final class AgentMetrics: @unchecked Sendable {
     /// Sets, per data fault, how many devices show it now.
     func setSensorFaults(_ counts: [DataQuality.Fault: Int]) {
         for (fault, gauge) in sensorFaults { gauge.set(counts[fault] ?? 0) }
+    }
+
+    /// Sparkplug devices born and not dead, and those whose death (or their node's) came last.
+    func setSparkplugDevices(online: Int, offline: Int) {
+        sparkplugDevices.online.set(online)
+        sparkplugDevices.offline.set(offline)
     }
 
     func recordCommit(seconds: Double) { commitDuration.recordNanoseconds(Int64(seconds * 1e9)) }

@@ -23,6 +23,8 @@ public struct AgentStatus: Sendable {
         public var health: String?
         /// What is wrong with its data rather than its machine (`DataQuality`: `dropouts`, `clock_skew`, `spikes`).
         public var sensorFaults: [String]
+        /// Whether a Sparkplug B device is online; nil for one whose protocol does not say.
+        public var online: Bool?
     }
 
     /// A recent refusal.
@@ -89,14 +91,15 @@ public struct AgentStatus: Sendable {
             counters[row[0].string ?? ""] = row[1].int64 ?? 0
         }
         let faults = try database.userVersion >= 6 ? "sensor_faults" : "''"
+        let online = try database.userVersion >= 7 ? "online" : "NULL"
         let devices = try database.rows("""
-            SELECT device, device_type, messages, duplicates, missing, restarts, highest_seq, last_seen, \(faults)
+            SELECT device, device_type, messages, duplicates, missing, restarts, highest_seq, last_seen, \(faults), \(online)
             FROM devices ORDER BY device
             """).map { row in
             Device(device: row[0].string ?? "", type: row[1].string ?? "", messages: row[2].int64 ?? 0,
                    duplicates: row[3].int64 ?? 0, missing: row[4].int64 ?? 0, restarts: row[5].int64 ?? 0,
                    highestSeq: row[6].int64 ?? -1, lastSeen: row[7].double ?? 0, health: nil,
-                   sensorFaults: DataQuality(stored: row[8].string ?? "").names)
+                   sensorFaults: DataQuality(stored: row[8].string ?? "").names, online: row[9].int64.map { $0 != 0 })
         }
         var health: [String: String] = [:]
         if try database.userVersion >= 4 {
@@ -172,7 +175,8 @@ public struct AgentStatus: Sendable {
              ("duplicates", .number(Double(device.duplicates))), ("missing", .number(Double(device.missing))),
              ("restarts", .number(Double(device.restarts))), ("highest_seq", .number(Double(device.highestSeq))),
              ("last_seen", .number(device.lastSeen)), ("health", device.health.map(JSONValue.string) ?? .null),
-             ("sensor_faults", .array(device.sensorFaults.map(JSONValue.string)))].json
+             ("sensor_faults", .array(device.sensorFaults.map(JSONValue.string))),
+             ("online", device.online.map(JSONValue.bool) ?? .null)].json
         }
         let letters = recentDeadLetters.map { letter -> JSONValue in
             [("received_at", .number(letter.receivedAt)), ("topic", .string(letter.topic)), ("reason", .string(letter.reason)),
@@ -217,9 +221,10 @@ public struct AgentStatus: Sendable {
         if !devices.isEmpty {
             lines.append("")
             lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "sensor faults",
-                                     "health"], devices.map {
+                                     "online", "health"], devices.map {
                 [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
-                 $0.sensorFaults.isEmpty ? "-" : $0.sensorFaults.joined(separator: ","), $0.health ?? "-"]
+                 $0.sensorFaults.isEmpty ? "-" : $0.sensorFaults.joined(separator: ","), $0.online.map { $0 ? "yes" : "NO" } ?? "-",
+                 $0.health ?? "-"]
             }, leftAligned: 2)
         }
         if !recentDeadLetters.isEmpty {

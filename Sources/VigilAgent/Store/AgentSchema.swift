@@ -149,5 +149,10 @@ enum AgentSchema {
         -- sorted fault names, comma-separated; empty when none.
         ALTER TABLE devices ADD COLUMN sensor_faults TEXT NOT NULL DEFAULT '';
         """,
+        """
+        -- Version 7: whether a Sparkplug B device is online (born, not dead): 1 or 0; NULL for a
+        -- device whose protocol does not say.
+        ALTER TABLE devices ADD COLUMN online INTEGER;
+        """,
     ])
 }

@@ -78,8 +78,8 @@ final class AgentStore {
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
-                                           missing, restarts, last_seen, sensor_faults)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           missing, restarts, last_seen, sensor_faults, online)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         addCounter = try database.prepare(
             "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value")
@@ -247,7 +247,8 @@ final class AgentStore {
         try insertOutbox.step()
     }
 
-    func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double, quality: DataQuality) throws(SQLiteError) {
+    func save(device: String, type: String, sequence: DeviceSequence, lastSeen: Double, quality: DataQuality,
+              online: Bool?) throws(SQLiteError) {
         saveDevice.bind(device, at: 1)
         saveDevice.bind(type, at: 2)
         saveDevice.bind(sequence.lowest, at: 3)
@@ -258,6 +259,7 @@ final class AgentStore {
         saveDevice.bind(sequence.restarts, at: 8)
         saveDevice.bind(lastSeen, at: 9)
         saveDevice.bind(quality.stored, at: 10)
+        if let online { saveDevice.bind(Int64(online ? 1 : 0), at: 11) } else { saveDevice.bindNull(at: 11) }
         defer { saveDevice.reset() }
         try saveDevice.step()
     }
@@ -273,9 +275,9 @@ final class AgentStore {
 
     /// Every device's sequence state, as last committed.
     func loadDevices() throws(SQLiteError) -> [(device: String, type: String, sequence: DeviceSequence, lastSeen: Double,
-                                                quality: DataQuality)] {
+                                                quality: DataQuality, online: Bool?)] {
         try database.rows("""
-            SELECT device, device_type, lowest_seq, highest_seq, messages, duplicates, missing, restarts, last_seen, sensor_faults
+            SELECT device, device_type, lowest_seq, highest_seq, messages, duplicates, missing, restarts, last_seen, sensor_faults, online
             FROM devices
             """).map { row in
             var sequence = DeviceSequence()
@@ -285,7 +287,8 @@ final class AgentStore {
             sequence.duplicates = row[5].int64 ?? 0
             sequence.missing = row[6].int64 ?? 0
             sequence.restarts = row[7].int64 ?? 0
-            return (row[0].string ?? "", row[1].string ?? "", sequence, row[8].double ?? 0, DataQuality(stored: row[9].string ?? ""))
+            return (row[0].string ?? "", row[1].string ?? "", sequence, row[8].double ?? 0, DataQuality(stored: row[9].string ?? ""),
+                    row[10].int64.map { $0 != 0 })
         }
     }
 

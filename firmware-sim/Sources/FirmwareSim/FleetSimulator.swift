@@ -1,4 +1,5 @@
 import VigilCore
+import VigilSparkplug
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,6 +55,8 @@ public final class FleetSimulator {
     private var random: SeededRandom
     private var outageBuffers: [[Pending]]
     private var recentlySent: [[Pending]]
+    /// Speaking Sparkplug B: the fleet's edge node.
+    private var sparkplug: SparkplugEdgeNode?
 
     /// Builds the fleet from the simulated profiles among `profiles`.
     public init(options: SimulatorOptions, profiles: [DeviceProfile]) throws {
@@ -68,6 +71,14 @@ public final class FleetSimulator {
             throw SimulatorError("no device profile to simulate: a profile needs \"machine\" and \"faults\"\(options.types.isEmpty ? "" : " and a type among \(options.types)")\(options.modes.isEmpty ? "" : " with a fault mode among \(options.modes.map(\.rawValue).sorted())")")
         }
         guard options.count >= 1 else { throw SimulatorError("--count must be at least 1") }
+        if let group = options.sparkplugGroup {
+            guard options.outageEvery == 0 else {
+                throw SimulatorError("a Sparkplug edge node does not replay after outages: --outage-every needs JSON devices")
+            }
+            sparkplug = SparkplugEdgeNode(group: group, node: options.clientID)
+        } else if let silent = simulated.first(where: { $0.topics.isEmpty }) {
+            throw SimulatorError("device type \(silent.type) has no topics: simulate it with --sparkplug")
+        }
         random = SeededRandom(seed: options.seed, stream: UInt64.max)
         var devices: [SimulatedDevice] = []
         for index in 0..<options.count {
@@ -97,6 +108,7 @@ public final class FleetSimulator {
             }
             queue.push(.failure(device: index), at: max(0, device.life.failsAt))
         }
+        if sparkplug != nil { try sendBirths(at: 0, sink: sink) }
         let paced = options.dump == nil && !options.asFastAsPossible
         let end = options.duration * options.speedup
         let wallStart = MonotonicClock.now()
@@ -111,6 +123,9 @@ public final class FleetSimulator {
                     report.behindSeconds = max(report.behindSeconds, -wait)
                 }
             }
+            if sparkplug != nil, sink.commands().contains(where: { SparkplugEdgeNode.isRebirthRequest($0.payload) }) {
+                try sendBirths(at: time, sink: sink)
+            }
             switch event {
             case .stream(let index, let stream):
                 let device = devices[index]
@@ -118,15 +133,25 @@ public final class FleetSimulator {
                 guard !device.down else { continue }
                 let sequence = device.nextSequence()
                 if device.dropsMessage() {
+                    sparkplug?.skip()
                     report.dropped += 1
                     continue
                 }
-                device.payload(stream: stream, time: time, start: start, sequence: sequence, into: &writer)
-                var payload = writer.bytes
+                let topic: String
+                var payload: [UInt8]
+                if var node = sparkplug {
+                    let metrics = device.sparkplugMetrics(stream: stream, time: time, start: start)
+                    (topic, payload) = node.data(of: device.name, at: Self.milliseconds(start + time), metrics)
+                    sparkplug = node
+                } else {
+                    device.payload(stream: stream, time: time, start: start, sequence: sequence, into: &writer)
+                    (topic, payload) = (device.streams[stream].topic, writer.bytes)
+                }
                 let isMalformed = options.malformedRate > 0 && random.uniform() < options.malformedRate
                 if isMalformed { payload = malformed(payload) }
-                let message = Pending(topic: device.streams[stream].topic, payload: payload, qos: device.profile.qos,
-                                      malformed: isMalformed)
+                // Sparkplug data go at QoS 0, as its births do: at mixed QoS levels the client could
+                // send a birth ahead of data still waiting for their turn in flight.
+                let message = Pending(topic: topic, payload: payload, qos: sparkplug == nil ? device.profile.qos : 0, malformed: isMalformed)
                 try deliver(message, from: index, at: wallTime, sink: sink, report: &report)
                 report.samples += device.samplesPerMessage(stream)
             case .failure(let index):
@@ -144,6 +169,9 @@ public final class FleetSimulator {
             }
         }
         for index in devices.indices { try replay(index, sink: sink, report: &report) }
+        if let death = sparkplug?.death(at: Self.milliseconds(start + end)) {
+            try sink.send(topic: death.topic, payload: death.payload, qos: 1, retain: false)
+        }
         try sink.finish()
         report.wallSeconds = MonotonicClock.now() - wallStart
         report.machineSeconds = end
@@ -196,8 +224,39 @@ public final class FleetSimulator {
         recentlySent[index] = Array(buffered.suffix(3))
     }
 
+    /// The edge node's birth and its devices', at the start and when a host asks for them.
+    private func sendBirths(at time: Double, sink: MessageSink) throws {
+        guard var node = sparkplug else { return }
+        let milliseconds = Self.milliseconds(start + time)
+        let birth = node.birth(at: milliseconds)
+        try sink.send(topic: birth.topic, payload: birth.payload, qos: 0, retain: false)
+        for device in devices {
+            let message = node.birth(of: device.name, profile: device.profile, at: milliseconds)
+            try sink.send(topic: message.topic, payload: message.payload, qos: 0, retain: false)
+        }
+        sparkplug = node
+    }
+
+    private static func milliseconds(_ seconds: Double) -> UInt64 { UInt64((seconds * 1e3).rounded()) }
+
+    /// Speaking Sparkplug B: the edge node's death, which its connection leaves as its will.
+    public var sparkplugDeath: (topic: String, payload: [UInt8])? { sparkplug?.death(at: Self.milliseconds(start)) }
+
+    /// The name the agent knows a device by: its own, or under its Sparkplug edge node.
+    private func agentName(_ device: SimulatedDevice) -> String { sparkplug?.deviceName(device.name) ?? device.name }
+
     /// One of the ways firmware gets a payload wrong.
     private func malformed(_ payload: [UInt8]) -> [UInt8] {
+        if sparkplug != nil {
+            // Cut short inside its first metric (the timestamp and the metric's tag and length
+            // take at most 11 bytes, a metric at least 18), or a reading that is not a number.
+            guard random.next() % 2 == 0, var message = try? SparkplugPayload(decoding: payload), !message.metrics.isEmpty else {
+                return Array(payload.prefix(12))
+            }
+            let nan = Float.nan.bitPattern.littleEndian
+            message.metrics[0].value = if case .bytes = message.metrics[0].value { .bytes(withUnsafeBytes(of: nan) { Array($0) }) } else { .double(.nan) }
+            return message.encoded()
+        }
         switch random.next() % 4 {
         case 0: return Array(payload.prefix(max(1, payload.count / 2)))
         case 1: return Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8)
@@ -208,11 +267,11 @@ public final class FleetSimulator {
 
     private func sendEvent(_ kind: String, device: SimulatedDevice, at time: Double, sink: MessageSink) throws {
         let event: JSONValue = [
-            "device": .string(device.name), "type": .string(device.profile.type), "kind": .string(kind),
+            "device": .string(agentName(device)), "type": .string(device.profile.type), "kind": .string(kind),
             "mode": .string(device.life.mode.rawValue), "ts": .number(((start + time) * 1000).rounded() / 1000),
             "source": "vigil-sim",
         ]
-        try sink.send(topic: "\(options.maintenanceTopicPrefix)/\(device.name)", payload: Array(event.serialized(indent: 0).utf8),
+        try sink.send(topic: "\(options.maintenanceTopicPrefix)/\(agentName(device))", payload: Array(event.serialized(indent: 0).utf8),
                       qos: 1, retain: false)
     }
 
@@ -225,7 +284,7 @@ public final class FleetSimulator {
             ("seed", .number(Double(options.seed))), ("start", .number(start)), ("speedup", .number(options.speedup)),
             ("devices", .array(devices.map { device in
                 .object([
-                    ("device", .string(device.name)), ("type", .string(device.profile.type)),
+                    ("device", .string(agentName(device))), ("type", .string(device.profile.type)),
                     ("sensor_fault", device.sensorFault.map { .string($0.rawValue) } ?? .null),
                     ("variation", device.variation.json),
                     ("lives", .array(device.lives.map { life in

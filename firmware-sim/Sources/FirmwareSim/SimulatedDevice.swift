@@ -1,4 +1,5 @@
 import VigilCore
+import VigilSparkplug
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +31,7 @@ final class SimulatedDevice {
     private var synthesizers: [Int: VibrationSynthesizer] = [:]
     private var stuckValue: Double?
     private var samples: [Double] = []
+    private var values: [Double] = []
 
     init(name: String, profile: DeviceProfile, seed: UInt64, stream: UInt64, sensorFault: SensorFault?, spread: Double) {
         self.name = name
@@ -96,13 +98,11 @@ final class SimulatedDevice {
     /// Whether this message is lost on the way (the `dropouts` fault).
     func dropsMessage() -> Bool { sensorFault == .dropouts && random.uniform() < 0.02 }
 
-    /// Writes the payload of `stream` at simulated `time` (seconds since the run's start) for a
-    /// run that began at Unix time `start`.
+    /// Writes the JSON payload of `stream` at simulated `time` (seconds since the run's start) for
+    /// a run that began at Unix time `start`.
     func payload(stream index: Int, time: Double, start: Double, sequence: Int64, into writer: inout PayloadWriter) {
         let stream = streams[index]
-        let health = life.health(at: time)
-        var deviceTime = start + time
-        if sensorFault == .clockSkew { deviceTime += 90 + time / 3600 }
+        let deviceTime = measure(stream: index, time: time, start: start)
         writer.begin()
         writer.field("seq", integer: sequence)
         switch profile.timestampUnit {
@@ -111,20 +111,53 @@ final class SimulatedDevice {
         case .microseconds: writer.field("ts", integer: Int64((deviceTime * 1e6).rounded()))
         case .nanoseconds: writer.field("ts", integer: Int64((deviceTime * 1e9).rounded()))
         }
-        if stream.sensors.count == 1, let synthesizer = synthesizers[stream.sensors[0]] {
-            let sensor = profile.sensors[stream.sensors[0]]
-            synthesizer.block(count: sensor.blockSamples, mode: life.mode, health: health, random: &random, into: &samples)
-            for offset in samples.indices { samples[offset] = min(sensor.max, max(sensor.min, variation.gain * samples[offset])) }
-            writer.field("rate_hz", sensor.rateHz!, decimals: 3)
+        if isBlock(stream) {
+            writer.field("rate_hz", profile.sensors[stream.sensors[0]].rateHz!, decimals: 3)
             writer.field("values", samples: samples, decimals: 5)
         } else if stream.sensors.count == 1 {
-            writer.field("value", value(stream.sensors[0], time: time, health: health), decimals: 3)
+            writer.field("value", values[0], decimals: 3)
         } else {
-            for sensor in stream.sensors {
-                writer.field(profile.sensors[sensor].name, value(sensor, time: time, health: health), decimals: 3)
+            for (sensor, value) in zip(stream.sensors, values) {
+                writer.field(profile.sensors[sensor].name, value, decimals: 3)
             }
         }
         writer.end()
+    }
+
+    /// The Sparkplug B metrics of `stream` at simulated `time`: by alias (`SparkplugEdgeNode`),
+    /// a block as a float array.
+    func sparkplugMetrics(stream index: Int, time: Double, start: Double) -> [SparkplugMetric] {
+        let stream = streams[index]
+        let milliseconds = UInt64((measure(stream: index, time: time, start: start) * 1e3).rounded())
+        if isBlock(stream) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(samples.count * 4)
+            for sample in samples { withUnsafeBytes(of: Float(sample).bitPattern.littleEndian) { bytes += $0 } }
+            return [SparkplugMetric(alias: SparkplugEdgeNode.alias(stream.sensors[0]), timestamp: milliseconds, value: .bytes(bytes))]
+        }
+        return zip(stream.sensors, values).map { sensor, value in
+            SparkplugMetric(alias: SparkplugEdgeNode.alias(sensor), timestamp: milliseconds, value: .double((value * 1e3).rounded() / 1e3))
+        }
+    }
+
+    private func isBlock(_ stream: Stream) -> Bool { stream.sensors.count == 1 && synthesizers[stream.sensors[0]] != nil }
+
+    /// Takes the readings of `stream` at `time` into `samples` (a block) or `values` (one per
+    /// sensor); returns the device's timestamp for them, Unix seconds by its own clock.
+    private func measure(stream index: Int, time: Double, start: Double) -> Double {
+        let stream = streams[index]
+        let health = life.health(at: time)
+        var deviceTime = start + time
+        if sensorFault == .clockSkew { deviceTime += 90 + time / 3600 }
+        values.removeAll(keepingCapacity: true)
+        if isBlock(stream) {
+            let sensor = profile.sensors[stream.sensors[0]]
+            synthesizers[stream.sensors[0]]!.block(count: sensor.blockSamples, mode: life.mode, health: health, random: &random, into: &samples)
+            for offset in samples.indices { samples[offset] = min(sensor.max, max(sensor.min, variation.gain * samples[offset])) }
+        } else {
+            for sensor in stream.sensors { values.append(value(sensor, time: time, health: health)) }
+        }
+        return deviceTime
     }
 
     /// A value sensor's reading: its operating point, moved by damage, plus noise and faults.

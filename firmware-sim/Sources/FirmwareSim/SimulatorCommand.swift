@@ -49,6 +49,8 @@ public struct SimulatorCommand: ParsableCommand {
     var outageEvery = 0.0
     @Option(help: "... for this long; they buffer, then replay with duplicates and out-of-order messages.")
     var outageSeconds = 2.0
+    @Option(help: "Speak Sparkplug B in this group instead of the profiles' JSON: the fleet is one edge node named by --client-id, each machine a device of it, named <group>:<client-id>:<device> in the agent and in maintenance events.")
+    var sparkplug: String?
     @Option(help: "Maintenance events go to <prefix>/<device>.")
     var maintenanceTopic = "vigil/maintenance"
     @Option(help: "Write \"topic<TAB>payload\" lines to this file instead of publishing.")
@@ -70,6 +72,10 @@ public struct SimulatorCommand: ParsableCommand {
         }
         guard (0...1).contains(machineSpread) else { throw ValidationError("--machine-spread must be 0 to 1, got \(machineSpread)") }
         guard outageEvery >= 0, outageSeconds >= 0 else { throw ValidationError("--outage-every and --outage-seconds must be seconds") }
+        for (flag, name) in [("--sparkplug", sparkplug), ("--client-id", sparkplug == nil ? nil : clientId)]
+        where name.map({ !TopicPattern.isPlainSegment($0) }) ?? false {
+            throw ValidationError("\(flag): \"\(name!)\" must be a non-empty name without '/', '+', '#', '{' or '}'")
+        }
         do {
             _ = try BrokerURL(parsing: broker)
         } catch {
@@ -96,6 +102,7 @@ public struct SimulatorCommand: ParsableCommand {
         options.outageEvery = outageEvery
         options.outageSeconds = outageSeconds
         options.maintenanceTopicPrefix = maintenanceTopic
+        options.sparkplugGroup = sparkplug
         options.dump = dump
         options.groundTruth = groundTruth
         let profiles = try DeviceProfile.loadAll(folder: devices)
@@ -105,6 +112,7 @@ public struct SimulatorCommand: ParsableCommand {
         } else {
             // Connection failures, as key=value lines on standard error; the summary goes to stdout.
             try BrokerSink(url: BrokerURL(parsing: broker), clientID: clientId,
+                           sparkplug: sparkplug.flatMap { group in simulator.sparkplugDeath.map { (group, $0) } },
                            logger: Logger(label: "vigil-sim", factory: { KeyValueLogHandler(label: $0, level: .warning) }))
         }
         let report = try simulator.run(into: sink)

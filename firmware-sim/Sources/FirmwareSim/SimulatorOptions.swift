@@ -38,6 +38,9 @@ public struct SimulatorOptions: Sendable {
     /// and replay afterwards, with duplicates and some out-of-order delivery. 0: never.
     public var outageEvery = 0.0
     public var outageSeconds = 2.0
+    /// Speak Sparkplug B in this group instead of the profiles' JSON: the fleet is one edge node
+    /// named `clientID`, each machine a device of it.
+    public var sparkplugGroup: String?
     /// Where maintenance events go: `<prefix>/<device>`.
     public var maintenanceTopicPrefix = "vigil/maintenance"
 
