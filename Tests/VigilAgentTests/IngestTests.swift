@@ -45,6 +45,40 @@ struct IngestTests {
         #expect(try harness.counter("samples_stored") == 256 + 2 + 1 + 2)
     }
 
+    /// The same vibration as JSON blocks from one motor and binary blocks from another: stored
+    /// alike, and the same feature windows come of them; a bad binary block is refused.
+    @Test func binaryBlocksAreStoredAsTheirJSONTwins() throws {
+        let harness = try AgentHarness()
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        var random = SeededRandom(seed: 4)
+        for seq in 0..<8 {
+            // Values float32 holds exactly, so JSON and binary carry the same numbers.
+            let samples = (0..<256).map { _ in Double(Float(random.gaussian() * 3)) }
+            let ts = 1_750_000_000 + Double(seq) * 0.25
+            try publisher.publish(topic: "plant/motor/json/vibration",
+                                  text: #"{"seq": \#(seq), "ts": \#(ts), "values": [\#(samples.map { "\($0)" }.joined(separator: ","))]}"#)
+            try publisher.publish(topic: "plant/motor/binary/vibration",
+                                  payload: BinaryBlock.encode(seq: UInt64(seq), timestamp: ts, rateHz: 0, samples: samples))
+        }
+        try publisher.publish(topic: "plant/motor/binary/vibration", payload: Array(BinaryBlock.encode(seq: 9, timestamp: 1, rateHz: 0, samples: [1]).prefix(27)))
+        #expect(publisher.waitForPublished(timeout: 10))
+        try harness.waitUntilIngested(17)
+        agent.stop()
+        publisher.stop()
+
+        func stored(_ device: String, _ sql: String) throws -> [[SQLValue]] {
+            try harness.query(sql.replacing("DEVICE", with: device))
+        }
+        let blocks = "SELECT r.seq, r.ts, r.rate_hz, r.samples FROM readings r JOIN series s ON s.id = r.series WHERE s.device = 'DEVICE' ORDER BY r.seq"
+        let windows = "SELECT f.window_start, f.window_end, f.vector FROM features f JOIN series s ON s.id = f.series WHERE s.device = 'DEVICE' ORDER BY f.id"
+        #expect(try stored("binary", blocks).count == 8)
+        #expect(try stored("binary", blocks) == stored("json", blocks))
+        #expect(try stored("binary", windows).count == 8)
+        #expect(try stored("binary", windows) == stored("json", windows))
+        #expect(try harness.counter("dead_letters.invalid_block") == 1)
+    }
+
     @Test func badInputIsRefusedWithItsReasonAndTheStreamGoesOn() throws {
         let harness = try AgentHarness()
         // Subscribe wider than the profiles, so unknown topics reach the agent.

@@ -19,6 +19,8 @@ public enum DeadLetterReason: String, Sendable, CaseIterable {
     case unknownSensor = "unknown_sensor"
     /// A sample block for a single-value sensor, or the other way round.
     case wrongKind = "wrong_kind"
+    /// A binary block (`BinaryBlock`) with a bad header, or bytes that are no whole number of samples.
+    case invalidBlock = "invalid_block"
     /// Not a Sparkplug B protobuf payload, or a malformed one.
     case invalidProtobuf = "invalid_protobuf"
     /// Sparkplug data from an edge node or device whose birth this agent has not seen (a rebirth

@@ -3,7 +3,8 @@
 /// - one value: `{"seq": 17, "ts": 1750000000.125, "value": 0.53}` on a topic naming the sensor;
 /// - several sensors: `{"seq": 17, "ts": ..., "temperature": 61.2, "current": 4.1}` on a topic
 ///   without `{sensor}`; fields that are not sensors of the profile are ignored;
-/// - a block: `{"seq": 17, "ts": <first sample>, "rate_hz": 2048, "values": [...]}`.
+/// - a block: `{"seq": 17, "ts": <first sample>, "rate_hz": 2048, "values": [...]}`, or the same
+///   as a `BinaryBlock`.
 ///
 /// Every value is checked against the profile: type, finiteness and range. A decoder keeps no
 /// state between messages; one per writer thread reuses its buffers.
@@ -28,6 +29,7 @@ public struct PayloadDecoder: Sendable {
         out.samples.removeAll(keepingCapacity: true)
         out.blockSensor = nil
         out.rateHz = 0
+        if let sensor, BinaryBlock.isBinary(payload) { return try decodeBinary(payload, sensor: sensor, into: &out) }
 
         var scanner = JSONScanner(payload)
         guard !payload.isEmpty else { throw PayloadError(.invalidJSON, "empty payload") }
@@ -117,6 +119,26 @@ public struct PayloadDecoder: Sendable {
             }
             for item in out.values { try check(item.value, sensor: item.sensor) }
         }
+    }
+
+    /// A binary block (`BinaryBlock`) on a block sensor's topic.
+    private func decodeBinary(_ payload: UnsafeRawBufferPointer, sensor: Int, into out: inout DecodedPayload) throws(PayloadError) {
+        let spec = profile.sensors[sensor]
+        guard spec.kind == .block else {
+            throw PayloadError(.wrongKind, "sensor \(spec.name) sends single values, got a binary block")
+        }
+        let header = try BinaryBlock.decode(payload, into: &out.samples)
+        guard header.timestamp > 0 else { throw PayloadError(.outOfRange, "field 'ts' must be after 1970, got \(header.timestamp)") }
+        for sample in out.samples where !(sample >= spec.min && sample <= spec.max) {
+            guard sample.isFinite else { throw PayloadError(.nonFinite, "a sample of \(spec.name) is NaN or infinite") }
+            try check(sample, sensor: sensor)
+        }
+        let rate = header.rateHz == 0 ? spec.rateHz ?? 0 : header.rateHz
+        guard rate > 0 else { throw PayloadError(.outOfRange, "field 'rate_hz' must be positive, got \(header.rateHz)") }
+        out.sequence = header.seq
+        out.timestamp = header.timestamp
+        out.blockSensor = sensor
+        out.rateHz = rate
     }
 
     private func check(_ value: Double, sensor: Int) throws(PayloadError) {
