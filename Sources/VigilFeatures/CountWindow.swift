@@ -1,7 +1,9 @@
 /// A sliding count window: after each sample, a window over the last `size` samples is due
 /// when at least `size` have arrived and `(i + 1 - size) % hop == 0` (i the sample's index).
 /// Samples live in a linear buffer twice the window's size, moved down when full, so a window
-/// is always one contiguous slice: amortised O(1) per sample, no copy per window.
+/// is always one contiguous slice: amortised O(1) per sample, no copy per window. Windows that
+/// do not overlap (`hop` a multiple of `size`, as a block sensor's usually are) need only
+/// `size` samples: the buffer starts over after each, and a window due is always all of it.
 ///
 /// A value type over memory its owner allocates and frees (`allocate()`, `deallocate()`), so the
 /// per-sample path runs on local copies without reference counting or exclusivity checks.
@@ -10,6 +12,8 @@ struct CountWindow {
     let hop: Int
     private let values: UnsafeMutablePointer<Double>
     private let timestamps: UnsafeMutablePointer<Double>
+    /// Samples the buffer holds: `size` when windows do not overlap, else `2 * size`.
+    private let capacity: Int
     private var end = 0
     /// Samples seen so far.
     private(set) var seen = 0
@@ -21,8 +25,9 @@ struct CountWindow {
         self.size = size
         self.hop = hop
         untilDue = size
-        values = .allocate(capacity: 2 * size)
-        timestamps = .allocate(capacity: 2 * size)
+        capacity = hop % size == 0 ? size : 2 * size
+        values = .allocate(capacity: capacity)
+        timestamps = .allocate(capacity: capacity)
     }
 
     /// Frees the buffer; the window is unusable afterwards.
@@ -35,16 +40,22 @@ struct CountWindow {
     @inline(__always)
     var leaving: (timestamp: Double, value: Double)? {
         guard seen >= size else { return nil }
-        return (timestamps[end - size], values[end - size])
+        // The sample `size` back: in a buffer that starts over, the one the next overwrites.
+        let slot = capacity == size ? end % size : end - size
+        return (timestamps[slot], values[slot])
     }
 
     /// Adds a sample; returns whether a window ends with it.
     @inline(__always)
     mutating func append(timestamp: Double, value: Double) -> Bool {
-        if end == 2 * size {
-            values.update(from: values + size, count: size)
-            timestamps.update(from: timestamps + size, count: size)
-            end = size
+        if end == capacity {
+            if capacity == size {
+                end = 0
+            } else {
+                values.update(from: values + size, count: size)
+                timestamps.update(from: timestamps + size, count: size)
+                end = size
+            }
         }
         values[end] = value
         timestamps[end] = timestamp

@@ -25,17 +25,14 @@ public final class FeatureExtractor {
     private let sampleRateHz: Double?
     private let spectral: Bool
     private var fft: RealFFT?
-    private var hann: [Double] = []
-    private var windowed: [Double] = []
-    private var power: [Double] = []
     private let envelope: Bool
-    private var envelopePower: [Double] = []
-    private var sorted: [Double] = []
+    private let scratch: FeatureScratch
 
     /// An extractor for `names` (statistics; spectral names need `sampleRateHz`, envelope names
-    /// their frequency in `defectHz`).
-    public init(names: [String], sampleRateHz: Double?, defectHz: [String: Double] = [:]) {
+    /// their frequency in `defectHz`), working in `scratch`.
+    public init(names: [String], sampleRateHz: Double?, defectHz: [String: Double] = [:], scratch: FeatureScratch = FeatureScratch()) {
         self.names = names
+        self.scratch = scratch
         self.sampleRateHz = sampleRateHz
         features = names.map { name in
             if let statistic = WindowStatistics.Statistic(rawValue: name) { return .statistic(statistic) }
@@ -67,6 +64,7 @@ public final class FeatureExtractor {
         out.removeAll(keepingCapacity: true)
         if spectral { spectrum(values, mean: statistics.mean) }
         if envelope { envelopeSpectrum(values) }
+        let power = scratch.power
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
         for feature in features {
@@ -104,6 +102,7 @@ public final class FeatureExtractor {
     /// times the frequency, in dB: near 0 on a healthy machine, and independent of sensor gain
     /// and of which resonance the impacts ring.
     private func prominence(at frequency: Double, rate: Double, n: Double) -> Double {
+        let envelopePower = scratch.envelopePower
         let bin = frequency * n / max(rate, 1)
         let last = min(envelopePower.count - 1, Int(4 * bin))
         guard last >= 2 else { return 0 }
@@ -112,11 +111,11 @@ public final class FeatureExtractor {
             guard k >= 1 && k + 1 < envelopePower.count else { return 0 }
             return envelopePower[k - 1] + envelopePower[k] + envelopePower[k + 1]
         }
-        sorted.removeAll(keepingCapacity: true)
-        sorted.append(contentsOf: envelopePower[1...last])
-        sorted.sort()
+        scratch.sorted.removeAll(keepingCapacity: true)
+        scratch.sorted.append(contentsOf: envelopePower[1...last])
+        scratch.sorted.sort()
         // The median of exponentially distributed bins is ln 2 of their mean: noise gives 0 dB.
-        let background = sorted[sorted.count / 2] / log(2)
+        let background = scratch.sorted[scratch.sorted.count / 2] / log(2)
         guard background > 0 else { return 0 }
         return 10 * log10((around(bin) + around(2 * bin)) / (6 * background))
     }
@@ -126,10 +125,11 @@ public final class FeatureExtractor {
     /// mean-removed and Hann-windowed; empty when the window is no power of two.
     private func envelopeSpectrum(_ values: UnsafeBufferPointer<Double>) {
         let n = values.count
-        envelopePower.removeAll(keepingCapacity: true)
+        scratch.envelopePower.removeAll(keepingCapacity: true)
         guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
-        prepare(n)
-        windowed.removeAll(keepingCapacity: true)
+        let fft = plan(n)
+        var windowed = scratch.take(\.windowed)
+        defer { scratch.windowed = windowed }
         windowed.append(0)
         var sum = 0.0
         for index in 1..<n {
@@ -139,26 +139,50 @@ public final class FeatureExtractor {
         }
         let mean = sum / Double(n - 1)
         windowed[0] = mean
-        for index in 0..<n { windowed[index] = (windowed[index] - mean) * hann[index] }
-        windowed.withUnsafeBufferPointer { fft!.powerSpectrum($0, into: &envelopePower) }
+        for index in 0..<n { windowed[index] = (windowed[index] - mean) * fft.hann[index] }
+        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &scratch.envelopePower, workspace: &scratch.workspace) }
     }
 
-    private func prepare(_ n: Int) {
-        guard fft?.count != n else { return }
-        fft = RealFFT(count: n)
-        hann = (0..<n).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(n)) }
+    private func plan(_ n: Int) -> RealFFT {
+        if let fft, fft.count == n { return fft }
+        let plan = RealFFT.plan(count: n)
+        fft = plan
+        return plan
     }
 
     /// `power` = |rfft((x - mean) * hann)|^2 / n; empty when the window is no power of two.
     private func spectrum(_ values: UnsafeBufferPointer<Double>, mean: Double) {
         let n = values.count
-        power.removeAll(keepingCapacity: true)
+        scratch.power.removeAll(keepingCapacity: true)
         guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
-        prepare(n)
-        windowed.removeAll(keepingCapacity: true)
-        for index in 0..<n { windowed.append((values[index] - mean) * hann[index]) }
-        windowed.withUnsafeBufferPointer { fft!.powerSpectrum($0, into: &power) }
+        let fft = plan(n)
+        var windowed = scratch.take(\.windowed)
+        defer { scratch.windowed = windowed }
+        for index in 0..<n { windowed.append((values[index] - mean) * fft.hann[index]) }
+        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &scratch.power, workspace: &scratch.workspace) }
         let scale = 1 / Double(n)
-        for k in power.indices { power[k] *= scale }
+        for k in scratch.power.indices { scratch.power[k] *= scale }
+    }
+}
+
+/// The working arrays of spectral features, grown to the largest window and kept: the streams
+/// of one thread share one (the agent's writer has one for every device), since a window's
+/// features are computed and read before the next window's.
+public final class FeatureScratch {
+    var windowed: [Double] = []
+    var power: [Double] = []
+    var envelopePower: [Double] = []
+    var sorted: [Double] = []
+    var workspace: [Double] = []
+
+    public init() {}
+
+    /// Moves an array out, emptied with its capacity kept, so it can be filled while the scratch's
+    /// other arrays are read.
+    func take(_ field: ReferenceWritableKeyPath<FeatureScratch, [Double]>) -> [Double] {
+        var array: [Double] = []
+        swap(&array, &self[keyPath: field])
+        array.removeAll(keepingCapacity: true)
+        return array
     }
 }

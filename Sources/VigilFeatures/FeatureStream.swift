@@ -33,8 +33,9 @@ public final class FeatureStream {
     private let extractor: FeatureExtractor
     private var scratch: [Double] = []
 
-    /// A stream for `spec`; `sampleRateHz` is the sensor's, for spectral features.
-    public init(spec: FeatureWindowSpec, sampleRateHz: Double?) {
+    /// A stream for `spec`; `sampleRateHz` is the sensor's, for spectral features. Streams used
+    /// from one thread can share `scratch`.
+    public init(spec: FeatureWindowSpec, sampleRateHz: Double?, scratch: FeatureScratch = FeatureScratch()) {
         self.spec = spec
         switch spec.window {
         case .count(let size, let hop):
@@ -43,7 +44,7 @@ public final class FeatureStream {
         case .time(let seconds, let hop):
             timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: spec.features.contains("zero_crossing_rate"))
         }
-        extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz, defectHz: spec.defectHz)
+        extractor = FeatureExtractor(names: spec.features, sampleRateHz: sampleRateHz, defectHz: spec.defectHz, scratch: scratch)
     }
 
     /// Samples dropped as late (time windows only).

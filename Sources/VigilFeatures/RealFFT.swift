@@ -1,11 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A radix-2 FFT of real input, planned once per size: a complex FFT of half the length on the
 /// even and odd samples, then one pass that splits it into the real signal's spectrum. Linux
-/// has no Accelerate, and the feature engine needs only power-of-two windows.
-public final class RealFFT: @unchecked Sendable {
+/// has no Accelerate, and the feature engine needs only power-of-two windows. A plan holds no
+/// state between transforms, so every window of one size shares one (`plan(count:)`): a plant's
+/// thousand motors need one 2,048-point plan, not a thousand.
+public final class RealFFT: Sendable {
     /// The number of real samples transformed.
     public let count: Int
     private let half: Int
@@ -15,8 +18,20 @@ public final class RealFFT: @unchecked Sendable {
     private let sines: [Double]
     private let splitCosines: [Double]
     private let splitSines: [Double]
-    private var re: [Double]
-    private var im: [Double]
+    /// The periodic Hann window of `count` samples, for the callers that taper their input.
+    public let hann: [Double]
+
+    private static let plans = Mutex<[Int: RealFFT]>([:])
+
+    /// The shared plan for `count` samples.
+    public static func plan(count: Int) -> RealFFT {
+        plans.withLock { plans in
+            if let plan = plans[count] { return plan }
+            let plan = RealFFT(count: count)
+            plans[count] = plan
+            return plan
+        }
+    }
 
     /// A plan for `count` samples, a power of two of at least 4.
     public init(count: Int) {
@@ -34,17 +49,25 @@ public final class RealFFT: @unchecked Sendable {
         sines = (0..<half / 2).map { sin(-2 * .pi * Double($0) / Double(half)) }
         splitCosines = (0...half).map { cos(-2 * .pi * Double($0) / Double(count)) }
         splitSines = (0...half).map { sin(-2 * .pi * Double($0) / Double(count)) }
-        re = Array(repeating: 0, count: half)
-        im = Array(repeating: 0, count: half)
+        hann = (0..<count).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(count)) }
     }
 
     /// Writes `|X[k]|^2` for k = 0...count/2 of the transform of `input` into `power`.
-    /// Not thread-safe: a plan belongs to one thread.
     public func powerSpectrum(_ input: UnsafeBufferPointer<Double>, into power: inout [Double]) {
+        var workspace: [Double] = []
+        powerSpectrum(input, into: &power, workspace: &workspace)
+    }
+
+    /// The same, working in `workspace` (grown to `count` doubles and kept by the caller, so a
+    /// thread that transforms many windows allocates once).
+    public func powerSpectrum(_ input: UnsafeBufferPointer<Double>, into power: inout [Double], workspace: inout [Double]) {
         precondition(input.count == count)
         power.removeAll(keepingCapacity: true)
-        re.withUnsafeMutableBufferPointer { re in
-            im.withUnsafeMutableBufferPointer { im in
+        if workspace.count < count { workspace = Array(repeating: 0, count: count) }
+        workspace.withUnsafeMutableBufferPointer { workspace in
+            let re = UnsafeMutableBufferPointer(rebasing: workspace[0..<half])
+            let im = UnsafeMutableBufferPointer(rebasing: workspace[half..<count])
+            do {
                 // Pack even samples as real parts, odd as imaginary, in bit-reversed order.
                 for index in 0..<half {
                     let target = bitReversed[index]

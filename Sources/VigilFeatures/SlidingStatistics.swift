@@ -19,8 +19,9 @@ struct SlidingStatistics {
     init(size: Int, hop: Int) {
         self.size = size
         tracksExtremes = hop * 16 < size
-        maxima = MonotonicQueue(capacity: size, keepsLargest: true)
-        minima = MonotonicQueue(capacity: size, keepsLargest: false)
+        // Queues that are never used take no memory worth the name.
+        maxima = MonotonicQueue(capacity: tracksExtremes ? size : 0, keepsLargest: true)
+        minima = MonotonicQueue(capacity: tracksExtremes ? size : 0, keepsLargest: false)
     }
 
     /// Frees the queues' memory.

@@ -61,7 +61,8 @@ struct SparkplugTests {
             let counters = try harness.query("SELECT name, value FROM counters").map { "\($0[0].string ?? "")=\($0[1].int64 ?? 0)" }
             let letters = try harness.query("SELECT topic, detail FROM dead_letters").map { "\($0[0].string ?? ""): \($0[1].string ?? "")" }
             agent.stop()
-            throw TestFailure("\(error); counters \(counters); dead letters \(letters); edge node: \(node.output())")
+            let logged = harness.log.all.filter { $0.contains("sparkplug") || $0.contains("Sparkplug") }
+            throw TestFailure("\(error); counters \(counters); dead letters \(letters); edge node: \(node.output()); agent: \(logged)")
         }
         let online = try retainedState(harness)
         agent.stop()

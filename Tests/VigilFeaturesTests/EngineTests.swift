@@ -10,9 +10,9 @@ struct EngineTests {
     static let statistics = WindowStatistics.Statistic.allCases.map(\.rawValue)
 
     /// The streaming count-window statistics (running sums, queues, rebasing) agree with the
-    /// exact two-pass computation over the same windows, for hop 1 and wide hops, on a signal
-    /// with a large offset, a drift and spikes.
-    @Test(arguments: [(64, 1), (256, 32), (100, 7), (32, 64)])
+    /// exact two-pass computation over the same windows, for hop 1, wide hops and windows that do
+    /// not overlap, on a signal with a large offset, a drift and spikes.
+    @Test(arguments: [(64, 1), (256, 32), (100, 7), (32, 64), (128, 128)])
     func streamingMatchesTwoPass(size: Int, hop: Int) {
         var random = SystemRandomNumberGenerator()
         let values = (0..<3_000).map { index -> Double in

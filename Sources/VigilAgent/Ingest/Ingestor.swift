@@ -73,6 +73,8 @@ final class Ingestor {
     private var devices: [Device] = []
     private var deviceIndex: [String: Int] = [:]
     private var decoded = DecodedPayload()
+    /// The working arrays of every device's spectral features: the writer computes one window at a time.
+    private let featureScratch = FeatureScratch()
     /// Feature set ids per profile, one per feature spec.
     private var featureSets: [[Int64]] = []
     /// Feature rows emitted while feeding a message, stored right after.
@@ -456,7 +458,8 @@ final class Ingestor {
             var streams = Array(repeating: [(set: Int64, spec: Int, stream: FeatureStream)](), count: profile.sensors.count)
             for (specIndex, spec) in profile.features.enumerated() {
                 streams[spec.sensor].append((featureSets[devices[index].profile][specIndex], specIndex,
-                                             FeatureStream(spec: spec, sampleRateHz: profile.sensors[spec.sensor].rateHz)))
+                                             FeatureStream(spec: spec, sampleRateHz: profile.sensors[spec.sensor].rateHz,
+                                                           scratch: featureScratch)))
             }
             devices[index].features = streams
         }
