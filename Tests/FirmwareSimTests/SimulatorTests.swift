@@ -110,18 +110,20 @@ struct SimulatorTests {
     /// The simulated fleet against a real broker and the agent: everything published is
     /// stored, malformed payloads land in dead letters, replayed duplicates are stored once,
     /// and the maintenance events arrive as labels.
-    @Test func endToEndWithTheAgent() throws {
-        let broker = try TestBroker()
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// An agent on the shipped profiles, with more top-level config fields in `extra`, started.
+    func startAgent(_ broker: TestBroker, _ directory: TemporaryDirectory, extra: String = "") throws -> Agent {
         try writeFile(directory.file("agent.json"), """
             {"agent_id": "sim-test", "broker": {"url": "\(broker.url)", "clean_session": true},
-             "database": "agent.db", "devices": "\(Self.devices)"}
+             "database": "agent.db", "devices": "\(Self.devices)"\(extra)}
             """)
         let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), logger: .silent)
         agent.start()
-        #expect(agent.waitUntilReady(timeout: 10))
+        guard agent.waitUntilReady(timeout: 10) else { throw TestFailure("the agent did not subscribe") }
+        return agent
+    }
 
+    /// A fast run of 12 devices, half with sensor faults, 3% of payloads malformed.
+    func fleetOptions() -> SimulatorOptions {
         var options = SimulatorOptions()
         options.devices = Self.devices
         options.count = 12
@@ -131,6 +133,16 @@ struct SimulatorTests {
         options.asFastAsPossible = true
         options.malformedRate = 0.03
         options.sensorFaultShare = 0.5
+        return options
+    }
+
+    @Test func endToEndWithTheAgent() throws {
+        let broker = try TestBroker()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let agent = try startAgent(broker, directory)
+
+        var options = fleetOptions()
         options.outageEvery = 10
         options.outageSeconds = 3
         let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
@@ -177,24 +189,9 @@ struct SimulatorTests {
         let broker = try TestBroker()
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try writeFile(directory.file("agent.json"), """
-            {"agent_id": "sim-test", "broker": {"url": "\(broker.url)", "clean_session": true},
-             "database": "agent.db", "devices": "\(Self.devices)", "clock_tolerance_seconds": 0,
-             "sparkplug": {"groups": ["plant"]}}
-            """)
-        let agent = try Agent(configuration: AgentConfiguration.load(file: directory.file("agent.json")), logger: .silent)
-        agent.start()
-        #expect(agent.waitUntilReady(timeout: 10))
+        let agent = try startAgent(broker, directory, extra: #", "clock_tolerance_seconds": 0, "sparkplug": {"groups": ["plant"]}"#)
 
-        var options = SimulatorOptions()
-        options.devices = Self.devices
-        options.count = 12
-        options.seed = 11
-        options.duration = 30
-        options.speedup = 40_000
-        options.asFastAsPossible = true
-        options.malformedRate = 0.02
-        options.sensorFaultShare = 0.5
+        var options = fleetOptions()
         options.clientID = "gateway-1"
         options.sparkplugGroup = "plant"
         let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: Self.devices))
