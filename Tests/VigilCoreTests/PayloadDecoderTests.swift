@@ -132,11 +132,20 @@ struct PayloadDecoderTests {
     @Test func numbersMatchTheStandardParser() throws {
         var generator = SystemRandomNumberGenerator()
         var texts = ["0", "-0", "0.1", "1e-7", "123456789012345678", "1234567890123456789012", "9007199254740993",
-                     "0.30000000000000004", "2.2250738585072014e-308", "1.7976931348623157e308", "5e-324", "-12.5E+2"]
+                     "0.30000000000000004", "2.2250738585072014e-308", "1.7976931348623157e308", "5e-324", "-12.5E+2",
+                     // Around the short-decimal path's edges: 15 digits, 16, a fraction of 15 and 22 digits.
+                     "123456789012345", "1234567890123456", "0.000000000000001", "99999999999999.9", "-0.5",
+                     "0.1234567890123456789012", "4.35", "-3.14159"]
         for _ in 0..<5_000 {
             let value = Double(bitPattern: generator.next() & 0x7FEF_FFFF_FFFF_FFFF)
             texts.append("\(value)")
             texts.append(String(Double(Int64.random(in: -1_000_000...1_000_000)) / 10_000))
+            // Samples as devices format them: a fixed count of decimals.
+            let decimals = Int.random(in: 1...9)
+            let scaled = Int64.random(in: -999_999_999...999_999_999)
+            let digits = String(scaled.magnitude)
+            let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
+            texts.append((scaled < 0 ? "-" : "") + padded.dropLast(decimals) + "." + padded.suffix(decimals))
         }
         let wide = DeviceProfile(type: "wide", topics: ["w/{device}/{sensor}"],
                                  sensors: [SensorProfile(name: "x", unit: "", kind: .value, min: -.greatestFiniteMagnitude,
