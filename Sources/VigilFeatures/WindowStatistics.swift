@@ -112,18 +112,26 @@ public struct WindowStatistics: Sendable, Equatable {
         return Double(crossings) / Double(n - 1)
     }
 
-    /// The smallest and largest of `values` (at least one), four lanes at a time.
+    /// The smallest and largest of `values` (at least one), in four independent lanes so the
+    /// comparisons pipeline (the samples are finite: a payload with NaN is refused).
     static func extremes(_ values: UnsafeBufferPointer<Double>) -> (min: Double, max: Double) {
-        var low = SIMD4<Double>(repeating: values[0]), high = low
+        var low0 = values[0], low1 = low0, low2 = low0, low3 = low0
+        var high0 = low0, high1 = low0, high2 = low0, high3 = low0
         var index = 0
-        let base = values.baseAddress!
         while index + 4 <= values.count {
-            let lanes = UnsafeRawPointer(base + index).loadUnaligned(as: SIMD4<Double>.self)
-            low = pointwiseMin(low, lanes)
-            high = pointwiseMax(high, lanes)
+            let a = values[index], b = values[index + 1], c = values[index + 2], d = values[index + 3]
+            low0 = a < low0 ? a : low0
+            low1 = b < low1 ? b : low1
+            low2 = c < low2 ? c : low2
+            low3 = d < low3 ? d : low3
+            high0 = a > high0 ? a : high0
+            high1 = b > high1 ? b : high1
+            high2 = c > high2 ? c : high2
+            high3 = d > high3 ? d : high3
             index += 4
         }
-        var minimum = low.min(), maximum = high.max()
+        var minimum = Swift.min(Swift.min(low0, low1), Swift.min(low2, low3))
+        var maximum = Swift.max(Swift.max(high0, high1), Swift.max(high2, high3))
         while index < values.count {
             minimum = Swift.min(minimum, values[index])
             maximum = Swift.max(maximum, values[index])

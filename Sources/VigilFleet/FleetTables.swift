@@ -32,10 +32,16 @@ public enum FleetTables {
 
     /// A feature vector as stored: little-endian float64, in the set's `names` order.
     public static func blob(_ values: [Double]) -> [UInt8] {
+        #if _endian(little)
+        // The doubles' own bytes: one copy, where appending each value's bytes cost a tenth of
+        // the time the agent spends on a vibration block.
+        return values.withUnsafeBytes { Array($0) }
+        #else
         var bytes: [UInt8] = []
         bytes.reserveCapacity(values.count * 8)
         for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
         return bytes
+        #endif
     }
 
     /// A stored feature vector read back.
@@ -58,10 +64,14 @@ public enum FleetTables {
 
     /// The same the other way.
     public static func blob(_ samples: [Float]) -> [UInt8] {
+        #if _endian(little)
+        return samples.withUnsafeBytes { Array($0) }
+        #else
         var bytes: [UInt8] = []
         bytes.reserveCapacity(samples.count * 4)
         for sample in samples { withUnsafeBytes(of: sample.bitPattern.littleEndian) { bytes += $0 } }
         return bytes
+        #endif
     }
 
     /// Names or probabilities as a JSON list, as the `names` and `probabilities` columns hold them.
