@@ -129,7 +129,7 @@ final class Ingestor {
         try warmUpAll()
         metrics.setMissing(devices.reduce(0) { $0 + $1.sequence.missing })
         metrics.setSensorFaults(sensorFaultCounts)
-        metrics.setSparkplugDevices(online: devices.count { $0.online == true }, offline: devices.count { $0.online == false })
+        metrics.setSparkplugDevices(sparkplugStates)
         transaction.onCommit { [unowned self] () throws(SQLiteError) in try saveState() }
         transaction.onRollback { [unowned self] in forget() }
     }
@@ -333,8 +333,13 @@ final class Ingestor {
         devices[index].dirty = true
         logger.info(online ? "a Sparkplug device is online" : "a Sparkplug device went offline",
                     metadata: ["device": "\(devices[index].name)"])
-        let (up, down) = (devices.count { $0.online == true }, devices.count { $0.online == false })
-        transaction.afterCommit { [metrics] in metrics.setSparkplugDevices(online: up, offline: down) }
+        let states = sparkplugStates
+        transaction.afterCommit { [metrics] in metrics.setSparkplugDevices(states) }
+    }
+
+    /// Sparkplug devices online and offline.
+    private var sparkplugStates: (online: Int, offline: Int) {
+        (devices.count { $0.online == true }, devices.count { $0.online == false })
     }
 
     /// The index of device `name` of `profile`, made on first sight; nil when it is of another type.
@@ -633,7 +638,7 @@ final class Ingestor {
             try loadDevices()
             try warmUpAll()
             metrics.setSensorFaults(sensorFaultCounts)
-            metrics.setSparkplugDevices(online: devices.count { $0.online == true }, offline: devices.count { $0.online == false })
+            metrics.setSparkplugDevices(sparkplugStates)
         } catch {
             logger.error("cannot reload device state after a rollback", metadata: ["reason": "\(error)"])
         }

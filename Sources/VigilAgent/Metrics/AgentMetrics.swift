@@ -155,9 +155,9 @@ final class AgentMetrics: @unchecked Sendable {
     }
 
     /// Sparkplug devices born and not dead, and those whose death (or their node's) came last.
-    func setSparkplugDevices(online: Int, offline: Int) {
-        sparkplugDevices.online.set(online)
-        sparkplugDevices.offline.set(offline)
+    func setSparkplugDevices(_ states: (online: Int, offline: Int)) {
+        sparkplugDevices.online.set(states.online)
+        sparkplugDevices.offline.set(states.offline)
     }
 
     func recordCommit(seconds: Double) { commitDuration.recordNanoseconds(Int64(seconds * 1e9)) }

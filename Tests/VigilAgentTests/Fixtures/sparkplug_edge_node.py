@@ -169,5 +169,4 @@ passed_on("NDEATH", deaths + 1)
 watcher.loop_stop()
 with open(args.out, "w") as out:
     json.dump({"stored": sent, "before_birth": len(ignored)}, out)
-print(trace, flush=True)
 print("done", flush=True)
