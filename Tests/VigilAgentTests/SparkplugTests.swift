@@ -21,8 +21,16 @@ struct SparkplugTests {
     static func harness() throws -> AgentHarness {
         let harness = try AgentHarness()
         try writeFile(harness.directory.file("devices/sp-motor.json"), profile)
-        try harness.writeConfiguration(#""sparkplug": {"groups": ["plant-1"], "host_id": "vigil-test"}, "clock_tolerance_seconds": 0"#)
+        try harness.writeConfiguration(#""sparkplug": {"groups": ["plant-1"], "host_id": "vigil-test"}, "clock_tolerance_seconds": 0, "metrics_listen": "127.0.0.1:0""#)
         return harness
+    }
+
+    /// The agent's `vigil_sparkplug_devices` gauge for `state`, as Prometheus would scrape it.
+    static func devices(_ agent: Agent, _ state: String) throws -> Double? {
+        let port = try #require(agent.metricsAddress).port
+        let body = try httpRequest(port: Int(port), "GET /metrics HTTP/1.1").body
+        return body.split(separator: "\n").first { $0.hasPrefix("vigil_sparkplug_devices{state=\"\(state)\"}") }
+            .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } }
     }
 
     /// Births missed, data before birth, two rebirth cycles, a lost message, a device no profile
@@ -153,6 +161,8 @@ struct SparkplugTests {
         // 3 stored, 1 duplicate, 10 refused; births, deaths and the node's data store nothing.
         try harness.waitUntilIngested(14)
         let requests = collectBytes(commands, count: 3, timeout: 2)
+        // Gauges follow the commit that holds the death.
+        #expect(try eventually { try Self.devices(agent, "offline") == 1 && Self.devices(agent, "online") == 0 })
         agent.stop()
 
         #expect(try harness.counter("messages_stored") == 3)
