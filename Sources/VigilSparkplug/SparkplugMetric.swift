@@ -15,6 +15,14 @@ public struct SparkplugMetric: Sendable, Equatable {
         case string(String)
         case bytes([UInt8])
         case other(field: UInt64, message: [UInt8])
+
+        /// A `FloatArray`'s value: the samples as little-endian float32 (`SparkplugDataType.samples` reads it back).
+        public static func floatArray(_ samples: [Double]) -> Value {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(samples.count * 4)
+            for sample in samples { withUnsafeBytes(of: Float(sample).bitPattern.littleEndian) { bytes += $0 } }
+            return .bytes(bytes)
+        }
     }
 
     public var name: String?

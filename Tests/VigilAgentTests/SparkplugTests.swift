@@ -1,6 +1,7 @@
 import Testing
 import VigilAgent
 import VigilCore
+import VigilFleet
 import VigilMQTT
 import VigilSparkplug
 import VigilStore
@@ -204,24 +205,9 @@ struct SparkplugTests {
         return collect(inbox, count: 1).first?.payload ?? ""
     }
 
-    /// Messages from `inbox` with their payloads as bytes, until `count` or `timeout`.
-    private func collectBytes(_ inbox: MessageInbox, count: Int, timeout: Double) -> [(topic: String, payload: [UInt8])] {
-        var received: [(String, [UInt8])] = []
-        var batch = MessageBatch()
-        let deadline = MonotonicClock.now() + timeout
-        while received.count < count, MonotonicClock.now() < deadline, inbox.take(into: &batch, until: MonotonicClock.now() + 0.1) {
-            for index in 0..<batch.count {
-                batch.withMessage(at: index) { topic, payload, _ in received.append((String(decoding: topic, as: UTF8.self), Array(payload))) }
-            }
-        }
-        return received
-    }
-
-    /// A stored block's float32 samples.
+    /// A stored block's samples, read as the trainer reads them.
     private func blockSamples(_ value: SQLValue) throws -> [Double] {
         guard case .blob(let bytes) = value else { throw TestFailure("no sample blob") }
-        return bytes.withUnsafeBytes { raw in
-            (0..<raw.count / 4).map { Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
-        }
+        return FleetTables.samples(bytes).map(Double.init)
     }
 }

@@ -21,15 +21,18 @@ public func connectedClient(_ url: String, id: String, subscriptions: [String] =
 /// Takes messages from `inbox` until `count` have arrived or `timeout` passes; returns
 /// (topic, payload) pairs as text.
 public func collect(_ inbox: MessageInbox, count: Int, timeout: Double = 10) -> [(topic: String, payload: String)] {
-    var received: [(String, String)] = []
+    collectBytes(inbox, count: count, timeout: timeout).map { ($0.topic, String(decoding: $0.payload, as: UTF8.self)) }
+}
+
+/// Like `collect`, with the payloads as bytes (binary payloads: protobuf, bundles).
+public func collectBytes(_ inbox: MessageInbox, count: Int, timeout: Double = 10) -> [(topic: String, payload: [UInt8])] {
+    var received: [(String, [UInt8])] = []
     var batch = MessageBatch()
     let deadline = now() + timeout
     while received.count < count && now() < deadline {
         guard inbox.take(into: &batch, until: min(deadline, now() + 0.1)) else { break }
         for index in 0..<batch.count {
-            batch.withMessage(at: index) { topic, payload, _ in
-                received.append((String(decoding: topic, as: UTF8.self), String(decoding: payload, as: UTF8.self)))
-            }
+            batch.withMessage(at: index) { topic, payload, _ in received.append((String(decoding: topic, as: UTF8.self), Array(payload))) }
         }
     }
     return received

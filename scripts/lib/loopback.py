@@ -15,14 +15,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def release_binaries(build=True):
-    """Paths of the static release builds of vigil-agent and vigil-trainer, built first unless not asked."""
+def release_binaries(build=True, products=("vigil-agent", "vigil-trainer")):
+    """Paths of the static release builds of `products`, in their order, built first unless not asked."""
     release = ["swift", "build", "-c", "release", "--static-swift-stdlib"]
     if build:
-        for product in ("vigil-agent", "vigil-trainer"):
+        for product in products:
             subprocess.run(release + ["--product", product], cwd=ROOT, check=True)
     path = subprocess.run(release + ["--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    return path + "/vigil-agent", path + "/vigil-trainer"
+    return tuple(f"{path}/{product}" for product in products)
 
 
 class Broker:

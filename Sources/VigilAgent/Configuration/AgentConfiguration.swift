@@ -285,44 +285,48 @@ public struct AgentConfiguration: Sendable {
 
     /// The MQTT settings for the agent's subscriber connection.
     func mqttConfiguration(subscriptions: [String]) -> MQTTConfiguration {
-        MQTTConfiguration(
-            url: broker.url, clientID: broker.clientID ?? agentID, username: broker.username, password: broker.password,
-            cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
-            tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: false).encoded()),
-            birth: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: true).encoded()),
-            subscriptions: subscriptions.map { .init($0, qos: broker.qos) },
-            reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+        broker.connection(clientID: broker.clientID ?? agentID, presence: presence,
+                          subscriptions: subscriptions.map { .init($0, qos: broker.qos) })
     }
 
     /// The MQTT settings for the Sparkplug B host application's connection to the sensors' broker:
     /// a session of its own (Sparkplug data is not queued for an absent host; births are asked
     /// for again), whose will and birth are the host's STATE, retained, stamped `startedAt` (ms).
     func sparkplugConfiguration(_ sparkplug: Sparkplug, startedAt: UInt64) -> MQTTConfiguration {
-        let state = SparkplugTopic.state(hostID: sparkplug.hostID)
-        return MQTTConfiguration(
-            url: broker.url, clientID: "\(broker.clientID ?? agentID)-sparkplug", username: broker.username, password: broker.password,
-            cleanSession: true, keepAlive: broker.keepAlive,
-            tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: state, payload: SparkplugTopic.statePayload(online: false, timestamp: startedAt)),
-            birth: .init(topic: state, payload: SparkplugTopic.statePayload(online: true, timestamp: startedAt)),
-            subscriptions: sparkplug.subscriptions.map { .init($0, qos: broker.qos) },
-            reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+        broker.connection(clientID: "\(broker.clientID ?? agentID)-sparkplug", cleanSession: true,
+                          presence: (SparkplugTopic.state(hostID: sparkplug.hostID),
+                                     SparkplugTopic.statePayload(online: true, timestamp: startedAt),
+                                     SparkplugTopic.statePayload(online: false, timestamp: startedAt)),
+                          subscriptions: sparkplug.subscriptions.map { .init($0, qos: broker.qos) })
     }
 
     /// The MQTT settings for the upstream connection: a persistent session of its own, the
     /// agent's acks and the release topics of its device types.
     func upstreamConfiguration(_ upstream: Upstream, deviceTypes: [String]) -> MQTTConfiguration {
-        let broker = upstream.broker
         let filters = [upstream.topics.ack(agent: agentID)]
             + deviceTypes.flatMap { [upstream.topics.bundle(deviceType: $0), upstream.topics.rule(deviceType: $0)] }
-        return MQTTConfiguration(
-            url: broker.url, clientID: broker.clientID ?? "\(agentID)-upstream", username: broker.username, password: broker.password,
-            cleanSession: broker.cleanSession, keepAlive: broker.keepAlive,
-            tls: .init(caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile),
-            will: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: false).encoded()),
-            birth: .init(topic: statusTopic, payload: AgentPresence(agent: agentID, online: true).encoded()),
-            subscriptions: filters.map { .init($0, qos: 1) },
-            reconnectMinDelay: broker.reconnectMinDelay, reconnectMaxDelay: broker.reconnectMaxDelay)
+        return upstream.broker.connection(clientID: upstream.broker.clientID ?? "\(agentID)-upstream", presence: presence,
+                                          subscriptions: filters.map { .init($0, qos: 1) })
+    }
+
+    /// The agent's retained status: online after every connect, offline as its will.
+    private var presence: (topic: String, online: [UInt8], offline: [UInt8]) {
+        (statusTopic, AgentPresence(agent: agentID, online: true).encoded(), AgentPresence(agent: agentID, online: false).encoded())
+    }
+}
+
+extension AgentConfiguration.Broker {
+    /// A connection to this broker as `clientID` (its own `clean_session` unless given), saying
+    /// `presence.online` on its topic once subscribed and leaving `presence.offline` as its will.
+    func connection(clientID: String, cleanSession: Bool? = nil, presence: (topic: String, online: [UInt8], offline: [UInt8]),
+                    subscriptions: [MQTTConfiguration.Subscription]) -> MQTTConfiguration {
+        MQTTConfiguration(
+            url: url, clientID: clientID, username: username, password: password,
+            cleanSession: cleanSession ?? self.cleanSession, keepAlive: keepAlive,
+            tls: .init(caFile: caFile, certFile: certFile, keyFile: keyFile),
+            will: .init(topic: presence.topic, payload: presence.offline),
+            birth: .init(topic: presence.topic, payload: presence.online),
+            subscriptions: subscriptions,
+            reconnectMinDelay: reconnectMinDelay, reconnectMaxDelay: reconnectMaxDelay)
     }
 }

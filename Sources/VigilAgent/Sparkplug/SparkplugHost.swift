@@ -210,24 +210,25 @@ struct SparkplugHost {
             guard let name = metric.name, let type = metric.dataType else { continue }
             declared[name] = type
         }
+        // Per profile, how many of its sensors' metrics the birth names; a match names them all.
         let candidates = profiles.indices.map { index in
-            (index, profiles[index].sensors.filter { declared[$0.sparkplugMetric] != nil }.count)
+            (profile: index, named: profiles[index].sensors.count { declared[$0.sparkplugMetric] != nil })
         }
-        let matches = candidates.filter { $0.1 == profiles[$0.0].sensors.count }
-        let most = matches.map(\.1).max()
-        let best = matches.filter { $0.1 == most }
+        let matches = candidates.filter { $0.named == profiles[$0.profile].sensors.count }
+        let most = matches.map(\.named).max()
+        let best = matches.filter { $0.named == most }
         guard best.count == 1 else {
             guard required else { return nil }
             if best.count > 1 {
-                throw PayloadError(.unknownDevice, "the birth of \(device) matches the profiles \(best.map { profiles[$0.0].type }.joined(separator: " and ")) alike")
+                throw PayloadError(.unknownDevice, "the birth of \(device) matches the profiles \(best.map { profiles[$0.profile].type }.joined(separator: " and ")) alike")
             }
-            guard let closest = candidates.max(by: { $0.1 < $1.1 }), closest.1 > 0 else {
+            guard let closest = candidates.max(by: { $0.named < $1.named }), closest.named > 0 else {
                 throw PayloadError(.unknownDevice, "the birth of \(device) names no sensor of any device profile (its metrics: \(declared.keys.sorted().joined(separator: ", "))): a profile's sensors name theirs in sparkplug_metric")
             }
-            let lacking = profiles[closest.0].sensors.map(\.sparkplugMetric).filter { declared[$0] == nil }
-            throw PayloadError(.unknownDevice, "the birth of \(device) matches no device profile: the closest, \(profiles[closest.0].type), needs metrics \(lacking.joined(separator: ", "))")
+            let lacking = profiles[closest.profile].sensors.map(\.sparkplugMetric).filter { declared[$0] == nil }
+            throw PayloadError(.unknownDevice, "the birth of \(device) matches no device profile: the closest, \(profiles[closest.profile].type), needs metrics \(lacking.joined(separator: ", "))")
         }
-        let profile = best[0].0
+        let profile = best[0].profile
         var birth = Birth(device: device, profile: profile)
         for metric in metrics {
             guard let name = metric.name, let type = metric.dataType else { continue }

@@ -253,8 +253,7 @@ public final class FleetSimulator {
             guard random.next() % 2 == 0, var message = try? SparkplugPayload(decoding: payload), !message.metrics.isEmpty else {
                 return Array(payload.prefix(12))
             }
-            let nan = Float.nan.bitPattern.littleEndian
-            message.metrics[0].value = if case .bytes = message.metrics[0].value { .bytes(withUnsafeBytes(of: nan) { Array($0) }) } else { .double(.nan) }
+            message.metrics[0].value = if case .bytes = message.metrics[0].value { .floatArray([.nan]) } else { .double(.nan) }
             return message.encoded()
         }
         switch random.next() % 4 {

@@ -130,10 +130,7 @@ final class SimulatedDevice {
         let stream = streams[index]
         let milliseconds = UInt64((measure(stream: index, time: time, start: start) * 1e3).rounded())
         if isBlock(stream) {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(samples.count * 4)
-            for sample in samples { withUnsafeBytes(of: Float(sample).bitPattern.littleEndian) { bytes += $0 } }
-            return [SparkplugMetric(alias: SparkplugEdgeNode.alias(stream.sensors[0]), timestamp: milliseconds, value: .bytes(bytes))]
+            return [SparkplugMetric(alias: SparkplugEdgeNode.alias(stream.sensors[0]), timestamp: milliseconds, value: .floatArray(samples))]
         }
         return zip(stream.sensors, values).map { sensor, value in
             SparkplugMetric(alias: SparkplugEdgeNode.alias(sensor), timestamp: milliseconds, value: .double((value * 1e3).rounded() / 1e3))
