@@ -51,12 +51,13 @@ print("statistics and spectrum, 1024-sample window, hop 512: \(Int(spectralRate 
 
 let fft = RealFFT(count: 1024)
 var power: [Double] = []
+var workspace: [Double] = []
 let block = Array(signal[0..<1024])
 let repetitions = 20_000
 let perTransform = median(7) {
     seconds {
         block.withUnsafeBufferPointer { input in
-            for _ in 0..<repetitions { fft.powerSpectrum(input, into: &power) }
+            for _ in 0..<repetitions { fft.powerSpectrum(input, into: &power, workspace: &workspace) }
         }
     } / Double(repetitions)
 }

@@ -41,7 +41,7 @@ struct CountWindow {
     var leaving: (timestamp: Double, value: Double)? {
         guard seen >= size else { return nil }
         // The sample `size` back: in a buffer that starts over, the one the next overwrites.
-        let slot = capacity == size ? end % size : end - size
+        let slot = capacity == size ? (end == size ? 0 : end) : end - size
         return (timestamps[slot], values[slot])
     }
 

@@ -27,6 +27,10 @@ public final class FeatureExtractor {
     private var fft: RealFFT?
     private let envelope: Bool
     private let scratch: FeatureScratch
+    /// The frequency of each bin of the last spectrum's size, and the bins of each band feature
+    /// (empty for other features): worked out once per size rather than per bin and window.
+    private var binFrequencies: [Double] = []
+    private var bandBins: [Range<Int>] = []
 
     /// An extractor for `names` (statistics; spectral names need `sampleRateHz`, envelope names
     /// their frequency in `defectHz`), working in `scratch`.
@@ -67,7 +71,8 @@ public final class FeatureExtractor {
         let power = scratch.power
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
-        for feature in features {
+        if spectral && (bandBins.isEmpty || binFrequencies.count != power.count) { planBins(count: power.count, rate: rate, n: n) }
+        for (position, feature) in features.enumerated() {
             switch feature {
             case .statistic(let statistic):
                 out.append(statistics[statistic])
@@ -77,23 +82,31 @@ public final class FeatureExtractor {
                 out.append(power.count > 1 ? Double(best) * rate / n : 0)
             case .spectralCentroid:
                 var weighted = 0.0, total = 0.0
-                for (k, p) in power.enumerated() {
-                    weighted += Double(k) * rate / n * p
-                    total += p
+                for k in power.indices {
+                    weighted += binFrequencies[k] * power[k]
+                    total += power[k]
                 }
                 out.append(total == 0 ? 0 : weighted / total)
-            case .band(let band):
+            case .band:
                 var energy = 0.0
-                for (k, p) in power.enumerated() {
-                    let frequency = Double(k) * rate / n
-                    if frequency >= band.lowerBound && frequency < band.upperBound { energy += p }
-                }
+                for k in bandBins[position] { energy += power[k] }
                 out.append(energy)
             case .envelope(let frequency):
                 out.append(prominence(at: frequency, rate: rate, n: n))
             case .unknown:
                 out.append(.nan)
             }
+        }
+    }
+
+    /// Works out the bins' frequencies (`k * rate / n`) and each band's bins for spectra of
+    /// `count` bins.
+    private func planBins(count: Int, rate: Double, n: Double) {
+        binFrequencies = (0..<count).map { Double($0) * rate / n }
+        bandBins = features.map { feature in
+            guard case .band(let band) = feature else { return 0..<0 }
+            let inside = binFrequencies.indices.filter { binFrequencies[$0] >= band.lowerBound && binFrequencies[$0] < band.upperBound }
+            return (inside.first ?? 0)..<((inside.last ?? -1) + 1)
         }
     }
 
@@ -125,22 +138,28 @@ public final class FeatureExtractor {
     /// mean-removed and Hann-windowed; empty when the window is no power of two.
     private func envelopeSpectrum(_ values: UnsafeBufferPointer<Double>) {
         let n = values.count
-        scratch.envelopePower.removeAll(keepingCapacity: true)
-        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
+        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return scratch.envelopePower.removeAll(keepingCapacity: true) }
         let fft = plan(n)
-        var windowed = scratch.take(\.windowed)
-        defer { scratch.windowed = windowed }
-        windowed.append(0)
-        var sum = 0.0
-        for index in 1..<n {
-            let difference = values[index] - values[index - 1]
-            windowed.append(difference * difference)
-            sum += difference * difference
+        var windowed = scratch.take(\.windowed, count: n)
+        var power = scratch.take(\.envelopePower, count: n / 2 + 1)
+        defer {
+            scratch.windowed = windowed
+            scratch.envelopePower = power
         }
-        let mean = sum / Double(n - 1)
-        windowed[0] = mean
-        for index in 0..<n { windowed[index] = (windowed[index] - mean) * fft.hann[index] }
-        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &scratch.envelopePower, workspace: &scratch.workspace) }
+        windowed.withUnsafeMutableBufferPointer { windowed in
+            var sum = 0.0
+            for index in 1..<n {
+                let difference = values[index] - values[index - 1]
+                windowed[index] = difference * difference
+                sum += difference * difference
+            }
+            let mean = sum / Double(n - 1)
+            windowed[0] = mean
+            fft.hann.withUnsafeBufferPointer { hann in
+                for index in 0..<n { windowed[index] = (windowed[index] - mean) * hann[index] }
+            }
+        }
+        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &power, workspace: &scratch.workspace) }
     }
 
     private func plan(_ n: Int) -> RealFFT {
@@ -153,15 +172,24 @@ public final class FeatureExtractor {
     /// `power` = |rfft((x - mean) * hann)|^2 / n; empty when the window is no power of two.
     private func spectrum(_ values: UnsafeBufferPointer<Double>, mean: Double) {
         let n = values.count
-        scratch.power.removeAll(keepingCapacity: true)
-        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return }
+        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return scratch.power.removeAll(keepingCapacity: true) }
         let fft = plan(n)
-        var windowed = scratch.take(\.windowed)
-        defer { scratch.windowed = windowed }
-        for index in 0..<n { windowed.append((values[index] - mean) * fft.hann[index]) }
-        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &scratch.power, workspace: &scratch.workspace) }
+        var windowed = scratch.take(\.windowed, count: n)
+        var power = scratch.take(\.power, count: n / 2 + 1)
+        defer {
+            scratch.windowed = windowed
+            scratch.power = power
+        }
+        windowed.withUnsafeMutableBufferPointer { windowed in
+            fft.hann.withUnsafeBufferPointer { hann in
+                for index in 0..<n { windowed[index] = (values[index] - mean) * hann[index] }
+            }
+        }
+        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &power, workspace: &scratch.workspace) }
         let scale = 1 / Double(n)
-        for k in scratch.power.indices { scratch.power[k] *= scale }
+        power.withUnsafeMutableBufferPointer { power in
+            for k in power.indices { power[k] *= scale }
+        }
     }
 }
 
@@ -177,12 +205,12 @@ public final class FeatureScratch {
 
     public init() {}
 
-    /// Moves an array out, emptied with its capacity kept, so it can be filled while the scratch's
-    /// other arrays are read.
-    func take(_ field: ReferenceWritableKeyPath<FeatureScratch, [Double]>) -> [Double] {
+    /// Moves an array out, `count` long (its values left over from earlier use), so it can be
+    /// written through a pointer while the scratch's other arrays are read.
+    func take(_ field: ReferenceWritableKeyPath<FeatureScratch, [Double]>, count: Int) -> [Double] {
         var array: [Double] = []
         swap(&array, &self[keyPath: field])
-        array.removeAll(keepingCapacity: true)
+        array.resize(to: count)
         return array
     }
 }

@@ -40,7 +40,7 @@ public final class FeatureStream {
         switch spec.window {
         case .count(let size, let hop):
             countWindow = CountWindow(size: size, hop: hop)
-            sliding = SlidingStatistics(size: size, hop: hop)
+            sliding = SlidingStatistics(size: size, hop: hop, timed: spec.features.contains("slope"))
         case .time(let seconds, let hop):
             timeWindow = TimeWindow(seconds: seconds, hopSeconds: hop, needsSamples: spec.features.contains("zero_crossing_rate"))
         }
@@ -96,10 +96,11 @@ public final class FeatureStream {
         }
         // The per-sample loop works on local copies of the window and the sums.
         let zeroCrossings = extractor.needsZeroCrossings
+        let slides = sums.slides
         for index in values.indices {
             let timestamp = times.time(index)
             let value = values[index]
-            sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving)
+            if slides { sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving) }
             guard window.append(timestamp: timestamp, value: value) else { continue }
             let (windowValues, windowTimestamps) = window.window
             if sums.needsRebase { sums.rebase(values: windowValues, timestamps: windowTimestamps) }

@@ -4,6 +4,8 @@
 /// every digit. Sums can be added to and taken from sample by sample (sliding count windows) or
 /// merged (the buckets of event-time windows).
 struct PowerSums {
+    /// Whether the time sums (for the slope) are kept; a window that reports no slope skips them.
+    let timed: Bool
     private(set) var count = 0
     private(set) var referenceValue = 0.0
     private(set) var referenceTime = 0.0
@@ -12,10 +14,13 @@ struct PowerSums {
     private var su = 0.0, suu = 0.0, suy = 0.0
 
     /// Empty sums whose first sample will be the reference.
-    init() {}
+    init(timed: Bool = true) {
+        self.timed = timed
+    }
 
     /// Empty sums around the given references.
-    init(referenceValue: Double, referenceTime: Double) {
+    init(referenceValue: Double, referenceTime: Double, timed: Bool = true) {
+        self.timed = timed
         self.referenceValue = referenceValue
         self.referenceTime = referenceTime
         hasReference = true
@@ -35,6 +40,7 @@ struct PowerSums {
         s2 += y2
         s3 += y2 * y
         s4 += y2 * y2
+        guard timed else { return }
         su += u
         suu += u * u
         suy += u * y
@@ -49,6 +55,7 @@ struct PowerSums {
         s2 += y2 - yl2
         s3 += y2 * y - yl2 * yl
         s4 += y2 * y2 - yl2 * yl2
+        guard timed else { return }
         su += u - ul
         suu += u * u - ul * ul
         suy += u * y - ul * yl

@@ -13,9 +13,11 @@ public final class RealFFT: Sendable {
     public let count: Int
     private let half: Int
     private let bitReversed: [Int]
-    /// Twiddles for the half-length complex FFT and for the final split.
-    private let cosines: [Double]
-    private let sines: [Double]
+    /// Twiddles of the half-length complex FFT, stage by stage: the stage whose butterflies span
+    /// `m` samples reads `e^{-2 pi i j / 2m}` for j < m at [m, 2m), contiguously.
+    private let twiddleCosines: [Double]
+    private let twiddleSines: [Double]
+    /// Twiddles of the final split, `e^{-2 pi i k / count}` for k = 0...count/2.
     private let splitCosines: [Double]
     private let splitSines: [Double]
     /// The periodic Hann window of `count` samples, for the callers that taper their input.
@@ -45,8 +47,13 @@ public final class RealFFT: Sendable {
             for bit in 0..<bits where index & (1 << bit) != 0 { reversed |= 1 << (bits - 1 - bit) }
             return reversed
         }
-        cosines = (0..<half / 2).map { cos(-2 * .pi * Double($0) / Double(half)) }
-        sines = (0..<half / 2).map { sin(-2 * .pi * Double($0) / Double(half)) }
+        // Entry 0 is unused; entries [m, 2m) are the stage of span m.
+        let angles = (0..<half).map { index -> Double in
+            let span = index == 0 ? 1 : 1 << (Int.bitWidth - 1 - index.leadingZeroBitCount)
+            return -Double.pi * Double(index - span) / Double(span)
+        }
+        twiddleCosines = angles.map { cos($0) }
+        twiddleSines = angles.map { sin($0) }
         splitCosines = (0...half).map { cos(-2 * .pi * Double($0) / Double(count)) }
         splitSines = (0...half).map { sin(-2 * .pi * Double($0) / Double(count)) }
         hann = (0..<count).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(count)) }
@@ -62,54 +69,94 @@ public final class RealFFT: Sendable {
     /// thread that transforms many windows allocates once).
     public func powerSpectrum(_ input: UnsafeBufferPointer<Double>, into power: inout [Double], workspace: inout [Double]) {
         precondition(input.count == count)
-        power.removeAll(keepingCapacity: true)
-        if workspace.count < count { workspace = Array(repeating: 0, count: count) }
+        if workspace.count < count { workspace.resize(to: count) }
+        power.resize(to: half + 1)
         workspace.withUnsafeMutableBufferPointer { workspace in
-            let re = UnsafeMutableBufferPointer(rebasing: workspace[0..<half])
-            let im = UnsafeMutableBufferPointer(rebasing: workspace[half..<count])
-            do {
-                // Pack even samples as real parts, odd as imaginary, in bit-reversed order.
+            let re = workspace.baseAddress!, im = re + half
+            // Pack even samples as real parts, odd as imaginary, in bit-reversed order.
+            bitReversed.withUnsafeBufferPointer { bitReversed in
                 for index in 0..<half {
                     let target = bitReversed[index]
                     re[target] = input[2 * index]
                     im[target] = input[2 * index + 1]
                 }
-                cosines.withUnsafeBufferPointer { cosines in
-                    sines.withUnsafeBufferPointer { sines in
-                        var size = 2
-                        while size <= half {
-                            let step = half / size
-                            let middle = size / 2
-                            var start = 0
-                            while start < half {
-                                for offset in 0..<middle {
-                                    let wr = cosines[offset * step], wi = sines[offset * step]
-                                    let a = start + offset, b = a + middle
-                                    let tr = wr * re[b] - wi * im[b]
-                                    let ti = wr * im[b] + wi * re[b]
-                                    re[b] = re[a] - tr
-                                    im[b] = im[a] - ti
-                                    re[a] += tr
-                                    im[a] += ti
-                                }
-                                start += size
-                            }
-                            size *= 2
-                        }
-                    }
-                }
-                // Split: X[k] = (Z[k] + conj Z[N/2-k]) / 2 + e^{-2 pi i k / N} (Z[k] - conj Z[N/2-k]) / 2i.
-                for k in 0...half {
-                    let zr = re[k % half], zi = im[k % half]
-                    let cr = re[(half - k) % half], ci = -im[(half - k) % half]
-                    let evenR = (zr + cr) / 2, evenI = (zi + ci) / 2
-                    let oddR = (zi - ci) / 2, oddI = -(zr - cr) / 2
-                    let wr = splitCosines[k], wi = splitSines[k]
-                    let xr = evenR + wr * oddR - wi * oddI
-                    let xi = evenI + wr * oddI + wi * oddR
-                    power.append(xr * xr + xi * xi)
+            }
+            twiddleCosines.withUnsafeBufferPointer { cosines in
+                twiddleSines.withUnsafeBufferPointer { sines in
+                    butterflies(re, im, cosines.baseAddress!, sines.baseAddress!)
                 }
             }
+            power.withUnsafeMutableBufferPointer { power in
+                splitCosines.withUnsafeBufferPointer { splitCosines in
+                    splitSines.withUnsafeBufferPointer { splitSines in
+                        // Split: X[k] = (Z[k] + conj Z[N/2-k]) / 2 + e^{-2 pi i k / N} (Z[k] - conj Z[N/2-k]) / 2i.
+                        // Z[N/2] is Z[0]: X[0] and X[N/2] are the sum and difference of its parts.
+                        power[0] = (re[0] + im[0]) * (re[0] + im[0])
+                        for k in 1..<half {
+                            let zr = re[k], zi = im[k]
+                            let cr = re[half - k], ci = -im[half - k]
+                            let evenR = (zr + cr) / 2, evenI = (zi + ci) / 2
+                            let oddR = (zi - ci) / 2, oddI = -(zr - cr) / 2
+                            let wr = splitCosines[k], wi = splitSines[k]
+                            let xr = evenR + wr * oddR - wi * oddI
+                            let xi = evenI + wr * oddI + wi * oddR
+                            power[k] = xr * xr + xi * xi
+                        }
+                        power[half] = (re[0] - im[0]) * (re[0] - im[0])
+                    }
+                }
+            }
+        }
+    }
+
+    /// The in-place radix-2 stages of the half-length complex FFT on bit-reversed input. The
+    /// first two stages need no multiplication (twiddles 1 and -i).
+    @inline(__always)
+    private func butterflies(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>,
+                             _ cosines: UnsafePointer<Double>, _ sines: UnsafePointer<Double>) {
+        var a = 0
+        while a < half {
+            let tr = re[a + 1], ti = im[a + 1]
+            re[a + 1] = re[a] - tr
+            im[a + 1] = im[a] - ti
+            re[a] += tr
+            im[a] += ti
+            a += 2
+        }
+        guard half >= 4 else { return }
+        a = 0
+        while a < half {
+            var tr = re[a + 2], ti = im[a + 2]
+            re[a + 2] = re[a] - tr
+            im[a + 2] = im[a] - ti
+            re[a] += tr
+            im[a] += ti
+            // (x + iy)(-i) = y - ix
+            tr = im[a + 3]
+            ti = -re[a + 3]
+            re[a + 3] = re[a + 1] - tr
+            im[a + 3] = im[a + 1] - ti
+            re[a + 1] += tr
+            im[a + 1] += ti
+            a += 4
+        }
+        var span = 4
+        while span < half {
+            let wr = cosines + span, wi = sines + span
+            var start = 0
+            while start < half {
+                let ra = re + start, ia = im + start, rb = ra + span, ib = ia + span
+                for j in 0..<span {
+                    let tr = wr[j] * rb[j] - wi[j] * ib[j]
+                    let ti = wr[j] * ib[j] + wi[j] * rb[j]
+                    rb[j] = ra[j] - tr
+                    ib[j] = ia[j] - ti
+                    ra[j] += tr
+                    ia[j] += ti
+                }
+                start += 2 * span
+            }
+            span *= 2
         }
     }
 }

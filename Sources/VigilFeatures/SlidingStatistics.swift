@@ -5,19 +5,31 @@
 /// reference keep values near 1e6 with noise of 1e-3 exact, where plain sums of x and x^2 lose
 /// every digit. Only the zero-crossing rate, which depends on the window's own mean, costs a
 /// pass over the window when asked for.
+///
+/// Windows that overlap by half or less (`hop * 2 >= size`, as a block sensor's usually do) are
+/// cheaper summed afresh when due: each sample is summed at most twice, where sliding would add
+/// it, take it away again, and rebase as well.
 struct SlidingStatistics {
     let size: Int
+    /// Whether the sums follow every sample; if not, they are computed when a window is due.
+    let slides: Bool
     /// Whether min and max are kept in monotonic queues (O(1) per sample) rather than found by
     /// a scan of each emitted window (O(size / hop) per sample, but branch-free and cheaper
     /// when windows are emitted rarely).
     let tracksExtremes: Bool
-    private var sums = PowerSums()
+    private var sums: PowerSums
     private var sinceRebase = 0
+    /// The window's min and max, found by the last rebase (when sums do not slide, every window
+    /// is rebased, and one pass finds them with the sums).
+    private var rebasedExtremes = (min: 0.0, max: 0.0)
     private var maxima: MonotonicQueue
     private var minima: MonotonicQueue
 
-    init(size: Int, hop: Int) {
+    /// Sums for windows of `size` every `hop` samples; `timed` keeps the time sums the slope needs.
+    init(size: Int, hop: Int, timed: Bool) {
         self.size = size
+        sums = PowerSums(timed: timed)
+        slides = hop * 2 < size
         tracksExtremes = hop * 16 < size
         // Queues that are never used take no memory worth the name.
         maxima = MonotonicQueue(capacity: tracksExtremes ? size : 0, keepsLargest: true)
@@ -30,8 +42,8 @@ struct SlidingStatistics {
         minima.deallocate()
     }
 
-    /// Adds the sample numbered `index`; `leaving` is the sample that drops out of the window,
-    /// if one does.
+    /// Adds the sample numbered `index` to sums that slide; `leaving` is the sample that drops
+    /// out of the window, if one does.
     @inline(__always)
     mutating func add(index: Int, timestamp: Double, value: Double, leaving: (timestamp: Double, value: Double)?) {
         if let leaving {
@@ -46,20 +58,27 @@ struct SlidingStatistics {
         sinceRebase += 1
     }
 
-    /// Whether the sums are due for an exact recompute.
-    var needsRebase: Bool { sinceRebase >= size }
+    /// Whether the sums are due for an exact recompute (always, for sums that do not slide).
+    var needsRebase: Bool { !slides || sinceRebase >= size }
 
     /// Recomputes the sums from the full window, around its newest sample and oldest time.
     mutating func rebase(values: UnsafeBufferPointer<Double>, timestamps: UnsafeBufferPointer<Double>) {
-        sums = PowerSums(referenceValue: values[values.count - 1], referenceTime: timestamps[0])
-        for index in 0..<values.count { sums.add(timestamp: timestamps[index], value: values[index]) }
+        sums = PowerSums(referenceValue: values[values.count - 1], referenceTime: timestamps[0], timed: sums.timed)
+        var low = values[0], high = values[0]
+        for index in 0..<values.count {
+            let value = values[index]
+            sums.add(timestamp: timestamps[index], value: value)
+            low = value < low ? value : low
+            high = value > high ? value : high
+        }
+        rebasedExtremes = (low, high)
         sinceRebase = 0
     }
 
     /// The window's statistics; `values` is read for min and max when not tracked, and for the
     /// zero-crossing rate when asked.
     func statistics(values: UnsafeBufferPointer<Double>, zeroCrossings: Bool) -> WindowStatistics {
-        let (low, high) = tracksExtremes ? (minima.front, maxima.front) : WindowStatistics.extremes(values)
+        let (low, high) = tracksExtremes ? (minima.front, maxima.front) : slides ? WindowStatistics.extremes(values) : rebasedExtremes
         var result = sums.statistics(min: low, max: high)
         if zeroCrossings { result.zeroCrossingRate = WindowStatistics.zeroCrossingRate(values, mean: result.mean) }
         return result

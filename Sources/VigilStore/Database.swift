@@ -24,8 +24,9 @@ public final class Database: @unchecked Sendable {
     }()
 
     /// Opens (and creates, unless `readOnly`) the database at `path`. A writable connection is
-    /// switched to WAL with the given `synchronous` level.
-    public init(path: String, readOnly: Bool = false, synchronous: Synchronous = .normal) throws(SQLiteError) {
+    /// switched to WAL with the given `synchronous` level; `pageSize` is the page size of a
+    /// database this creates (an existing one keeps its own).
+    public init(path: String, readOnly: Bool = false, synchronous: Synchronous = .normal, pageSize: Int? = nil) throws(SQLiteError) {
         precondition(Self.configured)
         var handle: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
@@ -40,6 +41,8 @@ public final class Database: @unchecked Sendable {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, 5_000)
         if !readOnly {
+            // Only an empty database takes a page size, and only before it turns to WAL.
+            if let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
             // Keep the WAL file from staying large after a burst.

@@ -66,6 +66,8 @@ struct IngestTests {
         try harness.waitUntilIngested(17)
         agent.stop()
         publisher.stop()
+        // Under the default bound, blocks fill 16 KiB pages (a 4 KiB page wastes a quarter on them).
+        #expect(try harness.integer("PRAGMA page_size") == 16_384)
 
         func stored(_ device: String, _ sql: String) throws -> [[SQLValue]] {
             try harness.query(sql.replacing("DEVICE", with: device))
@@ -197,6 +199,8 @@ struct IngestTests {
         #expect(dropped + kept == Int64(count), "every message was stored, then only the oldest deleted")
         #expect(try harness.integer("SELECT max(seq) FROM readings") == Int64(count - 1))
         #expect(try harness.integer("SELECT min(seq) FROM readings") == dropped)
+        // A bound of a few MiB is kept to the page: small pages there.
+        #expect(try harness.integer("PRAGMA page_size") == 4_096)
     }
 
     /// Without upload, feature windows that outgrow the bound once the raw readings are gone go

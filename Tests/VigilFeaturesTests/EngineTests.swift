@@ -43,16 +43,17 @@ struct EngineTests {
         #expect(worst < 1e-9, "largest relative difference \(worst)")
     }
 
-    @Test(arguments: [8, 64, 1024])
+    @Test(arguments: [4, 8, 16, 64, 1024])
     func fftMatchesADirectDFT(count: Int) {
         let input = (0..<count).map { index -> Double in
             let x = Double(index)
             return sin(x * 0.7) + 0.3 * cos(x * 2.1) + Double(index % 5)
         }
-        var power: [Double] = []
-        input.withUnsafeBufferPointer { RealFFT(count: count).powerSpectrum($0, into: &power) }
+        // Arrays left from a transform of another size are resized, not trusted.
+        var power = Array(repeating: 7.0, count: 3 * count), workspace = Array(repeating: 7.0, count: 2 * count)
+        input.withUnsafeBufferPointer { RealFFT(count: count).powerSpectrum($0, into: &power, workspace: &workspace) }
         #expect(power.count == count / 2 + 1)
-        for k in [0, 1, count / 8, count / 2] {
+        for k in 0...count / 2 {
             var re = 0.0, im = 0.0
             for (j, x) in input.enumerated() {
                 let angle = -2 * Double.pi * Double(k * j) / Double(count)

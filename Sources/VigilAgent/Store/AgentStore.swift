@@ -35,8 +35,16 @@ final class AgentStore {
     private let commitStatement: Statement
     private var blockBuffer: [Float] = []
 
+    /// The page size of a new database: a 1 kB vibration block fills a 4 kB page only three
+    /// times (a quarter of it wasted), a 16 kB page fifteen times, and bigger pages halve the
+    /// kernel's work per stored byte. A bound of a few MiB is kept to the page, and there
+    /// small pages keep file and WAL closer to it.
+    static func pageSize(bound: Int64) -> Int {
+        bound >= 64 << 20 ? 16_384 : 4_096
+    }
+
     init(path: String, synchronous: Database.Synchronous, maxBytes: Int64) throws {
-        database = try Database(path: path, synchronous: synchronous)
+        database = try Database(path: path, synchronous: synchronous, pageSize: Self.pageSize(bound: maxBytes))
         self.path = path
         walLimit = max(256 << 10, maxBytes / 8)
         mainLimit = maxBytes - 2 * walLimit
