@@ -52,10 +52,11 @@ public final class FeatureExtractor {
             }
         }
         envelope = features.contains { if case .envelope = $0 { true } else { false } }
+        needsZeroCrossings = names.contains("zero_crossing_rate")
     }
 
     /// Whether the zero-crossing rate is among the names (it costs a pass over the window).
-    public var needsZeroCrossings: Bool { names.contains("zero_crossing_rate") }
+    public let needsZeroCrossings: Bool
 
     /// Writes the features of the window into `out` (emptied first), in `names` order,
     /// computing the statistics from the values.

@@ -71,16 +71,19 @@ public enum BinaryBlock {
             throw PayloadError(.invalidBlock, "\(body) bytes of samples are no whole number of \(encoding) samples")
         }
         let count = body / encoding.sampleSize
-        samples.reserveCapacity(count)
-        switch encoding {
-        case .float32:
-            for offset in stride(from: headerSize, to: payload.count, by: 4) {
-                samples.append(Double(Float(bitPattern: UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))))
-            }
-        case .int16:
-            let factor = Double(scale)
-            for offset in stride(from: headerSize, to: payload.count, by: 2) {
-                samples.append(Double(Int16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: Int16.self))) * factor)
+        samples.append(contentsOf: repeatElement(0, count: count))
+        samples.withUnsafeMutableBufferPointer { samples in
+            switch encoding {
+            case .float32:
+                for index in 0..<count {
+                    let bits = payload.loadUnaligned(fromByteOffset: headerSize + 4 * index, as: UInt32.self)
+                    samples[index] = Double(Float(bitPattern: UInt32(littleEndian: bits)))
+                }
+            case .int16:
+                let factor = Double(scale)
+                for index in 0..<count {
+                    samples[index] = Double(Int16(littleEndian: payload.loadUnaligned(fromByteOffset: headerSize + 2 * index, as: Int16.self))) * factor
+                }
             }
         }
         return (Int64(seq), timestamp, Double(rate))
