@@ -53,8 +53,10 @@ final class AgentStore {
         try database.execute("PRAGMA cache_size = -1024")
         let pageSize = try database.scalar("PRAGMA page_size")?.int64 ?? 4096
         try database.execute("PRAGMA journal_size_limit = \(walLimit)")
-        // SQLite's default (1,000 pages) unless the WAL's share is smaller.
-        try database.execute("PRAGMA wal_autocheckpoint = \(min(1_000, max(16, walLimit / pageSize / 2)))")
+        // 4 MiB at a time (SQLite's default of 1,000 pages of 4 KiB: a checkpoint's fsyncs hold up
+        // the commit that runs it, so bigger pages must not make it longer), or less when the
+        // WAL's share is smaller.
+        try database.execute("PRAGMA wal_autocheckpoint = \(min((4 << 20) / pageSize, max(16, walLimit / pageSize / 2)))")
         try AgentSchema.migrator.migrate(database)
         insertReading = try database.prepare("INSERT OR IGNORE INTO readings(series, seq, ts, value) VALUES (?, ?, ?, ?)")
         insertBlock = try database.prepare(
