@@ -27,10 +27,10 @@ public final class FeatureExtractor {
     private var fft: RealFFT?
     private let envelope: Bool
     private let scratch: FeatureScratch
-    /// The frequency of each bin of the last spectrum's size, and the bins of each band feature
-    /// (empty for other features): worked out once per size rather than per bin and window.
-    private var binFrequencies: [Double] = []
+    /// The bins of each band feature (empty for other features) in spectra of `plannedBins`
+    /// bins: worked out once per size rather than per bin and window.
     private var bandBins: [Range<Int>] = []
+    private var plannedBins = -1
 
     /// An extractor for `names` (statistics; spectral names need `sampleRateHz`, envelope names
     /// their frequency in `defectHz`), working in `scratch`.
@@ -72,7 +72,8 @@ public final class FeatureExtractor {
         let power = scratch.power
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
-        if spectral && (bandBins.isEmpty || binFrequencies.count != power.count) { planBins(count: power.count, rate: rate, n: n) }
+        if spectral && plannedBins != power.count { planBins(count: power.count, rate: rate, n: n) }
+        let binWidth = rate / n
         for (position, feature) in features.enumerated() {
             switch feature {
             case .statistic(let statistic):
@@ -84,7 +85,7 @@ public final class FeatureExtractor {
             case .spectralCentroid:
                 var weighted = 0.0, total = 0.0
                 for k in power.indices {
-                    weighted += binFrequencies[k] * power[k]
+                    weighted += Double(k) * binWidth * power[k]
                     total += power[k]
                 }
                 out.append(total == 0 ? 0 : weighted / total)
@@ -100,15 +101,16 @@ public final class FeatureExtractor {
         }
     }
 
-    /// Works out the bins' frequencies (`k * rate / n`) and each band's bins for spectra of
-    /// `count` bins.
+    /// Works out each band's bins (those whose frequency `k * rate / n` it holds) for spectra of
+    /// `count` bins. Kept per extractor are only the ranges: a plant's thousand motors would
+    /// otherwise hold a thousand copies of 1,025 bin frequencies.
     private func planBins(count: Int, rate: Double, n: Double) {
-        binFrequencies = (0..<count).map { Double($0) * rate / n }
         bandBins = features.map { feature in
             guard case .band(let band) = feature else { return 0..<0 }
-            let inside = binFrequencies.indices.filter { binFrequencies[$0] >= band.lowerBound && binFrequencies[$0] < band.upperBound }
+            let inside = (0..<count).filter { Double($0) * rate / n >= band.lowerBound && Double($0) * rate / n < band.upperBound }
             return (inside.first ?? 0)..<((inside.last ?? -1) + 1)
         }
+        plannedBins = count
     }
 
     /// How far the squared-envelope spectrum stands out at `frequency` and its second harmonic
@@ -140,14 +142,7 @@ public final class FeatureExtractor {
     private func envelopeSpectrum(_ values: UnsafeBufferPointer<Double>) {
         let n = values.count
         guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return scratch.envelopePower.removeAll(keepingCapacity: true) }
-        let fft = plan(n)
-        var windowed = scratch.take(\.windowed, count: n)
-        var power = scratch.take(\.envelopePower, count: n / 2 + 1)
-        defer {
-            scratch.windowed = windowed
-            scratch.envelopePower = power
-        }
-        windowed.withUnsafeMutableBufferPointer { windowed in
+        powerSpectrum(count: n, into: \.envelopePower) { windowed, hann in
             var sum = 0.0
             for index in 1..<n {
                 let difference = values[index] - values[index - 1]
@@ -156,9 +151,36 @@ public final class FeatureExtractor {
             }
             let mean = sum / Double(n - 1)
             windowed[0] = mean
-            fft.hann.withUnsafeBufferPointer { hann in
-                for index in 0..<n { windowed[index] = (windowed[index] - mean) * hann[index] }
-            }
+            for index in 0..<n { windowed[index] = (windowed[index] - mean) * hann[index] }
+        }
+    }
+
+    /// `power` = |rfft((x - mean) * hann)|^2 / n; empty when the window is no power of two.
+    private func spectrum(_ values: UnsafeBufferPointer<Double>, mean: Double) {
+        let n = values.count
+        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return scratch.power.removeAll(keepingCapacity: true) }
+        powerSpectrum(count: n, into: \.power) { windowed, hann in
+            for index in 0..<n { windowed[index] = (values[index] - mean) * hann[index] }
+        }
+        let scale = 1 / Double(n)
+        scratch.power.withUnsafeMutableBufferPointer { power in
+            for k in power.indices { power[k] *= scale }
+        }
+    }
+
+    /// Writes `|X[k]|^2` of the `count` values `fill` writes (given the Hann window) into the
+    /// scratch array `output`.
+    private func powerSpectrum(count n: Int, into output: ReferenceWritableKeyPath<FeatureScratch, [Double]>,
+                               fill: (UnsafeMutableBufferPointer<Double>, UnsafeBufferPointer<Double>) -> Void) {
+        let fft = plan(n)
+        var windowed = scratch.take(\.windowed, count: n)
+        var power = scratch.take(output, count: n / 2 + 1)
+        defer {
+            scratch.windowed = windowed
+            scratch[keyPath: output] = power
+        }
+        windowed.withUnsafeMutableBufferPointer { windowed in
+            fft.hann.withUnsafeBufferPointer { fill(windowed, $0) }
         }
         windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &power, workspace: &scratch.workspace) }
     }
@@ -168,29 +190,6 @@ public final class FeatureExtractor {
         let plan = RealFFT.plan(count: n)
         fft = plan
         return plan
-    }
-
-    /// `power` = |rfft((x - mean) * hann)|^2 / n; empty when the window is no power of two.
-    private func spectrum(_ values: UnsafeBufferPointer<Double>, mean: Double) {
-        let n = values.count
-        guard n >= 4, n & (n - 1) == 0, sampleRateHz != nil else { return scratch.power.removeAll(keepingCapacity: true) }
-        let fft = plan(n)
-        var windowed = scratch.take(\.windowed, count: n)
-        var power = scratch.take(\.power, count: n / 2 + 1)
-        defer {
-            scratch.windowed = windowed
-            scratch.power = power
-        }
-        windowed.withUnsafeMutableBufferPointer { windowed in
-            fft.hann.withUnsafeBufferPointer { hann in
-                for index in 0..<n { windowed[index] = (values[index] - mean) * hann[index] }
-            }
-        }
-        windowed.withUnsafeBufferPointer { fft.powerSpectrum($0, into: &power, workspace: &scratch.workspace) }
-        let scale = 1 / Double(n)
-        power.withUnsafeMutableBufferPointer { power in
-            for k in power.indices { power[k] *= scale }
-        }
     }
 }
 
