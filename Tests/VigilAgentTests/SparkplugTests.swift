@@ -39,25 +39,33 @@ struct SparkplugTests {
     /// after it knew the node, refuses the rest with reasons, counts the loss and asks for births.
     @Test func storesExactlyWhatAPySparkplugEdgeNodeSent() throws {
         let python = try PythonEnvironment.make("pysparkplug", packages: ["pysparkplug==0.6.1", "paho-mqtt==1.6.1"])
-        let harness = try Self.harness()
         let script = String(#filePath.dropLast("SparkplugTests.swift".count)) + "Fixtures/sparkplug_edge_node.py"
-        let sentPath = harness.directory.file("sent.json")
-        let node = try ChildProcess(python.python, ["-u", script, "--port", "\(harness.broker.port)", "--out", sentPath],
+        // The edge node exits 3 when its own connection dropped and the broker did not pass on all
+        // it sent (seen under load): that run says nothing of the agent, so it runs again.
+        var harness: AgentHarness, agent: Agent, node: ChildProcess, sentPath: String
+        var attempts = 0
+        repeat {
+            attempts += 1
+            harness = try Self.harness()
+            sentPath = harness.directory.file("sent.json")
+            node = try ChildProcess(python.python, ["-u", script, "--port", "\(harness.broker.port)", "--out", sentPath],
                                     log: harness.directory.file("edge-node.log"))
-        guard eventually(timeout: 30, { node.output().contains("born") || node.hasExited }), !node.hasExited else {
-            throw TestFailure("the edge node did not start: \(node.output())")
-        }
-        let agent = try harness.startAgent()
-        guard eventually(timeout: 90, { node.hasExited }) else {
-            _ = node.stop()
-            agent.stop()
-            throw TestFailure("the edge node did not finish: \(node.output())")
-        }
+            guard eventually(timeout: 30, { node.output().contains("born") || node.hasExited }), !node.hasExited else {
+                throw TestFailure("the edge node did not start: \(node.output())")
+            }
+            agent = try harness.startAgent()
+            guard eventually(timeout: 90, { node.hasExited }) else {
+                _ = node.stop()
+                agent.stop()
+                throw TestFailure("the edge node did not finish: \(node.output())")
+            }
+            if node.wait() == 3 && attempts < 3 { agent.stop() } else { break }
+        } while true
         guard node.wait() == 0 else {
             agent.stop()
             let counters = try harness.query("SELECT name, value FROM counters").map { "\($0[0].string ?? "")=\($0[1].int64 ?? 0)" }
             let letters = try harness.query("SELECT topic, detail FROM dead_letters").map { "\($0[0].string ?? ""): \($0[1].string ?? "")" }
-            throw TestFailure("the edge node failed: \(node.output()); counters \(counters); dead letters \(letters)")
+            throw TestFailure("the edge node failed (exit status \(node.wait())): \(node.output()); counters \(counters); dead letters \(letters)")
         }
         let sent = try JSONParser.parse(readFile(sentPath))
         guard case .array(let stored)? = sent["stored"] else { throw TestFailure("no stored list in \(sent)") }
