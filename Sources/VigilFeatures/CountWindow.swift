@@ -36,13 +36,12 @@ struct CountWindow {
         timestamps.deallocate()
     }
 
-    /// The sample the next `append` pushes out of the window, once the window is full.
+    /// The sample the next `append` pushes out of the window, once the window is full. Only
+    /// sliding sums ask, and only of windows that overlap (a buffer of `2 * size`).
     @inline(__always)
     var leaving: (timestamp: Double, value: Double)? {
         guard seen >= size else { return nil }
-        // The sample `size` back: in a buffer that starts over, the one the next overwrites.
-        let slot = capacity == size ? (end == size ? 0 : end) : end - size
-        return (timestamps[slot], values[slot])
+        return (timestamps[end - size], values[end - size])
     }
 
     /// Adds a sample; returns whether a window ends with it.

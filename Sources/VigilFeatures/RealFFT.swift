@@ -109,38 +109,11 @@ public final class RealFFT: Sendable {
         }
     }
 
-    /// The in-place radix-2 stages of the half-length complex FFT on bit-reversed input. The
-    /// first two stages need no multiplication (twiddles 1 and -i).
+    /// The in-place radix-2 stages of the half-length complex FFT on bit-reversed input.
     @inline(__always)
     private func butterflies(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>,
                              _ cosines: UnsafePointer<Double>, _ sines: UnsafePointer<Double>) {
-        var a = 0
-        while a < half {
-            let tr = re[a + 1], ti = im[a + 1]
-            re[a + 1] = re[a] - tr
-            im[a + 1] = im[a] - ti
-            re[a] += tr
-            im[a] += ti
-            a += 2
-        }
-        guard half >= 4 else { return }
-        a = 0
-        while a < half {
-            var tr = re[a + 2], ti = im[a + 2]
-            re[a + 2] = re[a] - tr
-            im[a + 2] = im[a] - ti
-            re[a] += tr
-            im[a] += ti
-            // (x + iy)(-i) = y - ix
-            tr = im[a + 3]
-            ti = -re[a + 3]
-            re[a + 3] = re[a + 1] - tr
-            im[a + 3] = im[a + 1] - ti
-            re[a + 1] += tr
-            im[a + 1] += ti
-            a += 4
-        }
-        var span = 4
+        var span = 1
         while span < half {
             let wr = cosines + span, wi = sines + span
             var start = 0

@@ -105,13 +105,7 @@ public struct PayloadDecoder: Sendable {
                     throw PayloadError(.wrongKind, "sensor \(spec.name) sends single values ('value'), got a block 'values'")
                 }
                 guard !out.samples.isEmpty else { throw PayloadError(.missingField, "field 'values' is empty") }
-                for sample in out.samples where sample < spec.min || sample > spec.max {
-                    try check(sample, sensor: sensor)
-                }
-                let rate = rateHz ?? spec.rateHz ?? 0
-                guard rate > 0 else { throw PayloadError(.outOfRange, "field 'rate_hz' must be positive, got \(rate)") }
-                out.blockSensor = sensor
-                out.rateHz = rate
+                try acceptBlock(sensor: sensor, rateHz: rateHz, into: &out)
             }
         } else {
             guard !out.values.isEmpty else {
@@ -129,14 +123,22 @@ public struct PayloadDecoder: Sendable {
         }
         let header = try BinaryBlock.decode(payload, into: &out.samples)
         guard header.timestamp > 0 else { throw PayloadError(.outOfRange, "field 'ts' must be after 1970, got \(header.timestamp)") }
+        out.sequence = header.seq
+        out.timestamp = header.timestamp
+        // A rate of 0 in the header means the profile's.
+        try acceptBlock(sensor: sensor, rateHz: header.rateHz == 0 ? nil : header.rateHz, into: &out)
+    }
+
+    /// A block's samples checked against the sensor's range, and its rate (its own, else the
+    /// profile's) required positive: the JSON and binary forms alike.
+    private func acceptBlock(sensor: Int, rateHz: Double?, into out: inout DecodedPayload) throws(PayloadError) {
+        let spec = profile.sensors[sensor]
         for sample in out.samples where !(sample >= spec.min && sample <= spec.max) {
             guard sample.isFinite else { throw PayloadError(.nonFinite, "a sample of \(spec.name) is NaN or infinite") }
             try check(sample, sensor: sensor)
         }
-        let rate = header.rateHz == 0 ? spec.rateHz ?? 0 : header.rateHz
-        guard rate > 0 else { throw PayloadError(.outOfRange, "field 'rate_hz' must be positive, got \(header.rateHz)") }
-        out.sequence = header.seq
-        out.timestamp = header.timestamp
+        let rate = rateHz ?? spec.rateHz ?? 0
+        guard rate > 0 else { throw PayloadError(.outOfRange, "field 'rate_hz' must be positive, got \(rate)") }
         out.blockSensor = sensor
         out.rateHz = rate
     }
