@@ -24,16 +24,22 @@ let signal = (0..<count).map { index in sin(Double(index) * 0.37) + Double.rando
 let statistics = ["count", "mean", "std", "min", "max", "peak_to_peak", "rms", "peak", "crest_factor", "skewness",
                   "kurtosis", "slope", "zero_crossing_rate"]
 
-func throughput(window: FeatureWindowSpec.Window, features: [String], rate: Double?) -> Double {
+/// Samples per second through `windows` of one sensor, fed as blocks of `blockSize` samples as
+/// vibration payloads bring them.
+func throughput(_ windows: [(FeatureWindowSpec.Window, [String])], rate: Double?, blockSize: Int = 1024) -> Double {
     median(5) {
-        let stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: window, features: features), sampleRateHz: rate)
+        let scratch = FeatureScratch()
+        let streams = windows.map { window, features in
+            FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: window, features: features), sampleRateHz: rate, scratch: scratch)
+        }
         var rows = 0
-        // Samples arrive as sensor blocks of 1,024, as vibration payloads bring them.
         let elapsed = seconds {
             signal.withUnsafeBufferPointer { all in
-                for start in stride(from: 0, to: count, by: 1024) {
-                    let block = UnsafeBufferPointer(rebasing: all[start..<min(start + 1024, count)])
-                    stream.append(block: block, timestamp: Double(start) / 4096, rateHz: 4096) { _ in rows += 1 }
+                for start in stride(from: 0, to: count, by: blockSize) {
+                    let block = UnsafeBufferPointer(rebasing: all[start..<min(start + blockSize, count)])
+                    for stream in streams {
+                        stream.append(block: block, timestamp: Double(start) / 4096, rateHz: 4096) { _ in rows += 1 }
+                    }
                 }
             }
         }
@@ -42,12 +48,17 @@ func throughput(window: FeatureWindowSpec.Window, features: [String], rate: Doub
     }
 }
 
-let statsRate = throughput(window: .count(size: 256, hop: 32), features: statistics, rate: nil)
+let statsRate = throughput([(.count(size: 256, hop: 32), statistics)], rate: nil)
 print("statistics, 256-sample window, hop 32: \(Int(statsRate / 1e6)) M samples/s (target 50 M: \(String(format2: statsRate / 50e6)) of it)")
-let spectralRate = throughput(window: .count(size: 1024, hop: 512),
-                              features: statistics + ["dominant_frequency", "spectral_centroid", "band_0_500", "band_500_1500"],
+let spectralRate = throughput([(.count(size: 1024, hop: 512), statistics + ["dominant_frequency", "spectral_centroid", "band_0_500", "band_500_1500"])],
                               rate: 4096)
 print("statistics and spectrum, 1024-sample window, hop 512: \(Int(spectralRate / 1e6)) M samples/s")
+// The windows bench-ingest's block runs compute (scripts/bench/devices/bench-capture.json).
+let captureRate = throughput([(.count(size: 256, hop: 256), ["mean", "std", "rms", "peak", "crest_factor", "skewness", "kurtosis"]),
+                              (.count(size: 1024, hop: 512), ["rms", "kurtosis", "dominant_frequency", "spectral_centroid", "band_0_500",
+                                                              "band_500_1500", "band_1500_2500", "band_2500_4000", "band_4000_6000"])],
+                             rate: 12_000, blockSize: 256)
+print("capture windows (bench-capture): \(String(format2: 256 / captureRate * 1e6)) us per 256-sample block")
 
 let fft = RealFFT(count: 1024)
 var power: [Double] = []

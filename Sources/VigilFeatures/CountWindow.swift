@@ -66,6 +66,32 @@ struct CountWindow {
         return true
     }
 
+    /// Adds samples of a block from `values[offset...]`, the one at index `i` timed
+    /// `start + i * step`, up to the end of the next window: copied as a run, not sample by
+    /// sample. Returns how many it took and whether a window ends with the last of them.
+    mutating func append(run values: UnsafeBufferPointer<Double>, from offset: Int, start: Double, step: Double) -> (taken: Int, due: Bool) {
+        if end == capacity {
+            if capacity == size {
+                end = 0
+            } else {
+                self.values.update(from: self.values + size, count: size)
+                timestamps.update(from: timestamps + size, count: size)
+                end = size
+            }
+        }
+        let taken = Swift.min(untilDue, values.count - offset, capacity - end)
+        (self.values + end).update(from: values.baseAddress! + offset, count: taken)
+        for index in 0..<taken {
+            timestamps[end + index] = start + Double(offset + index) * step
+        }
+        end += taken
+        seen += taken
+        untilDue -= taken
+        guard untilDue == 0 else { return (taken, false) }
+        untilDue = hop
+        return (taken, true)
+    }
+
     /// The current window's values and timestamps (the last `size` samples).
     var window: (values: UnsafeBufferPointer<Double>, timestamps: UnsafeBufferPointer<Double>) {
         let start = end - Swift.min(size, end)

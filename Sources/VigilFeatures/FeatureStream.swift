@@ -95,20 +95,32 @@ public final class FeatureStream {
             return
         }
         // The per-sample loop works on local copies of the window and the sums.
-        let zeroCrossings = extractor.needsZeroCrossings
-        let slides = sums.slides
-        for index in values.indices {
-            let timestamp = times.time(index)
-            let value = values[index]
-            if slides { sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving) }
-            guard window.append(timestamp: timestamp, value: value) else { continue }
-            let (windowValues, windowTimestamps) = window.window
-            if sums.needsRebase { sums.rebase(values: windowValues, timestamps: windowTimestamps) }
-            let statistics = sums.statistics(values: windowValues, zeroCrossings: zeroCrossings)
-            extractor.compute(statistics: statistics, values: windowValues, into: &scratch)
-            emit(Row(start: windowTimestamps[0], end: windowTimestamps[windowTimestamps.count - 1], statistics: statistics, values: scratch))
+        if !sums.slides, case .regular(let start, let step) = times {
+            // Sums computed when a window is due need no sample by sample: blocks go in as runs.
+            var offset = 0
+            while offset < values.count {
+                let (taken, due) = window.append(run: values, from: offset, start: start, step: step)
+                offset += taken
+                if due { emitWindow(window, &sums, emit) }
+            }
+        } else {
+            for index in values.indices {
+                let timestamp = times.time(index)
+                let value = values[index]
+                if sums.slides { sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving) }
+                if window.append(timestamp: timestamp, value: value) { emitWindow(window, &sums, emit) }
+            }
         }
         countWindow = window
         sliding = sums
+    }
+
+    /// Computes and emits the features of the window `window` ends with.
+    private func emitWindow(_ window: CountWindow, _ sums: inout SlidingStatistics, _ emit: (Row) -> Void) {
+        let (values, timestamps) = window.window
+        if sums.needsRebase { sums.rebase(values: values, timestamps: timestamps) }
+        let statistics = sums.statistics(values: values, zeroCrossings: extractor.needsZeroCrossings)
+        extractor.compute(statistics: statistics, values: values, into: &scratch)
+        emit(Row(start: timestamps[0], end: timestamps[timestamps.count - 1], statistics: statistics, values: scratch))
     }
 }

@@ -43,7 +43,7 @@ struct EngineTests {
         #expect(worst < 1e-9, "largest relative difference \(worst)")
     }
 
-    @Test(arguments: [4, 8, 16, 64, 1024])
+    @Test(arguments: [4, 8, 16, 32, 64, 128, 1024, 2048])
     func fftMatchesADirectDFT(count: Int) {
         let input = (0..<count).map { index -> Double in
             let x = Double(index)
@@ -77,22 +77,31 @@ struct EngineTests {
         #expect(rows.map(\.end) == [10, 20])
     }
 
-    @Test func blocksGiveTheSameRowsAsSamples() {
-        let samples = (0..<4096).map { sin(Double($0) * 0.05) }
-        let spec = FeatureWindowSpec(sensor: 0, window: .count(size: 1024, hop: 512),
-                                     features: ["rms", "kurtosis", "dominant_frequency", "band_0_100"])
-        let one = FeatureStream(spec: spec, sampleRateHz: 2048)
-        let many = FeatureStream(spec: spec, sampleRateHz: 2048)
+    /// Blocks (copied into windows as runs when the sums do not slide) give the rows that the
+    /// same samples give one by one: windows that overlap, slide, do not overlap, or skip
+    /// samples between them, fed in blocks that end inside, on and across window bounds.
+    @Test(arguments: [(1024, 512), (256, 256), (256, 32), (100, 150), (64, 128)], [1000, 256, 7, 1])
+    func blocksGiveTheSameRowsAsSamples(window: (size: Int, hop: Int), blockSize: Int) {
+        let rate = 2048.0
+        let samples = (0..<4096).map { sin(Double($0) * 0.05) + 0.1 * Double($0 % 7) }
+        let spec = FeatureWindowSpec(sensor: 0, window: .count(size: window.size, hop: window.hop),
+                                     features: ["mean", "std", "peak", "crest_factor", "kurtosis", "dominant_frequency", "band_0_100"])
+        let one = FeatureStream(spec: spec, sampleRateHz: rate)
+        let many = FeatureStream(spec: spec, sampleRateHz: rate)
         var a: [FeatureStream.Row] = [], b: [FeatureStream.Row] = []
-        for (index, sample) in samples.enumerated() { one.append(timestamp: 100 + Double(index) / 2048, value: sample) { a.append($0) } }
+        for (index, sample) in samples.enumerated() { one.append(timestamp: 100 + Double(index) / rate, value: sample) { a.append($0) } }
         samples.withUnsafeBufferPointer { all in
-            for start in stride(from: 0, to: 4096, by: 1000) {
-                many.append(block: UnsafeBufferPointer(rebasing: all[start..<min(start + 1000, 4096)]),
-                            timestamp: 100 + Double(start) / 2048, rateHz: 2048) { b.append($0) }
+            for start in stride(from: 0, to: 4096, by: blockSize) {
+                many.append(block: UnsafeBufferPointer(rebasing: all[start..<min(start + blockSize, 4096)]),
+                            timestamp: 100 + Double(start) / rate, rateHz: rate) { b.append($0) }
             }
         }
-        #expect(a.count == 7)
+        #expect(a.count == (4096 - window.size) / window.hop + 1)
         #expect(a.map(\.values) == b.map(\.values))
+        #expect(a.map(\.sampleCount) == b.map(\.sampleCount))
+        for (x, y) in zip(a, b) {
+            #expect(abs(x.start - y.start) < 1e-9 && abs(x.end - y.end) < 1e-9, "window \(x.start)...\(x.end) vs \(y.start)...\(y.end)")
+        }
     }
 }
 

@@ -163,8 +163,10 @@ final class AgentStore {
 
     /// Stores a block as one row of float32 samples; false when already stored.
     func insertBlock(series: Int64, seq: Int64, timestamp: Double, rateHz: Double, samples: [Double]) throws(SQLiteError) -> Bool {
-        blockBuffer.removeAll(keepingCapacity: true)
-        for sample in samples { blockBuffer.append(Float(sample)) }
+        if blockBuffer.count != samples.count { blockBuffer = Array(repeating: 0, count: samples.count) }
+        blockBuffer.withUnsafeMutableBufferPointer { floats in
+            for index in 0..<floats.count { floats[index] = Float(samples[index]) }
+        }
         insertBlock.bind(series, at: 1)
         insertBlock.bind(seq, at: 2)
         insertBlock.bind(timestamp, at: 3)
