@@ -74,31 +74,66 @@ public final class FeatureExtractor {
         let rate = sampleRateHz ?? 0
         if spectral && plannedBins != power.count { planBins(count: power.count, rate: rate, n: n) }
         let binWidth = rate / n
-        for (position, feature) in features.enumerated() {
-            switch feature {
-            case .statistic(let statistic):
-                out.append(statistics[statistic])
-            case .dominantFrequency:
-                var best = 1
-                for k in 1..<max(power.count, 1) where power[k] > power[best] { best = k }
-                out.append(power.count > 1 ? Double(best) * rate / n : 0)
-            case .spectralCentroid:
-                var weighted = 0.0, total = 0.0
-                for k in power.indices {
-                    weighted += Double(k) * binWidth * power[k]
-                    total += power[k]
+        power.withUnsafeBufferPointer { power in
+            for (position, feature) in features.enumerated() {
+                switch feature {
+                case .statistic(let statistic):
+                    out.append(statistics[statistic])
+                case .dominantFrequency:
+                    var best = 1
+                    for k in 1..<max(power.count, 1) where power[k] > power[best] { best = k }
+                    out.append(power.count > 1 ? Double(best) * rate / n : 0)
+                case .spectralCentroid:
+                    let total = Self.sum(power, 0..<power.count)
+                    out.append(total == 0 ? 0 : binWidth * Self.weightedSum(power) / total)
+                case .band:
+                    out.append(Self.sum(power, bandBins[position]))
+                case .envelope(let frequency):
+                    out.append(prominence(at: frequency, rate: rate, n: n))
+                case .unknown:
+                    out.append(.nan)
                 }
-                out.append(total == 0 ? 0 : weighted / total)
-            case .band:
-                var energy = 0.0
-                for k in bandBins[position] { energy += power[k] }
-                out.append(energy)
-            case .envelope(let frequency):
-                out.append(prominence(at: frequency, rate: rate, n: n))
-            case .unknown:
-                out.append(.nan)
             }
         }
+    }
+
+    /// The sum of `power[range]`, in four running sums: one alone waits on each add before the next.
+    @inline(__always)
+    private static func sum(_ power: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> Double {
+        var a = 0.0, b = 0.0, c = 0.0, d = 0.0
+        var k = range.lowerBound
+        while k + 4 <= range.upperBound {
+            a += power[k]
+            b += power[k + 1]
+            c += power[k + 2]
+            d += power[k + 3]
+            k += 4
+        }
+        while k < range.upperBound {
+            a += power[k]
+            k += 1
+        }
+        return (a + b) + (c + d)
+    }
+
+    /// The sum of `k * power[k]`, in four running sums likewise.
+    @inline(__always)
+    private static func weightedSum(_ power: UnsafeBufferPointer<Double>) -> Double {
+        var a = 0.0, b = 0.0, c = 0.0, d = 0.0
+        var k = 0
+        while k + 4 <= power.count {
+            let x = Double(k)
+            a += x * power[k]
+            b += (x + 1) * power[k + 1]
+            c += (x + 2) * power[k + 2]
+            d += (x + 3) * power[k + 3]
+            k += 4
+        }
+        while k < power.count {
+            a += Double(k) * power[k]
+            k += 1
+        }
+        return (a + b) + (c + d)
     }
 
     /// Works out each band's bins (those whose frequency `k * rate / n` it holds) for spectra of
