@@ -3,11 +3,12 @@ import Glibc
 #endif
 import Synchronization
 
-/// A radix-2 FFT of real input, planned once per size: a complex FFT of half the length on the
-/// even and odd samples, then one pass that splits it into the real signal's spectrum. Linux
-/// has no Accelerate, and the feature engine needs only power-of-two windows. A plan holds no
-/// state between transforms, so every window of one size shares one (`plan(count:)`): a plant's
-/// thousand motors need one 2,048-point plan, not a thousand.
+/// An FFT of real input, planned once per size: a complex FFT (radix 4, and one radix-2 stage
+/// when needed) of half the length on the even and odd samples, then one pass that splits it
+/// into the real signal's spectrum. Linux has no Accelerate, and the feature engine needs only
+/// power-of-two windows. A plan holds no state between transforms, so every window of one size
+/// shares one (`plan(count:)`): a plant's thousand motors need one 2,048-point plan, not a
+/// thousand.
 public final class RealFFT: Sendable {
     /// The number of real samples transformed.
     public let count: Int
