@@ -12,7 +12,8 @@ import VigilTrainer
 struct ScoringTests {
     /// A two-class model on the motor's temperature windows (mean, max): above the means it
     /// says "hot", below "healthy".
-    static func bundle(signedBy key: Ed25519.KeyPair, version: String = "1.0.0", inputDeciles: [[Double]] = []) -> [UInt8] {
+    static func bundle(signedBy key: Ed25519.KeyPair, version: String = "1.0.0", inputDeciles: [[Double]] = [],
+                       diagnosis: FaultDiagnosis? = nil) -> [UInt8] {
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let layer = QuantizedDense(inputs: 2, outputs: 2, weights: [-100, -100, 100, 100], bias: [0, 0],
@@ -24,7 +25,9 @@ struct ScoringTests {
             inputs: [.init(sensor: "temperature", feature: "mean", window: window),
                      .init(sensor: "temperature", feature: "max", window: window)],
             means: [45, 50], scales: [5, 5], classes: ["healthy", "hot"],
-            layers: [.init(inputs: 2, outputs: 2, activation: .none, input: input, output: output)], inputDeciles: inputDeciles)
+            layers: [.init(inputs: 2, outputs: 2, activation: .none, input: input, output: output)],
+            anomaly: diagnosis == nil ? nil : AnomalyScore(centers: [45, 50], scales: [5, 5], alarm: .single), diagnosis: diagnosis,
+            inputDeciles: inputDeciles)
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
@@ -66,6 +69,19 @@ struct ScoringTests {
         #expect(messages.last?.payload.contains(#""fault_mode":null"#) == true, "a model without mode classes names no mode")
         #expect(harness.log.all.contains { $0.contains("msg=\"model refused\"") && $0.contains("stranger.vgm") && $0.contains("not among the trusted keys") })
         #expect(try harness.counter("predictions") == 2)
+    }
+
+    /// A bundle with a diagnosis names the mode in the health message: the one whose signature
+    /// the window's departure from healthy lies along (mean and max 1.9 and 1.8 spreads up).
+    @Test func aDiagnosisNamesTheFaultMode() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        let diagnosis = FaultDiagnosis(modes: ["cooling", "winding"], signatures: [[0.8, -0.6], [0.6, 0.8]])
+        try writeBytes(harness.directory.file("models/overheat.vgm"), Self.bundle(signedBy: key, diagnosis: diagnosis))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        let messages = try Self.score(harness, device: "m1", first: 40, expecting: 2)
+        #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
+        #expect(messages.last?.payload.contains(#""fault_mode":"winding""#) == true, "\(messages.last?.payload ?? "")")
     }
 }
 

@@ -312,3 +312,43 @@ struct AnomalyScoreTests {
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("anomaly needs one center"))
     }
 }
+
+@Suite("Fault diagnosis")
+struct FaultDiagnosisTests {
+    static let score = AnomalyScore(firstInput: 1, centers: [0, 0, 0], scales: [1, 1, 2], alarm: .single)
+    static let diagnosis = FaultDiagnosis(modes: ["outer_race", "inner_race"],
+                                          signatures: [[0.8, -0.6, 0], [-0.6, 0.8, 0]])
+
+    /// The mode whose signature the departure from healthy lies furthest along; the direction
+    /// decides, not the distance, so an early window that has moved a little names the mode a
+    /// late one does.
+    @Test func theDirectionOfTheDepartureNamesTheMode() {
+        #expect(Self.diagnosis.mode([99, 3, 1, 0], score: Self.score) == "outer_race")
+        #expect(Self.diagnosis.mode([99, 0.03, 0.01, 0], score: Self.score) == "outer_race")
+        #expect(Self.diagnosis.mode([99, 1, 3, 40], score: Self.score) == "inner_race")
+        // An input that is not a number has not moved; one far out is clipped, not let run away.
+        #expect(Self.diagnosis.mode([99, .nan, 0.5, 0], score: Self.score) == "inner_race")
+        #expect(Self.score.departure([0, 1e9, .nan, -1e9]) == [8, 0, -8])
+    }
+
+    /// A bundle carries its diagnosis, which then names the mode of every window; one without an
+    /// anomaly score, or with a signature of the wrong length, is refused.
+    @Test func bundlesCarryTheDiagnosis() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var with = manifest
+        with.anomaly = AnomalyScore(firstInput: 21, centers: [0, 0, 0], scales: [1, 1, 1], alarm: .single)
+        with.diagnosis = FaultDiagnosis(modes: ["ball", "imbalance"], signatures: [[1, 0, 0], [0, 0, 1]])
+        let bytes = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey])
+        #expect(bundle.manifest.diagnosis == with.diagnosis)
+        let inputs = Array(repeating: 0.0, count: 21) + [0.1, 5, 2]
+        #expect(bundle.faultMode([1, 0, 0, 0], inputs: inputs) == "imbalance")
+        with.diagnosis?.signatures[1].removeLast()
+        let short = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(short)))".contains("one signature of 3 finite numbers per mode"))
+        with.diagnosis?.signatures[1].append(0)
+        with.anomaly = nil
+        let alone = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(alone)))".contains("diagnosis needs an anomaly score"))
+    }
+}

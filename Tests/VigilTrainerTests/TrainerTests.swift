@@ -202,7 +202,8 @@ struct TrainerTests {
                                                   dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
                                                                                                context: moded.manifest.context))
         #expect(modedEvaluation.alarms.modesKnown > 0 && modedEvaluation.alarms.modeRightAtAlarm != nil)
-        // The anomaly score's alarms name the mode too, from the classifier's most likely failing class.
+        // The anomaly score's alarms name the mode too, as the classifier's do (by the bundle's
+        // diagnosis, or without one, the most likely failing class).
         #expect(modedEvaluation.anomalyAlarms.map { $0.modesKnown > 0 && $0.modeRightAtAlarm != nil } == true)
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
@@ -373,5 +374,40 @@ struct AlarmEvaluationTests {
         #expect(alarms.failures == 2 && alarms.caught == 2, "\(alarms.caught) of \(alarms.failures)")
         // Each alarm is on from the third hot window of its life (the policy) and sustained from there.
         #expect(alarms.leadHours == [7.5, 7.5])
+    }
+}
+
+@Suite("Fault diagnosis fitting")
+struct FaultDiagnosisFittingTests {
+    /// Three modes, each moving its own input (and all of them a common one, as wear does),
+    /// among inputs that only carry noise: the signatures keep the inputs that tell the modes
+    /// apart, and windows that have moved a tenth as far are named as the late ones are.
+    @Test func signaturesKeepTheInputsThatTellModesApart() throws {
+        var random = SeededRandom(seed: 31, stream: 1)
+        let score = AnomalyScore(centers: Array(repeating: 0, count: 10), scales: Array(repeating: 1, count: 10), alarm: .single)
+        let modes = ["ball", "inner_race", "outer_race"]
+        func window(_ mode: Int, size: Double) -> [Double] {
+            (0..<10).map { input in
+                let own = input == mode ? 4.0 : 0, common = input == 3 ? 6.0 : 0
+                return size * (own + common) + 0.5 * (random.uniform(0...1) - 0.5)
+            }
+        }
+        let train = (0..<60).map { index in
+            Dataset.Example(device: "m\(index % 6)", windowEnd: Double(index), features: window(index % 3, size: 1), label: 1, mode: modes[index % 3])
+        }
+        let diagnosis = try #require(FaultDiagnosis.fitted(train: train, score: score))
+        #expect(diagnosis.modes == modes)
+        for (mode, signature) in diagnosis.signatures.enumerated() {
+            #expect(abs(signature.reduce(0) { $0 + $1 * $1 } - 1) < 1e-9)
+            #expect(signature.indices.max { signature[$0] < signature[$1] } == mode, "\(signature)")
+            // What every mode does alike, the common input, tells nothing: it is taken out.
+            #expect(abs(signature[3]) < 0.1, "\(signature)")
+        }
+        for mode in 0..<3 {
+            #expect(diagnosis.mode(window(mode, size: 0.1), score: score) == modes[mode])
+        }
+        // One mode alone, or modes with too few windows, make no diagnosis.
+        #expect(FaultDiagnosis.fitted(train: train.filter { $0.mode == "ball" }, score: score) == nil)
+        #expect(FaultDiagnosis.fitted(train: Array(train.prefix(12)), score: score) == nil)
     }
 }

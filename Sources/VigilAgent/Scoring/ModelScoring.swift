@@ -235,7 +235,7 @@ struct ModelScoring {
                                                       probabilities: probabilities, predicted: predicted, changed: changed,
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
                                                       anomalyInputs: furthest,
-                                                      faultMode: model.bundle.faultMode(probabilities), sensorFaults: sensorFaults,
+                                                      faultMode: model.bundle.faultMode(probabilities, inputs: inputs), sensorFaults: sensorFaults,
                                                       latencySeconds: MonotonicClock.now() - started))
         }
         return observation

@@ -35,6 +35,15 @@ public struct AnomalyScore: Sendable, Equatable {
         return distances.indices.sorted { distances[$0] > distances[$1] }.prefix(count).map { firstInput + $0 }
     }
 
+    /// How far each input from `firstInput` on is from healthy, in healthy spreads, clipped at
+    /// the score's range; an input that is not a number has not moved.
+    public func departure(_ inputs: [Double]) -> [Double] {
+        centers.indices.map { index in
+            let z = (inputs[firstInput + index] - centers[index]) / scales[index]
+            return z.isNaN ? 0 : max(-Self.range, min(Self.range, z))
+        }
+    }
+
     /// The level of one window's network inputs (raw values, before the network's standardisation).
     public func level(_ inputs: [Double]) -> Double {
         var sum: Int64 = 0

@@ -22,8 +22,10 @@ extension ModelBundle {
         ModelManifest.trouble(probabilities, classes: manifest.classes)
     }
 
-    /// The most likely fault mode in `probabilities` (`ModelManifest.faultMode`).
-    public func faultMode(_ probabilities: [Double]) -> String? {
-        ModelManifest.faultMode(probabilities, classes: manifest.classes)
+    /// The fault mode of a window: what the bundle's diagnosis names from its raw `inputs`, or
+    /// without one, the most likely failing class in `probabilities` (`ModelManifest.faultMode`).
+    public func faultMode(_ probabilities: [Double], inputs: [Double]) -> String? {
+        if let diagnosis = manifest.diagnosis, let anomaly = manifest.anomaly { return diagnosis.mode(inputs, score: anomaly) }
+        return ModelManifest.faultMode(probabilities, classes: manifest.classes)
     }
 }

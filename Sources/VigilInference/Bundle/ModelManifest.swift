@@ -61,6 +61,9 @@ public struct ModelManifest: Sendable, Equatable {
     public var alarm: AlarmPolicy
     /// How unlike healthy windows a window is, with its own alarm (bundles may have none).
     public var anomaly: AnomalyScore?
+    /// What names the fault mode at an alarm, in the anomaly score's terms (bundles may have
+    /// none: then the network's most likely failing class does, if it has one per mode).
+    public var diagnosis: FaultDiagnosis?
     /// Per input, the nine inner decile edges of its training values: what input drift is
     /// measured against (empty in bundles made without them).
     public var inputDeciles: [[Double]]
@@ -71,7 +74,7 @@ public struct ModelManifest: Sendable, Equatable {
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
                 means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer],
                 rounding: QuantizedMultiplier.Rounding = .single,
-                alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
+                alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, diagnosis: FaultDiagnosis? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
@@ -87,6 +90,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.rounding = rounding
         self.alarm = alarm
         self.anomaly = anomaly
+        self.diagnosis = diagnosis
         self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
@@ -187,6 +191,10 @@ public struct ModelManifest: Sendable, Equatable {
                                        "threshold": .number(anomaly.alarm.threshold),
                                        "consecutive": .number(Double(anomaly.alarm.consecutive))]))
         }
+        if let diagnosis {
+            fields.append(("diagnosis", ["modes": .array(diagnosis.modes.map(JSONValue.string)),
+                                         "signatures": .array(diagnosis.signatures.map { .array($0.map(JSONValue.number)) })]))
+        }
         return .object(fields)
     }
 
@@ -273,15 +281,16 @@ public struct ModelManifest: Sendable, Equatable {
                 guard scales.allSatisfy({ $0 > 0 }) else { throw entry.error("scales", "must be positive") }
                 anomaly = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, alarm: anomalyAlarm)
             }
+            var diagnosis: FaultDiagnosis?
+            if reader.value("diagnosis") != nil {
+                let entry = try reader.object("diagnosis")
+                let modes = try entry.strings("modes")
+                let signatures = try rowsOfNumbers(entry, "signatures")
+                diagnosis = FaultDiagnosis(modes: modes, signatures: signatures)
+            }
             var inputDeciles: [[Double]] = []
-            if case .array(let rows)? = reader.value("input_deciles") {
-                for row in rows {
-                    guard case .array(let values) = row else { throw reader.error("input_deciles", "must be arrays of numbers") }
-                    inputDeciles.append(try values.map { value throws(ConfigurationError) in
-                        guard case .number(let number) = value else { throw reader.error("input_deciles", "must be arrays of numbers") }
-                        return number
-                    })
-                }
+            if reader.value("input_deciles") != nil {
+                inputDeciles = try rowsOfNumbers(reader, "input_deciles")
                 guard inputDeciles.isEmpty || inputDeciles.count == inputs.count else {
                     throw reader.error("input_deciles", "needs one row per input (\(inputs.count)), got \(inputDeciles.count)")
                 }
@@ -290,13 +299,27 @@ public struct ModelManifest: Sendable, Equatable {
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
                                  context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
-                                 anomaly: anomaly,
+                                 anomaly: anomaly, diagnosis: diagnosis,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
         } catch {
             throw .manifestInvalid("\(error)")
         }
+    }
+
+    /// An array of arrays of numbers.
+    private static func rowsOfNumbers(_ reader: JSONObjectReader, _ key: String) throws(ConfigurationError) -> [[Double]] {
+        guard case .array(let rows)? = reader.value(key) else { throw reader.error(key, "must be arrays of numbers") }
+        var result: [[Double]] = []
+        for row in rows {
+            guard case .array(let values) = row else { throw reader.error(key, "must be arrays of numbers") }
+            result.append(try values.map { value throws(ConfigurationError) in
+                guard case .number(let number) = value else { throw reader.error(key, "must be arrays of numbers") }
+                return number
+            })
+        }
+        return result
     }
 
     /// An alarm policy's threshold and consecutive windows, as `alarm` and `anomaly` give them.
@@ -315,6 +338,13 @@ public struct ModelManifest: Sendable, Equatable {
         }
         guard !inputs.isEmpty, means.count == networkInputs, scales.count == networkInputs, scales.allSatisfy({ $0 > 0 }) else {
             throw .manifestInvalid("needs one mean and one positive scale per network input (\(networkInputs))")
+        }
+        if let diagnosis {
+            guard let anomaly else { throw .manifestInvalid("diagnosis needs an anomaly score, in whose terms it is given") }
+            guard diagnosis.modes.count >= 2, diagnosis.signatures.count == diagnosis.modes.count,
+                  diagnosis.signatures.allSatisfy({ $0.count == anomaly.centers.count && $0.allSatisfy(\.isFinite) }) else {
+                throw .manifestInvalid("diagnosis needs two modes or more and one signature of \(anomaly.centers.count) finite numbers per mode")
+            }
         }
         if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= networkInputs
             || anomaly.centers.count != networkInputs - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {

@@ -57,7 +57,7 @@ public struct ModelEvaluation: Sendable {
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
             // The most likely failing class names the mode, with either alarm, as on the agent.
-            let mode = bundle.faultMode(p)
+            let mode = bundle.faultMode(p, inputs: example.features)
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
             if let anomaly = manifest.anomaly {
                 let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(example.features), policy: anomaly.alarm)

@@ -159,6 +159,20 @@ public struct TrainingRun {
         // and their trends: machines of one type differ in their absolute levels.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
                                           firstInput: recipe.context == nil ? 0 : rawWidth)
+        // What names the fault mode at an alarm: the direction the inputs left healthy in, kept
+        // when it names the modes of validation's failing windows better than always naming the
+        // most common one would, and at least as well as the network's failing classes do.
+        var diagnosis = anomaly.flatMap { FaultDiagnosis.fitted(train: train, score: $0) }
+        if let fitted = diagnosis, let anomaly {
+            let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
+            let common = counts.max { $0.value < $1.value }?.key
+            let byNetwork = modes.isEmpty ? nil : FaultDiagnosis.accuracy(validation) { example in
+                ModelManifest.faultMode(probabilities(network, standardised([example])[0].x), classes: classes)
+            }
+            let byDiagnosis = FaultDiagnosis.accuracy(validation) { fitted.mode($0.features, score: anomaly) } ?? 0
+            let byCommonest = FaultDiagnosis.accuracy(validation) { _ in common } ?? 0
+            if byDiagnosis <= byCommonest || byDiagnosis < byNetwork ?? 0 { diagnosis = nil }
+        }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -212,7 +226,7 @@ public struct TrainingRun {
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            alarm: alarm, anomaly: anomaly, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),

@@ -1,0 +1,51 @@
+import VigilInference
+
+extension FaultDiagnosis {
+    /// How many inputs a diagnosis looks at: those that best tell the modes apart. Chosen on the
+    /// tuning fleets among 3, 6 and 12 (all inputs named motors' bearing faults no better than
+    /// the network did: the rest of the inputs move alike for every mode, or only with noise).
+    static let inputsKept = 6
+
+    /// Fitted on the failing windows of `train` whose coming fault's mode the events name: per
+    /// mode with at least `minimumWindows` of them, their mean departure from healthy on the
+    /// `inputsKept` inputs whose means differ most between modes against their spread within a
+    /// mode, less the modes' average (what every fault does alike), made unit length. Nil with
+    /// fewer than two such modes.
+    public static func fitted(train: [Dataset.Example], score: AnomalyScore, minimumWindows: Int = 5) -> FaultDiagnosis? {
+        let failing = Dictionary(grouping: train.filter { $0.label == 1 && $0.mode != nil }) { $0.mode! }
+        var modes: [String] = [], means: [[Double]] = [], departures: [[[Double]]] = []
+        for (mode, examples) in failing.sorted(by: { $0.key < $1.key }) where examples.count >= minimumWindows {
+            let rows = examples.map { score.departure($0.features) }
+            modes.append(mode)
+            means.append(rows[0].indices.map { index in rows.reduce(0) { $0 + $1[index] } / Double(rows.count) })
+            departures.append(rows)
+        }
+        guard modes.count >= 2 else { return nil }
+        let average = means[0].indices.map { index in means.reduce(0) { $0 + $1[index] } / Double(means.count) }
+        // Per input, the spread of the modes' means over the spread within a mode.
+        let separation = average.indices.map { index -> Double in
+            let between = means.reduce(0) { $0 + ($1[index] - average[index]) * ($1[index] - average[index]) } / Double(means.count)
+            var within = 0.0, count = 0.0
+            for (mode, rows) in departures.enumerated() {
+                for row in rows { within += (row[index] - means[mode][index]) * (row[index] - means[mode][index]) }
+                count += Double(rows.count)
+            }
+            return between / max(within / count, 1e-9)
+        }
+        let kept = Set(separation.indices.sorted { separation[$0] > separation[$1] }.prefix(inputsKept))
+        let signatures = means.map { mean in
+            let specific = mean.indices.map { kept.contains($0) ? mean[$0] - average[$0] : 0 }
+            let length = specific.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return specific.map { length > 0 ? $0 / length : 0 }
+        }
+        return FaultDiagnosis(modes: modes, signatures: signatures)
+    }
+
+    /// Of `examples`' failing windows whose coming fault's mode the events name, the share whose
+    /// mode `name` gets right; nil without any.
+    static func accuracy(_ examples: [Dataset.Example], name: (Dataset.Example) -> String?) -> Double? {
+        let known = examples.filter { $0.label == 1 && $0.mode != nil }
+        guard !known.isEmpty else { return nil }
+        return Double(known.filter { name($0) == $0.mode }.count) / Double(known.count)
+    }
+}
