@@ -47,15 +47,7 @@ struct CountWindow {
     /// Adds a sample; returns whether a window ends with it.
     @inline(__always)
     mutating func append(timestamp: Double, value: Double) -> Bool {
-        if end == capacity {
-            if capacity == size {
-                end = 0
-            } else {
-                values.update(from: values + size, count: size)
-                timestamps.update(from: timestamps + size, count: size)
-                end = size
-            }
-        }
+        makeRoom()
         values[end] = value
         timestamps[end] = timestamp
         end += 1
@@ -70,15 +62,7 @@ struct CountWindow {
     /// `start + i * step`, up to the end of the next window: copied as a run, not sample by
     /// sample. Returns how many it took and whether a window ends with the last of them.
     mutating func append(run values: UnsafeBufferPointer<Double>, from offset: Int, start: Double, step: Double) -> (taken: Int, due: Bool) {
-        if end == capacity {
-            if capacity == size {
-                end = 0
-            } else {
-                self.values.update(from: self.values + size, count: size)
-                timestamps.update(from: timestamps + size, count: size)
-                end = size
-            }
-        }
+        makeRoom()
         let taken = Swift.min(untilDue, values.count - offset, capacity - end)
         (self.values + end).update(from: values.baseAddress! + offset, count: taken)
         for index in 0..<taken {
@@ -90,6 +74,20 @@ struct CountWindow {
         guard untilDue == 0 else { return (taken, false) }
         untilDue = hop
         return (taken, true)
+    }
+
+    /// When the buffer is full: starts it over (windows that do not overlap), or moves the last
+    /// window down to its start.
+    @inline(__always)
+    private mutating func makeRoom() {
+        guard end == capacity else { return }
+        if capacity == size {
+            end = 0
+        } else {
+            values.update(from: values + size, count: size)
+            timestamps.update(from: timestamps + size, count: size)
+            end = size
+        }
     }
 
     /// The current window's values and timestamps (the last `size` samples).

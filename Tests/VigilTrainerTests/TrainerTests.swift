@@ -177,7 +177,11 @@ struct TrainerTests {
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: float)
         #expect(floatEvaluation.arithmetic == "float" && floatEvaluation.metrics.examples == evaluation.metrics.examples)
         let differences = evaluation.differences(from: floatEvaluation)
-        #expect(differences.count >= 8 && differences.allSatisfy { $0.difference <= 0.05 }, "\(differences)")
+        // The fault mode at the alarm is a share of a dozen failures: an alarm that starts a window
+        // earlier in one arithmetic may name another mode, and that is one failure's step.
+        let modeStep = 1 / Double(max(min(evaluation.alarms.modesKnown, floatEvaluation.alarms.modesKnown), 1))
+        #expect(differences.count >= 8 && differences.allSatisfy { $0.difference <= ($0.figure == "fault_mode_right_at_alarm" ? modeStep + 1e-9 : 0.05) },
+                "\(differences)")
         #expect(throws: EvaluationError.self) {
             try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
                 profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context),
