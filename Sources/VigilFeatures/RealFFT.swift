@@ -64,7 +64,6 @@ public final class RealFFT: Sendable {
             span *= 4
         }
         quarterTwiddles = quarter
-        if half < 4 { span = half }
         let lastAngles = span < half ? (0..<span).map { -Double.pi * Double($0) / Double(span) } : []
         lastCosines = lastAngles.map { cos($0) }
         lastSines = lastAngles.map { sin($0) }

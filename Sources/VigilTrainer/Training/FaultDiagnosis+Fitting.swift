@@ -41,11 +41,26 @@ extension FaultDiagnosis {
         return FaultDiagnosis(modes: modes, signatures: signatures)
     }
 
+    /// The diagnosis fitted on `train`, kept when it names the modes of `validation`'s failing
+    /// windows better than always naming the commonest mode would, and at least as well as the
+    /// network does (`networkModes`: what its failing classes name for each validation window;
+    /// nil for a network without them).
+    static func chosen(train: [Dataset.Example], validation: [Dataset.Example], score: AnomalyScore,
+                       networkModes: [String?]?) -> FaultDiagnosis? {
+        guard let fitted = fitted(train: train, score: score) else { return nil }
+        let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
+        let commonest = counts.max { $0.value < $1.value }?.key
+        let byDiagnosis = accuracy(validation, named: validation.map { fitted.mode($0.features, score: score) }) ?? 0
+        let byCommonest = accuracy(validation, named: validation.map { _ in commonest }) ?? 0
+        let byNetwork = networkModes.flatMap { accuracy(validation, named: $0) } ?? 0
+        return byDiagnosis > byCommonest && byDiagnosis >= byNetwork ? fitted : nil
+    }
+
     /// Of `examples`' failing windows whose coming fault's mode the events name, the share whose
-    /// mode `name` gets right; nil without any.
-    static func accuracy(_ examples: [Dataset.Example], name: (Dataset.Example) -> String?) -> Double? {
-        let known = examples.filter { $0.label == 1 && $0.mode != nil }
+    /// mode `named` (one per example) gets right; nil without any.
+    private static func accuracy(_ examples: [Dataset.Example], named: [String?]) -> Double? {
+        let known = examples.indices.filter { examples[$0].label == 1 && examples[$0].mode != nil }
         guard !known.isEmpty else { return nil }
-        return Double(known.filter { name($0) == $0.mode }.count) / Double(known.count)
+        return Double(known.filter { named[$0] == examples[$0].mode }.count) / Double(known.count)
     }
 }

@@ -56,7 +56,8 @@ public struct ModelEvaluation: Sendable {
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
-            // The most likely failing class names the mode, with either alarm, as on the agent.
+            // The bundle names the mode (its diagnosis, or the most likely failing class), with
+            // either alarm, as on the agent.
             let mode = bundle.faultMode(p, inputs: example.features)
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
             if let anomaly = manifest.anomaly {

@@ -153,25 +153,18 @@ public struct TrainingRun {
             return probabilities
         }
         let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
-        let validationTrouble = validationSet.map { ModelManifest.trouble(probabilities(network, $0.x), classes: classes) }
+        let validationProbabilities = validationSet.map { probabilities(network, $0.x) }
+        let validationTrouble = validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
         // and their trends: machines of one type differ in their absolute levels.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
                                           firstInput: recipe.context == nil ? 0 : rawWidth)
-        // What names the fault mode at an alarm: the direction the inputs left healthy in, kept
-        // when it names the modes of validation's failing windows better than always naming the
-        // most common one would, and at least as well as the network's failing classes do.
-        var diagnosis = anomaly.flatMap { FaultDiagnosis.fitted(train: train, score: $0) }
-        if let fitted = diagnosis, let anomaly {
-            let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
-            let common = counts.max { $0.value < $1.value }?.key
-            let byNetwork = modes.isEmpty ? nil : FaultDiagnosis.accuracy(validation) { example in
-                ModelManifest.faultMode(probabilities(network, standardised([example])[0].x), classes: classes)
-            }
-            let byDiagnosis = FaultDiagnosis.accuracy(validation) { fitted.mode($0.features, score: anomaly) } ?? 0
-            let byCommonest = FaultDiagnosis.accuracy(validation) { _ in common } ?? 0
-            if byDiagnosis <= byCommonest || byDiagnosis < byNetwork ?? 0 { diagnosis = nil }
+        // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
+        // names validation's modes better than the commonest mode and the network do.
+        let diagnosis = anomaly.flatMap { score in
+            FaultDiagnosis.chosen(train: train, validation: validation, score: score,
+                                  networkModes: modes.isEmpty ? nil : validationProbabilities.map { ModelManifest.faultMode($0, classes: classes) })
         }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
