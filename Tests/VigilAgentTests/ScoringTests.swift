@@ -311,3 +311,93 @@ struct HealthThresholdTests {
         #expect(messages.count == 2, "the first state, then the crossing")
     }
 }
+
+@Suite("Agent scoring around a drifting sensor")
+struct DriftingSensorTests {
+    static let pumpProfile = """
+        {"type": "pump", "topics": ["plant/pump/{device}/{sensor}"], "timestamp_unit": "s",
+         "sensors": [{"name": "pressure", "unit": "bar", "kind": "value", "min": 0, "max": 100},
+                     {"name": "flow", "unit": "m3/h", "kind": "value", "min": 0, "max": 100}],
+         "features": [{"sensor": "pressure", "window": {"seconds": 600, "hop_seconds": 600}, "features": ["mean"]},
+                      {"sensor": "flow", "window": {"seconds": 600, "hop_seconds": 600}, "features": ["mean"]}]}
+        """
+
+    /// A model on pressure and flow relative to the device's first half hour: either one above
+    /// its baseline is "hot". Its anomaly spreads are 0.1%, and it judges both sensors for drift.
+    static func bundle(signedBy key: Ed25519.KeyPair) throws -> [UInt8] {
+        let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: 6, outputs: 2, weights: [0, 0, -100, -100, 0, 0, 0, 0, 100, 100, 0, 0], bias: [200, 0],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
+                                   input: input, output: output, activation: .none)
+        let window = FeatureWindowSpec.Window.time(seconds: 600, hopSeconds: 600)
+        let inputs = [ModelManifest.Input(sensor: "pressure", feature: "mean", window: window),
+                      ModelManifest.Input(sensor: "flow", feature: "mean", window: window)]
+        let manifest = ModelManifest(
+            name: "pump-health", version: "1.0.0", createdAt: "2026-11-28T00:00:00Z", deviceTypes: ["pump"], inputs: inputs,
+            context: InputContext(baselineSeconds: 1800, trendSeconds: 7200),
+            means: [5, 2, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
+            layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)],
+            anomaly: AnomalyScore(firstInput: 2, centers: [0, 0, 0, 0], scales: [0.001, 0.001, 0.001, 0.001],
+                                  alarm: AlarmPolicy(threshold: 0.99, consecutive: 100)),
+            sensorDrift: try #require(SensorDriftCheck(sensors: ["pressure", "flow"], inputs: inputs)))
+        return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
+    }
+
+    /// Two pumps, a reading a minute for 16 hours: p1's pressure steps up 10% after two hours
+    /// while its flow holds (a sensor's drift), p2's pressure and flow both move (the machine).
+    /// Both are "hot" from the step; p1's pressure is found drifting after 12 hours of moving
+    /// alone, said in its health message and the log, and the model then scores p1 with the
+    /// pressure at healthy ("healthy" again). p2 stays "hot", with no sensor suspected.
+    @Test func aSensorMovingAloneIsFoundDriftingAndScoredAtHealthy() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeFile(harness.directory.file("devices/pump.json"), Self.pumpProfile)
+        try writeBytes(harness.directory.file("models/pump-health.vgm"), Self.bundle(signedBy: key))
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        let health = MessageInbox()
+        let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
+        defer { watcher.stop() }
+        let agent = try harness.startAgent()
+        var readings: [(String, String)] = []
+        for minute in 0..<(16 * 60) {
+            for device in ["p1", "p2"] {
+                let step = minute >= 120 ? 1.1 : 1.0, wobble = Double(minute % 2) * 0.001
+                let values = [("pressure", 5 * step + wobble), ("flow", 2 * (device == "p2" ? step : 1) + wobble)]
+                for (index, (sensor, value)) in values.enumerated() {
+                    readings.append(("plant/pump/\(device)/\(sensor)",
+                                     #"{"seq": \#(2 * minute + index), "ts": \#(1750000000 + 60 * minute), "value": \#(value)}"#))
+                }
+            }
+        }
+        try publishAll(try harness.publisher(), readings)
+        try harness.waitUntilIngested(readings.count, timeout: 60)
+        agent.stop()
+        func predictions(_ device: String) throws -> [(end: Double, state: String)] {
+            try harness.query("SELECT window_end, predicted FROM predictions WHERE device = '\(device)' ORDER BY window_end").map {
+                ($0[0].double ?? 0, $0[1].string ?? "")
+            }
+        }
+        let p1 = try predictions("p1"), p2 = try predictions("p2")
+        let firstHot = try #require(p1.first { $0.state == "hot" }).end
+        let healthyAgain = try #require(p1.first { $0.end > firstHot && $0.state == "healthy" }).end
+        #expect(healthyAgain - firstHot >= SensorDriftCheck.seconds && healthyAgain - firstHot <= SensorDriftCheck.seconds + 600,
+                "\(p1.map { "\($0.end - 1750000000) \($0.state)" })")
+        #expect(p1.filter { $0.end >= healthyAgain }.allSatisfy { $0.state == "healthy" })
+        #expect(p2.count == p1.count && p2.drop { $0.state != "hot" }.allSatisfy { $0.state == "hot" } && p2.last?.state == "hot")
+
+        // Health messages up to p1's drift (p2's, published in the same order, come before it).
+        var messages: [String] = []
+        func found() -> [String] { messages.filter { $0.contains(#""device":"p1""#) && $0.contains(#""sensor_faults":["drift"]"#) } }
+        while found().isEmpty {
+            let more = collect(health, count: 1).map(\.payload)
+            if more.isEmpty { break }
+            messages += more
+        }
+        let found = found()
+        #expect(found.first?.contains(#""suspect_sensors":["pressure"]"#) == true && found.first?.contains(#""state":"healthy""#) == true,
+                "\(messages)")
+        #expect(!messages.contains { $0.contains(#""device":"p2""#) && $0.contains("drift") }, "\(messages)")
+        #expect(harness.log.all.contains { $0.contains("drifts away from its machine") && $0.contains("p1") && $0.contains("pressure") })
+    }
+}

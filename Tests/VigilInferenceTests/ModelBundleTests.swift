@@ -352,3 +352,90 @@ struct FaultDiagnosisTests {
         #expect("\(try #require(ModelBundleTests.refusal(alone)))".contains("diagnosis needs an anomaly score"))
     }
 }
+
+@Suite("Sensor drift check")
+struct SensorDriftCheckTests {
+    static let window = FeatureWindowSpec.Window.time(seconds: 3600, hopSeconds: 1800)
+    /// Eight inputs (the reference network takes 24: each with its relative value and trend);
+    /// temperature, current and pressure have a mean.
+    static let inputs: [ModelManifest.Input] = [("temperature", "mean"), ("temperature", "max"), ("current", "mean"), ("current", "std"),
+                                                ("pressure", "mean"), ("vibration", "rms"), ("vibration", "kurtosis"), ("vibration", "peak")]
+        .map { ModelManifest.Input(sensor: $0.0, feature: $0.1, window: window) }
+    static let check = SensorDriftCheck(sensors: ["temperature", "current"], inputs: inputs)!
+
+    /// Departures with temperature, current and pressure's means (anomaly inputs 0, 2 and 4) at
+    /// the given spreads from healthy.
+    static func departure(_ temperature: Double, _ current: Double, pressure: Double = 0) -> [Double] {
+        var departure = Array(repeating: 0.5, count: 16)
+        departure[0] = temperature
+        departure[2] = current
+        departure[4] = pressure
+        return departure
+    }
+
+    /// Runs the check over windows every half hour from time 0; the drifting sensors of each.
+    static func run(_ departures: [[Double]]) -> [[String]] {
+        var state = SensorDriftCheck.State()
+        return departures.enumerated().map { state.next($1, at: Double($0) * 1800, check: check) }
+    }
+
+    /// A sensor far off while the others stay near is drifting once that has lasted 12 hours
+    /// (25 windows half an hour apart), and stays so until it is back near its baseline.
+    @Test func aSensorFarOffAloneForHalfADayDrifts() {
+        let verdicts = Self.run(Array(repeating: Self.departure(7, 0.5, pressure: -2), count: 25)
+                                + [Self.departure(4, 0), Self.departure(-7, 1), Self.departure(2.9, 0), Self.departure(0, 0)])
+        #expect(verdicts.prefix(24).allSatisfy { $0.isEmpty }, "\(verdicts)")
+        #expect(verdicts[24] == ["temperature"])
+        #expect(verdicts[25] == ["temperature"] && verdicts[26] == ["temperature"], "between near and far, and on the other side: still off")
+        #expect(verdicts[27].isEmpty && verdicts[28].isEmpty, "back within 3 spreads: trusted again")
+    }
+
+    /// Wear moves sensors together: a far temperature with current (or an unjudged sensor)
+    /// past 3 spreads is not a drift; nor is a run that breaks before 12 hours.
+    @Test func sensorsMovingTogetherOrABrokenRunAreNotADrift() {
+        #expect(Self.run(Array(repeating: Self.departure(8, 3.5), count: 40)).allSatisfy { $0.isEmpty })
+        #expect(Self.run(Array(repeating: Self.departure(8, 0, pressure: -4), count: 40)).allSatisfy { $0.isEmpty })
+        let broken = Array(repeating: Self.departure(0, 8), count: 20) + [Self.departure(0, 5)] + Array(repeating: Self.departure(0, 8), count: 20)
+        #expect(Self.run(broken).allSatisfy { $0.isEmpty })
+        #expect(Self.run(broken + Array(repeating: Self.departure(0, -8), count: 5)).last == ["current"])
+    }
+
+    /// A bundle carries the check; a drifting sensor's inputs are scored at healthy (raw at the
+    /// training mean, relative and trend at the anomaly score's center) and the others as they
+    /// are. A sensor without a mean input, or a check whose anomaly score does not start at the
+    /// relative inputs, is refused.
+    @Test func bundlesCarryTheCheckAndScoreTheDriftingSensorAtHealthy() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var with = manifest
+        with.inputs = Self.inputs
+        with.context = InputContext(baselineSeconds: 3600, trendSeconds: 7200)
+        with.means = (0..<24).map { Double($0) }
+        with.anomaly = AnomalyScore(firstInput: 8, centers: (0..<16).map { 0.1 * Double($0) }, scales: Array(repeating: 0.01, count: 16),
+                                    alarm: .single)
+        with.sensorDrift = Self.check
+        let bytes = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey])
+        #expect(bundle.manifest.sensorDrift == Self.check)
+        // Temperature's relative mean 0.2 above its center (20 spreads), the others at theirs.
+        var window = (0..<8).map { 100 + Double($0) } + (0..<16).map { 0.1 * Double($0) }
+        window[8] += 0.2
+        var state = SensorDriftCheck.State()
+        for step in 0..<24 {
+            var inputs = window
+            #expect(bundle.trusted(&inputs, drift: &state, at: Double(step) * 1800).isEmpty)
+            #expect(inputs == window, "not drifting yet: scored as it is")
+        }
+        var inputs = window
+        #expect(bundle.trusted(&inputs, drift: &state, at: 24 * 1800) == ["temperature"])
+        var expected = window
+        for (input, healthy) in [(0, 0.0), (1, 1), (8, 0), (9, 0.1), (16, 0.8), (17, 0.9)] { expected[input] = healthy }
+        #expect(inputs == expected)
+
+        var refused = with
+        refused.sensorDrift = SensorDriftCheck(sensors: ["pressure"], inputs: Self.inputs)
+        refused.anomaly = AnomalyScore(centers: Array(repeating: 0, count: 24), scales: Array(repeating: 1, count: 24), alarm: .single)
+        let noContext = ModelBundle.encode(manifest: refused, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(noContext)))".contains("sensor_drift needs a context"))
+        #expect(SensorDriftCheck(sensors: ["vibration"], inputs: Self.inputs) == nil, "vibration has no mean")
+    }
+}

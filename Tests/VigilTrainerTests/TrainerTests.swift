@@ -164,6 +164,8 @@ struct TrainerTests {
         // The training deciles of every input travel with the model, for drift at the edge.
         #expect(result.manifest.inputDeciles.count == result.manifest.inputs.count)
         #expect(result.manifest.inputDeciles.allSatisfy { $0.count == 9 && $0 == $0.sorted() })
+        // Wear moves a motor's temperature and current together: a drift of either alone can be told.
+        #expect(result.manifest.sensorDrift?.sensors == ["temperature", "current"])
         // Scored as the agent scores, on the same windows (held-out fleets are scripts/bench-models' work).
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context))
@@ -413,5 +415,48 @@ struct FaultDiagnosisFittingTests {
         // One mode alone, or modes with too few windows, make no diagnosis.
         #expect(FaultDiagnosis.fitted(train: train.filter { $0.mode == "ball" }, score: score) == nil)
         #expect(FaultDiagnosis.fitted(train: Array(train.prefix(12)), score: score) == nil)
+    }
+}
+
+@Suite("Sensor drift check fitting")
+struct SensorDriftCheckFittingTests {
+    static let window = FeatureWindowSpec.Window.time(seconds: 3600, hopSeconds: 1800)
+    static let inputs = [ModelManifest.Input(sensor: "vibration", feature: "mean", window: window),
+                         ModelManifest.Input(sensor: "temperature", feature: "mean", window: window)]
+    static let score = AnomalyScore(firstInput: 2, centers: [0, 0, 0, 0], scales: [1, 1, 1, 1], alarm: .single)
+
+    /// A device's windows every half hour for three days, with vibration's and temperature's
+    /// means `moved(hour)` spreads from healthy.
+    static func device(_ name: String, _ moved: (Double) -> (vibration: Double, temperature: Double)) -> [Dataset.Example] {
+        (0..<144).map { step in
+            let (vibration, temperature) = moved(Double(step) / 2)
+            return Dataset.Example(device: name, windowEnd: Double(step) * 1800, features: [1, 1, vibration, temperature, 0, 0], label: 0)
+        }
+    }
+
+    /// Ten devices: wear moves vibration alone for a day before most of them fail (as a fan's
+    /// vibration rises before its temperature), so vibration is not judged; temperature moves
+    /// alone in one device, a drift, and is. In two devices of ten it would rule itself out too.
+    @Test func sensorsThatWearMovesAloneAreNotJudged() throws {
+        let fault = 60.0 * 3600
+        var train: [Dataset.Example] = [], faults: [String: [Dataset.Fault]] = [:]
+        for index in 0..<6 {
+            train += Self.device("wearing-\(index)") { hour in (hour > 30 && hour < 60 ? 8 : 0, 0) }
+            faults["wearing-\(index)"] = [.init(time: fault)]
+        }
+        // Far for 10 hours before a fault and 10 after it: two lives, no 12-hour run in either.
+        train += Self.device("across-a-repair") { hour in (0, hour > 50 && hour < 70 ? 8 : 0) }
+        faults["across-a-repair"] = [.init(time: fault)]
+        train += Self.device("healthy") { _ in (0.5, -0.5) }
+        let drifting = Self.device("drifting") { hour in (0, hour / 4) }
+        let dataset = Dataset(featureNames: [], examples: [], faults: faults)
+        let check = try #require(SensorDriftCheck.fitted(train: train + drifting + Self.device("sound") { _ in (0, 0) }, in: dataset,
+                                                         inputs: Self.inputs, score: Self.score))
+        #expect(check.sensors == ["temperature"])
+        let twice = drifting + drifting.map { Dataset.Example(device: "drifting-too", windowEnd: $0.windowEnd, features: $0.features, label: 0) }
+        #expect(SensorDriftCheck.fitted(train: train + twice, in: dataset, inputs: Self.inputs, score: Self.score) == nil)
+        // Without a context, the anomaly score looks at absolute levels: no check.
+        let absolute = AnomalyScore(centers: Array(repeating: 0, count: 6), scales: Array(repeating: 1, count: 6), alarm: .single)
+        #expect(SensorDriftCheck.fitted(train: train + drifting, in: dataset, inputs: Self.inputs, score: absolute) == nil)
     }
 }

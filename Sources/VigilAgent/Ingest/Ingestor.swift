@@ -68,6 +68,7 @@ final class Ingestor {
     private var sizeLimit = LogRateLimit()
     private var dataLossLimit = LogRateLimit()
     private var stuckLimit = LogRateLimit()
+    private var driftLimit = LogRateLimit()
 
     private var routes: [String: Route] = [:]
     private var devices: [Device] = []
@@ -508,6 +509,10 @@ final class Ingestor {
                                               prediction.anomalyAlarm))
                 if prediction.alarm, case .aroundAlarms(let seconds) = rawReadings[device.profile] {
                     try queueReadings(device: index, around: prediction.windowEnd, seconds: seconds)
+                }
+                if prediction.changed, !prediction.driftingSensors.isEmpty {
+                    logger.log(.warning, "a sensor drifts away from its machine: scored with its inputs at healthy", limit: &driftLimit,
+                               metadata: ["device": "\(device.name)", "sensors": "\(prediction.driftingSensors.joined(separator: ","))"])
                 }
                 if prediction.changed {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction.health(device: device.name)) }

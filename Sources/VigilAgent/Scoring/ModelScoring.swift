@@ -30,6 +30,8 @@ struct ModelScoring {
         let faultMode: String?
         /// What is wrong with the device's data (`DataQuality`), by name.
         let sensorFaults: [String]
+        /// The sensors judged drifting (`SensorDriftCheck`), whose inputs the model took at healthy.
+        let driftingSensors: [String]
         let latencySeconds: Double
 
         /// The device's health message (`vigil/<agent>/health/<device>`).
@@ -39,7 +41,9 @@ struct ModelScoring {
                 "alarm": .bool(alarm), "anomaly": anomaly.map(JSONValue.number) ?? .null, "anomaly_alarm": .bool(anomalyAlarm),
                 "anomaly_inputs": .array(anomalyInputs.map(JSONValue.string)),
                 "probabilities": .array(probabilities.map(JSONValue.number)), "window_end": .number(windowEnd),
-                "fault_mode": faultMode.map(JSONValue.string) ?? .null, "sensor_faults": .array(sensorFaults.map(JSONValue.string)),
+                "fault_mode": faultMode.map(JSONValue.string) ?? .null,
+                "sensor_faults": .array((sensorFaults + (driftingSensors.isEmpty ? [] : ["drift"])).sorted().map(JSONValue.string)),
+                "suspect_sensors": .array(driftingSensors.map(JSONValue.string)),
             ]
         }
     }
@@ -93,6 +97,8 @@ struct ModelScoring {
         var anomalyAlarm = AlarmPolicy.State()
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
+        var drift = SensorDriftCheck.State()
+        var drifting: [String] = []
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -209,6 +215,7 @@ struct ModelScoring {
             } else {
                 inputs = raw
             }
+            let drifting = model.bundle.trusted(&inputs, drift: &state.drift, at: windowEnd)
             model.bundle.probabilities(raw: inputs, scratch: &vector, into: &output)
             let probabilities = output
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
@@ -226,8 +233,9 @@ struct ModelScoring {
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
-                || state.sensorFaults != sensorFaults
+                || state.sensorFaults != sensorFaults || state.drifting != drifting
             state.predicted = predicted
+            state.drifting = drifting
             state.alert = alert
             state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state
@@ -236,6 +244,7 @@ struct ModelScoring {
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
                                                       anomalyInputs: furthest,
                                                       faultMode: model.bundle.faultMode(probabilities, inputs: inputs), sensorFaults: sensorFaults,
+                                                      driftingSensors: drifting,
                                                       latencySeconds: MonotonicClock.now() - started))
         }
         return observation

@@ -29,3 +29,22 @@ extension ModelBundle {
         return ModelManifest.faultMode(probabilities, classes: manifest.classes)
     }
 }
+
+extension ModelBundle {
+    /// Judges a window's network `inputs` for drifting sensors (`SensorDriftCheck`, when the
+    /// bundle has one) and puts each drifting sensor's inputs where healthy windows have them (its
+    /// raw inputs at the training mean, relative and trend at the anomaly score's healthy center),
+    /// so the model scores on the inputs it can trust. Returns the drifting sensors.
+    public func trusted(_ inputs: inout [Double], drift state: inout SensorDriftCheck.State, at time: Double) -> [String] {
+        guard let check = manifest.sensorDrift, let anomaly = manifest.anomaly else { return [] }
+        let drifting = state.next(anomaly.departure(inputs), at: time, check: check)
+        guard !drifting.isEmpty else { return [] }
+        let raw = manifest.inputs.count
+        for (index, input) in manifest.inputs.enumerated() where drifting.contains(input.sensor) {
+            inputs[index] = manifest.means[index]
+            inputs[raw + index] = anomaly.centers[index]
+            inputs[2 * raw + index] = anomaly.centers[raw + index]
+        }
+        return drifting
+    }
+}

@@ -64,6 +64,8 @@ public struct ModelManifest: Sendable, Equatable {
     /// What names the fault mode at an alarm, in the anomaly score's terms (bundles may have
     /// none: then the network's most likely failing class does, if it has one per mode).
     public var diagnosis: FaultDiagnosis?
+    /// Which sensors are judged for drift, in the anomaly score's terms (bundles may have none).
+    public var sensorDrift: SensorDriftCheck?
     /// Per input, the nine inner decile edges of its training values: what input drift is
     /// measured against (empty in bundles made without them).
     public var inputDeciles: [[Double]]
@@ -74,7 +76,8 @@ public struct ModelManifest: Sendable, Equatable {
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
                 means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer],
                 rounding: QuantizedMultiplier.Rounding = .single,
-                alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, diagnosis: FaultDiagnosis? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
+                alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, diagnosis: FaultDiagnosis? = nil,
+                sensorDrift: SensorDriftCheck? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
@@ -91,6 +94,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.alarm = alarm
         self.anomaly = anomaly
         self.diagnosis = diagnosis
+        self.sensorDrift = sensorDrift
         self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
@@ -195,6 +199,9 @@ public struct ModelManifest: Sendable, Equatable {
             fields.append(("diagnosis", ["modes": .array(diagnosis.modes.map(JSONValue.string)),
                                          "signatures": .array(diagnosis.signatures.map { .array($0.map(JSONValue.number)) })]))
         }
+        if let sensorDrift {
+            fields.append(("sensor_drift", ["sensors": .array(sensorDrift.sensors.map(JSONValue.string))]))
+        }
         return .object(fields)
     }
 
@@ -288,6 +295,15 @@ public struct ModelManifest: Sendable, Equatable {
                 let signatures = try rowsOfNumbers(entry, "signatures")
                 diagnosis = FaultDiagnosis(modes: modes, signatures: signatures)
             }
+            var sensorDrift: SensorDriftCheck?
+            if reader.value("sensor_drift") != nil {
+                let entry = try reader.object("sensor_drift")
+                let sensors = try entry.strings("sensors")
+                guard let check = SensorDriftCheck(sensors: sensors, inputs: inputs) else {
+                    throw entry.error("sensors", "each needs a mean input, got \(sensors.joined(separator: ", "))")
+                }
+                sensorDrift = check
+            }
             var inputDeciles: [[Double]] = []
             if reader.value("input_deciles") != nil {
                 inputDeciles = try rowsOfNumbers(reader, "input_deciles")
@@ -299,7 +315,7 @@ public struct ModelManifest: Sendable, Equatable {
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
                                  context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
-                                 anomaly: anomaly, diagnosis: diagnosis,
+                                 anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
@@ -344,6 +360,11 @@ public struct ModelManifest: Sendable, Equatable {
             guard diagnosis.modes.count >= 2, diagnosis.signatures.count == diagnosis.modes.count,
                   diagnosis.signatures.allSatisfy({ $0.count == anomaly.centers.count && $0.allSatisfy(\.isFinite) }) else {
                 throw .manifestInvalid("diagnosis needs two modes or more and one signature of \(anomaly.centers.count) finite numbers per mode")
+            }
+        }
+        if sensorDrift != nil {
+            guard context != nil, let anomaly, anomaly.firstInput == inputs.count else {
+                throw .manifestInvalid("sensor_drift needs a context and an anomaly score from the first relative input on, in whose terms it judges")
             }
         }
         if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= networkInputs

@@ -19,6 +19,9 @@ public struct ModelEvaluation: Sendable {
     /// A window in either alarm (the classifier's or the anomaly score's), as a maintenance team
     /// reading the health messages would act, when the bundle has an anomaly score.
     public var eitherAlarm: AlarmEvaluation?
+    /// Per device, the sensors the bundle's drift check found drifting at some window
+    /// (`SensorDriftCheck`); those windows were scored with the sensors' inputs at healthy.
+    public var driftingSensors: [String: [String]]
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
@@ -42,6 +45,7 @@ public struct ModelEvaluation: Sendable {
         var probabilities: [[Double]] = []
         var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = [], either: [AlarmEvaluation.Window] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
+        var driftStates: [String: SensorDriftCheck.State] = [:], drifting: [String: Set<String>] = [:]
         var lastEnd: [String: Double] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent,
         // whose alarm states start afresh after a fault's repair.
@@ -50,23 +54,28 @@ public struct ModelEvaluation: Sendable {
             if dataset.faults[example.device]?.contains(after: previous, upTo: example.windowEnd) == true {
                 states[example.device] = nil
                 anomalyStates[example.device] = nil
+                driftStates[example.device] = nil
             }
-            bundle.probabilities(raw: example.features, scratch: &scratch, into: &output, float: float)
+            var features = example.features
+            let found = bundle.trusted(&features, drift: &driftStates[example.device, default: SensorDriftCheck.State()], at: example.windowEnd)
+            if !found.isEmpty { drifting[example.device, default: []].formUnion(found) }
+            bundle.probabilities(raw: features, scratch: &scratch, into: &output, float: float)
             let p = output
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
             // The bundle names the mode (its diagnosis, or the most likely failing class), with
             // either alarm, as on the agent.
-            let mode = bundle.faultMode(p, inputs: example.features)
+            let mode = bundle.faultMode(p, inputs: features)
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
             if let anomaly = manifest.anomaly {
-                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(example.features), policy: anomaly.alarm)
+                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(features), policy: anomaly.alarm)
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
                 either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }
         }
         arithmetic = float == nil ? "int8" : "float"
+        driftingSensors = drifting.mapValues { $0.sorted() }
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
@@ -113,6 +122,7 @@ public struct ModelEvaluation: Sendable {
             "by_mode": Self.byMode(alarms),
             "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
             "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
+            "drifting_sensors": .object(driftingSensors.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map(JSONValue.string))) }),
         ]
     }
 
@@ -189,6 +199,10 @@ public struct ModelEvaluation: Sendable {
             line += "; by mode: " + other.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
                 .joined(separator: ", ")
             lines.append(line)
+        }
+        if !driftingSensors.isEmpty {
+            lines.append("sensors found drifting (scored with their inputs at healthy): "
+                         + driftingSensors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: "+"))" }.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
     }

@@ -26,6 +26,9 @@ public enum TrainingReport {
             lines.append("| anomaly score (fitted on known-healthy windows) | level at \(rounded(anomaly.alarm.threshold)) on "
                          + "\(anomaly.alarm.consecutive) windows in a row | |")
         }
+        if let check = result.manifest.sensorDrift {
+            lines.append("| sensors judged for drift (moving alone, as wear rarely moves them) | \(check.sensors.joined(separator: ", ")) | |")
+        }
         if let context = result.manifest.context {
             lines.append("| inputs | each also relative to the device's first \(rounded(context.baselineSeconds / 3600)) h and its trend "
                          + "(\(rounded(context.trendSeconds / 3600)) h) | |")

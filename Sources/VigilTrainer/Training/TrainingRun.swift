@@ -166,6 +166,14 @@ public struct TrainingRun {
             FaultDiagnosis.chosen(train: train, validation: validation, score: score,
                                   networkModes: modes.isEmpty ? nil : validationProbabilities.map { ModelManifest.faultMode($0, classes: classes) })
         }
+        var inputs: [ModelManifest.Input] = []
+        for spec in options.profile.features {
+            for feature in spec.features {
+                inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
+            }
+        }
+        // Which sensors a drift can be told on: those that wear rarely moves alone.
+        let sensorDrift = anomaly.flatMap { SensorDriftCheck.fitted(train: train, in: dataset, inputs: inputs, score: $0) }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
@@ -208,18 +216,12 @@ public struct TrainingRun {
             gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
         }
 
-        var inputs: [ModelManifest.Input] = []
-        for spec in options.profile.features {
-            for feature in spec.features {
-                inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
-            }
-        }
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
             layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
-            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),

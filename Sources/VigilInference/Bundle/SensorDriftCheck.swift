@@ -1,0 +1,64 @@
+/// Tells a drifting sensor from a wearing machine. Wear moves a machine's sensors together (a
+/// motor's temperature with its current, a pump's pressure with its flow); a sensor that drifts
+/// moves alone. A judged sensor whose mean has left the device's baseline by `far` healthy
+/// spreads (the anomaly score's) while every other sensor's mean stays within `near`, for
+/// `seconds` of windows in a row, is drifting until it comes back within `near`. The trainer
+/// judges only sensors that wear rarely moves alone in its training fleet (a fan's vibration
+/// rises days before its temperature: not judged); the agent and `evaluate` apply it with this
+/// one piece of code, and score the window with the drifting sensor's inputs at healthy.
+public struct SensorDriftCheck: Sendable, Equatable {
+    /// The sensors judged, as the profile names them.
+    public let sensors: [String]
+    /// Per judged sensor, and per sensor with a `mean` input (the ones that must stay near), the
+    /// index among the anomaly score's inputs of that mean relative to the device's baseline.
+    let judged: [Int]
+    let levels: [Int]
+
+    public static let far = 6.0
+    public static let near = 3.0
+    public static let seconds = 43_200.0
+
+    /// A check of `sensors` for a model with context taking `inputs`; nil if one of them has no
+    /// `mean` input.
+    public init?(sensors: [String], inputs: [ModelManifest.Input]) {
+        var first: [String: Int] = [:]
+        for (index, input) in inputs.enumerated() where input.feature == "mean" && first[input.sensor] == nil { first[input.sensor] = index }
+        var judged: [Int] = []
+        for sensor in sensors {
+            guard let index = first[sensor] else { return nil }
+            judged.append(index)
+        }
+        self.sensors = sensors
+        self.judged = judged
+        levels = first.values.sorted()
+    }
+
+    /// One device's verdicts, window after window since installation or a repair.
+    public struct State: Sendable {
+        /// Per judged sensor, when its current run alone far off began, and whether it drifts.
+        private var since: [Double?] = []
+        private var drifting: [Bool] = []
+
+        public init() {}
+
+        /// Takes the departure from healthy (`AnomalyScore.departure`) of the window ending at
+        /// `time`; returns the sensors drifting now.
+        public mutating func next(_ departure: [Double], at time: Double, check: SensorDriftCheck) -> [String] {
+            if since.count != check.judged.count {
+                since = Array(repeating: nil, count: check.judged.count)
+                drifting = Array(repeating: false, count: check.judged.count)
+            }
+            var found: [String] = []
+            for (position, index) in check.judged.enumerated() {
+                let level = abs(departure[index])
+                let alone = level > SensorDriftCheck.far
+                    && check.levels.allSatisfy { $0 == index || abs(departure[$0]) < SensorDriftCheck.near }
+                since[position] = alone ? since[position] ?? time : nil
+                if let start = since[position], time - start >= SensorDriftCheck.seconds { drifting[position] = true }
+                if level < SensorDriftCheck.near { drifting[position] = false }
+                if drifting[position] { found.append(check.sensors[position]) }
+            }
+            return found
+        }
+    }
+}
