@@ -14,8 +14,12 @@ public struct SensorDriftCheck: Sendable, Equatable {
     let judged: [Int]
     let levels: [Int]
 
+    /// Healthy spreads a judged sensor's mean must be off (the anomaly score clips at 8), and
+    /// within which every other sensor's must stay; chosen on the tuning fleets.
     public static let far = 6.0
     public static let near = 3.0
+    /// How long a sensor must be off alone: 12 hours, longer than a spiking sensor's runs of
+    /// off windows and short against the days a drift lasts.
     public static let seconds = 43_200.0
 
     /// A check of `sensors` for a model with context taking `inputs`; nil if one of them has no
@@ -44,6 +48,7 @@ public struct SensorDriftCheck: Sendable, Equatable {
         /// Takes the departure from healthy (`AnomalyScore.departure`) of the window ending at
         /// `time`; returns the sensors drifting now.
         public mutating func next(_ departure: [Double], at time: Double, check: SensorDriftCheck) -> [String] {
+            // A device's state is made before its model's check is known: sized at the first window.
             if since.count != check.judged.count {
                 since = Array(repeating: nil, count: check.judged.count)
                 drifting = Array(repeating: false, count: check.judged.count)

@@ -22,6 +22,8 @@ public struct ModelEvaluation: Sendable {
     /// Per device, the sensors the bundle's drift check found drifting at some window
     /// (`SensorDriftCheck`); those windows were scored with the sensors' inputs at healthy.
     public var driftingSensors: [String: [String]]
+    /// The sensors the bundle judges for drift.
+    public var sensorsJudged: [String]
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
@@ -76,6 +78,7 @@ public struct ModelEvaluation: Sendable {
         }
         arithmetic = float == nil ? "int8" : "float"
         driftingSensors = drifting.mapValues { $0.sorted() }
+        sensorsJudged = manifest.sensorDrift?.sensors ?? []
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
@@ -122,6 +125,7 @@ public struct ModelEvaluation: Sendable {
             "by_mode": Self.byMode(alarms),
             "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
             "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
+            "sensors_judged_for_drift": .array(sensorsJudged.map(JSONValue.string)),
             "drifting_sensors": .object(driftingSensors.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map(JSONValue.string))) }),
         ]
     }
