@@ -23,6 +23,29 @@ public final class FeatureStream {
             self.values = values
             constant = statistics.count >= DeviceProfile.minimumSamplesPerWindow && statistics.min == statistics.max
         }
+
+        /// Whether a stored window read one value throughout (`constant`), told from its
+        /// features `names` alone: a spread of 0 (`std`, `peak_to_peak`), or a `max` equal to its
+        /// `min` or `mean`, over at least `DeviceProfile.minimumSamplesPerWindow` samples. Nil when
+        /// its features cannot tell.
+        public static func constant(names: [String], values: [Double], sampleCount: Int) -> Bool? {
+            func value(_ name: String) -> Double? { names.firstIndex(of: name).map { values[$0] } }
+            let oneValue: Bool
+            if let std = value("std") {
+                oneValue = std == 0
+            } else if let range = value("peak_to_peak") {
+                oneValue = range == 0
+            } else if let max = value("max"), let min = value("min") {
+                oneValue = max == min
+            } else if let max = value("max"), let mean = value("mean") {
+                // A mean from running sums may differ from the one value by rounding; a live
+                // window's max lies above its mean by a share of its spread.
+                oneValue = abs(max - mean) <= 1e-9 * Swift.max(abs(max), 1)
+            } else {
+                return nil
+            }
+            return oneValue && sampleCount >= DeviceProfile.minimumSamplesPerWindow
+        }
     }
 
     public let spec: FeatureWindowSpec

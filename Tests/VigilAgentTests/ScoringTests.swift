@@ -88,7 +88,8 @@ struct ScoringTests {
 @Suite("Agent scoring around a stuck sensor")
 struct StuckSensorTests {
     /// Readings that repeat one value for whole windows are a stuck sensor: the windows are
-    /// counted, the model does not score them and says why, once, and scores again after.
+    /// counted, the model does not score them and says why, once, and scores again after; the
+    /// trainer's dataset leaves the same windows out.
     /// With `"stuck_check": false` on the sensor (a coarse one may hold one reading), every
     /// window is scored as before.
     @Test(arguments: [true, false])
@@ -111,8 +112,10 @@ struct StuckSensorTests {
             ("plant/motor/m1/temperature",
              #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#((20..<40).contains(second) ? 60 : 40 + second % 7)}"#)
         }
-        try publishAll(try harness.publisher(), readings)
+        // A fault after them, so the trainer labels them.
+        try publishAll(try harness.publisher(), readings + [("vigil/maintenance/m1", #"{"kind": "fault", "ts": 1750000100}"#)])
         try harness.waitUntilIngested(readings.count)
+        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
         agent.stop()
         let scored = try harness.query("SELECT window_end - 1750000000 FROM predictions ORDER BY id").map { $0[0] }
         guard stuckCheck else {
@@ -122,6 +125,16 @@ struct StuckSensorTests {
         }
         #expect(scored == [.real(10), .real(20), .real(50), .real(60)])
         #expect(try harness.counter("constant_windows") == 2 && harness.counter("abstentions") == 2)
+        // The trainer leaves out the windows the agent did not score, told from their stored
+        // features alone (a max equal to the mean), so evaluate scores what the agent scored.
+        try writeFile(harness.directory.file("temperature.json"), """
+            {"type": "motor", "topics": ["plant/motor/{device}/{sensor}"], "timestamp_unit": "s",
+             "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}],
+             "features": [{"sensor": "temperature", "window": {"seconds": 10, "hop_seconds": 10}, "features": ["count", "mean", "max"]}]}
+            """)
+        let dataset = try openDatasetSource(harness.database).dataset(profile: DeviceProfile.load(file: harness.directory.file("temperature.json")),
+                                                                      rule: LabelRule(horizon: 48 * 3600))
+        #expect(dataset.examples.map { $0.windowEnd - 1750000000 } == [10, 20, 50, 60] && dataset.stuckWindows == ["m1": 2])
         // Health messages up to the first one after the sensor came back (the window ending at 50).
         var messages: [String] = []
         while !messages.contains(where: { $0.contains(#""window_end":1750000050"#) }) {

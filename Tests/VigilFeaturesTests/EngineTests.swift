@@ -152,3 +152,26 @@ struct SummarisedTimeWindowTests {
         #expect(worst < 1, "largest difference \(worst) of the tolerance")
     }
 }
+
+@Suite("A stuck window from its stored features")
+struct StoredConstantTests {
+    /// The windows a stream marks constant are told from their features alone, whichever of
+    /// std, peak-to-peak, min and max, or mean and max the spec computes; a live window is not,
+    /// nor one of fewer samples than a stuck verdict needs; features that cannot tell give nil.
+    @Test func storedFeaturesTellAStuckWindow() {
+        let spec = FeatureWindowSpec(sensor: 0, window: .time(seconds: 10, hopSeconds: 10), features: ["mean", "max", "std", "min", "peak_to_peak"])
+        let stream = FeatureStream(spec: spec, sampleRateHz: nil)
+        var rows: [FeatureStream.Row] = []
+        // 0.1 is not a binary fraction: a mean from sums of it may round away from it.
+        for second in 0..<41 { stream.append(timestamp: Double(second), value: second < 20 ? 0.1 : 20 + Double(second % 3)) { rows.append($0) } }
+        #expect(rows.map(\.constant) == [true, true, false, false])
+        for row in rows {
+            for names in [["mean", "max"], ["std"], ["min", "max"], ["peak_to_peak"]] {
+                let values = names.map { row.values[spec.features.firstIndex(of: $0)!] }
+                #expect(FeatureStream.Row.constant(names: names, values: values, sampleCount: row.sampleCount) == row.constant, "\(names) \(row)")
+            }
+        }
+        #expect(FeatureStream.Row.constant(names: ["std"], values: [0], sampleCount: 9) == false)
+        #expect(FeatureStream.Row.constant(names: ["mean", "slope"], values: [1, 0], sampleCount: 20) == nil)
+    }
+}

@@ -42,13 +42,17 @@ public struct Dataset: Sendable {
     /// against.
     public var faults: [String: [Fault]]
     public var spans: [String: (start: Double, end: Double)]
+    /// Per device, the windows left out because a sensor's latest window read one value
+    /// throughout: the agent does not score them (it abstains, naming the stuck sensor).
+    public var stuckWindows: [String: Int]
 
     public init(featureNames: [String], examples: [Example], faults: [String: [Fault]] = [:],
-                spans: [String: (start: Double, end: Double)] = [:]) {
+                spans: [String: (start: Double, end: Double)] = [:], stuckWindows: [String: Int] = [:]) {
         self.featureNames = featureNames
         self.examples = examples
         self.faults = faults
         self.spans = spans
+        self.stuckWindows = stuckWindows
     }
 
     /// Per device, the first `train` share of its windows (by time) for training, the next
@@ -79,7 +83,7 @@ extension Dataset {
     /// The windows, faults and spans of the devices `keep` accepts.
     public func subset(_ keep: (String) -> Bool) -> Dataset {
         Dataset(featureNames: featureNames, examples: examples.filter { keep($0.device) }, faults: faults.filter { keep($0.key) },
-                spans: spans.filter { keep($0.key) })
+                spans: spans.filter { keep($0.key) }, stuckWindows: stuckWindows.filter { keep($0.key) })
     }
 
     /// The agents of a trainer store's devices (`agent/device`), sorted; empty for one agent's database.

@@ -1,4 +1,5 @@
 import VigilCore
+import VigilFeatures
 import VigilFleet
 import VigilInference
 import VigilStore
@@ -43,6 +44,8 @@ extension DatasetSource {
     /// device's last repair (as the agent scores). Feature windows are matched on their full
     /// identity (device type, sensor, canonical window, names). With a `context`, each example
     /// holds the network's inputs (`InputContext`), and windows a baseline took are left out.
+    /// Windows the agent does not score are left out as it leaves them: those whose latest window
+    /// of a sensor read one value throughout (stuck), counted in `stuckWindows`.
     public func dataset(profile: DeviceProfile, rule: LabelRule, context: InputContext? = nil) throws -> Dataset {
         var names: [String] = []
         var setIDs: [Int64] = []
@@ -64,25 +67,32 @@ extension DatasetSource {
                 repairs[row[0].string ?? "", default: []].append(row[2].double ?? 0)
             }
         }
-        // Every window of every spec, per device, in time order.
-        var windows: [String: [(end: Double, spec: Int, values: [Double])]] = [:]
+        // Every window of every spec, per device, in time order, and whether its sensor was stuck.
+        var windows: [String: [(end: Double, spec: Int, values: [Double], stuck: Bool)]] = [:]
         let query = try database.prepare("""
-            SELECT (SELECT \(deviceKey) FROM series s WHERE s.id = f.series), f.window_end, f.vector FROM features f
+            SELECT (SELECT \(deviceKey) FROM series s WHERE s.id = f.series), f.window_end, f.vector, f.sample_count FROM features f
             WHERE f.feature_set = ? ORDER BY f.window_end
             """)
         for (spec, id) in setIDs.enumerated() {
+            let features = profile.features[spec]
+            let stuckCheck = profile.sensors[features.sensor].stuckCheck
             for row in try query.rows([.integer(id)]) {
                 guard case .blob(let bytes) = row[2] else { continue }
-                windows[row[0].string ?? "", default: []].append((row[1].double ?? 0, spec, FleetTables.vector(bytes)))
+                let values = FleetTables.vector(bytes)
+                let stuck = stuckCheck && FeatureStream.Row.constant(names: features.features, values: values,
+                                                                    sampleCount: Int(row[3].int64 ?? 0)) == true
+                windows[row[0].string ?? "", default: []].append((row[1].double ?? 0, spec, values, stuck))
             }
         }
         var examples: [Dataset.Example] = []
+        var stuckWindows: [String: Int] = [:]
         var spans: [String: (start: Double, end: Double)] = [:]
         for (device, all) in windows.sorted(by: { $0.key < $1.key }) {
             let ordered = all.sorted { $0.end < $1.end || ($0.end == $1.end && $0.spec < $1.spec) }
             let dataEnd = ordered.last?.end ?? 0
             spans[device] = (ordered.first?.end ?? 0, dataEnd)
             var latest: [Int: [Double]] = [:]
+            var stuck: Set<Int> = []
             var state = InputContext.State()
             var inputs: [Double] = []
             var pendingRepairs = repairs[device] ?? []
@@ -91,11 +101,17 @@ extension DatasetSource {
                 // A repair restores the machine: windows from before it no longer describe it.
                 while let repair = pendingRepairs.first, repair <= window.end {
                     latest.removeAll()
+                    stuck.removeAll()
                     state = InputContext.State()
                     pendingRepairs.removeFirst()
                 }
                 latest[window.spec] = window.values
+                if window.stuck { stuck.insert(window.spec) } else { stuck.remove(window.spec) }
                 guard window.spec == 0, latest.count == setIDs.count else { continue }
+                guard stuck.isEmpty else {
+                    stuckWindows[device, default: 0] += 1
+                    continue
+                }
                 let raw = (0..<setIDs.count).flatMap { latest[$0]! }
                 if let context {
                     guard state.next(raw, at: window.end, context: context, into: &inputs) else { continue }
@@ -108,7 +124,8 @@ extension DatasetSource {
                                       soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes)))
             }
         }
-        return Dataset(featureNames: InputContext.names(names, for: context), examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
+        return Dataset(featureNames: InputContext.names(names, for: context), examples: examples, faults: faults.filter { spans[$0.key] != nil },
+                       spans: spans, stuckWindows: stuckWindows)
     }
 
     /// How many fault events the devices of `deviceType` have had.

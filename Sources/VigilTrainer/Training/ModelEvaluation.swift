@@ -24,6 +24,9 @@ public struct ModelEvaluation: Sendable {
     public var driftingSensors: [String: [String]]
     /// The sensors the bundle judges for drift.
     public var sensorsJudged: [String]
+    /// Windows not scored, as the agent does not score them: a sensor's window read one value
+    /// throughout (stuck).
+    public var stuckWindows: Int
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
@@ -79,6 +82,7 @@ public struct ModelEvaluation: Sendable {
         arithmetic = float == nil ? "int8" : "float"
         driftingSensors = drifting.mapValues { $0.sorted() }
         sensorsJudged = manifest.sensorDrift?.sensors ?? []
+        stuckWindows = dataset.stuckWindows.values.reduce(0, +)
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
@@ -125,6 +129,7 @@ public struct ModelEvaluation: Sendable {
             "by_mode": Self.byMode(alarms),
             "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
             "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
+            "stuck_windows_not_scored": .number(Double(stuckWindows)),
             "sensors_judged_for_drift": .array(sensorsJudged.map(JSONValue.string)),
             "drifting_sensors": .object(driftingSensors.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map(JSONValue.string))) }),
         ]
@@ -203,6 +208,9 @@ public struct ModelEvaluation: Sendable {
             line += "; by mode: " + other.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
                 .joined(separator: ", ")
             lines.append(line)
+        }
+        if stuckWindows > 0 {
+            lines.append("windows not scored, as on the agent (a sensor read one value throughout: stuck): \(stuckWindows)")
         }
         if !driftingSensors.isEmpty {
             lines.append("sensors found drifting (scored with their inputs at healthy): "
