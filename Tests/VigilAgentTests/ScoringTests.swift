@@ -88,8 +88,9 @@ struct ScoringTests {
 @Suite("Agent scoring around a stuck sensor")
 struct StuckSensorTests {
     /// Readings that repeat one value for whole windows are a stuck sensor: the windows are
-    /// counted, the model does not score them and says why, once, and scores again after; the
-    /// trainer's dataset leaves the same windows out.
+    /// counted, a model that cannot do without the sensor (no context) does not score them and
+    /// says why, once, and scores again after; the trainer's dataset names the same windows' stuck
+    /// sensor.
     /// With `"stuck_check": false` on the sensor (a coarse one may hold one reading), every
     /// window is scored as before.
     @Test(arguments: [true, false])
@@ -125,8 +126,8 @@ struct StuckSensorTests {
         }
         #expect(scored == [.real(10), .real(20), .real(50), .real(60)])
         #expect(try harness.counter("constant_windows") == 2 && harness.counter("abstentions") == 2)
-        // The trainer leaves out the windows the agent did not score, told from their stored
-        // features alone (a max equal to the mean), so evaluate scores what the agent scored.
+        // The trainer's dataset names the stuck sensor of the same windows, told from their stored
+        // features alone (a max equal to the mean), so evaluate scores as the agent does.
         try writeFile(harness.directory.file("temperature.json"), """
             {"type": "motor", "topics": ["plant/motor/{device}/{sensor}"], "timestamp_unit": "s",
              "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}],
@@ -134,7 +135,8 @@ struct StuckSensorTests {
             """)
         let dataset = try openDatasetSource(harness.database).dataset(profile: DeviceProfile.load(file: harness.directory.file("temperature.json")),
                                                                       rule: LabelRule(horizon: 48 * 3600))
-        #expect(dataset.examples.map { $0.windowEnd - 1750000000 } == [10, 20, 50, 60] && dataset.stuckWindows == ["m1": 2])
+        #expect(dataset.examples.map { "\($0.windowEnd - 1750000000) \($0.stuckSensors)" }
+                == ["10.0 []", "20.0 []", "30.0 [\"temperature\"]", "40.0 [\"temperature\"]", "50.0 []", "60.0 []"])
         // Health messages up to the first one after the sensor came back (the window ending at 50).
         var messages: [String] = []
         while !messages.contains(where: { $0.contains(#""window_end":1750000050"#) }) {
@@ -357,12 +359,15 @@ struct DriftingSensorTests {
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
-    /// Two pumps, a reading a minute for 16 hours: p1's pressure steps up 10% after two hours
-    /// while its flow holds (a sensor's drift), p2's pressure and flow both move (the machine).
-    /// Both are "hot" from the step; p1's pressure is found drifting after 12 hours of moving
-    /// alone, said in its health message and the log, and the model then scores p1 with the
-    /// pressure at healthy ("healthy" again). p2 stays "hot", with no sensor suspected.
-    @Test func aSensorMovingAloneIsFoundDriftingAndScoredAtHealthy() throws {
+    /// Three pumps, a reading a minute for 16 hours: p1's pressure steps up 10% after two hours
+    /// while its flow holds (a sensor's drift), p2's pressure and flow both move (the machine),
+    /// p3's pressure moves while its flow sensor sticks at one reading. All are "hot" from the
+    /// step; p1's pressure is found drifting after 12 hours of moving alone, said in its health
+    /// message and the log, and the model then scores p1 with the pressure at healthy ("healthy"
+    /// again). p2 stays "hot", with no sensor suspected. p3 is scored throughout with its stuck
+    /// flow at healthy (no abstention), stays "hot" (beside a stuck sensor nothing moves alone),
+    /// and says the flow is stuck.
+    @Test func aSensorMovingAloneIsFoundDriftingAndAStuckOneIsTakenAtHealthy() throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
         try writeFile(harness.directory.file("devices/pump.json"), Self.pumpProfile)
@@ -374,9 +379,10 @@ struct DriftingSensorTests {
         let agent = try harness.startAgent()
         var readings: [(String, String)] = []
         for minute in 0..<(16 * 60) {
-            for device in ["p1", "p2"] {
+            for device in ["p1", "p2", "p3"] {
                 let step = minute >= 120 ? 1.1 : 1.0, wobble = Double(minute % 2) * 0.001
-                let values = [("pressure", 5 * step + wobble), ("flow", 2 * (device == "p2" ? step : 1) + wobble)]
+                let flow = device == "p3" && minute >= 120 ? 2 : 2 * (device == "p2" ? step : 1) + wobble
+                let values = [("pressure", 5 * step + wobble), ("flow", flow)]
                 for (index, (sensor, value)) in values.enumerated() {
                     readings.append(("plant/pump/\(device)/\(sensor)",
                                      #"{"seq": \#(2 * minute + index), "ts": \#(1750000000 + 60 * minute), "value": \#(value)}"#))
@@ -391,13 +397,15 @@ struct DriftingSensorTests {
                 ($0[0].double ?? 0, $0[1].string ?? "")
             }
         }
-        let p1 = try predictions("p1"), p2 = try predictions("p2")
+        let p1 = try predictions("p1"), p2 = try predictions("p2"), p3 = try predictions("p3")
         let firstHot = try #require(p1.first { $0.state == "hot" }).end
         let healthyAgain = try #require(p1.first { $0.end > firstHot && $0.state == "healthy" }).end
         #expect(healthyAgain - firstHot >= SensorDriftCheck.seconds && healthyAgain - firstHot <= SensorDriftCheck.seconds + 600,
                 "\(p1.map { "\($0.end - 1750000000) \($0.state)" })")
         #expect(p1.filter { $0.end >= healthyAgain }.allSatisfy { $0.state == "healthy" })
         #expect(p2.count == p1.count && p2.drop { $0.state != "hot" }.allSatisfy { $0.state == "hot" } && p2.last?.state == "hot")
+        #expect(p3.map(\.end) == p1.map(\.end) && p3.filter { $0.end >= firstHot }.allSatisfy { $0.state == "hot" }, "\(p3)")
+        #expect(try harness.counter("abstentions") == 0 && harness.counter("constant_windows") > 80)
 
         // Health messages up to p1's drift (p2's, published in the same order, come before it).
         var messages: [String] = []
@@ -411,6 +419,9 @@ struct DriftingSensorTests {
         #expect(found.first?.contains(#""suspect_sensors":["pressure"]"#) == true && found.first?.contains(#""state":"healthy""#) == true,
                 "\(messages)")
         #expect(!messages.contains { $0.contains(#""device":"p2""#) && $0.contains("drift") }, "\(messages)")
+        let p3Stuck = messages.filter { $0.contains(#""device":"p3""#) && $0.contains(#""sensor_faults":["stuck"]"#) }
+        #expect(p3Stuck.first?.contains(#""suspect_sensors":["flow"]"#) == true && !messages.contains { $0.contains(#""state":"unknown""#) },
+                "\(messages)")
         #expect(harness.log.all.contains { $0.contains("drifts away from its machine") && $0.contains("p1") && $0.contains("pressure") })
     }
 }

@@ -422,14 +422,21 @@ struct SensorDriftCheckTests {
         var state = SensorDriftCheck.State()
         for step in 0..<24 {
             var inputs = window
-            #expect(bundle.trusted(&inputs, drift: &state, at: Double(step) * 1800).isEmpty)
+            #expect(bundle.trusted(&inputs, stuck: [], drift: &state, at: Double(step) * 1800).isEmpty)
             #expect(inputs == window, "not drifting yet: scored as it is")
         }
         var inputs = window
-        #expect(bundle.trusted(&inputs, drift: &state, at: 24 * 1800) == ["temperature"])
+        var stuck = window, stuckState = state
+        #expect(bundle.trusted(&inputs, stuck: [], drift: &state, at: 24 * 1800) == ["temperature"])
         var expected = window
         for (input, healthy) in [(0, 0.0), (1, 1), (8, 0), (9, 0.1), (16, 0.8), (17, 0.9)] { expected[input] = healthy }
         #expect(inputs == expected)
+        // With current stuck, nothing says temperature moves alone: it is not judged drifting,
+        // and the stuck current's inputs (2 and 3, 10 and 11, 18 and 19) are put at healthy.
+        #expect(bundle.trusted(&stuck, stuck: ["current"], drift: &stuckState, at: 24 * 1800).isEmpty)
+        expected = window
+        for (input, healthy) in [(2, 2.0), (3, 3), (10, 0.2), (11, 0.3), (18, 1.0), (19, 1.1)] { expected[input] = healthy }
+        #expect(stuck.indices.allSatisfy { abs(stuck[$0] - expected[$0]) < 1e-12 }, "\(stuck)")
 
         var refused = with
         refused.sensorDrift = SensorDriftCheck(sensors: ["pressure"], inputs: Self.inputs)

@@ -30,7 +30,9 @@ struct ModelScoring {
         let faultMode: String?
         /// What is wrong with the device's data (`DataQuality`), by name.
         let sensorFaults: [String]
-        /// The sensors judged drifting (`SensorDriftCheck`), whose inputs the model took at healthy.
+        /// The sensors whose window read one value throughout, and those judged drifting
+        /// (`SensorDriftCheck`): the model took their inputs at healthy.
+        let stuckSensors: [String]
         let driftingSensors: [String]
         let latencySeconds: Double
 
@@ -42,14 +44,16 @@ struct ModelScoring {
                 "anomaly_inputs": .array(anomalyInputs.map(JSONValue.string)),
                 "probabilities": .array(probabilities.map(JSONValue.number)), "window_end": .number(windowEnd),
                 "fault_mode": faultMode.map(JSONValue.string) ?? .null,
-                "sensor_faults": .array((sensorFaults + (driftingSensors.isEmpty ? [] : ["drift"])).sorted().map(JSONValue.string)),
-                "suspect_sensors": .array(driftingSensors.map(JSONValue.string)),
+                "sensor_faults": .array((sensorFaults + (stuckSensors.isEmpty ? [] : ["stuck"]) + (driftingSensors.isEmpty ? [] : ["drift"]))
+                    .sorted().map(JSONValue.string)),
+                "suspect_sensors": .array(Set(stuckSensors + driftingSensors).sorted().map(JSONValue.string)),
             ]
         }
     }
 
     /// A window a model did not score because one of its inputs came from a window whose sensor
-    /// read one value throughout (stuck): the model says so rather than score a blind input.
+    /// read one value throughout (stuck), and the model cannot do without that sensor (its
+    /// inputs have no context): the model says so rather than score a blind input.
     struct Abstention {
         let model: String
         let version: String
@@ -98,7 +102,7 @@ struct ModelScoring {
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
         var drift = SensorDriftCheck.State()
-        var drifting: [String] = []
+        var suspects: [String] = []
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -191,8 +195,12 @@ struct ModelScoring {
             let started = MonotonicClock.now()
             let manifest = model.bundle.manifest
             var state = states[device]?[manifest.name] ?? DeviceState()
-            if let suspect = constant[device], model.slots.contains(where: { suspect.contains($0.spec) }) {
-                let sensors = Set(zip(manifest.inputs, model.slots).filter { suspect.contains($1.spec) }.map(\.0.sensor)).sorted()
+            var stuckSensors: [String] = []
+            if let suspect = constant[device] {
+                stuckSensors = Set(zip(manifest.inputs, model.slots).filter { suspect.contains($1.spec) }.map(\.0.sensor)).sorted()
+            }
+            if !stuckSensors.isEmpty, !model.bundle.scoresWithoutSensors {
+                let sensors = stuckSensors
                 observation.abstentions.append(Abstention(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
                                                           sensors: sensors, sensorFaults: sensorFaults,
                                                           changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
@@ -215,7 +223,7 @@ struct ModelScoring {
             } else {
                 inputs = raw
             }
-            let drifting = model.bundle.trusted(&inputs, drift: &state.drift, at: windowEnd)
+            let drifting = model.bundle.trusted(&inputs, stuck: stuckSensors, drift: &state.drift, at: windowEnd)
             model.bundle.probabilities(raw: inputs, scratch: &vector, into: &output)
             let probabilities = output
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
@@ -233,9 +241,9 @@ struct ModelScoring {
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
-                || state.sensorFaults != sensorFaults || state.drifting != drifting
+                || state.sensorFaults != sensorFaults || state.suspects != stuckSensors + drifting
             state.predicted = predicted
-            state.drifting = drifting
+            state.suspects = stuckSensors + drifting
             state.alert = alert
             state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state
@@ -244,7 +252,7 @@ struct ModelScoring {
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
                                                       anomalyInputs: furthest,
                                                       faultMode: model.bundle.faultMode(probabilities, inputs: inputs), sensorFaults: sensorFaults,
-                                                      driftingSensors: drifting,
+                                                      stuckSensors: stuckSensors, driftingSensors: drifting,
                                                       latencySeconds: MonotonicClock.now() - started))
         }
         return observation

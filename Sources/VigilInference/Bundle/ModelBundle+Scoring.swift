@@ -31,20 +31,36 @@ extension ModelBundle {
 }
 
 extension ModelBundle {
-    /// Judges a window's network `inputs` for drifting sensors (`SensorDriftCheck`, when the
-    /// bundle has one) and puts each drifting sensor's inputs where healthy windows have them (its
-    /// raw inputs at the training mean, relative and trend at the anomaly score's healthy center),
-    /// so the model scores on the inputs it can trust. Returns the drifting sensors.
-    public func trusted(_ inputs: inout [Double], drift state: inout SensorDriftCheck.State, at time: Double) -> [String] {
-        guard let check = manifest.sensorDrift, let anomaly = manifest.anomaly else { return [] }
-        let drifting = state.next(anomaly.departure(inputs), at: time, check: check)
-        guard !drifting.isEmpty else { return [] }
+    /// Whether the bundle can score a window with some sensors' inputs put at healthy: its
+    /// inputs have a context and its anomaly score knows their healthy values.
+    public var scoresWithoutSensors: Bool {
+        manifest.context != nil && manifest.anomaly?.firstInput == manifest.inputs.count
+    }
+
+    /// Puts the network `inputs` of `sensors` where healthy windows have them: the absolute
+    /// inputs at the training mean, relative and trend at the anomaly score's healthy center; a
+    /// sensor that is stuck or drifting then tells the model nothing rather than something
+    /// false. Only for a bundle that `scoresWithoutSensors`.
+    public func atHealthy(_ sensors: [String], _ inputs: inout [Double]) {
+        guard !sensors.isEmpty, scoresWithoutSensors, let anomaly = manifest.anomaly else { return }
         let raw = manifest.inputs.count
-        for (index, input) in manifest.inputs.enumerated() where drifting.contains(input.sensor) {
+        for (index, input) in manifest.inputs.enumerated() where sensors.contains(input.sensor) {
             inputs[index] = manifest.means[index]
             inputs[raw + index] = anomaly.centers[index]
             inputs[2 * raw + index] = anomaly.centers[raw + index]
         }
+    }
+
+    /// Judges a window's network `inputs` for drifting sensors (`SensorDriftCheck`, when the
+    /// bundle has one; `stuck` sensors are not judged), then puts the stuck and the drifting
+    /// sensors' inputs at healthy, so the model scores on the inputs it can trust. Returns the
+    /// drifting sensors.
+    public func trusted(_ inputs: inout [Double], stuck: [String], drift state: inout SensorDriftCheck.State, at time: Double) -> [String] {
+        var drifting: [String] = []
+        if let check = manifest.sensorDrift, let anomaly = manifest.anomaly {
+            drifting = state.next(anomaly.departure(inputs), at: time, check: check, unknown: stuck)
+        }
+        atHealthy(stuck + drifting, &inputs)
         return drifting
     }
 }

@@ -12,7 +12,7 @@ public struct SensorDriftCheck: Sendable, Equatable {
     /// Per judged sensor, and per sensor with a `mean` input (the ones that must stay near), the
     /// index among the anomaly score's inputs of that mean relative to the device's baseline.
     let judged: [Int]
-    let levels: [Int]
+    let levels: [(sensor: String, index: Int)]
 
     /// Healthy spreads a judged sensor's mean must be off (the anomaly score clips at 8), and
     /// within which every other sensor's must stay; chosen on the tuning fleets.
@@ -34,8 +34,10 @@ public struct SensorDriftCheck: Sendable, Equatable {
         }
         self.sensors = sensors
         self.judged = judged
-        levels = first.values.sorted()
+        levels = first.map { ($0.key, $0.value) }.sorted { $0.index < $1.index }
     }
+
+    public static func == (lhs: SensorDriftCheck, rhs: SensorDriftCheck) -> Bool { lhs.sensors == rhs.sensors && lhs.judged == rhs.judged }
 
     /// One device's verdicts, window after window since installation or a repair.
     public struct State: Sendable {
@@ -46,8 +48,9 @@ public struct SensorDriftCheck: Sendable, Equatable {
         public init() {}
 
         /// Takes the departure from healthy (`AnomalyScore.departure`) of the window ending at
-        /// `time`; returns the sensors drifting now.
-        public mutating func next(_ departure: [Double], at time: Double, check: SensorDriftCheck) -> [String] {
+        /// `time`; returns the sensors drifting now. A sensor whose readings are `unknown` (stuck)
+        /// is not judged, and no sensor is judged alone beside it.
+        public mutating func next(_ departure: [Double], at time: Double, check: SensorDriftCheck, unknown: [String] = []) -> [String] {
             // A device's state is made before its model's check is known: sized at the first window.
             if since.count != check.judged.count {
                 since = Array(repeating: nil, count: check.judged.count)
@@ -56,8 +59,8 @@ public struct SensorDriftCheck: Sendable, Equatable {
             var found: [String] = []
             for (position, index) in check.judged.enumerated() {
                 let level = abs(departure[index])
-                let alone = level > SensorDriftCheck.far
-                    && check.levels.allSatisfy { $0 == index || abs(departure[$0]) < SensorDriftCheck.near }
+                let alone = level > SensorDriftCheck.far && !unknown.contains(check.sensors[position])
+                    && check.levels.allSatisfy { $0.index == index || (!unknown.contains($0.sensor) && abs(departure[$0.index]) < SensorDriftCheck.near) }
                 since[position] = alone ? since[position] ?? time : nil
                 if let start = since[position], time - start >= SensorDriftCheck.seconds { drifting[position] = true }
                 if level < SensorDriftCheck.near { drifting[position] = false }

@@ -12,14 +12,19 @@ public struct Dataset: Sendable {
         public var mode: String? = nil
         /// For a healthy window, whether it precedes a fault within the rule's early horizon.
         public var soon = false
+        /// The sensors whose latest window read one value throughout (stuck): the agent scores
+        /// the window with their inputs at healthy, or abstains; the trainer does not learn from it.
+        public var stuckSensors: [String] = []
 
-        public init(device: String, windowEnd: Double, features: [Double], label: Int, mode: String? = nil, soon: Bool = false) {
+        public init(device: String, windowEnd: Double, features: [Double], label: Int, mode: String? = nil, soon: Bool = false,
+                    stuckSensors: [String] = []) {
             self.device = device
             self.windowEnd = windowEnd
             self.features = features
             self.label = label
             self.mode = mode
             self.soon = soon
+            self.stuckSensors = stuckSensors
         }
     }
 
@@ -42,17 +47,13 @@ public struct Dataset: Sendable {
     /// against.
     public var faults: [String: [Fault]]
     public var spans: [String: (start: Double, end: Double)]
-    /// Per device, the windows left out because a sensor's latest window read one value
-    /// throughout: the agent does not score them (it abstains, naming the stuck sensor).
-    public var stuckWindows: [String: Int]
 
     public init(featureNames: [String], examples: [Example], faults: [String: [Fault]] = [:],
-                spans: [String: (start: Double, end: Double)] = [:], stuckWindows: [String: Int] = [:]) {
+                spans: [String: (start: Double, end: Double)] = [:]) {
         self.featureNames = featureNames
         self.examples = examples
         self.faults = faults
         self.spans = spans
-        self.stuckWindows = stuckWindows
     }
 
     /// Per device, the first `train` share of its windows (by time) for training, the next
@@ -83,7 +84,7 @@ extension Dataset {
     /// The windows, faults and spans of the devices `keep` accepts.
     public func subset(_ keep: (String) -> Bool) -> Dataset {
         Dataset(featureNames: featureNames, examples: examples.filter { keep($0.device) }, faults: faults.filter { keep($0.key) },
-                spans: spans.filter { keep($0.key) }, stuckWindows: stuckWindows.filter { keep($0.key) })
+                spans: spans.filter { keep($0.key) })
     }
 
     /// The agents of a trainer store's devices (`agent/device`), sorted; empty for one agent's database.

@@ -44,8 +44,8 @@ extension DatasetSource {
     /// device's last repair (as the agent scores). Feature windows are matched on their full
     /// identity (device type, sensor, canonical window, names). With a `context`, each example
     /// holds the network's inputs (`InputContext`), and windows a baseline took are left out.
-    /// Windows the agent does not score are left out as it leaves them: those whose latest window
-    /// of a sensor read one value throughout (stuck), counted in `stuckWindows`.
+    /// An example whose latest window of a sensor read one value throughout names that sensor
+    /// (`stuckSensors`), as the agent knows it.
     public func dataset(profile: DeviceProfile, rule: LabelRule, context: InputContext? = nil) throws -> Dataset {
         var names: [String] = []
         var setIDs: [Int64] = []
@@ -85,7 +85,6 @@ extension DatasetSource {
             }
         }
         var examples: [Dataset.Example] = []
-        var stuckWindows: [String: Int] = [:]
         var spans: [String: (start: Double, end: Double)] = [:]
         for (device, all) in windows.sorted(by: { $0.key < $1.key }) {
             let ordered = all.sorted { $0.end < $1.end || ($0.end == $1.end && $0.spec < $1.spec) }
@@ -108,10 +107,6 @@ extension DatasetSource {
                 latest[window.spec] = window.values
                 if window.stuck { stuck.insert(window.spec) } else { stuck.remove(window.spec) }
                 guard window.spec == 0, latest.count == setIDs.count else { continue }
-                guard stuck.isEmpty else {
-                    stuckWindows[device, default: 0] += 1
-                    continue
-                }
                 let raw = (0..<setIDs.count).flatMap { latest[$0]! }
                 if let context {
                     guard state.next(raw, at: window.end, context: context, into: &inputs) else { continue }
@@ -120,12 +115,13 @@ extension DatasetSource {
                 }
                 guard let label = rule.label(windowEnd: window.end, faults: faultTimes, dataEnd: dataEnd) else { continue }
                 let next = faults[device]?.first { $0.time >= window.end }
+                let stuckSensors = Set(stuck.map { profile.sensors[profile.features[$0].sensor].name }).sorted()
                 examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil,
-                                      soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes)))
+                                      soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes), stuckSensors: stuckSensors))
             }
         }
         return Dataset(featureNames: InputContext.names(names, for: context), examples: examples, faults: faults.filter { spans[$0.key] != nil },
-                       spans: spans, stuckWindows: stuckWindows)
+                       spans: spans)
     }
 
     /// How many fault events the devices of `deviceType` have had.

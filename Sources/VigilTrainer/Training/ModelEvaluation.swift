@@ -24,9 +24,10 @@ public struct ModelEvaluation: Sendable {
     public var driftingSensors: [String: [String]]
     /// The sensors the bundle judges for drift.
     public var sensorsJudged: [String]
-    /// Windows not scored, as the agent does not score them: a sensor's window read one value
-    /// throughout (stuck).
+    /// Windows with a stuck sensor (its window read one value throughout): scored with its
+    /// inputs at healthy, or by a bundle that cannot do without it, not scored (as on the agent).
     public var stuckWindows: Int
+    public var stuckWindowsNotScored: Int
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
@@ -54,7 +55,8 @@ public struct ModelEvaluation: Sendable {
         var lastEnd: [String: Double] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent,
         // whose alarm states start afresh after a fault's repair.
-        for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
+        for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) })
+            where example.stuckSensors.isEmpty || bundle.scoresWithoutSensors {
             let previous = lastEnd.updateValue(example.windowEnd, forKey: example.device) ?? -.infinity
             if dataset.faults[example.device]?.contains(after: previous, upTo: example.windowEnd) == true {
                 states[example.device] = nil
@@ -62,7 +64,7 @@ public struct ModelEvaluation: Sendable {
                 driftStates[example.device] = nil
             }
             var features = example.features
-            let found = bundle.trusted(&features, drift: &driftStates[example.device, default: SensorDriftCheck.State()], at: example.windowEnd)
+            let found = bundle.trusted(&features, stuck: example.stuckSensors, drift: &driftStates[example.device, default: SensorDriftCheck.State()], at: example.windowEnd)
             if !found.isEmpty { drifting[example.device, default: []].formUnion(found) }
             bundle.probabilities(raw: features, scratch: &scratch, into: &output, float: float)
             let p = output
@@ -82,7 +84,8 @@ public struct ModelEvaluation: Sendable {
         arithmetic = float == nil ? "int8" : "float"
         driftingSensors = drifting.mapValues { $0.sorted() }
         sensorsJudged = manifest.sensorDrift?.sensors ?? []
-        stuckWindows = dataset.stuckWindows.values.reduce(0, +)
+        stuckWindows = dataset.examples.count { !$0.stuckSensors.isEmpty }
+        stuckWindowsNotScored = bundle.scoresWithoutSensors ? 0 : stuckWindows
         model = manifest.name
         version = manifest.version
         alarmPolicy = manifest.alarm
@@ -129,7 +132,7 @@ public struct ModelEvaluation: Sendable {
             "by_mode": Self.byMode(alarms),
             "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
             "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
-            "stuck_windows_not_scored": .number(Double(stuckWindows)),
+            "stuck_windows": .number(Double(stuckWindows)), "stuck_windows_not_scored": .number(Double(stuckWindowsNotScored)),
             "sensors_judged_for_drift": .array(sensorsJudged.map(JSONValue.string)),
             "drifting_sensors": .object(driftingSensors.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map(JSONValue.string))) }),
         ]
@@ -210,7 +213,8 @@ public struct ModelEvaluation: Sendable {
             lines.append(line)
         }
         if stuckWindows > 0 {
-            lines.append("windows not scored, as on the agent (a sensor read one value throughout: stuck): \(stuckWindows)")
+            lines.append("windows with a stuck sensor (one value throughout): \(stuckWindows), "
+                         + (stuckWindowsNotScored > 0 ? "not scored (the model cannot do without the sensor)" : "scored with its inputs at healthy"))
         }
         if !driftingSensors.isEmpty {
             lines.append("sensors found drifting (scored with their inputs at healthy): "

@@ -94,7 +94,10 @@ public struct TrainingRun {
         let recipe = options.recipe
         let rawWidth = options.profile.features.reduce(0) { $0 + $1.features.count }
         let source = try openDatasetSource(options.agentDatabase)
-        let dataset = try source.dataset(profile: options.profile, rule: recipe.rule, context: recipe.context)
+        var dataset = try source.dataset(profile: options.profile, rule: recipe.rule, context: recipe.context)
+        // A window with a stuck sensor teaches nothing the agent will see: it takes such a
+        // sensor's inputs at healthy, or abstains.
+        dataset.examples.removeAll { !$0.stuckSensors.isEmpty }
         let (train, validation, holdout) = dataset.split()
         guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
             throw ConfigurationError(file: options.agentDatabase, field: "",
