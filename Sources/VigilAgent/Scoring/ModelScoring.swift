@@ -200,9 +200,8 @@ struct ModelScoring {
                 stuckSensors = Set(zip(manifest.inputs, model.slots).filter { suspect.contains($1.spec) }.map(\.0.sensor)).sorted()
             }
             if !stuckSensors.isEmpty, !model.bundle.scoresWithoutSensors {
-                let sensors = stuckSensors
                 observation.abstentions.append(Abstention(model: manifest.name, version: manifest.version, windowEnd: windowEnd,
-                                                          sensors: sensors, sensorFaults: sensorFaults,
+                                                          sensors: stuckSensors, sensorFaults: sensorFaults,
                                                           changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
                 state.predicted = "unknown"
                 state.sensorFaults = sensorFaults

@@ -9,10 +9,12 @@
 public struct SensorDriftCheck: Sendable, Equatable {
     /// The sensors judged, as the profile names them.
     public let sensors: [String]
-    /// Per judged sensor, and per sensor with a `mean` input (the ones that must stay near), the
-    /// index among the anomaly score's inputs of that mean relative to the device's baseline.
+    /// Per judged sensor, and per sensor with a `mean` input (`levelSensors`: the ones that must
+    /// stay near), the index among the anomaly score's inputs of that mean relative to the
+    /// device's baseline.
     let judged: [Int]
-    let levels: [(sensor: String, index: Int)]
+    let levels: [Int]
+    let levelSensors: [String]
 
     /// Healthy spreads a judged sensor's mean must be off (the anomaly score clips at 8), and
     /// within which every other sensor's must stay; chosen on the tuning fleets.
@@ -34,10 +36,9 @@ public struct SensorDriftCheck: Sendable, Equatable {
         }
         self.sensors = sensors
         self.judged = judged
-        levels = first.map { ($0.key, $0.value) }.sorted { $0.index < $1.index }
+        levelSensors = first.keys.sorted { first[$0]! < first[$1]! }
+        levels = levelSensors.map { first[$0]! }
     }
-
-    public static func == (lhs: SensorDriftCheck, rhs: SensorDriftCheck) -> Bool { lhs.sensors == rhs.sensors && lhs.judged == rhs.judged }
 
     /// One device's verdicts, window after window since installation or a repair.
     public struct State: Sendable {
@@ -59,8 +60,10 @@ public struct SensorDriftCheck: Sendable, Equatable {
             var found: [String] = []
             for (position, index) in check.judged.enumerated() {
                 let level = abs(departure[index])
-                let alone = level > SensorDriftCheck.far && !unknown.contains(check.sensors[position])
-                    && check.levels.allSatisfy { $0.index == index || (!unknown.contains($0.sensor) && abs(departure[$0.index]) < SensorDriftCheck.near) }
+                let othersNear = zip(check.levels, check.levelSensors).allSatisfy { other, sensor in
+                    other == index || (!unknown.contains(sensor) && abs(departure[other]) < SensorDriftCheck.near)
+                }
+                let alone = level > SensorDriftCheck.far && !unknown.contains(check.sensors[position]) && othersNear
                 since[position] = alone ? since[position] ?? time : nil
                 if let start = since[position], time - start >= SensorDriftCheck.seconds { drifting[position] = true }
                 if level < SensorDriftCheck.near { drifting[position] = false }

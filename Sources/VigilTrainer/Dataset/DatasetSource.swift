@@ -120,8 +120,7 @@ extension DatasetSource {
                                       soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes), stuckSensors: stuckSensors))
             }
         }
-        return Dataset(featureNames: InputContext.names(names, for: context), examples: examples, faults: faults.filter { spans[$0.key] != nil },
-                       spans: spans)
+        return Dataset(featureNames: InputContext.names(names, for: context), examples: examples, faults: faults.filter { spans[$0.key] != nil }, spans: spans)
     }
 
     /// How many fault events the devices of `deviceType` have had.

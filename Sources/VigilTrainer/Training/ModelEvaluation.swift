@@ -64,7 +64,8 @@ public struct ModelEvaluation: Sendable {
                 driftStates[example.device] = nil
             }
             var features = example.features
-            let found = bundle.trusted(&features, stuck: example.stuckSensors, drift: &driftStates[example.device, default: SensorDriftCheck.State()], at: example.windowEnd)
+            let found = bundle.trusted(&features, stuck: example.stuckSensors, drift: &driftStates[example.device, default: SensorDriftCheck.State()],
+                                       at: example.windowEnd)
             if !found.isEmpty { drifting[example.device, default: []].formUnion(found) }
             bundle.probabilities(raw: features, scratch: &scratch, into: &output, float: float)
             let p = output
