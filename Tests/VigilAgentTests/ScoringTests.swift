@@ -366,13 +366,13 @@ struct DriftingSensorTests {
     /// message and the log, and the model then scores p1 with the pressure at healthy ("healthy"
     /// again). p2 stays "hot", with no sensor suspected. p3 is scored throughout with its stuck
     /// flow at healthy (no abstention), stays "hot" (beside a stuck sensor nothing moves alone),
-    /// and says the flow is stuck.
+    /// and says the flow is stuck. The metrics count one device with each.
     @Test func aSensorMovingAloneIsFoundDriftingAndAStuckOneIsTakenAtHealthy() throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
         try writeFile(harness.directory.file("devices/pump.json"), Self.pumpProfile)
         try writeBytes(harness.directory.file("models/pump-health.vgm"), Self.bundle(signedBy: key))
-        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "metrics_listen": "127.0.0.1:0""#)
         let health = MessageInbox()
         let watcher = try connectedClient(harness.broker.url, id: "health-watcher", subscriptions: ["vigil/edge-test/health/#"], inbox: health)
         defer { watcher.stop() }
@@ -391,6 +391,14 @@ struct DriftingSensorTests {
         }
         try publishAll(try harness.publisher(), readings)
         try harness.waitUntilIngested(readings.count, timeout: 60)
+        // One device with a stuck sensor (p3), one with a drifting one (p1), in the metrics.
+        let port = Int(try #require(agent.metricsAddress).port)
+        var scrape = ""
+        #expect(eventually {
+            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
+            return scrape.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#)
+        }, "\(scrape)")
+        #expect(scrape.contains(#"vigil_devices_with_sensor_fault{fault="stuck"} 1"#), "\(scrape)")
         agent.stop()
         func predictions(_ device: String) throws -> [(end: Double, state: String)] {
             try harness.query("SELECT window_end, predicted FROM predictions WHERE device = '\(device)' ORDER BY window_end").map {

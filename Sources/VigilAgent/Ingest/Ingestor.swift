@@ -518,6 +518,11 @@ final class Ingestor {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction.health(device: device.name)) }
                 }
             }
+            // A health that changed may have found or cleared a stuck or drifting sensor.
+            if observation.predictions.contains(where: \.changed) || observation.abstentions.contains(where: \.changed) {
+                let suspects = scoring.suspectDevices
+                transaction.afterCommit { [metrics] in metrics.setSuspectDevices(suspects) }
+            }
             windowStored?(device.profile, item.spec, observation)
         }
     }

@@ -39,6 +39,7 @@ final class AgentMetrics: @unchecked Sendable {
     private let publishToPrediction: Timer
     private let clockAhead: Counter
     private let sensorFaults: [DataQuality.Fault: Meter]
+    private let suspectSensors: (stuck: Meter, drift: Meter)
     private let sparkplugDevices: (online: Meter, offline: Meter)
     private let databaseBytes: Meter
     private let outboxRows: Meter
@@ -98,6 +99,8 @@ final class AgentMetrics: @unchecked Sendable {
         sensorFaults = Dictionary(uniqueKeysWithValues: DataQuality.Fault.allCases.map {
             ($0, Meter(label: "vigil_devices_with_sensor_fault", dimensions: [("fault", $0.rawValue)], factory: factory))
         })
+        suspectSensors = (Meter(label: "vigil_devices_with_sensor_fault", dimensions: [("fault", "stuck")], factory: factory),
+                          Meter(label: "vigil_devices_with_sensor_fault", dimensions: [("fault", "drift")], factory: factory))
         sparkplugDevices = (Meter(label: "vigil_sparkplug_devices", dimensions: [("state", "online")], factory: factory),
                             Meter(label: "vigil_sparkplug_devices", dimensions: [("state", "offline")], factory: factory))
         databaseBytes = Meter(label: "vigil_database_bytes", factory: factory)
@@ -152,6 +155,13 @@ final class AgentMetrics: @unchecked Sendable {
     /// Sets, per data fault, how many devices show it now.
     func setSensorFaults(_ counts: [DataQuality.Fault: Int]) {
         for (fault, gauge) in sensorFaults { gauge.set(counts[fault] ?? 0) }
+    }
+
+    /// Sets how many devices have a stuck or a drifting sensor by their models' judgement
+    /// (`ModelScoring.suspectDevices`).
+    func setSuspectDevices(_ counts: (stuck: Int, drift: Int)) {
+        suspectSensors.stuck.set(counts.stuck)
+        suspectSensors.drift.set(counts.drift)
     }
 
     /// Sparkplug devices born and not dead, and those whose death (or their node's) came last.

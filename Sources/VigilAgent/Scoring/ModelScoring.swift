@@ -102,7 +102,9 @@ struct ModelScoring {
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
         var drift = SensorDriftCheck.State()
-        var suspects: [String] = []
+        /// The sensors last found stuck and drifting.
+        var stuck: [String] = []
+        var drifting: [String] = []
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -164,6 +166,16 @@ struct ModelScoring {
         }
     }
 
+    /// How many devices have a sensor that one of their models last found stuck, and drifting.
+    var suspectDevices: (stuck: Int, drift: Int) {
+        var counts = (stuck: 0, drift: 0)
+        for models in states.values {
+            if models.values.contains(where: { !$0.stuck.isEmpty }) { counts.stuck += 1 }
+            if models.values.contains(where: { !$0.drifting.isEmpty }) { counts.drift += 1 }
+        }
+        return counts
+    }
+
     /// Forgets one device's rows and states: its machine was repaired.
     mutating func forget(device: String) {
         latest[device] = nil
@@ -205,6 +217,7 @@ struct ModelScoring {
                                                           changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
                 state.predicted = "unknown"
                 state.sensorFaults = sensorFaults
+                state.stuck = stuckSensors
                 states[device, default: [:]][manifest.name] = state
                 continue
             }
@@ -240,9 +253,10 @@ struct ModelScoring {
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
-                || state.sensorFaults != sensorFaults || state.suspects != stuckSensors + drifting
+                || state.sensorFaults != sensorFaults || state.stuck != stuckSensors || state.drifting != drifting
             state.predicted = predicted
-            state.suspects = stuckSensors + drifting
+            state.stuck = stuckSensors
+            state.drifting = drifting
             state.alert = alert
             state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state
