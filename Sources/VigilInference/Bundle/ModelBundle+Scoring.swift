@@ -31,11 +31,9 @@ extension ModelBundle {
 }
 
 extension ModelBundle {
-    /// Whether the bundle can score a window with some sensors' inputs put at healthy: its
-    /// inputs have a context and its anomaly score knows their healthy values.
-    public var scoresWithoutSensors: Bool {
-        manifest.context != nil && manifest.anomaly?.firstInput == manifest.inputs.count
-    }
+    /// Whether the bundle can score a window with some sensors' inputs put at healthy
+    /// (`ModelManifest.knowsHealthyInputs`).
+    public var scoresWithoutSensors: Bool { manifest.knowsHealthyInputs }
 
     /// Puts the network `inputs` of `sensors` where healthy windows have them: the absolute
     /// inputs at the training mean, relative and trend at the anomaly score's healthy center; a

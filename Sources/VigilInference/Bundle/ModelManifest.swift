@@ -117,6 +117,11 @@ public struct ModelManifest: Sendable, Equatable {
         }
     }
 
+    /// Whether the healthy value of every network input is known: the inputs have a context and
+    /// the anomaly score covers the relative and trend ones (the absolute ones' is the training
+    /// mean). Drift is judged, and a stuck or drifting sensor's inputs put at healthy, in its terms.
+    public var knowsHealthyInputs: Bool { context != nil && anomaly?.firstInput == inputs.count }
+
     /// Network input `index` of `raw`, standardised and bounded as the network takes it.
     @inline(__always)
     public func standardised(_ raw: Double, input index: Int) -> Double {
@@ -362,10 +367,8 @@ public struct ModelManifest: Sendable, Equatable {
                 throw .manifestInvalid("diagnosis needs two modes or more and one signature of \(anomaly.centers.count) finite numbers per mode")
             }
         }
-        if sensorDrift != nil {
-            guard context != nil, let anomaly, anomaly.firstInput == inputs.count else {
-                throw .manifestInvalid("sensor_drift needs a context and an anomaly score from the first relative input on, in whose terms it judges")
-            }
+        if sensorDrift != nil, !knowsHealthyInputs {
+            throw .manifestInvalid("sensor_drift needs a context and an anomaly score from the first relative input on, in whose terms it judges")
         }
         if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= networkInputs
             || anomaly.centers.count != networkInputs - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
