@@ -113,6 +113,18 @@ final class AgentHarness {
     func counter(_ name: String) throws -> Int64 {
         try integer("SELECT value FROM counters WHERE name = '\(name)'")
     }
+
+    /// Scrapes the agent's metrics until `done` holds for the body (metrics follow commits);
+    /// returns the last body, whether or not it did.
+    func scrape(_ agent: Agent, until done: (String) -> Bool) throws -> String {
+        let port = Int(try agent.metricsAddress.map(\.port) ?? { throw TestFailure("the agent serves no metrics") }())
+        var body = ""
+        _ = eventually {
+            body = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
+            return done(body)
+        }
+        return body
+    }
 }
 
 /// Publishes messages at QoS 1 and waits for the broker's acknowledgements (not for the agent).

@@ -200,12 +200,8 @@ struct ContextScoringTests {
         var agent = try harness.startAgent()
         try publishAll(try harness.publisher(), Self.readings(0..<61) { $0 < 50 ? 45 : 47 })
         try harness.waitUntilIngested(61)
-        let port = Int(try #require(agent.metricsAddress).port)
-        var scrape = ""
-        #expect(eventually {
-            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
-            return scrape.contains(#"vigil_predictions_total{device_type="motor"} 2"#)
-        }, "\(scrape)")
+        let scrape = try harness.scrape(agent) { $0.contains(#"vigil_predictions_total{device_type="motor"} 2"#) }
+        #expect(scrape.contains(#"vigil_predictions_total{device_type="motor"} 2"#), "\(scrape)")
         #expect(scrape.contains(#"vigil_anomaly_alarms_total{device_type="motor"} 1"#), "\(scrape)")
         agent.stop()
         #expect(try predictions() == [[.real(50), .text("healthy")], [.real(60), .text("hot")]])
@@ -249,19 +245,16 @@ struct InputDriftTests {
         try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"], "metrics_listen": "127.0.0.1:0""#)
         let agent = try harness.startAgent()
         defer { agent.stop() }
-        let port = Int(try #require(agent.metricsAddress).port)
         try publishAll(try harness.publisher(), (0..<101).map { second in
             ("plant/motor/m1/temperature", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(80 + second % 20)}"#)
         })
         try harness.waitUntilIngested(101)
-        var drift: Double?
-        var scrape = ""
-        #expect(eventually {
-            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
-            drift = scrape.split(separator: "\n").first { $0.hasPrefix(#"vigil_model_drift{device_type="motor"}"#) }
-                .flatMap { Double($0.split(separator: " ").last ?? "") }
-            return (drift ?? 0) > 0.25
-        }, "\(scrape)")
+        func drift(_ scrape: String) -> Double {
+            scrape.split(separator: "\n").first { $0.hasPrefix(#"vigil_model_drift{device_type="motor"}"#) }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let scrape = try harness.scrape(agent) { drift($0) > 0.25 }
+        #expect(drift(scrape) > 0.25, "\(scrape)")
         #expect(scrape.contains(#"vigil_model_input_psi{device_type="motor",input="temperature.mean@time:10:10"}"#)
                 || scrape.contains(#"vigil_model_input_psi{input="temperature.mean@time:10:10",device_type="motor"}"#), "\(scrape)")
     }
@@ -392,12 +385,8 @@ struct DriftingSensorTests {
         try publishAll(try harness.publisher(), readings)
         try harness.waitUntilIngested(readings.count, timeout: 60)
         // One device with a stuck sensor (p3), one with a drifting one (p1), in the metrics.
-        let port = Int(try #require(agent.metricsAddress).port)
-        var scrape = ""
-        #expect(eventually {
-            scrape = (try? httpRequest(port: port, "GET /metrics HTTP/1.1").body) ?? ""
-            return scrape.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#)
-        }, "\(scrape)")
+        let scrape = try harness.scrape(agent) { $0.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#) }
+        #expect(scrape.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#), "\(scrape)")
         #expect(scrape.contains(#"vigil_devices_with_sensor_fault{fault="stuck"} 1"#), "\(scrape)")
         agent.stop()
         func predictions(_ device: String) throws -> [(end: Double, state: String)] {
