@@ -359,7 +359,8 @@ struct DriftingSensorTests {
     /// message and the log, and the model then scores p1 with the pressure at healthy ("healthy"
     /// again). p2 stays "hot", with no sensor suspected. p3 is scored throughout with its stuck
     /// flow at healthy (no abstention), stays "hot" (beside a stuck sensor nothing moves alone),
-    /// and says the flow is stuck. The metrics count one device with each.
+    /// and says the flow is stuck. The metrics count one device with each, and none once both
+    /// are repaired.
     @Test func aSensorMovingAloneIsFoundDriftingAndAStuckOneIsTakenAtHealthy() throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
@@ -388,6 +389,13 @@ struct DriftingSensorTests {
         let scrape = try harness.scrape(agent) { $0.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#) }
         #expect(scrape.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 1"#), "\(scrape)")
         #expect(scrape.contains(#"vigil_devices_with_sensor_fault{fault="stuck"} 1"#), "\(scrape)")
+        // Repairs start both devices afresh: no sensor is suspected until their models judge again.
+        try publishAll(try harness.publisher(), ["p1", "p3"].map { ("vigil/maintenance/\($0)", #"{"kind": "repair", "ts": 1750060000}"#) })
+        let repaired = try harness.scrape(agent) {
+            $0.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 0"#) && $0.contains(#"vigil_devices_with_sensor_fault{fault="stuck"} 0"#)
+        }
+        #expect(repaired.contains(#"vigil_devices_with_sensor_fault{fault="drift"} 0"#)
+                && repaired.contains(#"vigil_devices_with_sensor_fault{fault="stuck"} 0"#), "\(repaired)")
         agent.stop()
         func predictions(_ device: String) throws -> [(end: Double, state: String)] {
             try harness.query("SELECT window_end, predicted FROM predictions WHERE device = '\(device)' ORDER BY window_end").map {

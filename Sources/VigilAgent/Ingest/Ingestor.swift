@@ -518,13 +518,16 @@ final class Ingestor {
                     transaction.afterCommit { [healthChanged] in healthChanged(device.name, prediction.health(device: device.name)) }
                 }
             }
-            // A health that changed may have found or cleared a stuck or drifting sensor.
-            if observation.predictions.contains(where: \.changed) || observation.abstentions.contains(where: \.changed) {
-                let suspects = scoring.suspectDevices
-                transaction.afterCommit { [metrics] in metrics.setSuspectDevices(suspects) }
-            }
+            if observation.suspectsChanged { suspectsChanged() }
             windowStored?(device.profile, item.spec, observation)
         }
+    }
+
+    /// A model found or cleared a stuck or drifting sensor, or a repair cleared them: the
+    /// metrics follow after the commit.
+    private func suspectsChanged() {
+        let suspects = scoring.suspectDevices
+        transaction.afterCommit { [metrics] in metrics.setSuspectDevices(suspects) }
     }
 
     /// A device's data faults changed: says so once, and has the metrics follow after the commit.
@@ -549,7 +552,7 @@ final class Ingestor {
         guard let index = deviceIndex[name], time > devices[index].repairedAt else { return }
         devices[index].features = nil
         devices[index].repairedAt = time
-        scoring.forget(device: name)
+        if scoring.forget(device: name) { suspectsChanged() }
     }
 
     @inline(__always)

@@ -113,6 +113,8 @@ struct ModelScoring {
         var predictions: [Prediction] = []
         var learning: [String] = []
         var abstentions: [Abstention] = []
+        /// Whether a model found or cleared a stuck or drifting sensor (`suspectDevices` moved).
+        var suspectsChanged = false
     }
 
     /// Per device: latest row per feature spec, the specs whose latest row was constant, and its
@@ -176,11 +178,15 @@ struct ModelScoring {
         return counts
     }
 
-    /// Forgets one device's rows and states: its machine was repaired.
-    mutating func forget(device: String) {
+    /// Forgets one device's rows and states: its machine was repaired. Returns whether a model
+    /// had found one of its sensors stuck or drifting (`suspectDevices` moved).
+    @discardableResult
+    mutating func forget(device: String) -> Bool {
         latest[device] = nil
         constant[device] = nil
+        let suspected = states[device]?.values.contains { !$0.stuck.isEmpty || !$0.drifting.isEmpty } ?? false
         states[device] = nil
+        return suspected
     }
 
     private mutating func forget(model name: String) {
@@ -217,6 +223,7 @@ struct ModelScoring {
                                                           changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
                 state.predicted = "unknown"
                 state.sensorFaults = sensorFaults
+                if state.stuck != stuckSensors { observation.suspectsChanged = true }
                 state.stuck = stuckSensors
                 states[device, default: [:]][manifest.name] = state
                 continue
@@ -255,6 +262,7 @@ struct ModelScoring {
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
                 || state.sensorFaults != sensorFaults || state.stuck != stuckSensors || state.drifting != drifting
             state.predicted = predicted
+            if state.stuck != stuckSensors || state.drifting != drifting { observation.suspectsChanged = true }
             state.stuck = stuckSensors
             state.drifting = drifting
             state.alert = alert
