@@ -2,8 +2,8 @@
 /// arrive: messages lost on the way (sequence gaps above 1% of those expected, judged every 500
 /// messages), a clock running ahead of the agent's, and spikes (single readings far off their
 /// sensor's recent level, over 0.5% of readings). The models go on scoring and the device's
-/// health says what is wrong; a stuck sensor, which would blind a model, is judged per window
-/// instead (`ModelScoring` abstains).
+/// health says what is wrong; a stuck or drifting sensor, which would mislead a model, is judged
+/// per window by the models instead (`ModelScoring`: scored with its inputs at healthy).
 struct DataQuality {
     enum Fault: String, CaseIterable, Comparable {
         case dropouts

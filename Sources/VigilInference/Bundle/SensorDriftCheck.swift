@@ -27,17 +27,26 @@ public struct SensorDriftCheck: Sendable, Equatable {
     /// A check of `sensors` for a model with context taking `inputs`; nil if one of them has no
     /// `mean` input.
     public init?(sensors: [String], inputs: [ModelManifest.Input]) {
-        var first: [String: Int] = [:]
-        for (index, input) in inputs.enumerated() where input.feature == "mean" && first[input.sensor] == nil { first[input.sensor] = index }
+        let levels = Self.levels(inputs)
         var judged: [Int] = []
         for sensor in sensors {
-            guard let index = first[sensor] else { return nil }
-            judged.append(index)
+            guard let level = levels.first(where: { $0.sensor == sensor }) else { return nil }
+            judged.append(level.index)
         }
         self.sensors = sensors
         self.judged = judged
-        levelSensors = first.keys.sorted { first[$0]! < first[$1]! }
-        levels = levelSensors.map { first[$0]! }
+        levelSensors = levels.map(\.sensor)
+        self.levels = levels.map(\.index)
+    }
+
+    /// The sensors with a `mean` input among `inputs`, in input order, each with its first one:
+    /// the levels a check compares.
+    public static func levels(_ inputs: [ModelManifest.Input]) -> [(sensor: String, index: Int)] {
+        var levels: [(sensor: String, index: Int)] = []
+        for (index, input) in inputs.enumerated() where input.feature == "mean" && !levels.contains(where: { $0.sensor == input.sensor }) {
+            levels.append((input.sensor, index))
+        }
+        return levels
     }
 
     /// One device's verdicts, window after window since installation or a repair.

@@ -14,8 +14,7 @@ extension SensorDriftCheck {
     /// repairs) does not rule itself out. Nil for a model without a context
     /// (absolute levels differ from machine to machine) or when no sensor is left.
     public static func fitted(train: [Dataset.Example], in dataset: Dataset, inputs: [ModelManifest.Input], score: AnomalyScore) -> SensorDriftCheck? {
-        var sensors: [String] = []
-        for input in inputs where input.feature == "mean" && !sensors.contains(input.sensor) { sensors.append(input.sensor) }
+        let sensors = levels(inputs).map(\.sensor)
         guard score.firstInput == inputs.count, !sensors.isEmpty, let all = SensorDriftCheck(sensors: sensors, inputs: inputs) else { return nil }
         var found: [String: Set<String>] = [:]
         var state = State(), previous: Dataset.Example?
