@@ -169,7 +169,8 @@ struct ContextScoringTests {
             name: "warmer", version: "1.0.0", createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
             inputs: [.init(sensor: "temperature", feature: "mean", window: window),
                      .init(sensor: "temperature", feature: "max", window: window)],
-            context: InputContext(baselineSeconds: 30, trendSeconds: 60),
+            // The anomaly score's trend spreads are in relative terms, as a linear trend gives them.
+            context: InputContext(baselineSeconds: 30, trendSeconds: 60, trendScale: .linear),
             means: [45, 50, 0, 0, 0, 0], scales: [5, 5, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
             layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)],
             anomaly: AnomalyScore(centers: [45, 45, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 0.01, 0.01],

@@ -246,6 +246,69 @@ struct InputContextTests {
         }
     }
 
+    /// A logarithmic trend follows how fast a change grows, not how far it has gone: two machines
+    /// whose change grows at one rate from amplitudes ten times apart get the same trend, a faster
+    /// growth a larger one; a linear trend differs tenfold between the two.
+    @Test func aLogarithmicTrendFollowsTheGrowthRate() throws {
+        // Windows every 600 s; the baseline's hour alternates 10 and 11, then the change grows as
+        // amplitude * e^(rate * hours) for two days.
+        func trend(amplitude: Double, ratePerHour: Double, scale: InputContext.TrendScale) -> Double {
+            let context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, trendScale: scale)
+            var state = InputContext.State(), inputs: [Double] = []
+            var last = Double.nan
+            for index in 0..<(7 + 288) {
+                let hours = Double(max(0, index - 6)) / 6
+                let value = index < 7 ? 10 + Double(index % 2) : 10.5 + amplitude * exp(ratePerHour * hours)
+                if state.next([value], at: 600 * Double(index + 1), context: context, into: &inputs) { last = inputs[2] }
+            }
+            return last
+        }
+        let small = trend(amplitude: 0.5, ratePerHour: 0.05, scale: .log), large = trend(amplitude: 5, ratePerHour: 0.05, scale: .log)
+        let faster = trend(amplitude: 0.5, ratePerHour: 0.1, scale: .log)
+        // Settled, the fast average lags the slow one by 7 hours of growth: 0.35 at 0.05 an hour.
+        #expect(abs(small - large) < 0.02 && abs(small - 0.35) < 0.03, "\(small) \(large)")
+        #expect(faster > 1.8 * small, "\(faster) \(small)")
+        let linearSmall = trend(amplitude: 0.5, ratePerHour: 0.05, scale: .linear), linearLarge = trend(amplitude: 5, ratePerHour: 0.05, scale: .linear)
+        #expect(abs(linearLarge / linearSmall - 10) < 0.01, "\(linearSmall) \(linearLarge)")
+    }
+
+    /// A bundle with a logarithmic trend is format 3, which agents before it refuse rather than
+    /// compute its trends otherwise; one whose manifest names no scale (written before there was
+    /// one) follows the relative value, and an unknown scale is refused by name.
+    @Test func theTrendScaleTravelsWithTheBundle() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var logarithmic = manifest
+        logarithmic.context = Self.context
+        logarithmic.inputs = Array(manifest.inputs.prefix(8))
+        let bytes = ModelBundle.encode(manifest: logarithmic, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(bytes[4] == 3 && bytes[5] == 0)
+        #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.context?.trendScale == .log)
+        var linear = logarithmic
+        linear.context?.trendScale = .linear
+        let linearBytes = ModelBundle.encode(manifest: linear, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(linearBytes[4] == 1, "a linear trend needs nothing newer than format 1")
+
+        let older = Self.resigned(linearBytes) { $0.replacing(",\"trend_scale\":\"linear\"", with: "") }
+        #expect(!String(decoding: older, as: UTF8.self).contains("trend_scale"))
+        #expect(try ModelBundle(bytes: older, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.context == linear.context)
+        let unknown = Self.resigned(bytes) { $0.replacing("\"trend_scale\":\"log\"", with: "\"trend_scale\":\"cubic\"") }
+        #expect("\(try #require(ModelBundleTests.refusal(unknown)))".contains("trend_scale"))
+    }
+
+    /// `bytes` with its manifest JSON changed by `edit`, signed again by the test key.
+    static func resigned(_ bytes: [UInt8], edit: (String) -> String) -> [UInt8] {
+        func integer(at offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[offset + $1]) << (8 * $1) } }
+        let length = integer(at: 8)
+        let json = Array(edit(String(decoding: bytes[12..<(12 + length)], as: UTF8.self)).utf8)
+        let tensorsStart = 12 + length
+        let tensorsEnd = tensorsStart + 4 + integer(at: tensorsStart)
+        var edited = Array(bytes[0..<8])
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { edited += $0 }
+        edited += json + bytes[tensorsStart..<tensorsEnd]
+        let hash = edited.withUnsafeBytes { Ed25519.sha256($0) }
+        return edited + hash + ModelBundleTests.key.publicKey + Ed25519.sign(hash, privateKey: ModelBundleTests.key.privateKey)!
+    }
+
     /// A bundle carries its context, and one whose standardisation does not cover the derived
     /// inputs is refused.
     @Test func bundlesCarryTheContext() throws {

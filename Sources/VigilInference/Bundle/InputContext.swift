@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// What a model sees beyond one window: each input relative to the device's own healthy
-/// baseline, and how fast that relative value moves. Machines of one type differ in mounting,
+/// baseline, and how fast it moves (`TrendScale`). Machines of one type differ in mounting,
 /// resonance and sensor gain, so a change from a machine's own first days after installation or
 /// a repair says more than the absolute value (as condition monitoring compares a machine with
 /// its own baseline); the trend says how fast trouble comes. The agent and the trainer apply it
@@ -14,12 +14,26 @@ public struct InputContext: Sendable, Equatable {
     public var baselineSeconds: Double
     /// The time constant of the slow moving average; the fast one's is an eighth of it.
     public var trendSeconds: Double
+    /// What the trend's moving averages follow.
+    public var trendScale: TrendScale
+
+    /// What the trend follows: the relative value itself, or its change on a logarithmic scale.
+    public enum TrendScale: String, Sendable {
+        /// The relative value: a trend proportional to how far the machine has already gone.
+        case linear
+        /// `asinh` of the change from the baseline's mean in the baseline's standard deviations:
+        /// linear within the healthy noise, logarithmic beyond, so damage that grows
+        /// exponentially (as bearing and seal wear does) gives a trend proportional to its growth
+        /// rate, and whether it fails within the horizon is close to a line in level and trend.
+        case log
+    }
 
     public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800)
 
-    public init(baselineSeconds: Double, trendSeconds: Double) {
+    public init(baselineSeconds: Double, trendSeconds: Double, trendScale: TrendScale = .log) {
         self.baselineSeconds = baselineSeconds
         self.trendSeconds = trendSeconds
+        self.trendScale = trendScale
     }
 
     /// How many inputs the network takes for `raw` inputs: each raw, then each relative to the
@@ -42,6 +56,9 @@ public struct InputContext: Sendable, Equatable {
         /// empty while the baseline is being learned.
         private var mean: [Double] = []
         private var scale: [Double] = []
+        /// Per input, the baseline's standard deviation (at least a ten-thousandth of `scale`),
+        /// what a logarithmic trend measures the change in.
+        private var deviation: [Double] = []
         private var fast: [Double] = []
         private var slow: [Double] = []
         private var last = 0.0
@@ -67,8 +84,9 @@ public struct InputContext: Sendable, Equatable {
             for index in raw.indices {
                 let relative = (raw[index] - mean[index]) / scale[index]
                 inputs.append(relative)
-                fast[index] += fastWeight * (relative - fast[index])
-                slow[index] += slowWeight * (relative - slow[index])
+                let followed = context.trendScale == .linear ? relative : asinh((raw[index] - mean[index]) / deviation[index])
+                fast[index] += fastWeight * (followed - fast[index])
+                slow[index] += slowWeight * (followed - slow[index])
             }
             for index in raw.indices { inputs.append(fast[index] - slow[index]) }
             return true
@@ -88,10 +106,9 @@ public struct InputContext: Sendable, Equatable {
             // At least three windows, so a device that reports rarely still gets a spread.
             guard time - start! >= context.baselineSeconds, count >= 3 else { return }
             mean = sum.map { $0 / Double(count) }
-            scale = raw.indices.map { index in
-                let variance = max(0, sumSquares[index] / Double(count) - mean[index] * mean[index])
-                return max(abs(mean[index]) + variance.squareRoot(), 1e-9)
-            }
+            let std = raw.indices.map { index in max(0, sumSquares[index] / Double(count) - mean[index] * mean[index]).squareRoot() }
+            scale = raw.indices.map { index in max(abs(mean[index]) + std[index], 1e-9) }
+            deviation = raw.indices.map { index in max(std[index], 1e-4 * scale[index]) }
             fast = Array(repeating: 0, count: raw.count)
             slow = fast
             last = time

@@ -11,10 +11,11 @@ import VigilCore
 /// key) before a single tensor is read, then that the tensors fit the manifest.
 public struct ModelBundle: Sendable {
     public static let magic: [UInt8] = Array("VGM1".utf8)
-    /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`). A
-    /// bundle without one is written as format 1, which agents before it also run; they refuse
-    /// format 2 rather than score inputs they would not bound.
-    public static let formatVersion = 2
+    /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`); format
+    /// 3: its trends may follow a logarithmic scale (`InputContext.TrendScale`). A bundle is
+    /// written in the oldest format that holds it, so older agents run what they can and refuse
+    /// inputs they would compute otherwise.
+    public static let formatVersion = 3
     /// The default size limit: far above any model an edge box should run.
     public static let defaultMaxBytes = 16 << 20
 
@@ -32,7 +33,7 @@ public struct ModelBundle: Sendable {
     /// Encodes and signs a bundle of `manifest` and the int8 `layers` it describes.
     public static func encode(manifest: ModelManifest, layers: [QuantizedDense], signingKey: Ed25519.KeyPair) -> [UInt8] {
         var bytes = magic
-        append(UInt16(manifest.squash == .none ? 1 : formatVersion), to: &bytes)
+        append(UInt16(manifest.format), to: &bytes)
         append(UInt16(0), to: &bytes)
         let json = Array(manifest.json.serialized(indent: 0).utf8)
         append(UInt32(json.count), to: &bytes)

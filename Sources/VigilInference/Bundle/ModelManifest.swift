@@ -159,6 +159,12 @@ public struct ModelManifest: Sendable, Equatable {
         return best.flatMap { classes[$0].hasPrefix("failing:") ? String(classes[$0].dropFirst("failing:".count)) : nil }
     }
 
+    /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
+    public var format: Int {
+        if context?.trendScale == .log { return 3 }
+        return squash == .none ? 1 : 2
+    }
+
     /// The version as comparable numbers.
     public var versionNumbers: [Int] { version.split(separator: ".").map { Int($0) ?? 0 } }
 
@@ -176,7 +182,8 @@ public struct ModelManifest: Sendable, Equatable {
             ("inputs", .array(inputs.map { ["sensor": .string($0.sensor), "feature": .string($0.feature), "window": window($0.window)] })),
         ]
         if let context {
-            fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds)]))
+            fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds),
+                                       "trend_scale": .string(context.trendScale.rawValue)]))
         }
         let rest: JSONValue = [
             "standardization": .object([("means", .array(means.map(JSONValue.number))), ("scales", .array(scales.map(JSONValue.number)))]
@@ -248,7 +255,12 @@ public struct ModelManifest: Sendable, Equatable {
                 let baseline = try entry.double("baseline_seconds")
                 let trend = try entry.double("trend_seconds")
                 guard baseline >= 0, trend > 0 else { throw entry.error(nil, "needs baseline_seconds >= 0 and trend_seconds > 0") }
-                context = InputContext(baselineSeconds: baseline, trendSeconds: trend)
+                // Bundles from before the logarithmic trend have none and follow the relative value.
+                let scaleName = try entry.optionalString("trend_scale") ?? InputContext.TrendScale.linear.rawValue
+                guard let scale = InputContext.TrendScale(rawValue: scaleName) else {
+                    throw entry.error("trend_scale", "must be linear or log, got \(scaleName)")
+                }
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, trendScale: scale)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")
