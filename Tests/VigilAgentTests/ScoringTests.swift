@@ -361,7 +361,7 @@ struct DriftingSensorTests {
     /// again). p2 stays "hot", with no sensor suspected. p3 is scored throughout with its stuck
     /// flow at healthy (no abstention), stays "hot" (beside a stuck sensor nothing moves alone),
     /// and says the flow is stuck. The metrics count one device with each, and none once both
-    /// are repaired.
+    /// are repaired; the predictions keep the suspects, for `status`.
     @Test func aSensorMovingAloneIsFoundDriftingAndAStuckOneIsTakenAtHealthy() throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
@@ -412,6 +412,12 @@ struct DriftingSensorTests {
         #expect(p2.count == p1.count && p2.drop { $0.state != "hot" }.allSatisfy { $0.state == "hot" } && p2.last?.state == "hot")
         #expect(p3.map(\.end) == p1.map(\.end) && p3.filter { $0.end >= firstHot }.allSatisfy { $0.state == "hot" }, "\(p3)")
         #expect(try harness.counter("abstentions") == 0 && harness.counter("constant_windows") > 80)
+        // Each prediction keeps the sensors its model took at healthy, and `status` shows the latest.
+        let drifted = try harness.query("SELECT min(window_end) FROM predictions WHERE device = 'p1' AND suspect_sensors = 'drift:pressure'")
+        #expect(drifted.first?.first?.double == healthyAgain)
+        let status = try AgentStatus.read(database: harness.database)
+        #expect(status.devices.map(\.suspectSensors) == [["drift:pressure"], [], ["stuck:flow"]])
+        #expect(status.text().contains("drift:pressure") && status.json().contains(#""stuck:flow""#), "\(status.text())")
 
         // Health messages up to p1's drift (p2's, published in the same order, come before it).
         var messages: [String] = []

@@ -36,6 +36,12 @@ struct ModelScoring {
         let driftingSensors: [String]
         let latencySeconds: Double
 
+        /// The stuck and drifting sensors as the predictions table keeps them:
+        /// `drift:pressure,stuck:flow`, sorted; empty when none.
+        var suspectSensors: String {
+            (stuckSensors.map { "stuck:\($0)" } + driftingSensors.map { "drift:\($0)" }).sorted().joined(separator: ",")
+        }
+
         /// The device's health message (`vigil/<agent>/health/<device>`).
         func health(device: String) -> JSONValue {
             [

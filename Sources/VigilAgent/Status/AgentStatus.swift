@@ -23,6 +23,9 @@ public struct AgentStatus: Sendable {
         public var health: String?
         /// What is wrong with its data rather than its machine (`DataQuality`: `dropouts`, `clock_skew`, `spikes`).
         public var sensorFaults: [String]
+        /// The sensors its models' latest predictions found stuck or drifting and scored at
+        /// healthy (`stuck:flow`, `drift:pressure`), sorted.
+        public var suspectSensors: [String] = []
         /// Whether a Sparkplug B device is online; nil for one whose protocol does not say.
         public var online: Bool?
     }
@@ -102,14 +105,18 @@ public struct AgentStatus: Sendable {
                    sensorFaults: DataQuality(stored: row[8].string ?? "").names, online: row[9].int64.map { $0 != 0 })
         }
         var health: [String: String] = [:]
+        var suspects: [String: Set<String>] = [:]
         if try database.userVersion >= 4 {
+            let suspectSensors = try database.userVersion >= 9 ? "suspect_sensors" : "''"
             for row in try database.rows("""
-                SELECT device, model, predicted FROM predictions WHERE id IN (SELECT max(id) FROM predictions GROUP BY device, model)
+                SELECT device, model, predicted, \(suspectSensors) FROM predictions
+                WHERE id IN (SELECT max(id) FROM predictions GROUP BY device, model)
                 ORDER BY device, model
                 """) {
                 let device = row[0].string ?? ""
                 let state = "\(row[1].string ?? ""): \(row[2].string ?? "")"
                 health[device] = health[device].map { $0 + ", " + state } ?? state
+                suspects[device, default: []].formUnion((row[3].string ?? "").split(separator: ",").map(String.init))
             }
         }
         let letters = try database.rows(
@@ -147,6 +154,7 @@ public struct AgentStatus: Sendable {
                            counters: counters, devices: devices.map { device in
                                var device = device
                                device.health = health[device.device]
+                               device.suspectSensors = suspects[device.device, default: []].sorted()
                                return device
                            }, recentDeadLetters: letters, upstream: upstream, models: models)
     }
@@ -176,6 +184,7 @@ public struct AgentStatus: Sendable {
              ("restarts", .number(Double(device.restarts))), ("highest_seq", .number(Double(device.highestSeq))),
              ("last_seen", .number(device.lastSeen)), ("health", device.health.map(JSONValue.string) ?? .null),
              ("sensor_faults", .array(device.sensorFaults.map(JSONValue.string))),
+             ("suspect_sensors", .array(device.suspectSensors.map(JSONValue.string))),
              ("online", device.online.map(JSONValue.bool) ?? .null)].json
         }
         let letters = recentDeadLetters.map { letter -> JSONValue in
@@ -223,7 +232,7 @@ public struct AgentStatus: Sendable {
             lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "sensor faults",
                                      "online", "health"], devices.map {
                 [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
-                 $0.sensorFaults.isEmpty ? "-" : $0.sensorFaults.joined(separator: ","), $0.online.map { $0 ? "yes" : "NO" } ?? "-",
+                 $0.sensorFaults.isEmpty && $0.suspectSensors.isEmpty ? "-" : ($0.sensorFaults + $0.suspectSensors).joined(separator: ","), $0.online.map { $0 ? "yes" : "NO" } ?? "-",
                  $0.health ?? "-"]
             }, leftAligned: 2)
         }

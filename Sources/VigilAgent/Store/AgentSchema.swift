@@ -160,5 +160,10 @@ enum AgentSchema {
         -- window's insert: a block sensor with overlapping windows stores several a message.
         DROP INDEX features_by_series;
         """,
+        """
+        -- Version 9: the sensors a prediction's model found stuck or drifting and scored at
+        -- healthy (`drift:pressure,stuck:flow`, sorted); empty when none.
+        ALTER TABLE predictions ADD COLUMN suspect_sensors TEXT NOT NULL DEFAULT '';
+        """,
     ])
 }

@@ -83,8 +83,8 @@ final class AgentStore {
             INSERT INTO features(\(FleetTables.featureColumns)) VALUES (?, ?, ?, ?, ?, ?)
             """)
         insertPrediction = try database.prepare("""
-            INSERT INTO predictions(\(FleetTables.predictionColumns), latency_us)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO predictions(\(FleetTables.predictionColumns), latency_us, suspect_sensors)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         saveDevice = try database.prepare("""
             INSERT OR REPLACE INTO devices(device, device_type, lowest_seq, highest_seq, messages, duplicates,
@@ -224,6 +224,7 @@ final class AgentStore {
         insertPrediction.bind(prediction.predicted, at: 5)
         insertPrediction.bind(FleetTables.text(prediction.probabilities), at: 6)
         insertPrediction.bind(prediction.latencySeconds * 1e6, at: 7)
+        insertPrediction.bind(prediction.suspectSensors, at: 8)
         defer { insertPrediction.reset() }
         try insertPrediction.step()
         return database.lastInsertRowID
