@@ -169,8 +169,7 @@ struct ContextScoringTests {
             name: "warmer", version: "1.0.0", createdAt: "2026-11-27T00:00:00Z", deviceTypes: ["motor"],
             inputs: [.init(sensor: "temperature", feature: "mean", window: window),
                      .init(sensor: "temperature", feature: "max", window: window)],
-            // The anomaly score's trend spreads are in relative terms, as a linear trend gives them.
-            context: InputContext(baselineSeconds: 30, trendSeconds: 60, trendScale: .linear),
+            context: InputContext(baselineSeconds: 30, trendSeconds: 60, growth: false),
             means: [45, 50, 0, 0, 0, 0], scales: [5, 5, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
             layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)],
             anomaly: AnomalyScore(centers: [45, 45, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 0.01, 0.01],
@@ -336,7 +335,7 @@ struct DriftingSensorTests {
     static func bundle(signedBy key: Ed25519.KeyPair) throws -> [UInt8] {
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
-        let layer = QuantizedDense(inputs: 6, outputs: 2, weights: [0, 0, -100, -100, 0, 0, 0, 0, 100, 100, 0, 0], bias: [200, 0],
+        let layer = QuantizedDense(inputs: 8, outputs: 2, weights: [0, 0, -100, -100, 0, 0, 0, 0, 0, 0, 100, 100, 0, 0, 0, 0], bias: [200, 0],
                                    rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
                                    input: input, output: output, activation: .none)
         let window = FeatureWindowSpec.Window.time(seconds: 600, hopSeconds: 600)
@@ -345,8 +344,8 @@ struct DriftingSensorTests {
         let manifest = ModelManifest(
             name: "pump-health", version: "1.0.0", createdAt: "2026-11-28T00:00:00Z", deviceTypes: ["pump"], inputs: inputs,
             context: InputContext(baselineSeconds: 1800, trendSeconds: 7200),
-            means: [5, 2, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 1, 1], classes: ["healthy", "hot"],
-            layers: [.init(inputs: 6, outputs: 2, activation: .none, input: input, output: output)],
+            means: [5, 2, 0, 0, 0, 0, 0, 0], scales: [1, 1, 0.01, 0.01, 1, 1, 1, 1], classes: ["healthy", "hot"],
+            layers: [.init(inputs: 8, outputs: 2, activation: .none, input: input, output: output)],
             anomaly: AnomalyScore(firstInput: 2, centers: [0, 0, 0, 0], scales: [0.001, 0.001, 0.001, 0.001],
                                   alarm: AlarmPolicy(threshold: 0.99, consecutive: 100)),
             sensorDrift: try #require(SensorDriftCheck(sensors: ["pressure", "flow"], inputs: inputs)))

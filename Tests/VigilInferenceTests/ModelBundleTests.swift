@@ -226,7 +226,7 @@ struct InputContextTests {
         let outputs = Self.run(healthy + [[12, -2], [14, -2], [16, -2]])
         #expect(outputs.prefix(7).allSatisfy { $0 == nil })
         let first = try #require(outputs[7])
-        #expect(first.count == InputContext.width(raw: 2))
+        #expect(first.count == Self.context.width(raw: 2))
         let mean = 73.0 / 7, std = (healthy.map { pow($0[0] - mean, 2) }.reduce(0, +) / 7).squareRoot()
         #expect(abs(first[2] - (12 - mean) / (mean + std)) < 1e-12)
         #expect(first[3] == 0, "an input at its baseline is 0 relative to it")
@@ -236,63 +236,83 @@ struct InputContextTests {
         #expect(outputs.suffix(3).allSatisfy { $0![5] == 0 })
     }
 
-    /// Relative and trend inputs do not change when a sensor reads 25% high throughout.
+    /// Relative, trend and growth inputs do not change when a sensor reads 25% high throughout.
     @Test func aSensorsGainCancels() throws {
         let values = (0..<12).map { [5 + sin(Double($0)) + Double(max(0, $0 - 8)), 1.0] }
         let plain = Self.run(values), scaled = Self.run(values.map { [$0[0] * 1.25, $0[1]] })
         for (a, b) in zip(plain, scaled) {
             guard let a, let b else { #expect(a == nil && b == nil); continue }
-            #expect(abs(a[2] - b[2]) < 1e-12 && abs(a[4] - b[4]) < 1e-12)
+            #expect(abs(a[2] - b[2]) < 1e-12 && abs(a[4] - b[4]) < 1e-12 && abs(a[6] - b[6]) < 1e-9)
         }
     }
 
-    /// A logarithmic trend follows how fast a change grows, not how far it has gone: two machines
-    /// whose change grows at one rate from amplitudes ten times apart get the same trend, a faster
-    /// growth a larger one; a linear trend differs tenfold between the two.
-    @Test func aLogarithmicTrendFollowsTheGrowthRate() throws {
+    /// Growth follows how fast a change grows, not how far it has gone: two machines whose change
+    /// grows at one rate from amplitudes ten times apart get the same growth, a faster one a larger
+    /// growth; their trends (of the relative value) differ tenfold.
+    @Test func growthFollowsTheGrowthRate() throws {
         // Windows every 600 s; the baseline's hour alternates 10 and 11, then the change grows as
-        // amplitude * e^(rate * hours) for two days.
-        func trend(amplitude: Double, ratePerHour: Double, scale: InputContext.TrendScale) -> Double {
-            let context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, trendScale: scale)
-            var state = InputContext.State(), inputs: [Double] = []
-            var last = Double.nan
+        // amplitude * e^(rate * hours) for two days. Inputs: raw, relative, trend, growth.
+        func last(amplitude: Double, ratePerHour: Double) -> (trend: Double, growth: Double) {
+            var state = InputContext.State(), inputs: [Double] = [], last = (trend: Double.nan, growth: Double.nan)
             for index in 0..<(7 + 288) {
                 let hours = Double(max(0, index - 6)) / 6
                 let value = index < 7 ? 10 + Double(index % 2) : 10.5 + amplitude * exp(ratePerHour * hours)
-                if state.next([value], at: 600 * Double(index + 1), context: context, into: &inputs) { last = inputs[2] }
+                if state.next([value], at: 600 * Double(index + 1), context: Self.context, into: &inputs) { last = (inputs[2], inputs[3]) }
             }
             return last
         }
-        let small = trend(amplitude: 0.5, ratePerHour: 0.05, scale: .log), large = trend(amplitude: 5, ratePerHour: 0.05, scale: .log)
-        let faster = trend(amplitude: 0.5, ratePerHour: 0.1, scale: .log)
+        let small = last(amplitude: 0.5, ratePerHour: 0.05), large = last(amplitude: 5, ratePerHour: 0.05)
+        let faster = last(amplitude: 0.5, ratePerHour: 0.1)
         // Settled, the fast average lags the slow one by 7 hours of growth: 0.35 at 0.05 an hour.
-        #expect(abs(small - large) < 0.02 && abs(small - 0.35) < 0.03, "\(small) \(large)")
-        #expect(faster > 1.8 * small, "\(faster) \(small)")
-        let linearSmall = trend(amplitude: 0.5, ratePerHour: 0.05, scale: .linear), linearLarge = trend(amplitude: 5, ratePerHour: 0.05, scale: .linear)
-        #expect(abs(linearLarge / linearSmall - 10) < 0.01, "\(linearSmall) \(linearLarge)")
+        #expect(abs(small.growth - large.growth) < 0.02 && abs(small.growth - 0.35) < 0.03, "\(small) \(large)")
+        #expect(faster.growth > 1.8 * small.growth, "\(faster) \(small)")
+        #expect(abs(large.trend / small.trend - 10) < 0.01, "\(small) \(large)")
     }
 
-    /// A bundle with a logarithmic trend is format 3, which agents before it refuse rather than
-    /// compute its trends otherwise; one whose manifest names no scale (written before there was
-    /// one) follows the relative value, and an unknown scale is refused by name.
-    @Test func theTrendScaleTravelsWithTheBundle() throws {
+    /// A bundle whose inputs have growth is format 3, which agents before it refuse rather than
+    /// score without it; one without stays format 1 and reads back without growth, as do
+    /// manifests written before there was growth (no such field).
+    @Test func growthTravelsWithTheBundle() throws {
         let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
-        var logarithmic = manifest
-        logarithmic.context = Self.context
-        logarithmic.inputs = Array(manifest.inputs.prefix(8))
-        let bytes = ModelBundle.encode(manifest: logarithmic, layers: network.layers, signingKey: ModelBundleTests.key)
+        var grown = manifest
+        grown.context = Self.context
+        // The reference network takes 24 values: 6 inputs with their relative, trend and growth values.
+        grown.inputs = Array(manifest.inputs.prefix(6))
+        let bytes = ModelBundle.encode(manifest: grown, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect(bytes[4] == 3 && bytes[5] == 0)
-        #expect(try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.context?.trendScale == .log)
-        var linear = logarithmic
-        linear.context?.trendScale = .linear
-        let linearBytes = ModelBundle.encode(manifest: linear, layers: network.layers, signingKey: ModelBundleTests.key)
-        #expect(linearBytes[4] == 1, "a linear trend needs nothing newer than format 1")
+        let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(read.context == Self.context && read.networkInputNames.suffix(6).allSatisfy { $0.hasSuffix(":growth") })
+        var plain = manifest
+        plain.context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false)
+        plain.inputs = Array(manifest.inputs.prefix(8))
+        let plainBytes = ModelBundle.encode(manifest: plain, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(plainBytes[4] == 1, "without growth, nothing newer than format 1 is needed")
+        let older = Self.resigned(plainBytes) { $0.replacing(#","growth":false"#, with: "") }
+        #expect(!String(decoding: older, as: UTF8.self).contains("growth"))
+        #expect(try ModelBundle(bytes: older, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.context == plain.context)
+    }
 
-        let older = Self.resigned(linearBytes) { $0.replacing(",\"trend_scale\":\"linear\"", with: "") }
-        #expect(!String(decoding: older, as: UTF8.self).contains("trend_scale"))
-        #expect(try ModelBundle(bytes: older, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.context == linear.context)
-        let unknown = Self.resigned(bytes) { $0.replacing("\"trend_scale\":\"log\"", with: "\"trend_scale\":\"cubic\"") }
-        #expect("\(try #require(ModelBundleTests.refusal(unknown)))".contains("trend_scale"))
+    /// A stuck sensor's growth is put at 0 (a healthy machine's change does not grow), its other
+    /// inputs where healthy windows have them; the anomaly score covers relative and trend only.
+    @Test func aStuckSensorsGrowthIsPutAtZero() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var grown = manifest
+        grown.context = Self.context
+        grown.inputs = Array(SensorDriftCheckTests.inputs.prefix(6))
+        grown.means = (0..<24).map { Double($0) }
+        grown.anomaly = AnomalyScore(firstInput: 6, centers: (0..<12).map { 0.1 * Double($0) }, scales: Array(repeating: 0.01, count: 12),
+                                     alarm: .single)
+        let bundle = try ModelBundle(bytes: ModelBundle.encode(manifest: grown, layers: network.layers, signingKey: ModelBundleTests.key),
+                                     trustedKeys: [ModelBundleTests.key.publicKey])
+        var inputs = (0..<24).map { 100 + Double($0) }, state = SensorDriftCheck.State()
+        #expect(bundle.trusted(&inputs, stuck: ["current"], drift: &state, at: 0).isEmpty)
+        var expected = (0..<24).map { 100 + Double($0) }
+        for (input, healthy) in [(2, 2.0), (3, 3), (8, 0.2), (9, 0.3), (14, 0.8), (15, 0.9), (20, 0), (21, 0)] { expected[input] = healthy }
+        #expect(inputs.indices.allSatisfy { abs(inputs[$0] - expected[$0]) < 1e-12 }, "\(inputs)")
+        var covering = grown
+        covering.anomaly = AnomalyScore(firstInput: 6, centers: Array(repeating: 0, count: 18), scales: Array(repeating: 1, count: 18), alarm: .single)
+        let refused = ModelBundle.encode(manifest: covering, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(refused)))".contains("growth inputs aside"))
     }
 
     /// `bytes` with its manifest JSON changed by `edit`, signed again by the test key.
@@ -314,12 +334,12 @@ struct InputContextTests {
     @Test func bundlesCarryTheContext() throws {
         let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
         var withContext = manifest
-        withContext.context = Self.context
+        withContext.context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false)
         // The reference network takes 24 values: 8 inputs with their relative and trend values.
         withContext.inputs = Array(manifest.inputs.prefix(8))
         let bytes = ModelBundle.encode(manifest: withContext, layers: network.layers, signingKey: ModelBundleTests.key)
         let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
-        #expect(read.context == Self.context && read.networkInputs == 24)
+        #expect(read.context == withContext.context && read.networkInputs == 24)
         withContext.inputs = manifest.inputs
         let wrong = ModelBundle.encode(manifest: withContext, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("network input"))
@@ -471,7 +491,7 @@ struct SensorDriftCheckTests {
         let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
         var with = manifest
         with.inputs = Self.inputs
-        with.context = InputContext(baselineSeconds: 3600, trendSeconds: 7200)
+        with.context = InputContext(baselineSeconds: 3600, trendSeconds: 7200, growth: false)
         with.means = (0..<24).map { Double($0) }
         with.anomaly = AnomalyScore(firstInput: 8, centers: (0..<16).map { 0.1 * Double($0) }, scales: Array(repeating: 0.01, count: 16),
                                     alarm: .single)

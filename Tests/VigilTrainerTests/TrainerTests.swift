@@ -296,9 +296,9 @@ struct TrainerTests {
                                                name: "motor-health"), signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         let anomaly = try #require(bundle.manifest.anomaly)
-        // It looks at the inputs relative to each device's baseline, and their trends.
+        // It looks at the inputs relative to each device's baseline, and their trends, not their growth.
         #expect(anomaly.alarm.consecutive == 3 && anomaly.firstInput == bundle.manifest.inputs.count)
-        #expect(anomaly.centers.count == bundle.manifest.networkInputs - anomaly.firstInput)
+        #expect(bundle.manifest.context?.growth == true && anomaly.centers.count == 2 * bundle.manifest.inputs.count)
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(test.database).dataset(
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), lives: test.lives)
         let alarms = try #require(evaluation.anomalyAlarms)

@@ -3,47 +3,44 @@ import Glibc
 #endif
 
 /// What a model sees beyond one window: each input relative to the device's own healthy
-/// baseline, and how fast it moves (`TrendScale`). Machines of one type differ in mounting,
-/// resonance and sensor gain, so a change from a machine's own first days after installation or
-/// a repair says more than the absolute value (as condition monitoring compares a machine with
-/// its own baseline); the trend says how fast trouble comes. The agent and the trainer apply it
-/// with this one piece of code, window after window, from each installation or repair.
+/// baseline, how fast that moves (its trend), and how fast it grows (its growth). Machines of one
+/// type differ in mounting, resonance and sensor gain, so a change from a machine's own first days
+/// after installation or a repair says more than the absolute value (as condition monitoring
+/// compares a machine with its own baseline); the trend says how fast trouble comes. The agent and
+/// the trainer apply it with this one piece of code, window after window, from each installation
+/// or repair.
 public struct InputContext: Sendable, Equatable {
     /// Seconds of windows after installation or a repair that make the baseline; the model
     /// abstains until they have passed.
     public var baselineSeconds: Double
     /// The time constant of the slow moving average; the fast one's is an eighth of it.
     public var trendSeconds: Double
-    /// What the trend's moving averages follow.
-    public var trendScale: TrendScale
-
-    /// What the trend follows: the relative value itself, or its change on a logarithmic scale.
-    public enum TrendScale: String, Sendable {
-        /// The relative value: a trend proportional to how far the machine has already gone.
-        case linear
-        /// `asinh` of the change from the baseline's mean in the baseline's standard deviations:
-        /// linear within the healthy noise, logarithmic beyond, so damage that grows
-        /// exponentially (as bearing and seal wear does) gives a trend proportional to its growth
-        /// rate, and whether it fails within the horizon is close to a line in level and trend.
-        case log
-    }
+    /// Whether the network also takes each input's growth: the trend of `asinh` of its change
+    /// from the baseline's mean in the baseline's standard deviations (linear within the healthy
+    /// noise, logarithmic beyond). Damage that grows exponentially, as wear does, then gives a
+    /// growth proportional to its rate whatever its size, and whether it fails within the horizon
+    /// is close to a line in the relative value and the growth.
+    public var growth: Bool
 
     public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800)
 
-    public init(baselineSeconds: Double, trendSeconds: Double, trendScale: TrendScale = .log) {
+    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true) {
         self.baselineSeconds = baselineSeconds
         self.trendSeconds = trendSeconds
-        self.trendScale = trendScale
+        self.growth = growth
     }
 
-    /// How many inputs the network takes for `raw` inputs: each raw, then each relative to the
-    /// baseline, then each one's trend.
-    public static func width(raw: Int) -> Int { 3 * raw }
+    /// The derived groups, in network order after the raw inputs.
+    private var groups: [String] { growth ? ["relative", "trend", "growth"] : ["relative", "trend"] }
+
+    /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
+    public func width(raw: Int) -> Int { (1 + groups.count) * raw }
 
     /// The network's input names for `raw` input names: each raw, then, with a `context`,
-    /// `name:relative` each and `name:trend` each.
+    /// `name:relative` each, `name:trend` each and, with growth, `name:growth` each.
     public static func names(_ raw: [String], for context: InputContext?) -> [String] {
-        context == nil ? raw : raw + ["relative", "trend"].flatMap { suffix in raw.map { "\($0):\(suffix)" } }
+        guard let context else { return raw }
+        return raw + context.groups.flatMap { suffix in raw.map { "\($0):\(suffix)" } }
     }
 
     /// One device's context for one model, window after window since installation or a repair.
@@ -57,10 +54,12 @@ public struct InputContext: Sendable, Equatable {
         private var mean: [Double] = []
         private var scale: [Double] = []
         /// Per input, the baseline's standard deviation (at least a ten-thousandth of `scale`),
-        /// what a logarithmic trend measures the change in.
+        /// what growth measures the change in.
         private var deviation: [Double] = []
         private var fast: [Double] = []
         private var slow: [Double] = []
+        private var growthFast: [Double] = []
+        private var growthSlow: [Double] = []
         private var last = 0.0
 
         public init() {}
@@ -69,8 +68,8 @@ public struct InputContext: Sendable, Equatable {
         public var ready: Bool { !mean.isEmpty }
 
         /// Takes the next window's raw inputs at `time`. While the baseline is being learned it
-        /// returns false; after, it puts the network's inputs (raw, relative, trend) in `inputs`
-        /// and returns true.
+        /// returns false; after, it puts the network's inputs (raw, relative, trend and growth) in
+        /// `inputs` and returns true.
         public mutating func next(_ raw: [Double], at time: Double, context: InputContext, into inputs: inout [Double]) -> Bool {
             guard ready else {
                 learn(raw, at: time, context: context)
@@ -84,11 +83,16 @@ public struct InputContext: Sendable, Equatable {
             for index in raw.indices {
                 let relative = (raw[index] - mean[index]) / scale[index]
                 inputs.append(relative)
-                let followed = context.trendScale == .linear ? relative : asinh((raw[index] - mean[index]) / deviation[index])
-                fast[index] += fastWeight * (followed - fast[index])
-                slow[index] += slowWeight * (followed - slow[index])
+                fast[index] += fastWeight * (relative - fast[index])
+                slow[index] += slowWeight * (relative - slow[index])
+                let change = asinh((raw[index] - mean[index]) / deviation[index])
+                growthFast[index] += fastWeight * (change - growthFast[index])
+                growthSlow[index] += slowWeight * (change - growthSlow[index])
             }
             for index in raw.indices { inputs.append(fast[index] - slow[index]) }
+            if context.growth {
+                for index in raw.indices { inputs.append(growthFast[index] - growthSlow[index]) }
+            }
             return true
         }
 
@@ -111,6 +115,8 @@ public struct InputContext: Sendable, Equatable {
             deviation = raw.indices.map { index in max(std[index], 1e-4 * scale[index]) }
             fast = Array(repeating: 0, count: raw.count)
             slow = fast
+            growthFast = fast
+            growthSlow = fast
             last = time
         }
     }

@@ -36,7 +36,8 @@ extension ModelBundle {
     public var scoresWithoutSensors: Bool { manifest.knowsHealthyInputs }
 
     /// Puts the network `inputs` of `sensors` where healthy windows have them: the absolute
-    /// inputs at the training mean, relative and trend at the anomaly score's healthy center; a
+    /// inputs at the training mean, relative and trend at the anomaly score's healthy center,
+    /// growth at 0; a
     /// sensor that is stuck or drifting then tells the model nothing rather than something
     /// false. Only for a bundle that `scoresWithoutSensors`.
     public func atHealthy(_ sensors: [String], _ inputs: inout [Double]) {
@@ -46,6 +47,7 @@ extension ModelBundle {
             inputs[index] = manifest.means[index]
             inputs[raw + index] = anomaly.centers[index]
             inputs[2 * raw + index] = anomaly.centers[raw + index]
+            if manifest.context?.growth == true { inputs[3 * raw + index] = 0 }
         }
     }
 

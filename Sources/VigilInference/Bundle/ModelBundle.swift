@@ -12,7 +12,7 @@ import VigilCore
 public struct ModelBundle: Sendable {
     public static let magic: [UInt8] = Array("VGM1".utf8)
     /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`); format
-    /// 3: its trends may follow a logarithmic scale (`InputContext.TrendScale`). A bundle is
+    /// 3: its inputs may have growth (`InputContext.growth`). A bundle is
     /// written in the oldest format that holds it, so older agents run what they can and refuse
     /// inputs they would compute otherwise.
     public static let formatVersion = 3

@@ -122,6 +122,10 @@ public struct ModelManifest: Sendable, Equatable {
     /// mean). Drift is judged, and a stuck or drifting sensor's inputs put at healthy, in its terms.
     public var knowsHealthyInputs: Bool { context != nil && anomaly?.firstInput == inputs.count }
 
+    /// Where the network inputs an anomaly score covers end: before the growth inputs (a healthy
+    /// machine's growth is 0), or at the last input.
+    public var anomalyEnd: Int { context?.growth == true ? 3 * inputs.count : networkInputs }
+
     /// Network input `index` of `raw`, standardised and bounded as the network takes it.
     @inline(__always)
     public func standardised(_ raw: Double, input index: Int) -> Double {
@@ -135,7 +139,7 @@ public struct ModelManifest: Sendable, Equatable {
     }
 
     /// How many values the network takes: the inputs, and with a context their derived ones.
-    public var networkInputs: Int { context == nil ? inputs.count : InputContext.width(raw: inputs.count) }
+    public var networkInputs: Int { context?.width(raw: inputs.count) ?? inputs.count }
 
     /// Whether a class means failing within the horizon: `failing`, or `failing:<mode>`.
     public static func isFailing(_ name: String) -> Bool { name == "failing" || name.hasPrefix("failing:") }
@@ -161,7 +165,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
-        if context?.trendScale == .log { return 3 }
+        if context?.growth == true { return 3 }
         return squash == .none ? 1 : 2
     }
 
@@ -183,7 +187,7 @@ public struct ModelManifest: Sendable, Equatable {
         ]
         if let context {
             fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds),
-                                       "trend_scale": .string(context.trendScale.rawValue)]))
+                                       "growth": .bool(context.growth)]))
         }
         let rest: JSONValue = [
             "standardization": .object([("means", .array(means.map(JSONValue.number))), ("scales", .array(scales.map(JSONValue.number)))]
@@ -255,12 +259,9 @@ public struct ModelManifest: Sendable, Equatable {
                 let baseline = try entry.double("baseline_seconds")
                 let trend = try entry.double("trend_seconds")
                 guard baseline >= 0, trend > 0 else { throw entry.error(nil, "needs baseline_seconds >= 0 and trend_seconds > 0") }
-                // Bundles from before the logarithmic trend have none and follow the relative value.
-                let scaleName = try entry.optionalString("trend_scale") ?? InputContext.TrendScale.linear.rawValue
-                guard let scale = InputContext.TrendScale(rawValue: scaleName) else {
-                    throw entry.error("trend_scale", "must be linear or log, got \(scaleName)")
-                }
-                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, trendScale: scale)
+                // Bundles from before growth inputs have no such field.
+                let growth = try entry.optionalBool("growth") ?? false
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")
@@ -382,9 +383,9 @@ public struct ModelManifest: Sendable, Equatable {
         if sensorDrift != nil, !knowsHealthyInputs {
             throw .manifestInvalid("sensor_drift needs a context and an anomaly score from the first relative input on, in whose terms it judges")
         }
-        if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= networkInputs
-            || anomaly.centers.count != networkInputs - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
-            throw .manifestInvalid("anomaly needs one center and one scale per network input from its first_input on (\(networkInputs) inputs)")
+        if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= anomalyEnd
+            || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
+            throw .manifestInvalid("anomaly needs one center and one scale per network input from its first_input on, growth inputs aside (\(anomalyEnd) inputs)")
         }
         guard let first = layers.first, first.inputs == networkInputs, layers.last!.outputs == max(classes.count, 1) else {
             throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class")

@@ -14,6 +14,8 @@ struct ModelOptions: ParsableArguments {
     var baselineHours = InputContext.standard.baselineSeconds / 3600
     @Option(help: "The time constant of the trend's slow moving average, hours (the fast one's is an eighth).")
     var trendHours = InputContext.standard.trendSeconds / 3600
+    @Flag(inversion: .prefixedNo, help: "Give the model each input's growth too: the trend of its change from the baseline on a logarithmic scale.")
+    var growth = InputContext.standard.growth
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
     var search = false
 
@@ -31,7 +33,7 @@ struct ModelOptions: ParsableArguments {
         recipe.rule = LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
         recipe.search = search
         recipe.faultModes = faultModes
-        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600)
+        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth)
         return recipe
     }
 }

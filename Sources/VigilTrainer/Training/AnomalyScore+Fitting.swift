@@ -19,21 +19,21 @@ extension AnomalyScore {
         return quietUntil - example.windowEnd >= quietBeforeFault
     }
 
-    /// Fitted on the known-healthy windows of `train` (per input from `firstInput` on, median and
+    /// Fitted on the known-healthy windows of `train` (per input of `inputs`, median and
     /// 1.4826 x median absolute deviation); its alarm takes 3 windows in a row at 1.5 times the mean square that
     /// 99% of runs of 3 known-healthy `validation` windows stay under. Nil without healthy windows.
-    static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, firstInput: Int) -> AnomalyScore? {
+    static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, inputs: Range<Int>) -> AnomalyScore? {
         let healthy = train.filter { knownHealthy($0, in: dataset) }
-        guard let width = healthy.first?.features.count, healthy.count >= 10, firstInput < width else { return nil }
+        guard let width = healthy.first?.features.count, healthy.count >= 10, !inputs.isEmpty, inputs.upperBound <= width else { return nil }
         var centers: [Double] = [], scales: [Double] = []
-        for input in firstInput..<width {
+        for input in inputs {
             let values = healthy.map { $0.features[input] }.sorted()
             let median = values[values.count / 2]
             let deviations = values.map { abs($0 - median) }.sorted()
             centers.append(median)
             scales.append(max(1.4826 * deviations[deviations.count / 2], 1e-6 + 1e-3 * abs(median)))
         }
-        var score = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, alarm: .single)
+        var score = AnomalyScore(firstInput: inputs.lowerBound, centers: centers, scales: scales, alarm: .single)
         // Per device in time order, the smallest mean square of each run of 3 healthy windows.
         let checked = validation.filter { knownHealthy($0, in: dataset) }
         var runs: [Double] = []
