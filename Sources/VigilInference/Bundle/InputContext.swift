@@ -36,6 +36,10 @@ public struct InputContext: Sendable, Equatable {
     /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
     public func width(raw: Int) -> Int { (1 + groups.count) * raw }
 
+    /// Where the relative and trend inputs lie among the network's for `raw` inputs: what an
+    /// anomaly score looks at (growth, 0 on a healthy machine, is left out).
+    public static func relativeAndTrend(raw: Int) -> Range<Int> { raw..<(3 * raw) }
+
     /// The network's input names for `raw` input names: each raw, then, with a `context`,
     /// `name:relative` each, `name:trend` each and, with growth, `name:growth` each.
     public static func names(_ raw: [String], for context: InputContext?) -> [String] {
@@ -85,13 +89,14 @@ public struct InputContext: Sendable, Equatable {
                 inputs.append(relative)
                 fast[index] += fastWeight * (relative - fast[index])
                 slow[index] += slowWeight * (relative - slow[index])
+            }
+            for index in raw.indices { inputs.append(fast[index] - slow[index]) }
+            guard context.growth else { return true }
+            for index in raw.indices {
                 let change = asinh((raw[index] - mean[index]) / deviation[index])
                 growthFast[index] += fastWeight * (change - growthFast[index])
                 growthSlow[index] += slowWeight * (change - growthSlow[index])
-            }
-            for index in raw.indices { inputs.append(fast[index] - slow[index]) }
-            if context.growth {
-                for index in raw.indices { inputs.append(growthFast[index] - growthSlow[index]) }
+                inputs.append(growthFast[index] - growthSlow[index])
             }
             return true
         }

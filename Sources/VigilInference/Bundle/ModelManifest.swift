@@ -122,9 +122,9 @@ public struct ModelManifest: Sendable, Equatable {
     /// mean). Drift is judged, and a stuck or drifting sensor's inputs put at healthy, in its terms.
     public var knowsHealthyInputs: Bool { context != nil && anomaly?.firstInput == inputs.count }
 
-    /// Where the network inputs an anomaly score covers end: before the growth inputs (a healthy
-    /// machine's growth is 0), or at the last input.
-    public var anomalyEnd: Int { context?.growth == true ? 3 * inputs.count : networkInputs }
+    /// Where the network inputs an anomaly score covers end: with a context, after the relative
+    /// and trend ones (`InputContext.relativeAndTrend`); without, at the last input.
+    public var anomalyEnd: Int { context == nil ? networkInputs : InputContext.relativeAndTrend(raw: inputs.count).upperBound }
 
     /// Network input `index` of `raw`, standardised and bounded as the network takes it.
     @inline(__always)

@@ -162,7 +162,7 @@ public struct TrainingRun {
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
         // and their trends (machines of one type differ in their absolute levels), not at growth.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
-                                          inputs: recipe.context == nil ? 0..<dataset.featureNames.count : rawWidth..<(3 * rawWidth))
+                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth))
         // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
         // names validation's modes better than the commonest mode and the network do.
         let diagnosis = anomaly.flatMap { score in
