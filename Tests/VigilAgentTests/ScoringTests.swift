@@ -331,7 +331,8 @@ struct DriftingSensorTests {
         """
 
     /// A model on pressure and flow relative to the device's first half hour: either one above
-    /// its baseline is "hot". Its anomaly spreads are 0.1%, and it judges both sensors for drift.
+    /// its baseline is "hot" (its inputs have growth, which it does not weigh). Its anomaly
+    /// spreads are 0.1%, and it judges both sensors for drift.
     static func bundle(signedBy key: Ed25519.KeyPair) throws -> [UInt8] {
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         let output = QuantizationParameters(scale: 0.05, zeroPoint: 0)
