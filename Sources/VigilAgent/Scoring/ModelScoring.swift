@@ -111,6 +111,12 @@ struct ModelScoring {
         /// The sensors last found stuck and drifting.
         var stuck: [String] = []
         var drifting: [String] = []
+
+        /// Keeps the sensors found stuck and drifting in this window; returns whether they moved.
+        mutating func suspect(stuck: [String], drifting: [String]) -> Bool {
+            defer { (self.stuck, self.drifting) = (stuck, drifting) }
+            return self.stuck != stuck || self.drifting != drifting
+        }
     }
 
     /// What one feature row did: the predictions it completed, and the models that took it into
@@ -229,8 +235,8 @@ struct ModelScoring {
                                                           changed: state.predicted != "unknown" || state.sensorFaults != sensorFaults))
                 state.predicted = "unknown"
                 state.sensorFaults = sensorFaults
-                if state.stuck != stuckSensors { observation.suspectsChanged = true }
-                state.stuck = stuckSensors
+                // A model that abstains has no context, so no drift check either.
+                if state.suspect(stuck: stuckSensors, drifting: []) { observation.suspectsChanged = true }
                 states[device, default: [:]][manifest.name] = state
                 continue
             }
@@ -265,12 +271,11 @@ struct ModelScoring {
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
+            let suspectsMoved = state.suspect(stuck: stuckSensors, drifting: drifting)
+            if suspectsMoved { observation.suspectsChanged = true }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
-                || state.sensorFaults != sensorFaults || state.stuck != stuckSensors || state.drifting != drifting
+                || state.sensorFaults != sensorFaults || suspectsMoved
             state.predicted = predicted
-            if state.stuck != stuckSensors || state.drifting != drifting { observation.suspectsChanged = true }
-            state.stuck = stuckSensors
-            state.drifting = drifting
             state.alert = alert
             state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state

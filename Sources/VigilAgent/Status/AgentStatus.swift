@@ -231,9 +231,9 @@ public struct AgentStatus: Sendable {
             lines.append("")
             lines += LiveView.table(["device", "type", "messages", "duplicates", "missing", "restarts", "last seq", "sensor faults",
                                      "online", "health"], devices.map {
-                [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
-                 $0.sensorFaults.isEmpty && $0.suspectSensors.isEmpty ? "-" : ($0.sensorFaults + $0.suspectSensors).joined(separator: ","), $0.online.map { $0 ? "yes" : "NO" } ?? "-",
-                 $0.health ?? "-"]
+                let faults = $0.sensorFaults + $0.suspectSensors
+                return [$0.device, $0.type, "\($0.messages)", "\($0.duplicates)", "\($0.missing)", "\($0.restarts)", "\($0.highestSeq)",
+                        faults.isEmpty ? "-" : faults.joined(separator: ","), $0.online.map { $0 ? "yes" : "NO" } ?? "-", $0.health ?? "-"]
             }, leftAligned: 2)
         }
         if !recentDeadLetters.isEmpty {

@@ -37,9 +37,8 @@ extension ModelBundle {
 
     /// Puts the network `inputs` of `sensors` where healthy windows have them: the absolute
     /// inputs at the training mean, relative and trend at the anomaly score's healthy center,
-    /// growth at 0; a
-    /// sensor that is stuck or drifting then tells the model nothing rather than something
-    /// false. Only for a bundle that `scoresWithoutSensors`.
+    /// growth at 0; a sensor that is stuck or drifting then tells the model nothing rather than
+    /// something false. Only for a bundle that `scoresWithoutSensors`.
     public func atHealthy(_ sensors: [String], _ inputs: inout [Double]) {
         guard !sensors.isEmpty, scoresWithoutSensors, let anomaly = manifest.anomaly else { return }
         let raw = manifest.inputs.count
