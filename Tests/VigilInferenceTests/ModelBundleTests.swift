@@ -44,16 +44,17 @@ struct ModelBundleTests {
         #expect(bundle.manifest == manifest)
         #expect(bundle.manifest.rounding == rounding)
         #expect(bundle.signer == Self.key.publicKey)
+        #expect(bundle.networks.count == 1 && bytes[4] == 1)
         let root = try JSONObjectReader(file: QuantVectorTests.folder + "/" + file)
         guard case .array(let perLayer)? = root.value("expected_int8_per_layer") else { Issue.record("no expectations"); return }
         let last = QuantVectorTests.rows(perLayer.last)
         for (sample, input) in QuantVectorTests.rows(root.value("test_inputs_int8")).enumerated() {
-            let output = input.map { Int8($0) }.withUnsafeBufferPointer { bundle.network.run(int8: $0) }
+            let output = input.map { Int8($0) }.withUnsafeBufferPointer { bundle.networks[0].run(int8: $0) }
             #expect(output == last[sample].map { Int8($0) }, "input \(sample)")
         }
         let input = (0..<24).map { Double($0) / 10 - 1 }
         var a: [Double] = [], b: [Double] = []
-        input.withUnsafeBufferPointer { bundle.network.predict($0, into: &a) }
+        input.withUnsafeBufferPointer { bundle.networks[0].predict($0, into: &a) }
         input.withUnsafeBufferPointer { network.predict($0, into: &b) }
         #expect(a == b)
     }
@@ -99,6 +100,41 @@ struct ModelBundleTests {
         Activations.softmax(&expected)
         #expect(output == expected)
         #expect(scratch.max()! < 6.5 && scratch == bounded, "a reading 244 scales out goes in as 6.2")
+    }
+
+    /// An ensemble is format 4 (agents before it refuse it rather than score one member), holds
+    /// its members' layers one after another, and scores the mean of their probabilities; a
+    /// manifest whose layers do not split into its members is refused.
+    @Test func ensembleScoresItsMembersMean() throws {
+        let (_, manifest, network) = try Self.sample()
+        // A second member: the same shape, other biases.
+        let other = network.layers.map { layer in
+            QuantizedDense(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights, bias: layer.bias.enumerated().map { $1 + Int32($0 * 40) },
+                           rescale: layer.rescale, input: layer.input, output: layer.output, activation: layer.activation)
+        }
+        var ensemble = manifest
+        ensemble.layers += manifest.layers
+        ensemble.members = 2
+        let bytes = ModelBundle.encode(manifest: ensemble, layers: network.layers + other, signingKey: Self.key)
+        #expect(bytes[4] == 4 && bytes[5] == 0)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [Self.key.publicKey])
+        #expect(bundle.manifest == ensemble && bundle.networks.count == 2)
+        let raw = (0..<24).map { Double($0 % 7) - 3 }
+        var scratch: [Double] = [], output: [Double] = [], first: [Double] = [], second: [Double] = []
+        bundle.probabilities(raw: raw, scratch: &scratch, into: &output)
+        raw.withUnsafeBufferPointer { network.predict($0, into: &first) }
+        raw.withUnsafeBufferPointer { QuantizedNetwork(layers: other).predict($0, into: &second) }
+        Activations.softmax(&first)
+        Activations.softmax(&second)
+        #expect(first != second, "the members differ")
+        for index in output.indices { #expect(abs(output[index] - (first[index] + second[index]) / 2) < 1e-12) }
+        var uneven = ensemble
+        uneven.members = 4
+        guard case .manifestInvalid(let reason)? = Self.refusal(ModelBundle.encode(manifest: uneven, layers: network.layers + other, signingKey: Self.key)) else {
+            Issue.record("a manifest of 6 layers for 4 members was not refused")
+            return
+        }
+        #expect(reason.contains("members"))
     }
 
     /// A correctly signed bundle whose tensors do not fit its manifest is still refused.

@@ -155,6 +155,9 @@ struct TrainerTests {
                                                name: "motor-health"), signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
+        // Three networks from three seeds, which the bundle averages.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 4)
+        #expect(Set(bundle.networks.map { $0.layers[0].weights }).count == 3)
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.int8Agreement >= 0.95)
         // The manifest's metrics are the int8 model's, with the float original's beside them.
@@ -171,10 +174,10 @@ struct TrainerTests {
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context))
         #expect(evaluation.alarms.failures > 0 && evaluation.devices == 12)
         // Its float original, as train writes it beside the bundle, scores the same windows; int8
-        // stays close to it on every figure, and a network of another shape is refused.
+        // stays close to it on every figure; too few networks, or one of another shape, are refused.
         try writeFile(directory.file("motor.float.json"), FloatNetwork.json(result.floatLayers).serialized())
         let float = try FloatNetwork.load(file: directory.file("motor.float.json"))
-        #expect(float.layers.map(\.weights) == result.floatLayers.map(\.weights))
+        #expect(float.map { $0.layers.map(\.weights) } == result.floatLayers.map { $0.map(\.weights) })
         let floatEvaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: float)
         #expect(floatEvaluation.arithmetic == "float" && floatEvaluation.metrics.examples == evaluation.metrics.examples)
@@ -184,10 +187,12 @@ struct TrainerTests {
         let modeStep = 1 / Double(max(min(evaluation.alarms.modesKnown, floatEvaluation.alarms.modesKnown), 1))
         #expect(differences.count >= 8 && differences.allSatisfy { $0.difference <= ($0.figure == "fault_mode_right_at_alarm" ? modeStep + 1e-9 : 0.05) },
                 "\(differences)")
-        #expect(throws: EvaluationError.self) {
-            try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
-                profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context),
-                float: FloatNetwork(layers: [.init(inputs: 2, outputs: 2, weights: [1, 0, 0, 1], bias: [0, 0], relu: false)]))
+        let misfit = FloatNetwork(layers: [.init(inputs: 2, outputs: 2, weights: [1, 0, 0, 1], bias: [0, 0], relu: false)])
+        for wrong in [Array(float.prefix(2)), [misfit] + float.dropFirst()] {
+            #expect(throws: EvaluationError.self) {
+                try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
+                    profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: wrong)
+            }
         }
         #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
         // With an early horizon the model also says "soon", between healthy and failing.

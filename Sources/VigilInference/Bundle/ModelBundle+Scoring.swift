@@ -1,19 +1,37 @@
 extension ModelBundle {
     /// Scores one window as every Vigil binary scores it (the agent, and the trainer's gate and
-    /// evaluation): the raw inputs standardised with the manifest's means and scales, the int8
-    /// network (or, to measure int8 against it, the bundle's `float` original), then softmax over
-    /// the classes, or a sigmoid for a single score. `scratch` keeps the standardised inputs
-    /// between calls, so scoring allocates nothing.
-    public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double], float: FloatNetwork? = nil) {
+    /// evaluation): the raw inputs standardised with the manifest's means and scales, then each
+    /// member's int8 network (or, to measure int8 against them, the bundle's `float` originals),
+    /// averaged (`meanProbabilities`). `scratch` keeps the standardised inputs between calls, so
+    /// scoring allocates nothing.
+    public func probabilities(raw: [Double], scratch: inout [Double], into output: inout [Double], float: [FloatNetwork]? = nil) {
         scratch.removeAll(keepingCapacity: true)
         for index in raw.indices { scratch.append(manifest.standardised(raw[index], input: index)) }
         scratch.withUnsafeBufferPointer { inputs in
-            if let float { float.predict(inputs, into: &output) } else { network.predict(inputs, into: &output) }
+            Self.meanProbabilities(members: networks.count, classes: manifest.classes.count, into: &output) { member, output in
+                if let float { float[member].predict(inputs, into: &output) } else { networks[member].predict(inputs, into: &output) }
+            }
         }
-        if manifest.classes.count > 1 {
-            Activations.softmax(&output)
-        } else {
-            for index in output.indices { output[index] = Activations.sigmoid(output[index]) }
+    }
+
+    /// The probabilities of an ensemble: each member's outputs, as `predict(member, &output)`
+    /// writes them, through softmax over the `classes` (a sigmoid for a single score), then their
+    /// mean, in `output`.
+    public static func meanProbabilities(members: Int, classes: Int, into output: inout [Double],
+                                         _ predict: (Int, inout [Double]) -> Void) {
+        let width = max(classes, 1)
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { sum in
+            sum.initialize(repeating: 0)
+            for member in 0..<members {
+                predict(member, &output)
+                if classes > 1 {
+                    Activations.softmax(&output)
+                } else {
+                    for index in output.indices { output[index] = Activations.sigmoid(output[index]) }
+                }
+                for index in 0..<width { sum[index] += output[index] }
+            }
+            for index in 0..<width { output[index] = sum[index] / Double(members) }
         }
     }
 

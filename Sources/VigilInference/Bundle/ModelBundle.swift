@@ -3,7 +3,7 @@ import VigilCore
 /// A signed model bundle (`.vgm`): one file the trainer writes and the agent loads.
 ///
 ///     "VGM1" | format version u16 | reserved u16 | manifest length u32 | manifest JSON
-///     | tensors length u32 | per layer: weights int8[out*in], bias i32[out], multiplier i32[out],
+///     | tensors length u32 | per layer (of every member network, member after member): weights int8[out*in], bias i32[out], multiplier i32[out],
 ///       shift i32[out] | SHA-256 of all the above | signer's Ed25519 public key (32)
 ///     | Ed25519 signature of the SHA-256 (64)
 ///
@@ -12,15 +12,16 @@ import VigilCore
 public struct ModelBundle: Sendable {
     public static let magic: [UInt8] = Array("VGM1".utf8)
     /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`); format
-    /// 3: its inputs may have growth (`InputContext.growth`). A bundle is written in the oldest
-    /// format that holds it, so older agents run what they can and refuse what they would score
-    /// wrongly.
-    public static let formatVersion = 3
+    /// 3: its inputs may have growth (`InputContext.growth`); format 4: it may hold several
+    /// member networks (`ModelManifest.members`). A bundle is written in the oldest format that
+    /// holds it, so older agents run what they can and refuse what they would score wrongly.
+    public static let formatVersion = 4
     /// The default size limit: far above any model an edge box should run.
     public static let defaultMaxBytes = 16 << 20
 
     public let manifest: ModelManifest
-    public let network: QuantizedNetwork
+    /// One int8 network per member (`ModelManifest.members`), in the manifest's order.
+    public let networks: [QuantizedNetwork]
     /// The key that signed it.
     public let signer: [UInt8]
     /// SHA-256 of the signed content, as hex: the bundle's identity.
@@ -101,7 +102,7 @@ public struct ModelBundle: Sendable {
             throw .tensorsMisshaped("\(tensorBytes.count - tensors.offset) bytes more than the manifest's layers need")
         }
         self.manifest = manifest
-        network = QuantizedNetwork(layers: layers)
+        networks = (0..<manifest.members).map { QuantizedNetwork(layers: Array(layers[manifest.layers(ofMember: $0).indices])) }
         self.signer = signer
         digest = Self.hex(hash)
         size = bytes.count

@@ -53,7 +53,11 @@ public struct ModelManifest: Sendable, Equatable {
     public var squash: Squash
     /// Class names (softmax over outputs), or one name for a score (sigmoid).
     public var classes: [String]
+    /// Every member network's layers, member after member (`members`).
     public var layers: [Layer]
+    /// How many networks of equal depth `layers` holds: the model's probabilities are their
+    /// mean, an ensemble steadier than any one training run (a bundle without the field has one).
+    public var members: Int
     /// The requantization rounding the model was quantized for; a bundle without one predates
     /// the choice and was made for double rounding.
     public var rounding: QuantizedMultiplier.Rounding
@@ -74,7 +78,7 @@ public struct ModelManifest: Sendable, Equatable {
     public var metrics: JSONValue
 
     public init(name: String, version: String, createdAt: String, deviceTypes: [String], inputs: [Input], context: InputContext? = nil,
-                means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer],
+                means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer], members: Int = 1,
                 rounding: QuantizedMultiplier.Rounding = .single,
                 alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, diagnosis: FaultDiagnosis? = nil,
                 sensorDrift: SensorDriftCheck? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
@@ -90,6 +94,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.squash = squash
         self.classes = classes
         self.layers = layers
+        self.members = members
         self.rounding = rounding
         self.alarm = alarm
         self.anomaly = anomaly
@@ -163,8 +168,15 @@ public struct ModelManifest: Sendable, Equatable {
         return best.flatMap { classes[$0].hasPrefix("failing:") ? String(classes[$0].dropFirst("failing:".count)) : nil }
     }
 
+    /// Member `index`'s layers (`members`).
+    public func layers(ofMember index: Int) -> ArraySlice<Layer> {
+        let depth = layers.count / members
+        return layers[(index * depth)..<((index + 1) * depth)]
+    }
+
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if members > 1 { return 4 }
         if context?.growth == true { return 3 }
         return squash == .none ? 1 : 2
     }
@@ -204,6 +216,7 @@ public struct ModelManifest: Sendable, Equatable {
             "lineage": lineage, "metrics": metrics,
         ]
         if case .object(let more) = rest { fields += more }
+        if members > 1 { fields.append(("members", .number(Double(members)))) }
         if let anomaly {
             fields.append(("anomaly", ["first_input": .number(Double(anomaly.firstInput)),
                                        "centers": .array(anomaly.centers.map(JSONValue.number)),
@@ -290,6 +303,8 @@ public struct ModelManifest: Sendable, Equatable {
                                     input: QuantizationParameters(scale: inputScale, zeroPoint: Int32(inputZeroPoint)),
                                     output: QuantizationParameters(scale: outputScale, zeroPoint: Int32(outputZeroPoint))))
             }
+            // Bundles from before ensembles have no such field: one network.
+            let members = try reader.optionalInteger("members") ?? 1
             let roundingName = try reader.optionalString("rounding") ?? QuantizedMultiplier.Rounding.double.rawValue
             guard let rounding = QuantizedMultiplier.Rounding(rawValue: roundingName) else {
                 throw reader.error("rounding", "must be single or double, got \(roundingName)")
@@ -332,7 +347,7 @@ public struct ModelManifest: Sendable, Equatable {
             let lineage = reader.value("lineage") ?? .object([])
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
-                                 context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, rounding: rounding, alarm: alarm,
+                                 context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, members: members, rounding: rounding, alarm: alarm,
                                  anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
@@ -387,11 +402,17 @@ public struct ModelManifest: Sendable, Equatable {
             || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
             throw .manifestInvalid("anomaly needs one center and one scale per network input from its first_input on, growth inputs aside (\(anomalyEnd) inputs)")
         }
-        guard let first = layers.first, first.inputs == networkInputs, layers.last!.outputs == max(classes.count, 1) else {
-            throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class")
+        guard (1...16).contains(members), !layers.isEmpty, layers.count % members == 0 else {
+            throw .manifestInvalid("members must be 1 to 16, each of as many layers (\(layers.count) layers for \(members))")
         }
-        for (previous, next) in zip(layers, layers.dropFirst()) where previous.outputs != next.inputs {
-            throw .manifestInvalid("a layer of \(previous.outputs) outputs feeds one of \(next.inputs) inputs")
+        for member in 0..<members {
+            let chain = layers(ofMember: member)
+            guard chain.first!.inputs == networkInputs, chain.last!.outputs == max(classes.count, 1) else {
+                throw .manifestInvalid("layers must take \(networkInputs) inputs and give one output per class" + (members > 1 ? " (member \(member))" : ""))
+            }
+            for (previous, next) in zip(chain, chain.dropFirst()) where previous.outputs != next.inputs {
+                throw .manifestInvalid("a layer of \(previous.outputs) outputs feeds one of \(next.inputs) inputs")
+            }
         }
         for layer in layers where layer.inputs < 1 || layer.outputs < 1 || layer.inputs > 65_536 || layer.outputs > 65_536
             || !(layer.input.scale > 0) || !(layer.output.scale > 0) {

@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     var groundTruth: String?
     @Option(help: "Write the figures as JSON to this file too.")
     var json: String?
-    @Option(help: "The bundle's float original (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them.")
+    @Option(help: "The bundle's float originals (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them.")
     var float: String?
 
     func run() throws {

@@ -2,7 +2,7 @@ import ArgumentParser
 import VigilInference
 
 /// What shapes a model, as `train` and `serve` (for each of its rounds) take it: the labels
-/// (`LabelRule`), the classes, the inputs' context (`InputContext`) and the search.
+/// (`LabelRule`), the classes, the inputs' context (`InputContext`), the search and the ensemble.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Hours before a fault within which a window counts as failing.")
     var horizonHours = 48.0
@@ -18,6 +18,8 @@ struct ModelOptions: ParsableArguments {
     var growth = InputContext.standard.growth
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
     var search = false
+    @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
+    var members = TrainingRun.Recipe().members
 
     func validate() throws {
         guard horizonHours > 0 else { throw ValidationError("--horizon-hours must be positive, got \(horizonHours)") }
@@ -26,12 +28,14 @@ struct ModelOptions: ParsableArguments {
         }
         guard baselineHours >= 0 else { throw ValidationError("--baseline-hours must be 0 or more, got \(baselineHours)") }
         guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
+        guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
     }
 
     var recipe: TrainingRun.Recipe {
         var recipe = TrainingRun.Recipe()
         recipe.rule = LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
         recipe.search = search
+        recipe.members = members
         recipe.faultModes = faultModes
         recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth)
         return recipe

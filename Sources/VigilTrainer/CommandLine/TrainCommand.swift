@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
             Labels the feature windows by the maintenance events (failing within the horizon before a \
             confirmed fault), trains on each device's past, quantizes to int8, evaluates both on each \
             device's future, and writes a signed bundle with a Markdown report, SVG plots and the float \
-            original (FILE.vgm.float.json, for evaluate --float) beside it. \
+            originals of its networks (FILE.vgm.float.json, for evaluate --float) beside it. \
             With --champion, the model is written only if its int8 macro-F1 on the same hold-out is not \
             worse than the champion's by more than the margin (exit status 3 otherwise).
             """)

@@ -33,19 +33,20 @@ public struct ModelEvaluation: Sendable {
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
     /// `faultySensors` the devices whose sensors it made faulty) the
     /// lead times are also given as shares of each degradation. With `float`, the bundle's float
-    /// original (`train` writes it beside the bundle) scores instead of the int8 network: the
+    /// originals (`train` writes them beside the bundle) score instead of the int8 networks: the
     /// same standardisation, alarm policies and anomaly score, so int8 can be measured against it.
     public init(bundle: ModelBundle, dataset: Dataset, lives: [String: [(onset: Double, failure: Double)]] = [:], faultySensors: Set<String> = [],
-                sustain: Int = 3, float: FloatNetwork? = nil) throws(EvaluationError) {
+                sustain: Int = 3, float: [FloatNetwork]? = nil) throws(EvaluationError) {
         let manifest = bundle.manifest
         let inputs = manifest.networkInputNames
         guard inputs == dataset.featureNames else {
             throw EvaluationError("the model takes \(inputs.joined(separator: ", ")); the data have \(dataset.featureNames.joined(separator: ", "))")
         }
         guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
-        if let float, float.layers[0].inputs != manifest.networkInputs || float.layers.last!.outputs != manifest.classes.count {
-            throw EvaluationError("the float network takes \(float.layers[0].inputs) inputs and gives \(float.layers.last!.outputs) outputs; "
-                                  + "the bundle's takes \(manifest.networkInputs) and gives \(manifest.classes.count)")
+        if let float, float.count != manifest.members
+            || float.contains(where: { $0.layers[0].inputs != manifest.networkInputs || $0.layers.last!.outputs != manifest.classes.count }) {
+            throw EvaluationError("the float networks (\(float.count)) do not match the bundle's \(manifest.members), "
+                                  + "each taking \(manifest.networkInputs) inputs and giving \(manifest.classes.count) outputs")
         }
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []

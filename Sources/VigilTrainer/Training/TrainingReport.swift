@@ -13,7 +13,8 @@ public enum TrainingReport {
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
                          + "(per device, by time). Epochs: \(result.epochs.count). int8 with \(result.manifest.rounding.rawValue) rounding, "
-                         + "as agents run it; its float original beside it.", "",
+                         + "as agents run it; its float original beside it."
+                         + (result.manifest.members > 1 ? " The model is the mean of \(result.manifest.members) networks trained from different seeds." : ""), "",
                      "| hold-out | int8 | float |", "| --- | --- | --- |",
                      "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",
@@ -64,7 +65,7 @@ public enum TrainingReport {
                     + "\(candidate.learningRate) | \(rounded(candidate.validationLoss)) | \(candidate.epochs) |"
             }
         }
-        lines += ["", "Loss per epoch of the model kept (training, validation):", ""]
+        lines += ["", "Loss per epoch of the model kept (training, validation)\(result.manifest.members > 1 ? ", the first of its members" : ""):", ""]
         lines += result.epochs.map { "- \($0.number): \(rounded($0.trainingLoss)), \(rounded($0.validationLoss))" }
         return lines.joined(separator: "\n")
     }

@@ -22,6 +22,9 @@ public struct TrainingRun {
         /// far outside the training data neither drives the float network where it never learned
         /// nor makes int8 saturate where float does not.
         public var squash: ModelManifest.Squash = .asinh
+        /// How many networks the model averages (`ModelManifest.members`): the chosen size and
+        /// learning rate trained from as many seeds, so one unlucky draw does not make the model.
+        public var members = 3
 
         public init() {}
     }
@@ -72,9 +75,9 @@ public struct TrainingRun {
     public struct Result {
         public var bundle: [UInt8]
         public var manifest: ModelManifest
-        /// The float original of the bundle's network (hidden layers ReLU, logits last), for
-        /// `evaluate --float`: what int8 is measured against.
-        public var floatLayers: [FloatNetwork.Layer]
+        /// The float originals of the bundle's member networks (hidden layers ReLU, logits last),
+        /// for `evaluate --float`: what int8 is measured against.
+        public var floatLayers: [[FloatNetwork.Layer]]
         /// The int8 model's hold-out metrics (what agents run), its float original's, and how
         /// often the two predict the same class.
         public var holdout: Evaluation
@@ -145,18 +148,30 @@ public struct TrainingRun {
             throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
         }
         candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
-        let layers = PostTrainingQuantizer.quantize(classifier, calibration: trainSet.map(\.x))
-        let network = QuantizedNetwork(layers: layers)
-        var output: [Double] = []
-        /// Class probabilities of an int8 network for standardised inputs, as the agent computes them.
-        func probabilities(_ network: QuantizedNetwork, _ x: [Double]) -> [Double] {
-            x.withUnsafeBufferPointer { network.predict($0, into: &output) }
-            var probabilities = output
-            Activations.softmax(&probabilities)
-            return probabilities
+        // The ensemble: the chosen network, and as many more of its size and learning rate as the
+        // recipe asks, each from a seed of its own.
+        var members = [classifier]
+        for member in 1..<max(recipe.members, 1) {
+            let seed = options.seed &+ UInt64(member) &* 0x9E37_79B9_7F4A_7C15
+            var another = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
+            another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, seed: seed)
+            members.append(another)
         }
-        let int8Probabilities = holdoutSet.map { probabilities(network, $0.x) }
-        let validationProbabilities = validationSet.map { probabilities(network, $0.x) }
+        let quantized = members.map { PostTrainingQuantizer.quantize($0, calibration: trainSet.map(\.x)) }
+        let networks = quantized.map(QuantizedNetwork.init)
+        var output: [Double] = []
+        /// Class probabilities of the int8 networks for standardised inputs, as the agent computes
+        /// them: each member's softmax, averaged.
+        func probabilities(_ x: [Double]) -> [Double] {
+            x.withUnsafeBufferPointer { inputs in
+                ModelBundle.meanProbabilities(members: networks.count, classes: classes.count, into: &output) { member, output in
+                    networks[member].predict(inputs, into: &output)
+                }
+            }
+            return output
+        }
+        let int8Probabilities = holdoutSet.map { probabilities($0.x) }
+        let validationProbabilities = validationSet.map { probabilities($0.x) }
         let validationTrouble = validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
@@ -179,7 +194,11 @@ public struct TrainingRun {
         let sensorDrift = anomaly.flatMap { SensorDriftCheck.fitted(train: train, in: dataset, inputs: inputs, score: $0) }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
-        let floatProbabilities = holdoutSet.map { classifier.probabilities($0.x) }
+        let floatProbabilities = holdoutSet.map { x in
+            members.map { $0.probabilities(x.x) }.reduce(into: Array(repeating: 0.0, count: classes.count)) { sum, p in
+                for index in sum.indices { sum[index] += p[index] / Double(members.count) }
+            }
+        }
         let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map { Evaluation.failingOrNot($0, classes: classes) },
                                     classes: LabelRule.classes.count)
         let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map { Evaluation.failingOrNot($0, classes: classes) },
@@ -223,7 +242,8 @@ public struct TrainingRun {
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
-            layers: layers.map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            layers: quantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            members: members.count,
             alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
@@ -232,7 +252,8 @@ public struct TrainingRun {
                          "holdout": .number(Double(holdout.count))],
                 "label_rule": .string("failing within \(recipe.rule.horizon / 3600) h before a confirmed fault"
                                       + (recipe.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
-                "model": .string(chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)"),
+                "model": .string((chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)")
+                                 + (members.count > 1 ? ", mean of \(members.count) trained from different seeds" : "")),
                 "context": .string(recipe.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
                 "learning_rate": .number(chosen.learningRate),
                 "candidates_searched": .number(Double(candidates.count)),
@@ -246,10 +267,12 @@ public struct TrainingRun {
                 "int8_agreement": .number(agreement),
                 "fault_mode_accuracy": modeAccuracy.map(JSONValue.number) ?? .null,
             ])
-        let bundle = ModelBundle.encode(manifest: manifest, layers: layers, signingKey: signingKey)
-        let floatLayers = classifier.layers.enumerated().map { index, layer in
-            FloatNetwork.Layer(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights.map(Float.init),
-                               bias: layer.bias.map(Float.init), relu: index < classifier.layers.count - 1)
+        let bundle = ModelBundle.encode(manifest: manifest, layers: Array(quantized.joined()), signingKey: signingKey)
+        let floatLayers = members.map { member in
+            member.layers.enumerated().map { index, layer in
+                FloatNetwork.Layer(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights.map(Float.init),
+                                   bias: layer.bias.map(Float.init), relu: index < member.layers.count - 1)
+            }
         }
         return Result(bundle: bundle, manifest: manifest, floatLayers: floatLayers, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
                       faultModeAccuracy: modeAccuracy,
