@@ -202,13 +202,14 @@ struct TrainerTests {
         #expect(planned.manifest.classes == ["healthy", "soon", "failing"])
         #expect(planned.holdout.macroF1 >= 0.6, "macro-F1 \(planned.holdout.macroF1)")
 
-        // With fault modes, the model also says what is coming: one failing class per mode the events named.
+        // With fault modes, the model also says what is coming: one failing class per mode the
+        // events named (on this fleet they name the modes better than the diagnosis would).
         var withModes = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
         withModes.recipe.faultModes = true
         let moded = try TrainingRun.run(withModes, signingKey: key)
         #expect(moded.manifest.classes.first == "healthy" && moded.manifest.classes.count > 2)
         #expect(moded.manifest.classes.dropFirst().allSatisfy { $0.hasPrefix("failing:") }, "\(moded.manifest.classes)")
-        #expect(moded.faultModeAccuracy != nil)
+        #expect(moded.faultModeAccuracy != nil && moded.manifest.diagnosis == nil && !moded.modeClassesLeftToDiagnosis)
         let modedEvaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
                                                   dataset: openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
                                                                                                context: moded.manifest.context))
@@ -285,6 +286,30 @@ struct TrainerTests {
         #expect(try readFile(models + "/induction-motor-1.0.0.md").contains("Input drift") == false)
         #expect(access(models + "/induction-motor-1.0.0.drift.svg", F_OK) != 0, "the first model replaced none")
         fleet.stop()
+    }
+
+    /// Fault-mode classes give way to the diagnosis where it names the modes as well: on this
+    /// fleet the model trained with fault modes is the binary one, beside a diagnosis that names
+    /// the mode at the alarm, and its report says why (seed 5's fleet, above, keeps the classes).
+    @Test func faultModeClassesGiveWayToADiagnosisThatNamesModesAsWell() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let fleet = try Self.simulatedMotors(directory, name: "diagnosed", seed: 25)
+        let motor = try DeviceProfile.loadAll(folder: Self.devices).first { $0.type == "induction-motor" }!
+        let key = Ed25519.generate()
+        var options = TrainingRun.Options(agentDatabase: fleet.database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        let binary = try TrainingRun.run(options, signingKey: key)
+        options.recipe.faultModes = true
+        let moded = try TrainingRun.run(options, signingKey: key)
+        #expect(moded.modeClassesLeftToDiagnosis && !binary.modeClassesLeftToDiagnosis)
+        #expect(moded.manifest.classes == LabelRule.classes && moded.manifest.diagnosis == binary.manifest.diagnosis)
+        #expect(try #require(moded.manifest.diagnosis).modes.count >= 2)
+        #expect(moded.manifest.layers == binary.manifest.layers && moded.holdout.macroF1 == binary.holdout.macroF1, "the binary model, trained alike")
+        #expect(TrainingReport.markdown(moded).contains("| fault-mode classes | left out"))
+        let evaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
+                                             dataset: openDatasetSource(fleet.database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
+                                                                                                context: moded.manifest.context))
+        #expect(evaluation.alarms.modesKnown > 0 && evaluation.alarms.modeRightAtAlarm != nil)
     }
 
     /// Leave one fault mode out: motors that never failed on the outer race train the model, and

@@ -8,7 +8,7 @@ struct ModelOptions: ParsableArguments {
     var horizonHours = 48.0
     @Option(help: "Hours before a fault within which an earlier window counts as \"soon\" (time to plan): a class of its own. 0: none.")
     var earlyHorizonHours = 336.0
-    @Flag(help: "One failing class per fault mode the maintenance events name, so the model says what is coming.")
+    @Flag(help: "The model says what is coming: one failing class per fault mode the maintenance events name, or one failing class and the fault diagnosis where that names the modes as well.")
     var faultModes = false
     @Option(help: "Hours after installation or a repair that make a device's baseline; each input also goes to the model relative to it, and its trend. 0: the inputs alone.")
     var baselineHours = InputContext.standard.baselineSeconds / 3600

@@ -30,6 +30,9 @@ public enum TrainingReport {
         if let check = result.manifest.sensorDrift {
             lines.append("| sensors judged for drift (moving alone, as wear rarely moves them) | \(check.sensors.joined(separator: ", ")) | |")
         }
+        if result.modeClassesLeftToDiagnosis {
+            lines.append("| fault-mode classes | left out: the diagnosis named validation's modes at least as well (\(result.manifest.diagnosis?.modes.joined(separator: ", ") ?? "")) | |")
+        }
         if let context = result.manifest.context {
             lines.append("| inputs | each also relative to the device's first \(rounded(context.baselineSeconds / 3600)) h and its trend "
                          + "(\(rounded(context.trendSeconds / 3600)) h)\(context.growth ? ", and its growth" : "") | |")

@@ -91,6 +91,9 @@ public struct TrainingRun {
         public var counts: (train: Int, validation: Int, holdout: Int)
         /// The new model's and the champion's int8 macro-F1 on the same hold-out, when gated.
         public var gate: (challenger: Double, champion: Double, passed: Bool)?
+        /// Whether the recipe asked for fault-mode classes and the diagnosis named validation's
+        /// modes at least as well as they did: the model then has one failing class beside it.
+        public var modeClassesLeftToDiagnosis = false
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -183,6 +186,16 @@ public struct TrainingRun {
         let diagnosis = anomaly.flatMap { score in
             FaultDiagnosis.chosen(train: train, validation: validation, score: score,
                                   networkModes: modes.isEmpty ? nil : validationProbabilities.map { ModelManifest.faultMode($0, classes: classes) })
+        }
+        // Failing classes per mode split a few failures into fewer still, and the probability of
+        // failing suffers for it: when the diagnosis names the modes at least as well, the model
+        // is trained again with one failing class, and names the modes by the diagnosis alone.
+        if !modes.isEmpty, diagnosis != nil {
+            var binary = options
+            binary.recipe.faultModes = false
+            var result = try run(binary, signingKey: signingKey, progress: progress)
+            result.modeClassesLeftToDiagnosis = true
+            return result
         }
         var inputs: [ModelManifest.Input] = []
         for spec in options.profile.features {
