@@ -3,9 +3,9 @@ import VigilCore
 /// A signed model bundle (`.vgm`): one file the trainer writes and the agent loads.
 ///
 ///     "VGM1" | format version u16 | reserved u16 | manifest length u32 | manifest JSON
-///     | tensors length u32 | per layer (of every member network, member after member): weights int8[out*in], bias i32[out], multiplier i32[out],
-///       shift i32[out] | SHA-256 of all the above | signer's Ed25519 public key (32)
-///     | Ed25519 signature of the SHA-256 (64)
+///     | tensors length u32 | per layer, member network after member network: weights int8[out*in],
+///       bias i32[out], multiplier i32[out], shift i32[out] | SHA-256 of all the above
+///     | signer's Ed25519 public key (32) | Ed25519 signature of the SHA-256 (64)
 ///
 /// Integers are little-endian. Loading checks size, format, hash and signature (by a trusted
 /// key) before a single tensor is read, then that the tensors fit the manifest.

@@ -208,9 +208,10 @@ public struct TrainingRun {
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
         let floatProbabilities = holdoutSet.map { x in
-            members.map { $0.probabilities(x.x) }.reduce(into: Array(repeating: 0.0, count: classes.count)) { sum, p in
-                for index in sum.indices { sum[index] += p[index] / Double(members.count) }
+            ModelBundle.meanProbabilities(members: members.count, classes: classes.count, into: &output) { member, logits in
+                logits = members[member].forward(x.x)[members[member].layers.count]
             }
+            return output
         }
         let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map { Evaluation.failingOrNot($0, classes: classes) },
                                     classes: LabelRule.classes.count)
