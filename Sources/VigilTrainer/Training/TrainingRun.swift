@@ -109,17 +109,6 @@ public struct TrainingRun {
             throw ConfigurationError(file: options.agentDatabase, field: "",
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
-        // The classes: healthy, with an early horizon "soon", then failing, or with `faultModes`
-        // failing per fault mode the events name ("failing:outer_race"), so the model also says
-        // what is coming; the probability of failing within the horizon is the failing classes'.
-        let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
-        let early = recipe.rule.earlyHorizon != nil
-        let classes = ["healthy"] + (early ? [LabelRule.soon] : []) + (modes.isEmpty ? ["failing"] : modes.map { "failing:\($0)" })
-        let failingClasses = classes.indices.filter { ModelManifest.isFailing(classes[$0]) }
-        func classIndex(_ example: Dataset.Example) -> Int {
-            if example.label == 0 { return early && example.soon ? 1 : 0 }
-            return failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
-        }
         let width = dataset.featureNames.count
         var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
         for example in train { for i in 0..<width { means[i] += example.features[i] } }
@@ -127,56 +116,72 @@ public struct TrainingRun {
         for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
         scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
         let squash = recipe.squash
-        func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
-            examples.map { example in ((0..<width).map { squash((example.features[$0] - means[$0]) / scales[$0]) }, classIndex(example)) }
-        }
-        let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
-
-        // One candidate, or the search: the lowest validation loss wins.
-        var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
-        var candidates: [Candidate] = []
-        for (hidden, learningRate) in recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
-            var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
-            var epochs: [Classifier.Epoch] = []
-            classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
-                epochs.append(epoch)
-                if !recipe.search { progress(epoch) }
-            }
-            let candidate = Candidate(hidden: hidden, learningRate: learningRate,
-                                      validationLoss: epochs.map(\.validationLoss).min() ?? .infinity, epochs: epochs.count)
-            candidates.append(candidate)
-            if candidate.validationLoss < best?.candidate.validationLoss ?? .infinity { best = (classifier, epochs, candidate) }
-        }
-        guard let (classifier, epochs, chosen) = best else {
-            throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
-        }
-        candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
-        // The ensemble: the chosen network, and as many more of its size and learning rate as the
-        // recipe asks, each from a seed of its own.
-        var members = [classifier]
-        for member in 1..<max(recipe.members, 1) {
-            let seed = options.seed &+ UInt64(member) &* 0x9E37_79B9_7F4A_7C15
-            var another = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
-            another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, seed: seed)
-            members.append(another)
-        }
-        let quantized = members.map { PostTrainingQuantizer.quantize($0, calibration: trainSet.map(\.x)) }
-        let networks = quantized.map(QuantizedNetwork.init)
         var output: [Double] = []
-        /// Class probabilities of the int8 networks for standardised inputs, as the agent computes
-        /// them: each member's softmax, averaged.
-        func probabilities(_ x: [Double]) -> [Double] {
-            x.withUnsafeBufferPointer { inputs in
-                ModelBundle.meanProbabilities(members: networks.count, classes: classes.count, into: &output) { member, output in
-                    networks[member].predict(inputs, into: &output)
+
+        /// The networks for one class layout: healthy, with an early horizon "soon", then failing,
+        /// or failing per fault mode in `modes` ("failing:outer_race"); the probability of failing
+        /// within the horizon is the failing classes'. The search (or the one candidate), the
+        /// ensemble's members, their int8 networks and what those give validation and hold-out.
+        func fitted(modes: [String]) throws -> Fitted {
+            let early = recipe.rule.earlyHorizon != nil
+            let classes = ["healthy"] + (early ? [LabelRule.soon] : []) + (modes.isEmpty ? ["failing"] : modes.map { "failing:\($0)" })
+            let failingClasses = classes.indices.filter { ModelManifest.isFailing(classes[$0]) }
+            func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
+                examples.map { example in
+                    let y = example.label == 0 ? (early && example.soon ? 1 : 0) : failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
+                    return ((0..<width).map { squash((example.features[$0] - means[$0]) / scales[$0]) }, y)
                 }
             }
-            return output
+            let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
+
+            // One candidate, or the search: the lowest validation loss wins.
+            var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
+            var candidates: [Candidate] = []
+            for (hidden, learningRate) in recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
+                var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
+                var epochs: [Classifier.Epoch] = []
+                classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
+                    epochs.append(epoch)
+                    if !recipe.search { progress(epoch) }
+                }
+                let candidate = Candidate(hidden: hidden, learningRate: learningRate,
+                                          validationLoss: epochs.map(\.validationLoss).min() ?? .infinity, epochs: epochs.count)
+                candidates.append(candidate)
+                if candidate.validationLoss < best?.candidate.validationLoss ?? .infinity { best = (classifier, epochs, candidate) }
+            }
+            guard let (classifier, epochs, chosen) = best else {
+                throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
+            }
+            candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
+            // The ensemble: the chosen network, and as many more of its size and learning rate as
+            // the recipe asks, each from a seed of its own.
+            var members = [classifier]
+            for member in 1..<max(recipe.members, 1) {
+                let seed = options.seed &+ UInt64(member) &* 0x9E37_79B9_7F4A_7C15
+                var another = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
+                another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, seed: seed)
+                members.append(another)
+            }
+            let quantized = members.map { PostTrainingQuantizer.quantize($0, calibration: trainSet.map(\.x)) }
+            let networks = quantized.map(QuantizedNetwork.init)
+            /// Class probabilities of the int8 networks for standardised inputs, as the agent
+            /// computes them: each member's softmax, averaged.
+            func probabilities(_ x: [Double]) -> [Double] {
+                x.withUnsafeBufferPointer { inputs in
+                    ModelBundle.meanProbabilities(members: networks.count, classes: classes.count, into: &output) { member, output in
+                        networks[member].predict(inputs, into: &output)
+                    }
+                }
+                return output
+            }
+            return Fitted(modes: modes, classes: classes, failingClasses: failingClasses, holdoutSet: holdoutSet, members: members,
+                          quantized: quantized, epochs: epochs, candidates: candidates, chosen: chosen,
+                          validationProbabilities: validationSet.map { probabilities($0.x) },
+                          holdoutProbabilities: holdoutSet.map { probabilities($0.x) })
         }
-        let int8Probabilities = holdoutSet.map { probabilities($0.x) }
-        let validationProbabilities = validationSet.map { probabilities($0.x) }
-        let validationTrouble = validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
-        let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
+
+        let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
+        var fit = try fitted(modes: modes)
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
         // and their trends (machines of one type differ in their absolute levels), not at growth.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
@@ -185,18 +190,16 @@ public struct TrainingRun {
         // names validation's modes better than the commonest mode and the network do.
         let diagnosis = anomaly.flatMap { score in
             FaultDiagnosis.chosen(train: train, validation: validation, score: score,
-                                  networkModes: modes.isEmpty ? nil : validationProbabilities.map { ModelManifest.faultMode($0, classes: classes) })
+                                  networkModes: modes.isEmpty ? nil : fit.validationProbabilities.map { ModelManifest.faultMode($0, classes: fit.classes) })
         }
         // Failing classes per mode split a few failures into fewer still, and the probability of
-        // failing suffers for it: when the diagnosis names the modes at least as well, the model
-        // is trained again with one failing class, and names the modes by the diagnosis alone.
-        if !modes.isEmpty, diagnosis != nil {
-            var binary = options
-            binary.recipe.faultModes = false
-            var result = try run(binary, signingKey: signingKey, progress: progress)
-            result.modeClassesLeftToDiagnosis = true
-            return result
-        }
+        // failing suffers for it: when the diagnosis names the modes at least as well, the networks
+        // are trained again with one failing class, and the diagnosis alone names the modes.
+        let modeClassesLeftToDiagnosis = !modes.isEmpty && diagnosis != nil
+        if modeClassesLeftToDiagnosis { fit = try fitted(modes: []) }
+        let (classes, members, int8Probabilities) = (fit.classes, fit.members, fit.holdoutProbabilities)
+        let validationTrouble = fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
+        let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         var inputs: [ModelManifest.Input] = []
         for spec in options.profile.features {
             for feature in spec.features {
@@ -207,7 +210,7 @@ public struct TrainingRun {
         let sensorDrift = anomaly.flatMap { SensorDriftCheck.fitted(train: train, in: dataset, inputs: inputs, score: $0) }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
-        let floatProbabilities = holdoutSet.map { x in
+        let floatProbabilities = fit.holdoutSet.map { x in
             ModelBundle.meanProbabilities(members: members.count, classes: classes.count, into: &output) { member, logits in
                 logits = members[member].forward(x.x)[members[member].layers.count]
             }
@@ -220,9 +223,9 @@ public struct TrainingRun {
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
         // On failing windows, how often the most likely failing class is the coming fault's mode.
         let failing = holdout.indices.filter { holdout[$0].label == 1 }
-        let modeAccuracy = failing.isEmpty || modes.isEmpty ? nil : Double(failing.filter { index in
+        let modeAccuracy = failing.isEmpty || fit.modes.isEmpty ? nil : Double(failing.filter { index in
             let p = int8Probabilities[index]
-            return failingClasses.max { p[$0] < p[$1] } == holdoutSet[index].y
+            return fit.failingClasses.max { p[$0] < p[$1] } == fit.holdoutSet[index].y
         }.count) / Double(failing.count)
         var gate: (challenger: Double, champion: Double, passed: Bool)?
         if let champion = options.champion {
@@ -256,7 +259,7 @@ public struct TrainingRun {
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
-            layers: quantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            layers: fit.quantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
             alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
@@ -266,11 +269,11 @@ public struct TrainingRun {
                          "holdout": .number(Double(holdout.count))],
                 "label_rule": .string("failing within \(recipe.rule.horizon / 3600) h before a confirmed fault"
                                       + (recipe.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
-                "model": .string((chosen.hidden.isEmpty ? "logistic regression" : "MLP \(chosen.hidden)")
+                "model": .string((fit.chosen.hidden.isEmpty ? "logistic regression" : "MLP \(fit.chosen.hidden)")
                                  + (members.count > 1 ? ", mean of \(members.count) trained from different seeds" : "")),
                 "context": .string(recipe.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
-                "learning_rate": .number(chosen.learningRate),
-                "candidates_searched": .number(Double(candidates.count)),
+                "learning_rate": .number(fit.chosen.learningRate),
+                "candidates_searched": .number(Double(fit.candidates.count)),
                 "seed": .number(Double(options.seed)),
             ],
             metrics: [
@@ -281,7 +284,7 @@ public struct TrainingRun {
                 "int8_agreement": .number(agreement),
                 "fault_mode_accuracy": modeAccuracy.map(JSONValue.number) ?? .null,
             ])
-        let bundle = ModelBundle.encode(manifest: manifest, layers: Array(quantized.joined()), signingKey: signingKey)
+        let bundle = ModelBundle.encode(manifest: manifest, layers: Array(fit.quantized.joined()), signingKey: signingKey)
         let floatLayers = members.map { member in
             member.layers.enumerated().map { index, layer in
                 FloatNetwork.Layer(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights.map(Float.init),
@@ -290,8 +293,27 @@ public struct TrainingRun {
         }
         return Result(bundle: bundle, manifest: manifest, floatLayers: floatLayers, holdout: evaluation, floatHoldout: floatEvaluation, int8Agreement: agreement,
                       faultModeAccuracy: modeAccuracy,
-                      epochs: epochs, candidates: candidates,
-                      counts: (train.count, validation.count, holdout.count), gate: gate)
+                      epochs: fit.epochs, candidates: fit.candidates,
+                      counts: (train.count, validation.count, holdout.count), gate: gate,
+                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis)
+    }
+
+    /// The networks one class layout gave (`run`'s `fitted(modes:)`).
+    private struct Fitted {
+        var modes: [String]
+        var classes: [String]
+        var failingClasses: [Int]
+        /// The hold-out windows standardised, with their classes.
+        var holdoutSet: [(x: [Double], y: Int)]
+        var members: [Classifier]
+        var quantized: [[QuantizedDense]]
+        /// The first member's epochs, the search's candidates and the one chosen.
+        var epochs: [Classifier.Epoch]
+        var candidates: [Candidate]
+        var chosen: Candidate
+        /// The int8 networks' mean class probabilities of each validation and hold-out window.
+        var validationProbabilities: [[Double]]
+        var holdoutProbabilities: [[Double]]
     }
 
 }
