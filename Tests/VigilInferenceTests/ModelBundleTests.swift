@@ -272,6 +272,28 @@ struct InputContextTests {
         #expect(outputs.suffix(3).allSatisfy { $0![5] == 0 })
     }
 
+    /// Each derived input lies where its name says, with growth and without (the layout that
+    /// putting a sensor at healthy and the anomaly score's range rely on).
+    @Test func derivedInputsLieWhereTheirNamesSay() throws {
+        let raw = ["a", "b", "c"]
+        for context in [Self.context, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false)] {
+            let names = InputContext.names(raw, for: context)
+            #expect(names.count == context.width(raw: 3))
+            for kind in [InputContext.Derived.relative, .trend, .growth] {
+                for (index, name) in raw.enumerated() {
+                    let at = context.position(kind, of: index, raw: 3)
+                    if kind == .growth && !context.growth {
+                        #expect(at == nil)
+                    } else {
+                        #expect(names[try #require(at)] == "\(name):\(kind.rawValue)")
+                    }
+                }
+            }
+            let relativeAndTrend = InputContext.relativeAndTrend(raw: 3)
+            #expect(names[relativeAndTrend] == ["a:relative", "b:relative", "c:relative", "a:trend", "b:trend", "c:trend"])
+        }
+    }
+
     /// Relative, trend and growth inputs do not change when a sensor reads 25% high throughout.
     @Test func aSensorsGainCancels() throws {
         let values = (0..<12).map { [5 + sin(Double($0)) + Double(max(0, $0 - 8)), 1.0] }

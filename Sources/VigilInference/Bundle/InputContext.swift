@@ -30,21 +30,32 @@ public struct InputContext: Sendable, Equatable {
         self.growth = growth
     }
 
+    /// What the context derives from each raw input; its name is the network input's suffix.
+    public enum Derived: String, Sendable {
+        case relative, trend, growth
+    }
+
     /// The derived groups, in network order after the raw inputs.
-    private var groups: [String] { growth ? ["relative", "trend", "growth"] : ["relative", "trend"] }
+    private var groups: [Derived] { growth ? [.relative, .trend, .growth] : [.relative, .trend] }
 
     /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
     public func width(raw: Int) -> Int { (1 + groups.count) * raw }
 
-    /// Where the relative and trend inputs lie among the network's for `raw` inputs: what an
-    /// anomaly score looks at (growth, 0 on a healthy machine, is left out).
+    /// Where raw input `index`'s derived input `kind` lies among the network's for `raw` inputs;
+    /// nil if this context derives no such input.
+    public func position(_ kind: Derived, of index: Int, raw: Int) -> Int? {
+        groups.firstIndex(of: kind).map { (1 + $0) * raw + index }
+    }
+
+    /// Where the relative and trend inputs (always the first two groups) lie among the network's
+    /// for `raw` inputs: what an anomaly score looks at (growth, 0 on a healthy machine, is left out).
     public static func relativeAndTrend(raw: Int) -> Range<Int> { raw..<(3 * raw) }
 
     /// The network's input names for `raw` input names: each raw, then, with a `context`,
     /// `name:relative` each, `name:trend` each and, with growth, `name:growth` each.
     public static func names(_ raw: [String], for context: InputContext?) -> [String] {
         guard let context else { return raw }
-        return raw + context.groups.flatMap { suffix in raw.map { "\($0):\(suffix)" } }
+        return raw + context.groups.flatMap { kind in raw.map { "\($0):\(kind.rawValue)" } }
     }
 
     /// One device's context for one model, window after window since installation or a repair.

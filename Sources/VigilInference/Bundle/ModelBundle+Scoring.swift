@@ -58,13 +58,14 @@ extension ModelBundle {
     /// growth at 0; a sensor that is stuck or drifting then tells the model nothing rather than
     /// something false. Only for a bundle that `scoresWithoutSensors`.
     public func atHealthy(_ sensors: [String], _ inputs: inout [Double]) {
-        guard !sensors.isEmpty, scoresWithoutSensors, let anomaly = manifest.anomaly else { return }
+        guard !sensors.isEmpty, scoresWithoutSensors, let anomaly = manifest.anomaly, let context = manifest.context else { return }
         let raw = manifest.inputs.count
         for (index, input) in manifest.inputs.enumerated() where sensors.contains(input.sensor) {
             inputs[index] = manifest.means[index]
-            inputs[raw + index] = anomaly.centers[index]
-            inputs[2 * raw + index] = anomaly.centers[raw + index]
-            if manifest.context?.growth == true { inputs[3 * raw + index] = 0 }
+            for kind in [InputContext.Derived.relative, .trend] {
+                if let at = context.position(kind, of: index, raw: raw) { inputs[at] = anomaly.centers[at - anomaly.firstInput] }
+            }
+            if let at = context.position(.growth, of: index, raw: raw) { inputs[at] = 0 }
         }
     }
 
