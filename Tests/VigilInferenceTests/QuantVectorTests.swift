@@ -152,6 +152,32 @@ struct QuantVectorTests {
         #expect(mismatches > 0, "\(file): the \(other.rawValue) rounding matched every value too")
     }
 
+    /// Far outside the calibrated ranges int8 saturates where the float network extrapolates;
+    /// the float network kept within int8's ranges (`within`) follows int8 there, a few output
+    /// steps off at most (rounding alone), and equals the float network inside them.
+    @Test(arguments: networkFiles)
+    func floatWithinInt8RangesDiffersByRoundingAlone(file: String) throws {
+        let (network, floatNetwork, root) = try Self.network(file)
+        let bounded = floatNetwork.within(network)
+        let step = network.layers[network.layers.count - 1].output.scale
+        var quantized: [Double] = [], plain: [Double] = [], kept: [Double] = []
+        var plainOff = 0.0, keptOff = 0.0
+        for input in Self.rows(root.value("test_inputs_float")) {
+            let far = input.map { 20 * $0 }
+            far.withUnsafeBufferPointer { network.predict($0, into: &quantized) }
+            far.withUnsafeBufferPointer { floatNetwork.predict($0, into: &plain) }
+            far.withUnsafeBufferPointer { bounded.predict($0, into: &kept) }
+            plainOff = max(plainOff, zip(quantized, plain).map { abs($0 - $1) }.max()!)
+            keptOff = max(keptOff, zip(quantized, kept).map { abs($0 - $1) }.max()!)
+        }
+        #expect(plainOff > 100 * step, "\(file): the float network stayed within \(plainOff / step) steps far outside")
+        #expect(keptOff <= 6 * step, "\(file): \(keptOff / step) steps")
+        let inside = Self.rows(root.value("test_inputs_float"))[0]
+        inside.withUnsafeBufferPointer { floatNetwork.predict($0, into: &plain) }
+        inside.withUnsafeBufferPointer { bounded.predict($0, into: &kept) }
+        #expect(zip(plain, kept).allSatisfy { abs($0 - $1) <= 2 * step }, "\(file)")
+    }
+
     @Test(arguments: networkFiles)
     func int8AgreesWithFloatOnArgmax(file: String) throws {
         let (network, floatNetwork, root) = try Self.network(file)

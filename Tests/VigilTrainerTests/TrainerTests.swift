@@ -187,8 +187,18 @@ struct TrainerTests {
         let modeStep = 1 / Double(max(min(evaluation.alarms.modesKnown, floatEvaluation.alarms.modesKnown), 1))
         #expect(differences.count >= 8 && differences.allSatisfy { $0.difference <= ($0.figure == "fault_mode_right_at_alarm" ? modeStep + 1e-9 : 0.05) },
                 "\(differences)")
+        // Kept within int8's calibrated ranges, the float networks differ from int8 by rounding alone.
+        let bounded = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
+            profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context),
+            float: zip(float, bundle.networks).map { $0.within($1) })
+        let rounding = evaluation.differences(from: bounded)
+        #expect(rounding.count == differences.count
+                && rounding.allSatisfy { $0.difference <= ($0.figure == "fault_mode_right_at_alarm" ? modeStep + 1e-9 : 0.02) }, "\(rounding)")
         let misfit = FloatNetwork(layers: [.init(inputs: 2, outputs: 2, weights: [1, 0, 0, 1], bias: [0, 0], relu: false)])
-        for wrong in [Array(float.prefix(2)), [misfit] + float.dropFirst()] {
+        let inputs = result.manifest.networkInputs, classes = result.manifest.classes.count
+        let shallow = FloatNetwork(layers: [.init(inputs: inputs, outputs: classes, weights: Array(repeating: 0, count: inputs * classes),
+                                                  bias: Array(repeating: 0, count: classes), relu: false)])
+        for wrong in [Array(float.prefix(2)), [misfit] + float.dropFirst(), [shallow] + float.dropFirst()] {
             #expect(throws: EvaluationError.self) {
                 try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(database).dataset(
                     profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: wrong)

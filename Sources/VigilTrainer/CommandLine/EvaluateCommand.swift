@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     var groundTruth: String?
     @Option(help: "Write the figures as JSON to this file too.")
     var json: String?
-    @Option(help: "The bundle's float originals (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them.")
+    @Option(help: "The bundle's float originals (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them, and from them kept within int8's calibrated ranges (rounding alone).")
     var float: String?
 
     func run() throws {
@@ -47,15 +47,23 @@ struct EvaluateCommand: ParsableCommand {
         print(evaluation.text)
         var figures = evaluation.json
         if let float {
-            let original = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors,
-                                               float: FloatNetwork.load(file: float))
-            let differences = evaluation.differences(from: original)
-            let largest = differences.max { $0.difference < $1.difference }
+            let originals = try FloatNetwork.load(file: float)
+            let original = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors, float: originals)
+            // The same networks kept within int8's calibrated ranges: what rounding alone changes.
+            let bounded = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors,
+                                              float: zip(originals, bundle.networks).map { $0.within($1) })
+            let differences = evaluation.differences(from: original), rounding = evaluation.differences(from: bounded)
+            func largest(_ differences: [(figure: String, difference: Double)]) -> String {
+                differences.max { $0.difference < $1.difference }.map { "\(TrainingReport.rounded($0.difference)) (\($0.figure))" } ?? "n/a"
+            }
             print(original.text)
-            print("int8 against float: largest difference \(largest.map { "\(TrainingReport.rounded($0.difference)) (\($0.figure))" } ?? "n/a")")
+            print("int8 against float: largest difference \(largest(differences)); "
+                  + "against float within int8's ranges (rounding alone): \(largest(rounding))")
             if case .object(var fields) = figures {
                 fields.append(("float", original.json))
                 fields.append(("int8_float_differences", .object(differences.map { ($0.figure, .number($0.difference)) })))
+                fields.append(("float_within_int8_ranges", bounded.json))
+                fields.append(("int8_rounding_differences", .object(rounding.map { ($0.figure, .number($0.difference)) })))
                 figures = .object(fields)
             }
         }

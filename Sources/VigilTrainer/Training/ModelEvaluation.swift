@@ -44,9 +44,11 @@ public struct ModelEvaluation: Sendable {
         }
         guard !dataset.examples.isEmpty else { throw EvaluationError("no labelled windows to score") }
         if let float, float.count != manifest.members
-            || float.contains(where: { $0.layers[0].inputs != manifest.networkInputs || $0.layers.last!.outputs != manifest.classes.count }) {
+            || float.contains(where: { $0.layers[0].inputs != manifest.networkInputs || $0.layers.last!.outputs != manifest.classes.count })
+            || zip(float, bundle.networks).contains(where: { $0.layers.count != $1.layers.count }) {
             throw EvaluationError("the float networks (\(float.count)) do not match the bundle's \(manifest.members), "
-                                  + "each taking \(manifest.networkInputs) inputs and giving \(manifest.classes.count) outputs")
+                                  + "each of \(bundle.networks[0].layers.count) layers taking \(manifest.networkInputs) inputs "
+                                  + "and giving \(manifest.classes.count) outputs")
         }
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
