@@ -458,6 +458,46 @@ struct FaultDiagnosisFittingTests {
     }
 }
 
+@Suite("Anomaly score fitting")
+struct AnomalyScoreFittingTests {
+    /// `count` devices' windows every half hour for `days`, from `start`, one input around
+    /// `offset` with unit noise; labelled healthy with no fault ahead.
+    static func devices(_ names: [String], start: Double, days: Double, offset: Double = 0, random: inout SeededRandom) -> [Dataset.Example] {
+        names.flatMap { name in
+            (0..<Int(days * 48)).map { step in
+                Dataset.Example(device: name, windowEnd: start + Double(step) * 1800, features: [offset + random.gaussian()], label: 0)
+            }
+        }
+    }
+
+    /// Three devices of forty whose known-healthy windows sit far off (a faulty sensor, wear that
+    /// began weeks before its fault) do not set the alarm threshold: it stays where the sound
+    /// devices put it, and a window 4 spreads off in a run alarms. With ten devices, every one
+    /// counts, the odd one too.
+    @Test func aFewOddDevicesDoNotSetTheThreshold() throws {
+        var random = SeededRandom(seed: 7, stream: 1)
+        let names = (0..<40).map { "fan-\($0)" }
+        let train = Self.devices(names, start: 0, days: 10, random: &random)
+        let sound = Self.devices(Array(names.dropFirst(3)), start: 864_000, days: 5, random: &random)
+        let odd = Self.devices(Array(names.prefix(3)), start: 864_000, days: 5, offset: 6, random: &random)
+        let spans = Dictionary(uniqueKeysWithValues: names.map { ($0, (start: 0.0, end: 60 * 86_400.0)) })
+        let dataset = Dataset(featureNames: ["x"], examples: [], spans: spans)
+        let clean = try #require(AnomalyScore.fitted(train: train, validation: sound, in: dataset, inputs: 0..<1))
+        let mixed = try #require(AnomalyScore.fitted(train: train, validation: sound + odd, in: dataset, inputs: 0..<1))
+        // In mean squares (a level is s / (1 + s)): the sound devices' own spread, not the odd ones' 36.
+        func meanSquare(_ level: Double) -> Double { level / (1 - level) }
+        #expect(meanSquare(mixed.alarm.threshold) < 1.5 * meanSquare(clean.alarm.threshold), "\(mixed.alarm) \(clean.alarm)")
+        #expect(mixed.level([4]) > mixed.alarm.threshold && mixed.alarm.consecutive == 3)
+        #expect(mixed.level([1]) < mixed.alarm.threshold)
+        // Ten devices, one odd: the threshold is the odd one's, above a window 4 spreads off.
+        let few = Array(names.prefix(10))
+        let small = try #require(AnomalyScore.fitted(train: train.filter { few.contains($0.device) },
+                                                     validation: sound.filter { few.contains($0.device) } + odd.prefix(240),
+                                                     in: dataset, inputs: 0..<1))
+        #expect(small.level([4]) < small.alarm.threshold, "\(small.alarm)")
+    }
+}
+
 @Suite("Sensor drift check fitting")
 struct SensorDriftCheckFittingTests {
     static let window = FeatureWindowSpec.Window.time(seconds: 3600, hopSeconds: 1800)

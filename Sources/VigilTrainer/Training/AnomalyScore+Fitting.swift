@@ -19,10 +19,18 @@ extension AnomalyScore {
         return quietUntil - example.windowEnd >= quietBeforeFault
     }
 
+    /// The share of devices whose known-healthy runs set the alarm threshold (with ten devices or
+    /// fewer, all of them): a few devices whose known-healthy windows are not (a faulty sensor,
+    /// wear that began more than `quietBeforeFault` before its fault) must not blind the score.
+    /// Pooling every device's runs let a few fans of forty (sensor faults, early wear) raise it
+    /// past most failures.
+    static let devicesUnderThreshold = 0.9
+
     /// Fitted on the known-healthy windows of `train` (per input of `inputs`, median and
-    /// 1.4826 x median absolute deviation); its alarm takes 3 windows in a row at 1.5 times the mean square that
-    /// 99% of runs of 3 known-healthy `validation` windows stay under. Nil without healthy windows.
-    static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, inputs: Range<Int>) -> AnomalyScore? {
+    /// 1.4826 x median absolute deviation); its alarm takes 3 windows in a row at 1.5 times the
+    /// mean square that 99% of a device's runs of 3 known-healthy `validation` windows stay under,
+    /// in `devicesUnderThreshold` of the devices. Nil without healthy windows.
+    public static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, inputs: Range<Int>) -> AnomalyScore? {
         let healthy = train.filter { knownHealthy($0, in: dataset) }
         guard let width = healthy.first?.features.count, healthy.count >= 10, !inputs.isEmpty, inputs.upperBound <= width else { return nil }
         var centers: [Double] = [], scales: [Double] = []
@@ -34,19 +42,21 @@ extension AnomalyScore {
             scales.append(max(1.4826 * deviations[deviations.count / 2], 1e-6 + 1e-3 * abs(median)))
         }
         var score = AnomalyScore(firstInput: inputs.lowerBound, centers: centers, scales: scales, alarm: .single)
-        // Per device in time order, the smallest mean square of each run of 3 healthy windows.
+        // Per device in time order, the smallest mean square of each run of 3 healthy windows,
+        // and what 99% of them stay under; then that level of the `devicesUnderThreshold` device.
         let checked = validation.filter { knownHealthy($0, in: dataset) }
-        var runs: [Double] = []
+        var perDevice: [Double] = []
         for (_, windows) in Dictionary(grouping: checked.isEmpty ? healthy : checked, by: \.device) {
             let squares = windows.sorted { $0.windowEnd < $1.windowEnd }.map { example in
                 let level = score.level(example.features)
                 return level / (1 - level)
             }
             guard squares.count >= 3 else { continue }
-            for start in 0...(squares.count - 3) { runs.append(squares[start..<start + 3].min()!) }
+            let runs = (0...(squares.count - 3)).map { squares[$0..<$0 + 3].min()! }.sorted()
+            perDevice.append(runs[min(runs.count - 1, Int(0.99 * Double(runs.count)))])
         }
-        runs.sort()
-        let typical = runs.isEmpty ? 1 : runs[min(runs.count - 1, Int(0.99 * Double(runs.count)))]
+        perDevice.sort()
+        let typical = perDevice.isEmpty ? 1 : perDevice[min(perDevice.count - 1, Int(devicesUnderThreshold * Double(perDevice.count)))]
         let threshold = 1.5 * typical
         score.alarm = AlarmPolicy(threshold: min(threshold / (1 + threshold), 0.999), consecutive: 3)
         return score
