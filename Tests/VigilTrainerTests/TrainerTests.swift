@@ -496,6 +496,26 @@ struct AnomalyScoreFittingTests {
                                                      in: dataset, inputs: 0..<1))
         #expect(small.level([4]) < small.alarm.threshold, "\(small.alarm)")
     }
+
+    /// Wear that begins weeks before its fault (longer than the 14 quiet days) leaves every
+    /// device's "long before a fault" windows off; the windows soon after the repair are healthy,
+    /// and they set the threshold.
+    @Test func windowsSoonAfterARepairSetTheThreshold() throws {
+        var random = SeededRandom(seed: 8, stream: 1)
+        let names = (0..<12).map { "fan-\($0)" }, day = 86_400.0, fault = 40 * 86_400.0
+        // Healthy for 12 days, then wearing (6 spreads off) up to the fault; healthy after the repair.
+        let before = Self.devices(names, start: 0, days: 12, random: &random)
+            + Self.devices(names, start: 12 * day, days: 28, offset: 6, random: &random)
+        let after = Self.devices(names, start: fault + 3600, days: 3, random: &random)
+        let dataset = Dataset(featureNames: ["x"], examples: [],
+                              faults: Dictionary(uniqueKeysWithValues: names.map { ($0, [Dataset.Fault(time: fault)]) }),
+                              spans: Dictionary(uniqueKeysWithValues: names.map { ($0, (start: 0.0, end: 60 * day)) }))
+        let score = try #require(AnomalyScore.fitted(train: before.filter { $0.windowEnd < 15 * day },
+                                                     validation: before.filter { $0.windowEnd >= 15 * day } + after,
+                                                     in: dataset, inputs: 0..<1))
+        #expect(score.level([4]) > score.alarm.threshold, "\(score.alarm)")
+        #expect(score.level([1]) < score.alarm.threshold)
+    }
 }
 
 @Suite("Sensor drift check fitting")

@@ -11,25 +11,30 @@ extension AnomalyScore {
     /// fault (or with that much data after it and no fault), or soon after its last fault.
     static func knownHealthy(_ example: Dataset.Example, in dataset: Dataset) -> Bool {
         guard example.label == 0 else { return false }
+        if soonAfterRepair(example, in: dataset) { return true }
         let faults = dataset.faults[example.device] ?? []
-        if let previous = faults.last(where: { $0.time < example.windowEnd }), example.windowEnd - previous.time <= freshAfterFault {
-            return true
-        }
         let quietUntil = faults.first { $0.time >= example.windowEnd }?.time ?? dataset.spans[example.device]?.end ?? example.windowEnd
         return quietUntil - example.windowEnd >= quietBeforeFault
     }
 
-    /// The share of devices whose known-healthy runs set the alarm threshold (with ten devices or
-    /// fewer, all of them): a few devices whose known-healthy windows are not (a faulty sensor,
-    /// wear that began more than `quietBeforeFault` before its fault) must not blind the score.
-    /// Pooling every device's runs let a few fans of forty (sensor faults, early wear) raise it
-    /// past most failures.
+    /// Whether `example` is healthy and within `freshAfterFault` of its device's last fault: the
+    /// surest healthy windows, as a machine may wear for longer than `quietBeforeFault` (a fan
+    /// for up to 25 days) before its fault.
+    static func soonAfterRepair(_ example: Dataset.Example, in dataset: Dataset) -> Bool {
+        guard example.label == 0, let previous = dataset.faults[example.device]?.last(where: { $0.time < example.windowEnd }) else { return false }
+        return example.windowEnd - previous.time <= freshAfterFault
+    }
+
+    /// The share of devices whose healthy runs set the alarm threshold (with ten devices or fewer,
+    /// all of them): a few devices with a faulty sensor must not blind the score. Pooling every
+    /// device's runs let a few fans of forty (sensor faults, early wear) raise it past most failures.
     static let devicesUnderThreshold = 0.9
 
     /// Fitted on the known-healthy windows of `train` (per input of `inputs`, median and
     /// 1.4826 x median absolute deviation); its alarm takes 3 windows in a row at 1.5 times the
-    /// mean square that 99% of a device's runs of 3 known-healthy `validation` windows stay under,
-    /// in `devicesUnderThreshold` of the devices. Nil without healthy windows.
+    /// mean square that 99% of a device's runs of 3 windows soon after a repair (`soonAfterRepair`,
+    /// in either split) stay under, in `devicesUnderThreshold` of the devices; without repairs, of
+    /// its known-healthy `validation` windows. Nil without healthy windows.
     public static func fitted(train: [Dataset.Example], validation: [Dataset.Example], in dataset: Dataset, inputs: Range<Int>) -> AnomalyScore? {
         let healthy = train.filter { knownHealthy($0, in: dataset) }
         guard let width = healthy.first?.features.count, healthy.count >= 10, !inputs.isEmpty, inputs.upperBound <= width else { return nil }
@@ -44,7 +49,8 @@ extension AnomalyScore {
         var score = AnomalyScore(firstInput: inputs.lowerBound, centers: centers, scales: scales, alarm: .single)
         // Per device in time order, the smallest mean square of each run of 3 healthy windows,
         // and what 99% of them stay under; then that level of the `devicesUnderThreshold` device.
-        let checked = validation.filter { knownHealthy($0, in: dataset) }
+        let fresh = (train + validation).filter { soonAfterRepair($0, in: dataset) }
+        let checked = fresh.isEmpty ? validation.filter { knownHealthy($0, in: dataset) } : fresh
         var perDevice: [Double] = []
         for (_, windows) in Dictionary(grouping: checked.isEmpty ? healthy : checked, by: \.device) {
             let squares = windows.sorted { $0.windowEnd < $1.windowEnd }.map { example in
