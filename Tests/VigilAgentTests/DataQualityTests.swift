@@ -1,6 +1,7 @@
 import Testing
 import VigilAgent
 import VigilCore
+import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilStore
@@ -68,8 +69,9 @@ struct DataQualityTests {
         #expect(try AgentStatus.read(database: harness.database).text().contains("clock_skew") == false)
     }
 
-    /// One reading in 50 three times its sensor's level is a spiking sensor; a step to a new
-    /// level (an operating point moved) is not, nor is a sound sensor.
+    /// One reading in 50 three times its sensor's level is a spiking sensor, and its feature
+    /// windows leave the spikes out; a step to a new level (an operating point moved) is not, nor
+    /// is a sound sensor.
     @Test func spikesAreReportedAndAStepIsNot() throws {
         let harness = try AgentHarness()
         let agent = try harness.startAgent()
@@ -88,6 +90,20 @@ struct DataQualityTests {
         try publishAll(try harness.publisher(), spiking + stepped + sound)
         try harness.waitUntilIngested(spiking.count + stepped.count + sound.count)
         #expect(try AgentStatus.read(database: harness.database).devices.map(\.sensorFaults) == [["spikes"], [], []])
+
+        // Feature windows (count, mean, max over 10 s) leave the spikes out, all but the last,
+        // which waits for the reading after it; the step's windows keep every reading.
+        var windows: [String: [[Double]]] = [:]
+        for row in try harness.query("SELECT s.device, f.vector FROM features f JOIN series s ON s.id = f.series ORDER BY f.id") {
+            guard case .text(let device) = row[0], case .blob(let bytes) = row[1] else { continue }
+            windows[device, default: []].append(FleetTables.vector(bytes))
+        }
+        let counted = windows.mapValues { $0.reduce(0) { $0 + $1[0] } }
+        #expect(try harness.counter("spike_readings") == 23)
+        #expect(counted["m1"] == counted["m3"].map { $0 - 23 })
+        #expect(counted["m2"] == counted["m3"])
+        #expect(windows["m1"]?.allSatisfy { $0[2] < 41 } == true, "\(windows["m1"] ?? [])")
+        #expect(windows["m2"]?.contains { $0[2] > 60 } == true)
     }
 
     /// With `clock_tolerance_seconds` 0 (simulated time runs ahead of the wall clock), clocks

@@ -1,7 +1,7 @@
 /// What is wrong with a device's data rather than its machine, judged from its messages as they
 /// arrive: messages lost on the way (sequence gaps above 1% of those expected, judged every 500
-/// messages), a clock running ahead of the agent's, and spikes (single readings far off their
-/// sensor's recent level, over 0.5% of readings). The models go on scoring and the device's
+/// messages), a clock running ahead of the agent's, and spikes (`SpikeFilter`, over 0.5% of
+/// readings; its feature windows leave them out). The models go on scoring and the device's
 /// health says what is wrong; a stuck or drifting sensor, which would mislead a model, is judged
 /// per window by the models instead (`ModelScoring`: scored with its inputs at healthy).
 struct DataQuality {
@@ -30,27 +30,12 @@ struct DataQuality {
     /// Messages in a row that must agree before the clock verdict changes.
     static let clockMessages = 10
 
-    /// One value sensor's recent level and spread (moving averages, updated with each reading
-    /// held within `spikeSpreads` of the level, so a spike barely moves them), and whether its
-    /// last reading was off.
-    private struct Level {
-        var mean = 0.0
-        var spread = 0.0
-        var readings = 0
-        var lastOff = false
-    }
-    private var levels: [Level] = []
     /// Readings judged for spikes since the period began, and the spikes among them.
     private var readings = 0
     private var spikeCount = 0
-    /// A reading this many spreads (and 1% of the level) off its sensor's level is off; one off
-    /// between two that are not is a spike, while a step to a new level is two or more in a row.
-    static let spikeSpreads = 8.0
     /// Readings per spike judgement; spikes start above this share and end at or below a fifth of it.
     static let spikeReadings = 1_000
     static let spikeShare = 0.005
-    /// Readings a level learns from before it judges.
-    static let levelWarmUp = 20
 
     init() {}
 
@@ -62,28 +47,9 @@ struct DataQuality {
     var stored: String { names.joined(separator: ",") }
     var names: [String] { faults.sorted().map(\.rawValue) }
 
-    /// Records a reading of value sensor `sensor` (profile index); returns whether the faults changed.
-    mutating func observe(sensor: Int, value: Double) -> Bool {
-        if sensor >= levels.count { levels += Array(repeating: Level(), count: sensor + 1 - levels.count) }
-        var level = levels[sensor]
-        defer { levels[sensor] = level }
-        guard level.readings > 0 else {
-            level.mean = value
-            level.readings = 1
-            return false
-        }
-        let deviation = value - level.mean
-        let limit = max(Self.spikeSpreads * level.spread, 0.01 * abs(level.mean))
-        let judged = level.readings >= Self.levelWarmUp
-        let off = judged && abs(deviation) > limit
-        // A spike is judged one reading late: off, then back.
-        let spike = level.lastOff && !off
-        level.lastOff = off
-        level.readings += 1
-        let held = judged ? max(-limit, min(limit, deviation)) : deviation
-        let weight = judged ? 0.02 : 1 / Double(level.readings)
-        level.mean += weight * held
-        level.spread += weight * (abs(held) - level.spread)
+    /// Records a value sensor's reading and whether its `SpikeFilter` found the one before it a
+    /// spike; returns whether the faults changed.
+    mutating func observe(spike: Bool) -> Bool {
         readings += 1
         if spike { spikeCount += 1 }
         guard readings >= Self.spikeReadings else { return false }

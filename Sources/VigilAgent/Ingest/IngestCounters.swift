@@ -19,6 +19,8 @@ struct IngestCounters {
     /// not score because one of its inputs came from such a window.
     var constantWindows: Int64 = 0
     var abstentions: Int64 = 0
+    /// Value readings left out of feature windows as spikes (`SpikeFilter`); they stay stored.
+    var spikes: Int64 = 0
     /// Rebirth requests sent to Sparkplug edge nodes the agent lost track of.
     var rebirthRequests: Int64 = 0
     var deadLetters = [Int64](repeating: 0, count: DeadLetterReason.allCases.count)
@@ -38,6 +40,7 @@ struct IngestCounters {
     static let predictionsName = "predictions"
     static let constantWindowsName = "constant_windows"
     static let abstentionsName = "abstentions"
+    static let spikesName = "spike_readings"
     static let rebirthRequestsName = "sparkplug_rebirth_requests"
     static func deadLetterName(_ reason: DeadLetterReason) -> String { "dead_letters.\(reason.rawValue)" }
 
@@ -54,6 +57,7 @@ struct IngestCounters {
                    (Self.maintenanceEventsName, maintenanceEvents), (Self.featureRowsName, featureRows),
                    (Self.lateSamplesName, lateSamples), (Self.predictionsName, predictions),
                    (Self.constantWindowsName, constantWindows), (Self.abstentionsName, abstentions),
+                   (Self.spikesName, spikes),
                    (Self.rebirthRequestsName, rebirthRequests)]
         for (index, reason) in DeadLetterReason.allCases.enumerated() {
             all.append((Self.deadLetterName(reason), deadLetters[index]))

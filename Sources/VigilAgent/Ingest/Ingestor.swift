@@ -33,6 +33,8 @@ final class Ingestor {
         var repairedAt = -Double.infinity
         /// What is wrong with its data rather than its machine.
         var quality = DataQuality()
+        /// Per value sensor, what tells its spikes from its readings; made on first use.
+        var spikeFilters: [SpikeFilter] = []
         /// Whether a Sparkplug device is online (born and not dead); nil for a device that does not say.
         var online: Bool?
     }
@@ -416,20 +418,34 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
-                if devices[index].quality.observe(sensor: item.sensor, value: item.value) { sensorFaultsChanged(device: index) }
-                guard decoded.timestamp >= devices[index].repairedAt else {
-                    counters.lateSamples += 1
-                    continue
+                if devices[index].spikeFilters.isEmpty {
+                    devices[index].spikeFilters = Array(repeating: SpikeFilter(), count: router.profiles[devices[index].profile].sensors.count)
                 }
-                for (set, spec, stream) in featureStreams(index, item.sensor) {
-                    let late = stream.lateSamples
-                    stream.append(timestamp: decoded.timestamp, value: item.value) { emitted.append((set, spec, seriesID, $0)) }
-                    counters.lateSamples += Int64(stream.lateSamples - late)
+                var filter = devices[index].spikeFilters[item.sensor]
+                let spike = filter.next(timestamp: decoded.timestamp, value: item.value) { timestamp, value in
+                    window(device: index, sensor: item.sensor, series: seriesID, timestamp: timestamp, value: value)
                 }
+                devices[index].spikeFilters[item.sensor] = filter
+                if spike { counters.spikes += 1 }
+                if devices[index].quality.observe(spike: spike) { sensorFaultsChanged(device: index) }
             }
         }
         try storeEmitted(device: index)
         return true
+    }
+
+    /// Feeds a value reading that passed its sensor's `SpikeFilter` to the sensor's feature
+    /// windows, unless it is from before the device's last repair.
+    private func window(device index: Int, sensor: Int, series seriesID: Int64, timestamp: Double, value: Double) {
+        guard timestamp >= devices[index].repairedAt else {
+            counters.lateSamples += 1
+            return
+        }
+        for (set, spec, stream) in featureStreams(index, sensor) {
+            let late = stream.lateSamples
+            stream.append(timestamp: timestamp, value: value) { emitted.append((set, spec, seriesID, $0)) }
+            counters.lateSamples += Int64(stream.lateSamples - late)
+        }
     }
 
     /// Queues the reading row just stored for upload if the device type's `raw_readings` asks.

@@ -32,6 +32,7 @@ final class AgentMetrics: @unchecked Sendable {
     private let featureWindows: Counter
     private let constantWindows: Counter
     private let abstentions: Counter
+    private let spikes: Counter
     private let maintenanceEvents: Counter
     private let droppedRows: (raw: Counter, uploaded: Counter, history: Counter, unsent: Counter)
     private let commitDuration: Timer
@@ -87,6 +88,7 @@ final class AgentMetrics: @unchecked Sendable {
         featureWindows = Counter(label: "vigil_feature_windows_total", factory: factory)
         constantWindows = Counter(label: "vigil_constant_windows_total", factory: factory)
         abstentions = Counter(label: "vigil_abstentions_total", factory: factory)
+        spikes = Counter(label: "vigil_spike_readings_total", factory: factory)
         maintenanceEvents = Counter(label: "vigil_maintenance_events_total", factory: factory)
         droppedRows = (Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "raw")], factory: factory),
                        Counter(label: "vigil_rows_dropped_total", dimensions: [("kind", "uploaded")], factory: factory),
@@ -129,6 +131,7 @@ final class AgentMetrics: @unchecked Sendable {
         featureWindows.increment(by: counters.featureRows)
         constantWindows.increment(by: counters.constantWindows)
         abstentions.increment(by: counters.abstentions)
+        spikes.increment(by: counters.spikes)
         maintenanceEvents.increment(by: counters.maintenanceEvents)
         droppedRows.raw.increment(by: counters.droppedRows)
         droppedRows.uploaded.increment(by: counters.droppedSentRows)

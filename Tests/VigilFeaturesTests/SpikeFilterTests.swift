@@ -1,0 +1,51 @@
+import Testing
+import VigilFeatures
+
+/// What reaches the feature windows of a sensor with spikes, steps and noise.
+@Suite("Spike filter")
+struct SpikeFilterTests {
+    /// Runs `values` (one a second) through a filter: what passes, and how many spikes it found.
+    static func filtered(_ values: [Double]) -> (passed: [(timestamp: Double, value: Double)], spikes: Int) {
+        var filter = SpikeFilter()
+        var passed: [(timestamp: Double, value: Double)] = []
+        var spikes = 0
+        for (index, value) in values.enumerated() where filter.next(timestamp: Double(index), value: value, pass: { passed.append(($0, $1)) }) {
+            spikes += 1
+        }
+        return (passed, spikes)
+    }
+
+    static func noisy(_ index: Int) -> Double { 40 + Double(index % 7) * 0.1 }
+
+    /// One reading in fifty at five times the level is left out, every other reading passes in
+    /// order; the last spike waits for the reading that would tell it from a step.
+    @Test func spikesAreLeftOut() {
+        let values = (0..<1_000).map { $0 % 50 == 49 ? 5 * Self.noisy($0) : Self.noisy($0) }
+        let (passed, spikes) = Self.filtered(values)
+        #expect(spikes == 19)
+        #expect(passed.map(\.timestamp) == (0..<1_000).filter { $0 % 50 != 49 }.map(Double.init))
+        #expect(passed.allSatisfy { $0.value < 41 })
+    }
+
+    /// A step to a new level passes whole, the first reading of it one reading late; and a
+    /// spike while the level settles after it is left out again.
+    @Test func aStepPassesWhole() {
+        let values = (0..<600).map { index in
+            index == 500 ? 500 : (index < 300 ? Self.noisy(index) : 60 + Self.noisy(index))
+        }
+        let (passed, spikes) = Self.filtered(values)
+        #expect(passed.map(\.timestamp) == (0..<600).filter { $0 != 500 }.map(Double.init))
+        #expect(passed[300].value == values[300])
+        #expect(spikes == 1)
+    }
+
+    /// Readings of a sound sensor all pass, and so do those the level learns from at first,
+    /// however far apart they are.
+    @Test func soundReadingsAndTheFirstOnesPass() {
+        var random = SystemRandomNumberGenerator()
+        let sound = (0..<5_000).map { _ in 100 + Double.random(in: -1...1, using: &random) }
+        #expect(Self.filtered(sound).passed.count == sound.count)
+        let early = [1.0, 50, 1, 2, 80, 1] + Array(repeating: 1.0, count: SpikeFilter.warmUp - 6)
+        #expect(Self.filtered(early).passed.map(\.value) == early)
+    }
+}
