@@ -1,7 +1,8 @@
 /// Tells a value sensor's spikes from its readings, one reading late: a reading far off the
 /// sensor's recent level, with the readings on both sides of it on that level, is a spike, while
-/// two or more off in a row are a step to a new level and pass. Feature windows take what passes, so a spiking sensor's
-/// windows describe its machine rather than its glitches; the readings stay stored as they came.
+/// two or more off in a row are a step to a new level and pass. Feature windows take what
+/// passes, so a spiking sensor's windows describe its machine rather than its glitches; the
+/// readings stay stored as they came.
 public struct SpikeFilter: Sendable {
     /// The recent level and spread: moving averages, each updated with the reading's deviation
     /// held within the limit, so a spike barely moves them.
@@ -14,7 +15,7 @@ public struct SpikeFilter: Sendable {
     private var lastOff = false
 
     /// A reading this many spreads (and 1% of the level) off the level is off.
-    public static let spreads = 8.0
+    static let spreads = 8.0
     /// Readings the level learns from before it judges.
     public static let warmUp = 20
     /// The weight of each judged reading in the level's moving averages.
