@@ -1,21 +1,25 @@
-/// Tells a value sensor's spikes from its readings, one reading late: a reading far off the
-/// sensor's recent level, with the readings on both sides of it on that level, is a spike, while
-/// two or more off in a row are a step to a new level and pass. Feature windows take what
-/// passes, so a spiking sensor's windows describe its machine rather than its glitches; the
-/// readings stay stored as they came.
+/// Tells a value sensor's spikes from its readings, a reading or two late: one or two readings in
+/// a row far off the sensor's recent level, with the readings on both sides of them on that level,
+/// are spikes, while three or more off in a row are a step to a new level and pass. Feature
+/// windows take what passes, so a spiking sensor's windows describe its machine rather than its
+/// glitches; the readings stay stored as they came.
 public struct SpikeFilter: Sendable {
     /// The recent level and spread: moving averages, each updated with the reading's deviation
     /// held within the limit, so a spike barely moves them.
     private var mean = 0.0
     private var spread = 0.0
     private var readings = 0
-    /// A reading off the level, held until the next says whether it was a spike, and whether
-    /// the reading before it was off.
-    private var held: (timestamp: Double, value: Double)?
-    private var lastOff = false
+    /// Readings off the level, held until the next on it says they were spikes, or one more off
+    /// says they are a step.
+    private var held: [(timestamp: Double, value: Double)] = []
+    /// Whether the sensor is in a step: off the level for longer than a spike lasts.
+    private var stepping = false
 
     /// A reading this many spreads (and 1% of the level) off the level is off.
     static let spreads = 8.0
+    /// The most readings in a row a spike lasts: two glitches in a row happen (one reading in
+    /// 2,500 at one in fifty), three hardly.
+    public static let longestSpike = 2
     /// Readings the level learns from before it judges.
     public static let warmUp = 20
     /// The weight of each judged reading in the level's moving averages.
@@ -23,17 +27,28 @@ public struct SpikeFilter: Sendable {
 
     public init() {}
 
-    /// Takes the next reading: calls `pass` with the readings that go on, in time order (the one
-    /// held before it unless this one is back on the level; this one unless it is the first off
-    /// the level, which is held), and returns whether the held reading was a spike, left out.
-    public mutating func next(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Bool {
-        let off = judge(value)
-        let spike = held != nil && !off
-        if let reading = held, !spike { pass(reading.timestamp, reading.value) }
-        held = off && !lastOff ? (timestamp, value) : nil
-        if held == nil { pass(timestamp, value) }
-        lastOff = off
-        return spike
+    /// Takes the next reading: calls `pass` with the readings that go on, in time order (those
+    /// held before it once it shows them a step; this one unless it is off the level and may be a
+    /// spike, which is held), and returns how many held readings it showed spikes, left out.
+    public mutating func next(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
+        guard judge(value) else {
+            let spikes = held.count
+            held.removeAll(keepingCapacity: true)
+            stepping = false
+            pass(timestamp, value)
+            return spikes
+        }
+        if stepping {
+            pass(timestamp, value)
+            return 0
+        }
+        held.append((timestamp, value))
+        if held.count > Self.longestSpike {
+            for reading in held { pass(reading.timestamp, reading.value) }
+            held.removeAll(keepingCapacity: true)
+            stepping = true
+        }
+        return 0
     }
 
     /// Whether `value` is off the level, learning from it either way.

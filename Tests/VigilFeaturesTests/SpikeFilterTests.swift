@@ -9,8 +9,8 @@ struct SpikeFilterTests {
         var filter = SpikeFilter()
         var passed: [(timestamp: Double, value: Double)] = []
         var spikes = 0
-        for (index, value) in values.enumerated() where filter.next(timestamp: Double(index), value: value, pass: { passed.append(($0, $1)) }) {
-            spikes += 1
+        for (index, value) in values.enumerated() {
+            spikes += filter.next(timestamp: Double(index), value: value) { passed.append(($0, $1)) }
         }
         return (passed, spikes)
     }
@@ -27,8 +27,18 @@ struct SpikeFilterTests {
         #expect(passed.allSatisfy { $0.value < 41 })
     }
 
-    /// A step to a new level passes whole, the first reading of it one reading late; and a
-    /// spike while the level settles after it is left out again.
+    /// Two glitches in a row are spikes too; three off in a row are not, and pass, however soon
+    /// the sensor returns to its level after them.
+    @Test func twoInARowAreSpikesThreeAreNot() {
+        let pairs: Set<Int> = [100, 101, 300, 301, 302]
+        let values = (0..<400).map { pairs.contains($0) ? 5 * Self.noisy($0) : Self.noisy($0) }
+        let (passed, spikes) = Self.filtered(values)
+        #expect(spikes == 2)
+        #expect(passed.map(\.timestamp) == (0..<400).filter { $0 != 100 && $0 != 101 }.map(Double.init))
+    }
+
+    /// A step to a new level passes whole, its first readings a few readings late; and a spike
+    /// once the level has settled after it is left out again.
     @Test func aStepPassesWhole() {
         let values = (0..<600).map { index in
             index == 500 ? 500 : (index < 300 ? Self.noisy(index) : 60 + Self.noisy(index))

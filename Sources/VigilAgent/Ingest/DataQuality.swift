@@ -47,11 +47,11 @@ struct DataQuality {
     var stored: String { names.joined(separator: ",") }
     var names: [String] { faults.sorted().map(\.rawValue) }
 
-    /// Records a value sensor's reading and whether its `SpikeFilter` found the one before it a
-    /// spike; returns whether the faults changed.
-    mutating func observe(spike: Bool) -> Bool {
+    /// Records a value sensor's reading and how many readings before it its `SpikeFilter` found
+    /// spikes; returns whether the faults changed.
+    mutating func observe(spikes: Int) -> Bool {
         readings += 1
-        if spike { spikeCount += 1 }
+        spikeCount += spikes
         guard readings >= Self.spikeReadings else { return false }
         let share = Double(spikeCount) / Double(readings)
         let before = faults

@@ -422,12 +422,12 @@ final class Ingestor {
                     devices[index].spikeFilters = Array(repeating: SpikeFilter(), count: router.profiles[devices[index].profile].sensors.count)
                 }
                 var filter = devices[index].spikeFilters[item.sensor]
-                let spike = filter.next(timestamp: decoded.timestamp, value: item.value) { timestamp, value in
+                let spikes = filter.next(timestamp: decoded.timestamp, value: item.value) { timestamp, value in
                     window(device: index, sensor: item.sensor, series: seriesID, timestamp: timestamp, value: value)
                 }
                 devices[index].spikeFilters[item.sensor] = filter
-                if spike { counters.spikes += 1 }
-                if devices[index].quality.observe(spike: spike) { sensorFaultsChanged(device: index) }
+                counters.spikes += Int64(spikes)
+                if devices[index].quality.observe(spikes: spikes) { sensorFaultsChanged(device: index) }
             }
         }
         try storeEmitted(device: index)
