@@ -4,8 +4,8 @@
 /// windows take what passes, so a spiking sensor's windows describe its machine rather than its
 /// glitches; the readings stay stored as they came.
 public struct SpikeFilter: Sendable {
-    /// The recent level and spread: moving averages, each updated with the reading's deviation
-    /// held within the limit, so a spike barely moves them.
+    /// The recent level and spread: moving averages of the readings that passed, each deviation
+    /// held within the limit, so a step moves them gradually.
     private var mean = 0.0
     private var spread = 0.0
     private var readings = 0
@@ -30,42 +30,54 @@ public struct SpikeFilter: Sendable {
     /// Takes the next reading: calls `pass` with the readings that go on, in time order (those
     /// held before it once it shows them a step; this one unless it is off the level and may be a
     /// spike, which is held), and returns how many held readings it showed spikes, left out.
+    /// The level learns from the readings that pass, never from a spike.
     public mutating func next(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
-        guard judge(value) else {
+        guard isOff(value) else {
             let spikes = held.count
             held.removeAll(keepingCapacity: true)
             stepping = false
+            learn(value)
             pass(timestamp, value)
             return spikes
         }
         if stepping {
+            learn(value)
             pass(timestamp, value)
             return 0
         }
         held.append((timestamp, value))
         if held.count > Self.longestSpike {
-            for reading in held { pass(reading.timestamp, reading.value) }
+            for reading in held {
+                learn(reading.value)
+                pass(reading.timestamp, reading.value)
+            }
             held.removeAll(keepingCapacity: true)
             stepping = true
         }
         return 0
     }
 
-    /// Whether `value` is off the level, learning from it either way.
-    private mutating func judge(_ value: Double) -> Bool {
+    /// How far off the level a reading may be: this many spreads, and at least 1% of the level.
+    private var limit: Double { max(Self.spreads * spread, 0.01 * abs(mean)) }
+
+    /// Whether `value` is off the level (never while the level is still learning).
+    private func isOff(_ value: Double) -> Bool {
+        readings >= Self.warmUp && abs(value - mean) > limit
+    }
+
+    /// Moves the level towards `value`, by its deviation held within the limit once the level
+    /// judges.
+    private mutating func learn(_ value: Double) {
         guard readings > 0 else {
             mean = value
             readings = 1
-            return false
+            return
         }
-        let deviation = value - mean
-        let limit = max(Self.spreads * spread, 0.01 * abs(mean))
         let judged = readings >= Self.warmUp
+        let deviation = judged ? max(-limit, min(limit, value - mean)) : value - mean
         readings += 1
-        let heldDeviation = judged ? max(-limit, min(limit, deviation)) : deviation
         let weight = judged ? Self.weight : 1 / Double(readings)
-        mean += weight * heldDeviation
-        spread += weight * (abs(heldDeviation) - spread)
-        return judged && abs(deviation) > limit
+        mean += weight * deviation
+        spread += weight * (abs(deviation) - spread)
     }
 }
