@@ -19,7 +19,7 @@ public struct SpikeFilter: Sendable {
     static let spreads = 8.0
     /// The most readings in a row a spike lasts: two glitches in a row happen (one reading in
     /// 2,500 at one in fifty), three hardly.
-    public static let longestSpike = 2
+    static let longestSpike = 2
     /// Readings the level learns from before it judges.
     public static let warmUp = 20
     /// The weight of each judged reading in the level's moving averages.

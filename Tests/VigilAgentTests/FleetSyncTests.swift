@@ -138,7 +138,8 @@ struct FleetSyncTests {
         let publisher = try fleet.edge.publisher()
         let count = 4_000
         try publishBlocks(publisher, count: count)
-        try fleet.edge.waitUntilIngested(count)
+        // Deleting for size at every commit is slow work: about 17 s on an idle 2-core machine.
+        try fleet.edge.waitUntilIngested(count, timeout: 90)
         let largest = disk.stop()
         #expect(largest <= 1 << 20, "file and WAL reached \(largest) bytes")
         #expect(try fleet.edge.counter("rows_dropped_for_size") > 0)
