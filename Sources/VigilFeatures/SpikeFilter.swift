@@ -34,7 +34,7 @@ public struct SpikeFilter: Sendable {
     public mutating func next(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
         guard isOff(value) else {
             let spikes = held.count
-            held.removeAll(keepingCapacity: true)
+            if spikes > 0 { held.removeAll(keepingCapacity: true) }
             stepping = false
             learn(value)
             pass(timestamp, value)

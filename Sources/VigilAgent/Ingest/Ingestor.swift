@@ -82,6 +82,8 @@ final class Ingestor {
     private var featureSets: [[Int64]] = []
     /// Feature rows emitted while feeding a message, stored right after.
     private var emitted: [(set: Int64, spec: Int, series: Int64, row: FeatureStream.Row)] = []
+    /// The value readings a sensor's `SpikeFilter` passed on for its feature windows.
+    private var passed: [(timestamp: Double, value: Double)] = []
     /// The installed models, scoring feature rows as they are stored.
     var scoring: ModelScoring
     /// Called after the commit that stores a prediction or abstention which changes a device's
@@ -421,11 +423,13 @@ final class Ingestor {
                 if devices[index].spikeFilters.isEmpty {
                     devices[index].spikeFilters = Array(repeating: SpikeFilter(), count: router.profiles[devices[index].profile].sensors.count)
                 }
-                var filter = devices[index].spikeFilters[item.sensor]
-                let spikes = filter.next(timestamp: decoded.timestamp, value: item.value) { timestamp, value in
-                    window(device: index, sensor: item.sensor, series: seriesID, timestamp: timestamp, value: value)
+                let spikes = devices[index].spikeFilters[item.sensor].next(timestamp: decoded.timestamp, value: item.value) {
+                    passed.append(($0, $1))
                 }
-                devices[index].spikeFilters[item.sensor] = filter
+                for reading in passed {
+                    window(device: index, sensor: item.sensor, series: seriesID, timestamp: reading.timestamp, value: reading.value)
+                }
+                passed.removeAll(keepingCapacity: true)
                 counters.spikes += Int64(spikes)
                 if devices[index].quality.observe(spikes: spikes) { sensorFaultsChanged(device: index) }
             }
