@@ -33,8 +33,8 @@ final class Ingestor {
         var repairedAt = -Double.infinity
         /// What is wrong with its data rather than its machine.
         var quality = DataQuality()
-        /// Per value sensor, what tells its spikes from its readings; made on first use.
-        var spikeFilters: [SpikeFilter] = []
+        /// Per sensor (value sensors use theirs), what tells its spikes from its readings.
+        var spikeFilters: [SpikeFilter]
         /// Whether a Sparkplug device is online (born and not dead); nil for a device that does not say.
         var online: Bool?
     }
@@ -152,10 +152,11 @@ final class Ingestor {
         for saved in try store.loadDevices() {
             guard let profile = router.profiles.firstIndex(where: { $0.type == saved.type }) else { continue }
             deviceIndex[saved.device] = devices.count
+            let sensors = router.profiles[profile].sensors.count
             devices.append(Device(name: saved.device, type: saved.type, profile: profile, sequence: saved.sequence,
-                                  series: Array(repeating: nil, count: router.profiles[profile].sensors.count),
+                                  series: Array(repeating: nil, count: sensors),
                                   lastSeen: saved.lastSeen, dirty: false, features: nil, repairedAt: repairs[saved.device] ?? -.infinity,
-                                  quality: saved.quality, online: saved.online))
+                                  quality: saved.quality, spikeFilters: Array(repeating: SpikeFilter(), count: sensors), online: saved.online))
         }
     }
 
@@ -351,9 +352,10 @@ final class Ingestor {
     private func device(named name: String, profile: Int) -> Int? {
         if let index = deviceIndex[name] { return devices[index].profile == profile ? index : nil }
         deviceIndex[name] = devices.count
+        let sensors = router.profiles[profile].sensors.count
         devices.append(Device(name: name, type: router.profiles[profile].type, profile: profile, sequence: DeviceSequence(),
-                              series: Array(repeating: nil, count: router.profiles[profile].sensors.count), lastSeen: 0, dirty: true,
-                              features: nil))
+                              series: Array(repeating: nil, count: sensors), lastSeen: 0, dirty: true,
+                              features: nil, spikeFilters: Array(repeating: SpikeFilter(), count: sensors)))
         return devices.count - 1
     }
 
@@ -420,14 +422,11 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
-                if devices[index].spikeFilters.isEmpty {
-                    devices[index].spikeFilters = Array(repeating: SpikeFilter(), count: router.profiles[devices[index].profile].sensors.count)
-                }
                 let spikes = devices[index].spikeFilters[item.sensor].next(timestamp: decoded.timestamp, value: item.value) {
                     passed.append(($0, $1))
                 }
                 for reading in passed {
-                    window(device: index, sensor: item.sensor, series: seriesID, timestamp: reading.timestamp, value: reading.value)
+                    feedWindows(device: index, sensor: item.sensor, series: seriesID, timestamp: reading.timestamp, value: reading.value)
                 }
                 passed.removeAll(keepingCapacity: true)
                 counters.spikes += Int64(spikes)
@@ -440,7 +439,7 @@ final class Ingestor {
 
     /// Feeds a value reading that passed its sensor's `SpikeFilter` to the sensor's feature
     /// windows, unless it is from before the device's last repair.
-    private func window(device index: Int, sensor: Int, series seriesID: Int64, timestamp: Double, value: Double) {
+    private func feedWindows(device index: Int, sensor: Int, series seriesID: Int64, timestamp: Double, value: Double) {
         guard timestamp >= devices[index].repairedAt else {
             counters.lateSamples += 1
             return
