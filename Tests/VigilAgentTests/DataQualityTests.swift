@@ -76,7 +76,9 @@ struct DataQualityTests {
         let harness = try AgentHarness()
         let agent = try harness.startAgent()
         defer { agent.stop() }
-        let start = WallClock.now() - 3_600
+        // Half a second into a 10-second window: the last reading, a spike the filter holds,
+        // then closes no window that the sound sensor's last reading would close.
+        let start = ((WallClock.now() - 3_600) / 10).rounded(.down) * 10 + 0.5
         func readings(_ device: String, _ value: (Int) -> Double) -> [(String, String)] {
             (0..<1_200).map { index in
                 ("plant/motor/\(device)/temperature",

@@ -15,9 +15,12 @@ public struct PythonEnvironment: Sendable {
         guard try ChildProcess.run("/usr/bin/env", ["python3", "-m", "venv", "--clear", environment.folder], log: log) == 0 else {
             throw TestFailure("cannot make a Python venv (is python3-venv installed?): \(try readFile(log))")
         }
-        guard try ChildProcess.run(environment.python, ["-m", "pip", "install", "-q"] + packages, log: log) == 0 else {
-            throw TestFailure("cannot install \(packages) from PyPI: \(try readFile(log))")
+        // Once more if the first try fails: a download from PyPI can break off.
+        var installed = false
+        for _ in 0..<2 where !installed {
+            installed = try ChildProcess.run(environment.python, ["-m", "pip", "install", "-q"] + packages, log: log) == 0
         }
+        guard installed else { throw TestFailure("cannot install \(packages) from PyPI: \(try readFile(log))") }
         try writeFile(marker, wanted)
         return environment
     }

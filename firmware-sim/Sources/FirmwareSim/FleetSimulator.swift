@@ -23,6 +23,10 @@ public final class FleetSimulator {
         /// Messages lost on the way (the `dropouts` fault, or the oldest of a full outage
         /// buffer): sequence gaps the agent should count.
         public var dropped = 0
+        /// Speaking Sparkplug B: messages lost, or sent with no readable sequence number, right
+        /// before a birth or the death, which start the node's sequence again: no host sees
+        /// their gap.
+        public var unseenGaps = 0
         /// Messages buffered during outages and replayed afterwards.
         public var replayed = 0
         /// Messages sent twice after an outage, as firmware that resends unacknowledged ones does.
@@ -113,6 +117,8 @@ public final class FleetSimulator {
         let end = options.duration * options.speedup
         let wallStart = MonotonicClock.now()
         var writer = PayloadWriter()
+        /// Messages lost or unreadable since the last one whose sequence number a host could read.
+        var unseen = 0
         while let time = queue.nextTime, time <= end, let (_, event) = queue.pop() {
             let wallTime = time / options.speedup
             if paced {
@@ -124,6 +130,8 @@ public final class FleetSimulator {
                 }
             }
             if sparkplug != nil, sink.commands().contains(where: { SparkplugEdgeNode.isRebirthRequest($0.payload) }) {
+                report.unseenGaps += unseen
+                unseen = 0
                 try sendBirths(at: time, sink: sink)
             }
             switch event {
@@ -135,6 +143,7 @@ public final class FleetSimulator {
                 if device.dropsMessage() {
                     sparkplug?.skip()
                     report.dropped += 1
+                    unseen += 1
                     continue
                 }
                 let topic: String
@@ -148,7 +157,9 @@ public final class FleetSimulator {
                     (topic, payload) = (device.streams[stream].topic, writer.bytes)
                 }
                 let isMalformed = options.malformedRate > 0 && random.uniform() < options.malformedRate
-                if isMalformed { payload = malformed(payload) }
+                var readable = true
+                if isMalformed { (payload, readable) = malformed(payload) }
+                unseen = readable ? 0 : unseen + 1
                 // Sparkplug data go at QoS 0, as its births do: at mixed QoS levels the client could
                 // send a birth ahead of data still waiting for their turn in flight.
                 let message = Pending(topic: topic, payload: payload, qos: sparkplug == nil ? device.profile.qos : 0, malformed: isMalformed)
@@ -170,6 +181,7 @@ public final class FleetSimulator {
         }
         for index in devices.indices { try replay(index, sink: sink, report: &report) }
         if let death = sparkplug?.death(at: Self.milliseconds(start + end)) {
+            report.unseenGaps += unseen
             try sink.send(topic: death.topic, payload: death.payload, qos: 1, retain: false)
         }
         try sink.finish()
@@ -245,22 +257,24 @@ public final class FleetSimulator {
     /// The name the agent knows a device by: its own, or under its Sparkplug edge node.
     private func agentName(_ device: SimulatedDevice) -> String { sparkplug?.deviceName(device.name) ?? device.name }
 
-    /// One of the ways firmware gets a payload wrong.
-    private func malformed(_ payload: [UInt8]) -> [UInt8] {
+    /// One of the ways firmware gets a payload wrong, and whether a host can still read the
+    /// message's own sequence number.
+    private func malformed(_ payload: [UInt8]) -> (payload: [UInt8], sequenceReadable: Bool) {
         if sparkplug != nil {
             // Cut short inside its first metric (the timestamp and the metric's tag and length
             // take at most 11 bytes, a metric at least 18), or a reading that is not a number.
             guard random.next() % 2 == 0, var message = try? SparkplugPayload(decoding: payload), !message.metrics.isEmpty else {
-                return Array(payload.prefix(12))
+                return (Array(payload.prefix(12)), false)
             }
             message.metrics[0].value = if case .bytes = message.metrics[0].value { .floatArray([.nan]) } else { .double(.nan) }
-            return message.encoded()
+            return (message.encoded(), true)
         }
         switch random.next() % 4 {
-        case 0: return Array(payload.prefix(max(1, payload.count / 2)))
-        case 1: return Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8)
-        case 2: return Array(#"{"seq": 1, "ts": 1750000000, "value": NaN}"#.utf8)
-        default: return payload.dropLast() + Array(#","padding":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 300 << 10) + Array("\"}".utf8)
+        case 0: return (Array(payload.prefix(max(1, payload.count / 2))), false)
+        case 1: return (Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8), false)
+        case 2: return (Array(#"{"seq": 1, "ts": 1750000000, "value": NaN}"#.utf8), false)
+        default:
+            return (payload.dropLast() + Array(#","padding":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 300 << 10) + Array("\"}".utf8), false)
         }
     }
 
