@@ -3,7 +3,11 @@ the trainer as processes, reads of their SQLite files, and the model the agents 
 
 Every server listens on 127.0.0.1 only, and every process is stopped by its own pid.
 """
-import json, math, os, random, socket, sqlite3, struct, subprocess, sys, threading, time
+import json, math, os, random, signal, socket, sqlite3, struct, subprocess, sys, threading, time
+
+# A SIGTERM (a CI job's timeout, `kill PID`) unwinds a script as Ctrl-C does: each `finally`
+# stops what it started, by pid, and removes its temp files.
+signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEVICES = 16

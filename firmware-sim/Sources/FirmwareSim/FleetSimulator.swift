@@ -157,8 +157,9 @@ public final class FleetSimulator {
                     (topic, payload) = (device.streams[stream].topic, writer.bytes)
                 }
                 let isMalformed = options.malformedRate > 0 && random.uniform() < options.malformedRate
-                var readable = true
-                if isMalformed { (payload, readable) = malformed(payload) }
+                if isMalformed { payload = malformed(payload) }
+                // A host reads no sequence number from a Sparkplug payload cut short.
+                let readable = !isMalformed || sparkplug == nil || (try? SparkplugPayload(decoding: payload)) != nil
                 unseen = readable ? 0 : unseen + 1
                 // Sparkplug data go at QoS 0, as its births do: at mixed QoS levels the client could
                 // send a birth ahead of data still waiting for their turn in flight.
@@ -257,24 +258,22 @@ public final class FleetSimulator {
     /// The name the agent knows a device by: its own, or under its Sparkplug edge node.
     private func agentName(_ device: SimulatedDevice) -> String { sparkplug?.deviceName(device.name) ?? device.name }
 
-    /// One of the ways firmware gets a payload wrong, and whether a host can still read the
-    /// message's own sequence number.
-    private func malformed(_ payload: [UInt8]) -> (payload: [UInt8], sequenceReadable: Bool) {
+    /// One of the ways firmware gets a payload wrong.
+    private func malformed(_ payload: [UInt8]) -> [UInt8] {
         if sparkplug != nil {
             // Cut short inside its first metric (the timestamp and the metric's tag and length
             // take at most 11 bytes, a metric at least 18), or a reading that is not a number.
             guard random.next() % 2 == 0, var message = try? SparkplugPayload(decoding: payload), !message.metrics.isEmpty else {
-                return (Array(payload.prefix(12)), false)
+                return Array(payload.prefix(12))
             }
             message.metrics[0].value = if case .bytes = message.metrics[0].value { .floatArray([.nan]) } else { .double(.nan) }
-            return (message.encoded(), true)
+            return message.encoded()
         }
         switch random.next() % 4 {
-        case 0: return (Array(payload.prefix(max(1, payload.count / 2))), false)
-        case 1: return (Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8), false)
-        case 2: return (Array(#"{"seq": 1, "ts": 1750000000, "value": NaN}"#.utf8), false)
-        default:
-            return (payload.dropLast() + Array(#","padding":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 300 << 10) + Array("\"}".utf8), false)
+        case 0: return Array(payload.prefix(max(1, payload.count / 2)))
+        case 1: return Array(#"{"seq": "#.utf8) + Array("\"seven\"".utf8) + Array(#", "ts": 1, "value": 1}"#.utf8)
+        case 2: return Array(#"{"seq": 1, "ts": 1750000000, "value": NaN}"#.utf8)
+        default: return payload.dropLast() + Array(#","padding":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 300 << 10) + Array("\"}".utf8)
         }
     }
 

@@ -125,7 +125,8 @@ public struct SimulatorCommand: ParsableCommand {
             \((report.machineSeconds / 864).rounded() / 100) days of machine time in \
             \((report.wallSeconds * 10).rounded() / 10) s, \(Int(rate)) msgs/s; \
             \(report.maintenanceEvents) maintenance events, \(report.malformed) malformed, \(report.dropped) dropped, \
-            \(report.replayed) replayed after outages, \(report.duplicates) duplicates
+            \(report.replayed) replayed after outages, \(report.duplicates) duplicates\
+            \(sparkplug == nil ? "" : "; \(report.unseenGaps) lost or unreadable right before a birth or the death, gaps no host sees")
             """)
         // Paced runs that fell behind say so: the data are all there, but later than the speedup asked.
         if report.behindSeconds > 1 {
