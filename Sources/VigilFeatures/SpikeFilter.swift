@@ -9,6 +9,8 @@ public struct SpikeFilter: Sendable {
     private var mean = 0.0
     private var spread = 0.0
     private var readings = 0
+    /// The first readings, kept until the level starts from them (`start`).
+    private var first: [Double] = []
     /// Readings off the level, held until the next on it says they were spikes, or one more off
     /// says they are a step.
     private var held: [(timestamp: Double, value: Double)] = []
@@ -65,19 +67,32 @@ public struct SpikeFilter: Sendable {
         readings >= Self.warmUp && abs(value - mean) > limit
     }
 
-    /// Moves the level towards `value`, by its deviation held within the limit once the level
-    /// judges.
+    /// Moves the level towards `value`, by its deviation held within the limit; the first
+    /// `warmUp` readings start it (`start`).
     private mutating func learn(_ value: Double) {
-        guard readings > 0 else {
-            mean = value
-            readings = 1
+        guard readings >= Self.warmUp else {
+            first.append(value)
+            readings += 1
+            if readings == Self.warmUp { start() }
             return
         }
-        let judged = readings >= Self.warmUp
-        let deviation = judged ? max(-limit, min(limit, value - mean)) : value - mean
-        readings += 1
-        let weight = judged ? Self.weight : 1 / Double(readings)
-        mean += weight * deviation
-        spread += weight * (abs(deviation) - spread)
+        let deviation = max(-limit, min(limit, value - mean))
+        mean += Self.weight * deviation
+        spread += Self.weight * (abs(deviation) - spread)
+    }
+
+    /// Starts the level at the first readings' median and their spread at their median
+    /// deviation from it (times 1.18, a mean absolute deviation's ratio to it for normal noise),
+    /// so a spike among them does not blind the filter as it would a mean.
+    private mutating func start() {
+        first.sort()
+        mean = Self.median(first)
+        spread = 1.18 * Self.median(first.map { abs($0 - mean) }.sorted())
+        first = []
+    }
+
+    private static func median(_ sorted: [Double]) -> Double {
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

@@ -315,4 +315,31 @@ struct FeatureIngestTests {
         #expect(vectors == [[10, 100, 100], [10, 40, 40]], "count, mean, max before and after the repair")
         #expect(try harness.counter("late_samples") == 1, "the reading from before the repair arrived after it")
     }
+
+    /// A repair restarts the spike filters too: a worn machine's readings spread widely, and a
+    /// filter that kept their spread would pass a spike on the repaired machine as its level.
+    @Test func aRepairRestartsTheSpikeFilters() throws {
+        let harness = try AgentHarness()
+        let agent = try harness.startAgent()
+        let publisher = try harness.publisher()
+        func reading(_ seq: Int, _ value: Double) -> (topic: String, payload: String) {
+            ("plant/motor/m1/temperature", #"{"seq": \#(seq), "ts": \#(1750000000 + seq), "value": \#(value)}"#)
+        }
+        var messages = (0..<60).map { reading($0, $0 % 2 == 0 ? 60 : 140) }
+        messages.append(("vigil/maintenance/m1", #"{"kind": "repair", "ts": 1750000060}"#))
+        messages += (60..<120).map { reading($0, $0 == 95 ? 100 : 40 + Double($0 % 7) / 10) }
+        try publishAll(publisher, messages)
+        try harness.waitUntilIngested(messages.count - 1)
+        agent.stop()
+        publisher.stop()
+
+        #expect(try harness.counter("spike_readings") == 1)
+        let windows = try harness.query("""
+            SELECT f.vector FROM features f JOIN feature_sets fs ON fs.id = f.feature_set
+            WHERE fs.sensor = 'temperature' AND f.window_start = 1750000090
+            """)
+        guard case .blob(let bytes) = windows.first?[0] else { Issue.record("no window after the repair"); return }
+        let vector = bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        #expect(vector[0] == 9 && vector[2] < 41, "count and max of the window holding the spike: \(vector)")
+    }
 }

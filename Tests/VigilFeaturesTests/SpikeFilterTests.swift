@@ -53,6 +53,17 @@ struct SpikeFilterTests {
         #expect(Self.filtered(wide).passed.count == wide.count)
     }
 
+    /// A spike among the readings the level starts from does not blind the filter: the level
+    /// starts at their median, so the spikes after them are left out.
+    @Test func aSpikeAmongTheFirstReadingsDoesNotBlindIt() {
+        var values = (0..<100).map(Self.noisy)
+        values[5] = 3 * Self.noisy(5)
+        for index in [30, 60] { values[index] = 1.5 * Self.noisy(index) }
+        let (passed, spikes) = Self.filtered(values)
+        #expect(spikes == 2)
+        #expect(passed.map(\.timestamp) == (0..<100).filter { $0 != 30 && $0 != 60 }.map(Double.init))
+    }
+
     /// Readings of a sound sensor all pass, and so do those the level learns from at first,
     /// however far apart they are.
     @Test func soundReadingsAndTheFirstOnesPass() {

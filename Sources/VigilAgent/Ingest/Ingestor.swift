@@ -33,7 +33,8 @@ final class Ingestor {
         var repairedAt = -Double.infinity
         /// What is wrong with its data rather than its machine.
         var quality = DataQuality()
-        /// Per sensor (value sensors use theirs), what tells its spikes from its readings.
+        /// Per sensor (value sensors use theirs), what tells its spikes from its readings; they
+        /// learn the sensor's level afresh after a repair.
         var spikeFilters: [SpikeFilter]
         /// Whether a Sparkplug device is online (born and not dead); nil for a device that does not say.
         var online: Bool?
@@ -422,6 +423,11 @@ final class Ingestor {
                 try queueReading(device: index)
                 counters.rows += 1
                 counters.samples += 1
+                // A reading from before the last repair is the old machine's: no filter or window takes it.
+                guard decoded.timestamp >= devices[index].repairedAt else {
+                    counters.lateSamples += 1
+                    continue
+                }
                 let spikes = devices[index].spikeFilters[item.sensor].next(timestamp: decoded.timestamp, value: item.value) {
                     passed.append(($0, $1))
                 }
@@ -437,13 +443,8 @@ final class Ingestor {
         return true
     }
 
-    /// Feeds a value reading that passed its sensor's `SpikeFilter` to the sensor's feature
-    /// windows, unless it is from before the device's last repair.
+    /// Feeds a value reading that passed its sensor's `SpikeFilter` to the sensor's feature windows.
     private func feedWindows(device index: Int, sensor: Int, series seriesID: Int64, timestamp: Double, value: Double) {
-        guard timestamp >= devices[index].repairedAt else {
-            counters.lateSamples += 1
-            return
-        }
         for (set, spec, stream) in featureStreams(index, sensor) {
             let late = stream.lateSamples
             stream.append(timestamp: timestamp, value: value) { emitted.append((set, spec, seriesID, $0)) }
@@ -565,11 +566,13 @@ final class Ingestor {
         return counts
     }
 
-    /// A repair restores the machine: the device's feature windows and scoring state start
-    /// afresh, so no window and no prediction mixes readings from before and after it.
+    /// A repair restores the machine: the device's feature windows, spike filters and scoring
+    /// state start afresh, so no window and no prediction mixes readings from before and after
+    /// it, and no spike passes as the level of a worn machine (whose readings spread widely).
     private func restart(device name: String, repairedAt time: Double) {
         guard let index = deviceIndex[name], time > devices[index].repairedAt else { return }
         devices[index].features = nil
+        devices[index].spikeFilters = Array(repeating: SpikeFilter(), count: devices[index].spikeFilters.count)
         devices[index].repairedAt = time
         if scoring.forget(device: name) { suspectsChanged() }
     }
