@@ -5,11 +5,11 @@
 /// glitches; the readings stay stored as they came.
 public struct SpikeFilter: Sendable {
     /// The recent level and spread: moving averages of the readings that passed, each deviation
-    /// held within the limit, so a step moves them gradually.
+    /// held within the limit, so a step moves them gradually; they start from the first readings.
     private var mean = 0.0
     private var spread = 0.0
-    private var readings = 0
-    /// The first readings, kept until the level starts from them (`start`).
+    private var started = false
+    /// The first readings that passed, until `warmUp` of them start the level.
     private var first: [Double] = []
     /// Readings off the level, held until the next on it says they were spikes, or one more off
     /// says they are a step.
@@ -17,13 +17,19 @@ public struct SpikeFilter: Sendable {
     /// Whether the sensor is in a step: off the level for longer than a spike lasts.
     private var stepping = false
 
-    /// A reading this many spreads (and 1% of the level) off the level is off.
+    /// A reading this many spreads (and 1% of the level) off the level is off; before the level
+    /// starts, three times as many of the first readings' (few readings' median deviation can
+    /// come out small by chance).
     static let spreads = 8.0
+    static let firstSpreads = 24.0
     /// The most readings in a row a spike lasts: two glitches in a row happen (one reading in
     /// 2,500 at one in fifty), three hardly.
     static let longestSpike = 2
-    /// Readings the level learns from before it judges.
+    /// Readings the level starts from: until then the first readings' median and median
+    /// deviation judge, once there are `fewest` of them (a spike among them does not move a median
+    /// as it would a mean), and the readings before those pass unjudged.
     public static let warmUp = 20
+    static let fewest = 8
     /// The weight of each judged reading in the level's moving averages.
     static let weight = 0.02
 
@@ -59,40 +65,49 @@ public struct SpikeFilter: Sendable {
         return 0
     }
 
-    /// How far off the level a reading may be: this many spreads, and at least 1% of the level.
-    private var limit: Double { max(Self.spreads * spread, 0.01 * abs(mean)) }
+    /// How far off `level` a reading may be: `spreads` times `spread`, and at least 1% of the level.
+    private static func limit(_ level: Double, _ spread: Double, spreads: Double = Self.spreads) -> Double {
+        max(spreads * spread, 0.01 * abs(level))
+    }
 
-    /// Whether `value` is off the level (never while the level is still learning).
+    /// Whether `value` is off the level (never before there are `fewest` readings to judge by).
     private func isOff(_ value: Double) -> Bool {
-        readings >= Self.warmUp && abs(value - mean) > limit
+        if started { return abs(value - mean) > Self.limit(mean, spread) }
+        guard first.count >= Self.fewest else { return false }
+        let (level, spread) = Self.level(of: first)
+        return abs(value - level) > Self.limit(level, spread, spreads: Self.firstSpreads)
     }
 
     /// Moves the level towards `value`, by its deviation held within the limit; the first
-    /// `warmUp` readings start it (`start`).
+    /// `warmUp` readings start it.
     private mutating func learn(_ value: Double) {
-        guard readings >= Self.warmUp else {
+        guard started else {
             first.append(value)
-            readings += 1
-            if readings == Self.warmUp { start() }
+            if first.count == Self.warmUp {
+                (mean, spread) = Self.level(of: first)
+                first = []
+                started = true
+            }
             return
         }
+        let limit = Self.limit(mean, spread)
         let deviation = max(-limit, min(limit, value - mean))
         mean += Self.weight * deviation
         spread += Self.weight * (abs(deviation) - spread)
     }
 
-    /// Starts the level at the first readings' median and their spread at their median
-    /// deviation from it (times 1.18, a mean absolute deviation's ratio to it for normal noise),
-    /// so a spike among them does not blind the filter as it would a mean.
-    private mutating func start() {
-        first.sort()
-        mean = Self.median(first)
-        spread = 1.18 * Self.median(first.map { abs($0 - mean) }.sorted())
-        first = []
-    }
-
-    private static func median(_ sorted: [Double]) -> Double {
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    /// The median of `readings` and their median deviation from it, times 1.18 (a mean absolute
+    /// deviation's ratio to it for normal noise, what the moving spread measures); their mean
+    /// deviation when most of them are equal (a coarsely quantized sensor, or one between two
+    /// states), where the median deviation is 0 and would call every other value off.
+    private static func level(of readings: [Double]) -> (level: Double, spread: Double) {
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted(), middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
+        let level = median(readings)
+        let deviations = readings.map { abs($0 - level) }
+        let spread = 1.18 * median(deviations)
+        return (level, spread > 0 ? spread : deviations.reduce(0, +) / Double(deviations.count))
     }
 }
