@@ -427,6 +427,25 @@ struct AnomalyScoreTests {
         #expect(Self.score.level([1e9, 0, 5]) > 0.95)
     }
 
+    /// In groups, each group's mean square counts in units of its norm and the largest one is the
+    /// level: one input off alone is not averaged away by the rest of the window. Inputs left
+    /// out count in no group.
+    @Test func inGroupsTheLargestGroupSetsTheLevel() {
+        let grouped = AnomalyScore(centers: [0, 0, 0, 0], scales: [1, 1, 1, 1], groups: [0, 1, 0, 1], norms: [2, 4], alarm: .single)
+        let whole = AnomalyScore(centers: [0, 0, 0, 0], scales: [1, 1, 1, 1], alarm: .single)
+        let step = 8.0 / 127
+        let four = (4 / step).rounded() * step, two = (2 / step).rounded() * step
+        // Input 1 at 4 spreads, input 2 at 2: group 0 (inputs 0 and 2) 2 / 2 = 1 norm, group 1 8 / 4 = 2.
+        let window = [0, 4, 2, 0.0]
+        #expect(grouped.groupMeanSquares(window) == [two * two / 2 / 2, four * four / 2 / 4])
+        let largest = four * four / 2 / 4
+        #expect(abs(grouped.level(window) - largest / (1 + largest)) < 1e-12)
+        let all = (four * four + two * two) / 4
+        #expect(abs(whole.level(window) - all / (1 + all)) < 1e-12, "one group of norm 1: the mean square of every input")
+        // Input 1 left out: group 1 has input 3 alone, at 0.
+        #expect(grouped.groupMeanSquares(window, leavingOut: [false, true, false, false]) == [two * two / 2 / 2, 0])
+    }
+
     /// The inputs furthest from healthy, in spreads, furthest first; from `firstInput` on.
     @Test func theFurthestInputsSayWhatAnAlarmIsAbout() {
         #expect(Self.score.furthest([14, -3, 5.2], count: 2) == [1, 0])
@@ -448,7 +467,23 @@ struct AnomalyScoreTests {
                                          alarm: AlarmPolicy(threshold: 0.75, consecutive: 3))
         let later = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect(try ModelBundle(bytes: later, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.anomaly == withScore.anomaly)
+        // Grouped, it needs format 5: an older agent would take the mean square of every input.
+        withScore.anomaly?.groups = (0..<16).map { $0 % 8 }
+        withScore.anomaly?.norms = (0..<8).map { 1 + Double($0) }
+        let grouped = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(withScore.format == 5 && grouped[4] == 5)
+        #expect(try ModelBundle(bytes: grouped, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.anomaly == withScore.anomaly)
+        withScore.anomaly?.groups[3] = 8
+        let outside = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(outside)))".contains("whole numbers below the 8 norms"))
+        withScore.anomaly?.groups[3] = 3
+        withScore.anomaly?.norms[0] = 0
+        let zero = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(zero)))".contains("norms"))
+        withScore.anomaly?.norms[0] = 1
         withScore.anomaly?.centers.removeLast()
+        withScore.anomaly?.scales.removeLast()
+        withScore.anomaly?.groups.removeLast()
         let wrong = ModelBundle.encode(manifest: withScore, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("anomaly needs one center"))
     }
@@ -578,6 +613,23 @@ struct SensorDriftCheckTests {
         expected = window
         for (input, healthy) in [(2, 2.0), (3, 3), (10, 0.2), (11, 0.3), (18, 1.0), (19, 1.1)] { expected[input] = healthy }
         #expect(stuck.indices.allSatisfy { abs(stuck[$0] - expected[$0]) < 1e-12 }, "\(stuck)")
+
+        // Temperature far off alone is left out of the anomaly level until the check can tell a
+        // drift from wear; once current follows (4 spreads), it counts again.
+        var grouped = with
+        grouped.anomaly?.groups = (0..<16).map { $0 % 8 }
+        grouped.anomaly?.norms = Array(repeating: 1, count: 8)
+        let judging = try ModelBundle(bytes: ModelBundle.encode(manifest: grouped, layers: network.layers, signingKey: ModelBundleTests.key),
+                                      trustedKeys: [ModelBundleTests.key.publicKey])
+        let score = try #require(grouped.anomaly)
+        #expect(judging.anomalyLevel(window) == score.level(window, leavingOut: (0..<16).map { $0 % 8 < 2 }))
+        #expect(try #require(judging.anomalyLevel(window)) == 0, "every other input at its center")
+        #expect(score.level(window) > 0.95)
+        var followed = window
+        followed[10] += 0.04
+        #expect(judging.anomalyLevel(followed) == score.level(followed))
+        // A stuck current says nothing: temperature is not judged alone beside it.
+        #expect(judging.anomalyLevel(window, stuck: ["current"]) == score.level(window))
 
         var refused = with
         refused.sensorDrift = SensorDriftCheck(sensors: ["pressure"], inputs: Self.inputs)

@@ -155,8 +155,11 @@ struct TrainerTests {
                                                name: "motor-health"), signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
-        // Three networks from three seeds, which the bundle averages.
-        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 4)
+        // Three networks from three seeds, which the bundle averages, and an anomaly score that
+        // judges each input with its trend: format 5.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 5)
+        let anomaly = try #require(result.manifest.anomaly)
+        #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
         #expect(Set(bundle.networks.map { $0.layers[0].weights }).count == 3)
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.int8Agreement >= 0.95)
@@ -482,8 +485,8 @@ struct AnomalyScoreFittingTests {
         let odd = Self.devices(Array(names.prefix(3)), start: 864_000, days: 5, offset: 6, random: &random)
         let spans = Dictionary(uniqueKeysWithValues: names.map { ($0, (start: 0.0, end: 60 * 86_400.0)) })
         let dataset = Dataset(featureNames: ["x"], examples: [], spans: spans)
-        let clean = try #require(AnomalyScore.fitted(train: train, validation: sound, in: dataset, inputs: 0..<1))
-        let mixed = try #require(AnomalyScore.fitted(train: train, validation: sound + odd, in: dataset, inputs: 0..<1))
+        let clean = try #require(AnomalyScore.fitted(train: train, validation: sound, in: dataset, inputs: 0..<1, groups: 1))
+        let mixed = try #require(AnomalyScore.fitted(train: train, validation: sound + odd, in: dataset, inputs: 0..<1, groups: 1))
         // In mean squares (a level is s / (1 + s)): the sound devices' own spread, not the odd ones' 36.
         func meanSquare(_ level: Double) -> Double { level / (1 - level) }
         #expect(meanSquare(mixed.alarm.threshold) < 1.5 * meanSquare(clean.alarm.threshold), "\(mixed.alarm) \(clean.alarm)")
@@ -493,8 +496,38 @@ struct AnomalyScoreFittingTests {
         let few = Array(names.prefix(10))
         let small = try #require(AnomalyScore.fitted(train: train.filter { few.contains($0.device) },
                                                      validation: sound.filter { few.contains($0.device) } + odd.prefix(240),
-                                                     in: dataset, inputs: 0..<1))
+                                                     in: dataset, inputs: 0..<1, groups: 1))
         #expect(small.level([4]) < small.alarm.threshold, "\(small.alarm)")
+    }
+
+    /// Judged in groups (an input and its trend), one input off alone alarms where the mean
+    /// square of the whole window dilutes it below the alarm; healthy windows alarm in neither.
+    @Test func oneInputOffAloneAlarmsInItsGroup() throws {
+        var random = SeededRandom(seed: 9, stream: 1)
+        let names = (0..<12).map { "pump-\($0)" }, day = 86_400.0, fault = 20 * day
+        func windows(start: Double, days: Double) -> [Dataset.Example] {
+            names.flatMap { name in
+                (0..<Int(days * 48)).map { step in
+                    Dataset.Example(device: name, windowEnd: start + Double(step) * 1800, features: (0..<12).map { _ in random.gaussian() }, label: 0)
+                }
+            }
+        }
+        let train = windows(start: 0, days: 5), after = windows(start: fault + 3600, days: 3)
+        let dataset = Dataset(featureNames: (0..<12).map { "x\($0)" }, examples: [],
+                              faults: Dictionary(uniqueKeysWithValues: names.map { ($0, [Dataset.Fault(time: fault)]) }),
+                              spans: Dictionary(uniqueKeysWithValues: names.map { ($0, (start: 0.0, end: 30 * day)) }))
+        let grouped = try #require(AnomalyScore.fitted(train: train, validation: after, in: dataset, inputs: 0..<12, groups: 6))
+        let whole = try #require(AnomalyScore.fitted(train: train, validation: after, in: dataset, inputs: 0..<12, groups: 1))
+        #expect(grouped.groups == (0..<12).map { $0 % 6 } && grouped.norms.count == 6 && whole.norms.count == 1)
+        // Each pair of unit noises: 99% of a device's runs of 3 stay under ln(100) / 3 = 1.5, by
+        // chance a little more at the device 90% of them stay under.
+        #expect(grouped.norms.allSatisfy { (1.2...2.6).contains($0) }, "\(grouped.norms)")
+        var alone = Array(repeating: 0.0, count: 12)
+        alone[0] = 5
+        #expect(grouped.level(alone) > grouped.alarm.threshold, "\(grouped.alarm) \(grouped.norms)")
+        #expect(whole.level(alone) < whole.alarm.threshold, "\(whole.alarm) \(whole.norms)")
+        let healthy = Array(repeating: 1.0, count: 12)
+        #expect(grouped.level(healthy) < grouped.alarm.threshold && whole.level(healthy) < whole.alarm.threshold)
     }
 
     /// Wear that begins weeks before its fault (longer than the 14 quiet days) leaves every
@@ -512,7 +545,7 @@ struct AnomalyScoreFittingTests {
                               spans: Dictionary(uniqueKeysWithValues: names.map { ($0, (start: 0.0, end: 60 * day)) }))
         let score = try #require(AnomalyScore.fitted(train: before.filter { $0.windowEnd < 15 * day },
                                                      validation: before.filter { $0.windowEnd >= 15 * day } + after,
-                                                     in: dataset, inputs: 0..<1))
+                                                     in: dataset, inputs: 0..<1, groups: 1))
         #expect(score.level([4]) > score.alarm.threshold, "\(score.alarm)")
         #expect(score.level([1]) < score.alarm.threshold)
     }

@@ -265,8 +265,7 @@ struct ModelScoring {
             let wasOn = state.alarm.on, anomalyWasOn = state.anomalyAlarm.on
             let alarmed = state.alarm.next(trouble, policy: manifest.alarm)
             var anomaly: Double?, anomalous = false, furthest: [String] = []
-            if let score = manifest.anomaly {
-                let level = score.level(inputs)
+            if let score = manifest.anomaly, let level = model.bundle.anomalyLevel(inputs, stuck: stuckSensors) {
                 anomaly = level
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }

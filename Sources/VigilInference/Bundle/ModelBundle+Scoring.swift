@@ -69,6 +69,20 @@ extension ModelBundle {
         }
     }
 
+    /// The anomaly score's level of a window's network `inputs` (after `trusted`), leaving out the
+    /// inputs of judged sensors far off alone (`SensorDriftCheck.alone`); nil without a score.
+    public func anomalyLevel(_ inputs: [Double], stuck: [String] = []) -> Double? {
+        guard let anomaly = manifest.anomaly else { return nil }
+        guard let check = manifest.sensorDrift else { return anomaly.level(inputs) }
+        let alone = check.alone(anomaly.departure(inputs), unknown: stuck)
+        guard !alone.isEmpty else { return anomaly.level(inputs) }
+        // A check implies a context and a score from the first relative input on: score input i
+        // derives from raw input i modulo the raw count.
+        let raw = manifest.inputs.count
+        let leftOut = anomaly.centers.indices.map { alone.contains(manifest.inputs[(anomaly.firstInput + $0) % raw].sensor) }
+        return anomaly.level(inputs, leavingOut: leftOut)
+    }
+
     /// Judges a window's network `inputs` for drifting sensors (`SensorDriftCheck`, when the
     /// bundle has one; `stuck` sensors are not judged), then puts the stuck and the drifting
     /// sensors' inputs at healthy, so the model scores on the inputs it can trust. Returns the

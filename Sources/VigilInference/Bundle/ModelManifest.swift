@@ -176,6 +176,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if anomaly?.isGrouped == true { return 5 }
         if members > 1 { return 4 }
         if context?.growth == true { return 3 }
         return squash == .none ? 1 : 2
@@ -218,11 +219,15 @@ public struct ModelManifest: Sendable, Equatable {
         if case .object(let more) = rest { fields += more }
         if members > 1 { fields.append(("members", .number(Double(members)))) }
         if let anomaly {
-            fields.append(("anomaly", ["first_input": .number(Double(anomaly.firstInput)),
-                                       "centers": .array(anomaly.centers.map(JSONValue.number)),
-                                       "scales": .array(anomaly.scales.map(JSONValue.number)),
-                                       "threshold": .number(anomaly.alarm.threshold),
-                                       "consecutive": .number(Double(anomaly.alarm.consecutive))]))
+            var entry: [(key: String, value: JSONValue)] = [
+                ("first_input", .number(Double(anomaly.firstInput))), ("centers", .array(anomaly.centers.map(JSONValue.number))),
+                ("scales", .array(anomaly.scales.map(JSONValue.number))), ("threshold", .number(anomaly.alarm.threshold)),
+                ("consecutive", .number(Double(anomaly.alarm.consecutive))),
+            ]
+            if anomaly.isGrouped {
+                entry += [("groups", .array(anomaly.groups.map { .number(Double($0)) })), ("norms", .array(anomaly.norms.map(JSONValue.number)))]
+            }
+            fields.append(("anomaly", .object(entry)))
         }
         if let diagnosis {
             fields.append(("diagnosis", ["modes": .array(diagnosis.modes.map(JSONValue.string)),
@@ -319,7 +324,18 @@ public struct ModelManifest: Sendable, Equatable {
                 let scales = try entry.numbers("scales")
                 let anomalyAlarm = try policy(entry)
                 guard scales.allSatisfy({ $0 > 0 }) else { throw entry.error("scales", "must be positive") }
-                anomaly = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, alarm: anomalyAlarm)
+                // Bundles from before groups judge every input together.
+                var groups: [Int]?, norms = [1.0]
+                if entry.value("norms") != nil {
+                    norms = try entry.numbers("norms")
+                    let numbers = try entry.numbers("groups")
+                    guard numbers.allSatisfy({ $0 >= 0 && $0 < Double(norms.count) && $0 == $0.rounded() }) else {
+                        throw entry.error("groups", "must be whole numbers below the \(norms.count) norms")
+                    }
+                    groups = numbers.map { Int($0) }
+                }
+                guard norms.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw entry.error("norms", "must be positive") }
+                anomaly = AnomalyScore(firstInput: firstInput, centers: centers, scales: scales, groups: groups, norms: norms, alarm: anomalyAlarm)
             }
             var diagnosis: FaultDiagnosis?
             if reader.value("diagnosis") != nil {
@@ -399,8 +415,9 @@ public struct ModelManifest: Sendable, Equatable {
             throw .manifestInvalid("sensor_drift needs a context and an anomaly score from the first relative input on, in whose terms it judges")
         }
         if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= anomalyEnd
-            || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count {
-            throw .manifestInvalid("anomaly needs one center and one scale per network input from its first_input on, growth inputs aside (\(anomalyEnd) inputs)")
+            || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count
+            || anomaly.groups.count != anomaly.centers.count {
+            throw .manifestInvalid("anomaly needs one center, one scale and one group per network input from its first_input on, growth inputs aside (\(anomalyEnd) inputs)")
         }
         guard (1...16).contains(members), !layers.isEmpty, layers.count % members == 0 else {
             throw .manifestInvalid("members must be 1 to 16, each of as many layers (\(layers.count) layers for \(members))")

@@ -49,6 +49,25 @@ public struct SensorDriftCheck: Sendable, Equatable {
         return levels
     }
 
+    /// Whether judged sensor `position`'s mean is far off alone in `departure`
+    /// (`AnomalyScore.departure`): what a drift looks like, before it has lasted `seconds`. A
+    /// sensor whose readings are `unknown` (stuck) is not judged, and no sensor is judged alone
+    /// beside it.
+    func isAlone(_ position: Int, in departure: [Double], unknown: [String]) -> Bool {
+        let index = judged[position]
+        let othersNear = zip(levels, levelSensors).allSatisfy { other, sensor in
+            other == index || (!unknown.contains(sensor) && abs(departure[other]) < Self.near)
+        }
+        return abs(departure[index]) > Self.far && !unknown.contains(sensors[position]) && othersNear
+    }
+
+    /// The judged sensors far off alone in `departure` now (`isAlone`): the anomaly score leaves
+    /// them out until the drift is confirmed or the others follow, so a drift does not alarm in
+    /// the hours before this check can tell it.
+    public func alone(_ departure: [Double], unknown: [String] = []) -> [String] {
+        sensors.indices.filter { isAlone($0, in: departure, unknown: unknown) }.map { sensors[$0] }
+    }
+
     /// One device's verdicts, window after window since installation or a repair.
     public struct State: Sendable {
         /// Per judged sensor, when its current run alone far off began, and whether it drifts.
@@ -68,14 +87,9 @@ public struct SensorDriftCheck: Sendable, Equatable {
             }
             var found: [String] = []
             for (position, index) in check.judged.enumerated() {
-                let level = abs(departure[index])
-                let othersNear = zip(check.levels, check.levelSensors).allSatisfy { other, sensor in
-                    other == index || (!unknown.contains(sensor) && abs(departure[other]) < SensorDriftCheck.near)
-                }
-                let alone = level > SensorDriftCheck.far && !unknown.contains(check.sensors[position]) && othersNear
-                since[position] = alone ? since[position] ?? time : nil
+                since[position] = check.isAlone(position, in: departure, unknown: unknown) ? since[position] ?? time : nil
                 if let start = since[position], time - start >= SensorDriftCheck.seconds { drifting[position] = true }
-                if level < SensorDriftCheck.near { drifting[position] = false }
+                if abs(departure[index]) < SensorDriftCheck.near { drifting[position] = false }
                 if drifting[position] { found.append(check.sensors[position]) }
             }
             return found

@@ -79,8 +79,8 @@ public struct ModelEvaluation: Sendable {
             // either alarm, as on the agent.
             let mode = bundle.faultMode(p, inputs: features)
             windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
-            if let anomaly = manifest.anomaly {
-                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomaly.level(features), policy: anomaly.alarm)
+            if let anomaly = manifest.anomaly, let level = bundle.anomalyLevel(features, stuck: example.stuckSensors) {
+                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(level, policy: anomaly.alarm)
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
                 either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }

@@ -183,9 +183,10 @@ public struct TrainingRun {
         let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
         var fit = try fitted(modes: modes)
         // With a context, the anomaly score looks at the inputs relative to each device's baseline
-        // and their trends (machines of one type differ in their absolute levels), not at growth.
+        // and their trends (machines of one type differ in their absolute levels), not at growth;
+        // each input with its trend.
         let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
-                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth))
+                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth), groups: rawWidth)
         // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
         // names validation's modes better than the commonest mode and the network do.
         let diagnosis = anomaly.flatMap { score in
