@@ -41,7 +41,8 @@ struct SparkplugTests {
         let python = try PythonEnvironment.make("pysparkplug", packages: ["pysparkplug==0.6.1", "paho-mqtt==1.6.1"])
         let script = String(#filePath.dropLast("SparkplugTests.swift".count)) + "Fixtures/sparkplug_edge_node.py"
         // The edge node exits 3 when its own connection dropped and the broker did not pass on all
-        // it sent (seen under load): that run says nothing of the agent, so it runs again.
+        // it sent (seen under load, three runs in a row once while the whole suite ran): that run
+        // says nothing of the agent, so it runs again, up to five times.
         var harness: AgentHarness, agent: Agent, node: ChildProcess, sentPath: String
         var attempts = 0
         repeat {
@@ -59,7 +60,7 @@ struct SparkplugTests {
                 agent.stop()
                 throw TestFailure("the edge node did not finish: \(node.output())")
             }
-            if node.wait() == 3 && attempts < 3 { agent.stop() } else { break }
+            if node.wait() == 3 && attempts < 5 { agent.stop() } else { break }
         } while true
         guard node.wait() == 0 else {
             agent.stop()
