@@ -73,8 +73,7 @@ extension ModelBundle {
     /// inputs of judged sensors far off alone (`SensorDriftCheck.alone`); nil without a score.
     public func anomalyLevel(_ inputs: [Double], stuck: [String] = []) -> Double? {
         guard let anomaly = manifest.anomaly else { return nil }
-        guard let check = manifest.sensorDrift else { return anomaly.level(inputs) }
-        let alone = check.alone(anomaly.departure(inputs), unknown: stuck)
+        let alone = manifest.sensorDrift?.alone(anomaly.departure(inputs), unknown: stuck) ?? []
         guard !alone.isEmpty else { return anomaly.level(inputs) }
         // A check implies a context and a score from the first relative input on: score input i
         // derives from raw input i modulo the raw count.

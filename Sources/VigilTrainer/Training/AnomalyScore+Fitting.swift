@@ -59,26 +59,26 @@ extension AnomalyScore {
                                  norms: Array(repeating: 1, count: min(groups, centers.count)), alarm: .single)
         let fresh = (train + validation).filter { soonAfterRepair($0, in: dataset) }
         let checked = fresh.isEmpty ? validation.filter { knownHealthy($0, in: dataset) } : fresh
-        let devices = Dictionary(grouping: checked.isEmpty ? healthy : checked, by: \.device).values.map { windows in
-            windows.sorted { $0.windowEnd < $1.windowEnd }
+        // Each device's windows in time order, each window's mean square per group (norm 1), once.
+        let squares = Dictionary(grouping: checked.isEmpty ? healthy : checked, by: \.device).values.map { windows in
+            windows.sorted { $0.windowEnd < $1.windowEnd }.map { score.groupMeanSquares($0.features) }
         }
         score.norms = score.norms.indices.map { group in
-            max(1, typicalRunLevel(devices) { score.groupMeanSquares($0.features)[group] })
+            max(1, typicalRunLevel(squares.map { $0.map { $0[group] } }))
         }
-        let threshold = alarmMultiple * typicalRunLevel(devices) { example in
-            let level = score.level(example.features)
-            return level / (1 - level)
-        }
+        let threshold = alarmMultiple * typicalRunLevel(squares.map { device in
+            device.map { window in zip(window, score.norms).map { $0 / $1 }.max() ?? 0 }
+        })
         score.alarm = AlarmPolicy(threshold: min(threshold / (1 + threshold), 0.999), consecutive: 3)
         return score
     }
 
-    /// Per device (its windows in time order), the smallest `level` of each run of 3 windows and
-    /// what 99% of them stay under; then that of the `devicesUnderThreshold` device (1 without any).
-    static func typicalRunLevel(_ devices: [[Dataset.Example]], _ level: (Dataset.Example) -> Double) -> Double {
+    /// Per device (its windows' levels in time order), the smallest level of each run of 3 windows
+    /// and what 99% of them stay under; then that of the `devicesUnderThreshold` device (1 without
+    /// any).
+    static func typicalRunLevel(_ devices: [[Double]]) -> Double {
         var perDevice: [Double] = []
-        for windows in devices where windows.count >= 3 {
-            let levels = windows.map(level)
+        for levels in devices where levels.count >= 3 {
             let runs = (0...(levels.count - 3)).map { levels[$0..<$0 + 3].min()! }.sorted()
             perDevice.append(runs[min(runs.count - 1, Int(0.99 * Double(runs.count)))])
         }
