@@ -71,17 +71,21 @@ struct ScoringTests {
         #expect(try harness.counter("predictions") == 2)
     }
 
-    /// A bundle with a diagnosis names the mode in the health message: the one whose signature
-    /// the window's departure from healthy lies along (mean and max 1.9 and 1.8 spreads up).
-    @Test func aDiagnosisNamesTheFaultMode() throws {
+    /// A bundle with a diagnosis names the mode in the health message of a window in alarm: the
+    /// one whose signature the window's departure from healthy lies along (mean and max 1.9 and
+    /// 1.8 spreads up), when it leads the other by the bundle's margin (here by 1.51 spreads).
+    @Test(arguments: [1.0, 2.0])
+    func aDiagnosisNamesTheFaultMode(margin: Double) throws {
         let harness = try AgentHarness()
         let key = Ed25519.generate()
-        let diagnosis = FaultDiagnosis(modes: ["cooling", "winding"], signatures: [[0.8, -0.6], [0.6, 0.8]])
+        let diagnosis = FaultDiagnosis(modes: ["cooling", "winding"], signatures: [[0.8, -0.6], [0.6, 0.8]], margin: margin)
         try writeBytes(harness.directory.file("models/overheat.vgm"), Self.bundle(signedBy: key, diagnosis: diagnosis))
         try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
         let messages = try Self.score(harness, device: "m1", first: 40, expecting: 2)
+        #expect(messages.first?.payload.contains(#""fault_mode":null"#) == true, "no mode is named outside an alarm")
         #expect(messages.last?.payload.contains(#""state":"hot""#) == true)
-        #expect(messages.last?.payload.contains(#""fault_mode":"winding""#) == true, "\(messages.last?.payload ?? "")")
+        let named = margin < 1.51 ? #""fault_mode":"winding""# : #""fault_mode":null"#
+        #expect(messages.last?.payload.contains(named) == true, "\(messages.last?.payload ?? "")")
     }
 }
 

@@ -507,18 +507,58 @@ struct FaultDiagnosisTests {
         #expect(Self.score.departure([0, 1e9, .nan, -1e9]) == [8, 0, -8])
     }
 
-    /// A bundle carries its diagnosis, which then names the mode of every window; one without an
-    /// anomaly score, or with a signature of the wrong length, is refused.
+    /// With a margin, a mode is named only once the departure lies that many healthy spreads
+    /// further along its signature than along the runner-up's: a window just off healthy, where
+    /// noise decides the direction, names none.
+    @Test func aModeIsNamedOnlyWhenItLeadsByTheMargin() {
+        var sure = Self.diagnosis
+        sure.margin = 2
+        // Along the line from inner to outer race: (2.4 - 0.6 + 1.8 - 0.8) / 1.98 = 1.41 spreads.
+        #expect(sure.mode([99, 3, 1, 0], score: Self.score) == nil)
+        #expect(sure.mode([99, 0.03, 0.01, 0], score: Self.score) == nil)
+        // Twice as far: 2.83 spreads.
+        #expect(sure.mode([99, 6, 2, 0], score: Self.score) == "outer_race")
+        #expect(sure.mode([99, 2, 6, 0], score: Self.score) == "inner_race")
+    }
+
+    /// Through an alarm the mode once named holds while windows leave the modes close, gives way
+    /// to another named as surely, and is gone when the alarm clears: the next alarm starts with
+    /// none named.
+    @Test func theNamedModeHoldsThroughTheAlarm() {
+        var sure = Self.diagnosis
+        sure.margin = 2
+        var state = FaultDiagnosis.State()
+        let named = [([99, 6, 2, 0.0], false), ([99, 3, 1, 0], true), ([99, 6, 2, 0], true), ([99, 3, 1, 0], true),
+                     ([99, 2, 6, 0], true), ([99, 0, 0, 0], true), ([99, 0, 0, 0], false), ([99, 3, 1, 0], true)]
+            .map { inputs, alarm in state.next(inputs, diagnosis: sure, score: Self.score, alarm: alarm) }
+        #expect(named == [nil, nil, "outer_race", "outer_race", "inner_race", "inner_race", nil, nil])
+    }
+
+    /// A bundle carries its diagnosis and margin, which then name the mode of every window in
+    /// alarm; one without an anomaly score, with a signature of the wrong length or a negative
+    /// margin, is refused.
     @Test func bundlesCarryTheDiagnosis() throws {
         let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
         var with = manifest
         with.anomaly = AnomalyScore(firstInput: 21, centers: [0, 0, 0], scales: [1, 1, 1], alarm: .single)
-        with.diagnosis = FaultDiagnosis(modes: ["ball", "imbalance"], signatures: [[1, 0, 0], [0, 0, 1]])
+        with.diagnosis = FaultDiagnosis(modes: ["ball", "imbalance"], signatures: [[1, 0, 0], [0, 0, 1]], margin: 1.25)
         let bytes = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
         let bundle = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey])
         #expect(bundle.manifest.diagnosis == with.diagnosis)
+        // Imbalance leads ball by (2 - 0.1) / 1.41 = 1.34 spreads.
         let inputs = Array(repeating: 0.0, count: 21) + [0.1, 5, 2]
-        #expect(bundle.faultMode([1, 0, 0, 0], inputs: inputs) == "imbalance")
+        var held = FaultDiagnosis.State()
+        #expect(bundle.faultMode([1, 0, 0, 0], inputs: inputs, alarm: false, held: &held) == nil)
+        #expect(bundle.faultMode([1, 0, 0, 0], inputs: inputs, alarm: true, held: &held) == "imbalance")
+        // A bundle from before margins names the furthest always.
+        with.diagnosis?.margin = 0
+        let before = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(!String(decoding: before, as: UTF8.self).contains("margin"))
+        #expect(try ModelBundle(bytes: before, trustedKeys: [ModelBundleTests.key.publicKey]).manifest.diagnosis?.margin == 0)
+        with.diagnosis?.margin = -1
+        let negative = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(negative)))".contains("diagnosis margin -1.0 is not a distance"))
+        with.diagnosis?.margin = 0
         with.diagnosis?.signatures[1].removeLast()
         let short = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect("\(try #require(ModelBundleTests.refusal(short)))".contains("one signature of 3 finite numbers per mode"))

@@ -13,7 +13,8 @@ struct ModelScoring {
         let probabilities: [Double]
         let predicted: String
         /// Whether the predicted class differs from the device's previous one for this model, or
-        /// the alarm or the probability of trouble against the alert threshold changed.
+        /// the alarm, the probability of trouble against the alert threshold or the fault mode
+        /// named changed.
         let changed: Bool
         /// Whether the device is in alarm: under the model's alarm policy (enough windows in a row
         /// at its threshold), or past the configured alert threshold.
@@ -25,8 +26,8 @@ struct ModelScoring {
         let anomaly: Double?
         let anomalyAlarm: Bool
         let anomalyInputs: [String]
-        /// The fault mode the model finds most likely, for a model with mode classes: what to
-        /// look for when either alarm is on.
+        /// While either alarm is on, the fault mode the model names (its diagnosis, once sure, or
+        /// its most likely failing class): what to look for.
         let faultMode: String?
         /// What is wrong with the device's data (`DataQuality`), by name.
         let sensorFaults: [String]
@@ -105,6 +106,9 @@ struct ModelScoring {
         var alert = false
         var alarm = AlarmPolicy.State()
         var anomalyAlarm = AlarmPolicy.State()
+        /// The fault mode named through the current alarm, and the one last reported.
+        var mode = FaultDiagnosis.State()
+        var faultMode: String?
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
         var drift = SensorDriftCheck.State()
@@ -270,11 +274,13 @@ struct ModelScoring {
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
+            let faultMode = model.bundle.faultMode(probabilities, inputs: inputs, alarm: alarmed || alert || anomalous, held: &state.mode)
             let suspectsMoved = state.suspect(stuck: stuckSensors, drifting: drifting)
             if suspectsMoved { observation.suspectsChanged = true }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous
-                || state.sensorFaults != sensorFaults || suspectsMoved
+                || state.sensorFaults != sensorFaults || suspectsMoved || state.faultMode != faultMode
             state.predicted = predicted
+            state.faultMode = faultMode
             state.alert = alert
             state.sensorFaults = sensorFaults
             states[device, default: [:]][manifest.name] = state
@@ -282,7 +288,7 @@ struct ModelScoring {
                                                       probabilities: probabilities, predicted: predicted, changed: changed,
                                                       alarm: alarmed || alert, trouble: trouble, anomaly: anomaly, anomalyAlarm: anomalous,
                                                       anomalyInputs: furthest,
-                                                      faultMode: model.bundle.faultMode(probabilities, inputs: inputs), sensorFaults: sensorFaults,
+                                                      faultMode: faultMode, sensorFaults: sensorFaults,
                                                       stuckSensors: stuckSensors, driftingSensors: drifting,
                                                       latencySeconds: MonotonicClock.now() - started))
         }

@@ -10,22 +10,51 @@ public struct FaultDiagnosis: Sendable, Equatable {
     public var modes: [String]
     /// Per mode, a unit vector over the anomaly score's inputs.
     public var signatures: [[Double]]
+    /// How far, in healthy spreads, a window must lie further along its mode's signature than
+    /// along the runner-up's for the mode to be named: an alarm just begun has moved a few inputs
+    /// a little, and noise alone then often points to the wrong mode. 0 names the furthest always.
+    public var margin: Double
 
-    public init(modes: [String], signatures: [[Double]]) {
+    /// The margin the trainer gives, in healthy spreads (chosen on tuning fleets: see the model
+    /// notes).
+    public static let sureMargin = 3.0
+
+    public init(modes: [String], signatures: [[Double]], margin: Double = 0) {
         self.modes = modes
         self.signatures = signatures
+        self.margin = margin
     }
 
     /// The mode whose signature the window's departure from healthy (`score.departure`) lies
-    /// furthest along.
+    /// furthest along, when it leads the runner-up by `margin` along the line between their
+    /// signatures; nil when no mode leads by that much.
     public func mode(_ inputs: [Double], score: AnomalyScore) -> String? {
         let departure = score.departure(inputs)
-        var best: (mode: String, along: Double)?
-        for (mode, signature) in zip(modes, signatures) {
-            var along = 0.0
-            for index in signature.indices { along += signature[index] * departure[index] }
-            if best == nil || along > best!.along { best = (mode, along) }
+        let along = signatures.map { signature in zip(signature, departure).reduce(0) { $0 + $1.0 * $1.1 } }
+        guard let best = along.indices.max(by: { along[$0] < along[$1] }) else { return nil }
+        guard margin > 0 else { return modes[best] }
+        guard let second = along.indices.filter({ $0 != best }).max(by: { along[$0] < along[$1] }) else { return modes[best] }
+        let apart = zip(signatures[best], signatures[second]).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        return apart > 0 && (along[best] - along[second]) / apart >= margin ? modes[best] : nil
+    }
+
+    /// One device's named mode through an alarm: a mode once named holds while the alarm lasts,
+    /// or until the diagnosis names another, so a window that leaves the modes close does not
+    /// take the name back; outside an alarm none is named.
+    public struct State: Sendable, Equatable {
+        public private(set) var named: String?
+
+        public init() {}
+
+        /// Takes the next window's network `inputs` and whether the device is in alarm; returns
+        /// the mode named.
+        public mutating func next(_ inputs: [Double], diagnosis: FaultDiagnosis, score: AnomalyScore, alarm: Bool) -> String? {
+            guard alarm else {
+                named = nil
+                return nil
+            }
+            if let mode = diagnosis.mode(inputs, score: score) { named = mode }
+            return named
         }
-        return best?.mode
     }
 }

@@ -40,11 +40,15 @@ extension ModelBundle {
         ModelManifest.trouble(probabilities, classes: manifest.classes)
     }
 
-    /// The fault mode of a window: what the bundle's diagnosis names from its raw `inputs`, or
-    /// without one, the most likely failing class in `probabilities` (`ModelManifest.faultMode`).
-    public func faultMode(_ probabilities: [Double], inputs: [Double]) -> String? {
-        if let diagnosis = manifest.diagnosis, let anomaly = manifest.anomaly { return diagnosis.mode(inputs, score: anomaly) }
-        return ModelManifest.faultMode(probabilities, classes: manifest.classes)
+    /// The fault mode of a device's window while it is in `alarm` (either alarm; none outside
+    /// one): what the bundle's diagnosis names from its raw `inputs`, held through the alarm in
+    /// `held`, or without one, the most likely failing class in `probabilities`
+    /// (`ModelManifest.faultMode`).
+    public func faultMode(_ probabilities: [Double], inputs: [Double], alarm: Bool, held: inout FaultDiagnosis.State) -> String? {
+        if let diagnosis = manifest.diagnosis, let anomaly = manifest.anomaly {
+            return held.next(inputs, diagnosis: diagnosis, score: anomaly, alarm: alarm)
+        }
+        return alarm ? ModelManifest.faultMode(probabilities, classes: manifest.classes) : nil
     }
 }
 

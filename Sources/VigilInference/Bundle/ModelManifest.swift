@@ -230,8 +230,10 @@ public struct ModelManifest: Sendable, Equatable {
             fields.append(("anomaly", .object(entry)))
         }
         if let diagnosis {
-            fields.append(("diagnosis", ["modes": .array(diagnosis.modes.map(JSONValue.string)),
-                                         "signatures": .array(diagnosis.signatures.map { .array($0.map(JSONValue.number)) })]))
+            var entry: [(key: String, value: JSONValue)] = [("modes", .array(diagnosis.modes.map(JSONValue.string))),
+                                                            ("signatures", .array(diagnosis.signatures.map { .array($0.map(JSONValue.number)) }))]
+            if diagnosis.margin != 0 { entry.append(("margin", .number(diagnosis.margin))) }
+            fields.append(("diagnosis", .object(entry)))
         }
         if let sensorDrift {
             fields.append(("sensor_drift", ["sensors": .array(sensorDrift.sensors.map(JSONValue.string))]))
@@ -342,7 +344,8 @@ public struct ModelManifest: Sendable, Equatable {
                 let entry = try reader.object("diagnosis")
                 let modes = try entry.strings("modes")
                 let signatures = try rowsOfNumbers(entry, "signatures")
-                diagnosis = FaultDiagnosis(modes: modes, signatures: signatures)
+                let margin = try entry.optionalDouble("margin") ?? 0
+                diagnosis = FaultDiagnosis(modes: modes, signatures: signatures, margin: margin)
             }
             var sensorDrift: SensorDriftCheck?
             if reader.value("sensor_drift") != nil {
@@ -409,6 +412,9 @@ public struct ModelManifest: Sendable, Equatable {
             guard diagnosis.modes.count >= 2, diagnosis.signatures.count == diagnosis.modes.count,
                   diagnosis.signatures.allSatisfy({ $0.count == anomaly.centers.count && $0.allSatisfy(\.isFinite) }) else {
                 throw .manifestInvalid("diagnosis needs two modes or more and one signature of \(anomaly.centers.count) finite numbers per mode")
+            }
+            guard diagnosis.margin >= 0 && diagnosis.margin.isFinite else {
+                throw .manifestInvalid("diagnosis margin \(diagnosis.margin) is not a distance: it must be 0 or more")
             }
         }
         if sensorDrift != nil, !knowsHealthyInputs {

@@ -44,13 +44,22 @@ public struct AlarmEvaluation: Sendable {
     public var leadHours: [Double]
     /// With ground truth: each caught failure's lead as a share of its degradation (onset to failure).
     public var leadShareOfDegradation: [Double]
-    /// Of the caught failures whose mode the event gives and the model names, how many it named
-    /// right at the start of the alarm.
+    /// Of the caught failures whose mode the event gives, how many the model named a mode for
+    /// during the alarm before the failure, and how many of those it named right the first time
+    /// (a diagnosis names none until it is sure: `FaultDiagnosis.margin`).
     public var modesKnown = 0
+    public var modesNamed = 0
     public var modesRight = 0
+    /// Hours from the start of the alarm to the mode's first naming, per named failure.
+    public var modeHours: [Double] = []
 
     public var medianLeadHours: Double? { Self.median(leadHours) }
-    public var modeRightAtAlarm: Double? { modesKnown == 0 ? nil : Double(modesRight) / Double(modesKnown) }
+    /// Of the failures whose mode was named during the alarm, the share named right.
+    public var modeRightAtAlarm: Double? { modesNamed == 0 ? nil : Double(modesRight) / Double(modesNamed) }
+    /// Of the caught failures whose mode the event gives, the share named during the alarm (nil
+    /// for a model that names no mode).
+    public var modeNamedShare: Double? { modesNamed == 0 ? nil : Double(modesNamed) / Double(modesKnown) }
+    public var medianModeHours: Double? { Self.median(modeHours) }
     public var medianLeadShare: Double? { Self.median(leadShareOfDegradation) }
 
     /// `onsets` gives, per device, (onset, failure) times of its lives when the ground truth is
@@ -105,9 +114,14 @@ public struct AlarmEvaluation: Sendable {
                 guard let last = starts.last(where: { $0.time > previous && $0.time <= fault.time }) else { continue }
                 caught += 1
                 byMode[fault.mode ?? "unknown", default: (0, 0)].caught += 1
-                if let actual = fault.mode, let named = ordered[last.index].mode {
+                if let actual = fault.mode {
                     modesKnown += 1
-                    if named == actual { modesRight += 1 }
+                    let during = ordered[last.index...].prefix(while: { $0.end <= fault.time })
+                    if let first = during.first(where: { $0.mode != nil }) {
+                        modesNamed += 1
+                        if first.mode == actual { modesRight += 1 }
+                        modeHours.append((first.end - ordered[last.index].end) / 3600)
+                    }
                 }
                 let lead = fault.time - ordered[last.index].end
                 leads.append(lead / 3600)
@@ -123,6 +137,7 @@ public struct AlarmEvaluation: Sendable {
         self.caught = caught
         leadHours = leads.sorted()
         leadShareOfDegradation = shares.sorted()
+        modeHours.sort()
     }
 
     static func median(_ sorted: [Double]) -> Double? {

@@ -9,8 +9,8 @@ extension FaultDiagnosis {
     /// Fitted on the failing windows of `train` whose coming fault's mode the events name: per
     /// mode with at least `minimumWindows` of them, their mean departure from healthy on the
     /// `inputsKept` inputs whose means differ most between modes against their spread within a
-    /// mode, less the modes' average (what every fault does alike), made unit length. Nil with
-    /// fewer than two such modes.
+    /// mode, less the modes' average (what every fault does alike), made unit length; a mode is
+    /// named once it leads by `sureMargin`. Nil with fewer than two such modes.
     public static func fitted(train: [Dataset.Example], score: AnomalyScore, minimumWindows: Int = 5) -> FaultDiagnosis? {
         let failing = Dictionary(grouping: train.filter { $0.label == 1 && $0.mode != nil }) { $0.mode! }
         var modes: [String] = [], means: [[Double]] = [], departures: [[[Double]]] = []
@@ -38,7 +38,7 @@ extension FaultDiagnosis {
             let length = specific.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return specific.map { length > 0 ? $0 / length : 0 }
         }
-        return FaultDiagnosis(modes: modes, signatures: signatures)
+        return FaultDiagnosis(modes: modes, signatures: signatures, margin: sureMargin)
     }
 
     /// The diagnosis fitted on `train`, kept when it names the modes of `validation`'s failing
@@ -50,7 +50,10 @@ extension FaultDiagnosis {
         guard let fitted = fitted(train: train, score: score) else { return nil }
         let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
         let commonest = counts.max { $0.value < $1.value }?.key
-        let byDiagnosis = accuracy(validation, named: validation.map { fitted.mode($0.features, score: score) }) ?? 0
+        // Every window named, as the network names them.
+        var always = fitted
+        always.margin = 0
+        let byDiagnosis = accuracy(validation, named: validation.map { always.mode($0.features, score: score) }) ?? 0
         let byCommonest = accuracy(validation, named: validation.map { _ in commonest }) ?? 0
         let byNetwork = networkModes.flatMap { accuracy(validation, named: $0) } ?? 0
         return byDiagnosis > byCommonest && byDiagnosis >= byNetwork ? fitted : nil

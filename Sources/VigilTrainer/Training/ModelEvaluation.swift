@@ -55,6 +55,7 @@ public struct ModelEvaluation: Sendable {
         var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = [], either: [AlarmEvaluation.Window] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         var driftStates: [String: SensorDriftCheck.State] = [:], drifting: [String: Set<String>] = [:]
+        var modeStates: [String: FaultDiagnosis.State] = [:]
         var lastEnd: [String: Double] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent,
         // whose alarm states start afresh after a fault's repair.
@@ -65,6 +66,7 @@ public struct ModelEvaluation: Sendable {
                 states[example.device] = nil
                 anomalyStates[example.device] = nil
                 driftStates[example.device] = nil
+                modeStates[example.device] = nil
             }
             var features = example.features
             let found = bundle.trusted(&features, stuck: example.stuckSensors, drift: &driftStates[example.device, default: SensorDriftCheck.State()],
@@ -75,12 +77,15 @@ public struct ModelEvaluation: Sendable {
             // Failing within the horizon or not, whatever the mode.
             probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
-            // The bundle names the mode (its diagnosis, or the most likely failing class), with
-            // either alarm, as on the agent.
-            let mode = bundle.faultMode(p, inputs: features)
-            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
+            var on: Bool?
             if let anomaly = manifest.anomaly, let level = bundle.anomalyLevel(features, stuck: example.stuckSensors) {
-                let on = anomalyStates[example.device, default: AlarmPolicy.State()].next(level, policy: anomaly.alarm)
+                on = anomalyStates[example.device, default: AlarmPolicy.State()].next(level, policy: anomaly.alarm)
+            }
+            // The bundle names the mode (its diagnosis, or the most likely failing class) while
+            // either alarm is on, as on the agent.
+            let mode = bundle.faultMode(p, inputs: features, alarm: alarm || on == true, held: &modeStates[example.device, default: FaultDiagnosis.State()])
+            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
+            if let on {
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
                 either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }
@@ -133,6 +138,8 @@ public struct ModelEvaluation: Sendable {
             "median_lead_hours": alarms.medianLeadHours.map(JSONValue.number) ?? .null,
             "median_lead_share_of_degradation": alarms.medianLeadShare.map(JSONValue.number) ?? .null,
             "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
+            "fault_mode_named_during_alarm": alarms.modeNamedShare.map(JSONValue.number) ?? .null,
+            "fault_mode_median_hours_after_alarm": alarms.medianModeHours.map(JSONValue.number) ?? .null,
             "by_mode": Self.byMode(alarms),
             "anomaly": anomalyAlarms.map(Self.alarmFigures) ?? .null,
             "either_alarm": eitherAlarm.map(Self.alarmFigures) ?? .null,
@@ -153,6 +160,8 @@ public struct ModelEvaluation: Sendable {
                 alarms.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay.map(JSONValue.number) ?? .null,
             "sustained_false_alarms_per_device_day": .number(alarms.sustainedFalseAlarmsPerDeviceDay),
             "fault_mode_right_at_alarm": alarms.modeRightAtAlarm.map(JSONValue.number) ?? .null,
+            "fault_mode_named_during_alarm": alarms.modeNamedShare.map(JSONValue.number) ?? .null,
+            "fault_mode_median_hours_after_alarm": alarms.medianModeHours.map(JSONValue.number) ?? .null,
             "by_mode": byMode(alarms),
         ]
     }
@@ -162,7 +171,7 @@ public struct ModelEvaluation: Sendable {
         "accuracy", "macro_f1", "roc_auc", "precision_failing", "recall_failing", "false_alarm_windows_per_device_day",
         "sustained_false_alarms_per_device_day", "sustained_alarms_on_healthy_machines_per_device_day",
         "sustained_alarms_on_healthy_machines_with_sound_sensors_per_device_day", "share_alarmed_before",
-        "median_lead_share_of_degradation", "fault_mode_right_at_alarm",
+        "median_lead_share_of_degradation", "fault_mode_right_at_alarm", "fault_mode_named_during_alarm",
     ]
 
     /// Per figure of `comparedFigures` both have, how far this evaluation is from `other`.
@@ -179,6 +188,14 @@ public struct ModelEvaluation: Sendable {
         .object(alarms.byMode.sorted { $0.key < $1.key }.map { mode, counts in
             (mode, ["failures": .number(Double(counts.failures)), "alarmed_before": .number(Double(counts.caught))])
         })
+    }
+
+    /// How the alarm named the fault modes, for `text`; empty for a model that names none.
+    private static func modePhrase(_ alarms: AlarmEvaluation) -> String {
+        guard let right = alarms.modeRightAtAlarm, let hours = alarms.medianModeHours else { return "" }
+        func r(_ value: Double) -> String { TrainingReport.rounded(value) }
+        return "; fault mode right at the alarm \(r(right)) (named for \(alarms.modesNamed) of \(alarms.modesKnown) known, "
+            + "a median \(r(hours)) h after the alarm began)"
     }
 
     /// A few lines for a person.
@@ -201,7 +218,7 @@ public struct ModelEvaluation: Sendable {
             var line = "failures: \(alarms.caught) of \(alarms.failures) alarmed before they happened"
             if let lead = alarms.medianLeadHours { line += ", median lead \(r(lead)) h" }
             if let share = alarms.medianLeadShare { line += " (\(r(share)) of the degradation)" }
-            if let right = alarms.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right)) (\(alarms.modesKnown) known)" }
+            line += Self.modePhrase(alarms)
             lines.append(line)
         }
         for (name, other) in [("anomaly score", anomalyAlarms), ("either alarm", eitherAlarm)] {
@@ -211,7 +228,7 @@ public struct ModelEvaluation: Sendable {
             if let share = other.medianLeadShare { line += " (\(r(share)) of the degradation)" }
             if let healthy = other.sustainedAlarmsOnHealthyMachinesPerDeviceDay { line += "; \(r(healthy)) sustained alarms per healthy device-day" }
             if let sound = other.sustainedAlarmsOnHealthySoundMachinesPerDeviceDay { line += " (\(r(sound)) with sound sensors)" }
-            if let right = other.modeRightAtAlarm { line += "; fault mode right at the alarm \(r(right))" }
+            line += Self.modePhrase(other)
             line += "; by mode: " + other.byMode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught) of \($0.value.failures)" }
                 .joined(separator: ", ")
             lines.append(line)
