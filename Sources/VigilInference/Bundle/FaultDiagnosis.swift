@@ -42,7 +42,7 @@ public struct FaultDiagnosis: Sendable, Equatable {
     /// or until the diagnosis names another, so a window that leaves the modes close does not
     /// take the name back; outside an alarm none is named.
     public struct State: Sendable, Equatable {
-        public private(set) var named: String?
+        private var named: String?
 
         public init() {}
 
