@@ -79,6 +79,32 @@ struct PhysicsTests {
         #expect(kurtosis[3] > kurtosis[1] && kurtosis[4] > 6, "impacts make the signal impulsive: \(kurtosis)")
     }
 
+    /// A fan's two vibration readings tell a bearing fault from imbalance without a spectrum:
+    /// velocity rises alike for both, but only a bearing fault's impacts lift the high-frequency
+    /// acceleration well above the machine's own, even on a machine with weak impacts over loud
+    /// noise (the far end of a plant's spread).
+    @Test func highFrequencyAccelerationTellsABearingFaultFromImbalance() throws {
+        let profiles = try DeviceProfile.loadAll(folder: String(#filePath.split(separator: "/Tests/").first!) + "/devices")
+        let fan = try #require(profiles.first { $0.type == "cooling-fan" }?.machine)
+        var weak = MachineVariation.none
+        weak.impact = 0.5
+        weak.noise = 2
+        var random = SeededRandom(seed: 3)
+        func mean(_ signal: SignalModel, _ mode: FaultMode, health: Double, _ variation: MachineVariation) -> Double {
+            var sum = 0.0
+            for _ in 0..<400 { sum += signal.reading(base: 1, health: health, mode: mode, machine: fan, variation: variation, random: &random) }
+            return sum / 400
+        }
+        for variation in [MachineVariation.none, weak] {
+            let healthy = mean(.vibrationHF, .imbalance, health: 0, variation)
+            let bearing = mean(.vibrationHF, .outerRace, health: 0.5, variation) / healthy - 1
+            let imbalance = mean(.vibrationHF, .imbalance, health: 0.5, variation) / healthy - 1
+            #expect(bearing > 4 * imbalance && bearing > 0.9, "high-frequency rise: bearing \(bearing), imbalance \(imbalance)")
+            let velocity = mean(.vibrationRMS, .outerRace, health: 0.5, variation) / mean(.vibrationRMS, .imbalance, health: 0.5, variation)
+            #expect(abs(velocity - 1) < 0.02, "velocity, bearing over imbalance: \(velocity)")
+        }
+    }
+
     @Test func healthIndexIsZeroThenGrowsToOne() {
         let life = MachineLife(mode: .ball, installedAt: 0, onsetAt: 60, failsAt: 100)
         #expect(life.health(at: 30) == 0)

@@ -534,6 +534,25 @@ struct FaultDiagnosisTests {
         #expect(named == [nil, nil, "outer_race", "outer_race", "inner_race", "inner_race", nil, nil])
     }
 
+    /// Without a diagnosis, the most likely failing class names the mode in an alarm, and only
+    /// where the trouble reaches the alarm threshold: below it, how the failing classes split is
+    /// a guess.
+    @Test func modeClassesNameTheModeWhereTheTroubleReachesTheThreshold() throws {
+        let (_, manifest, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var with = manifest
+        with.classes = ["healthy", "soon", "failing:imbalance", "failing:outer_race"]
+        with.alarm = AlarmPolicy(threshold: 0.6, consecutive: 1)
+        let bytes = ModelBundle.encode(manifest: with, layers: network.layers, signingKey: ModelBundleTests.key)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey])
+        let inputs = Array(repeating: 0.0, count: manifest.networkInputs)
+        var held = FaultDiagnosis.State()
+        // Trouble 0.5: outer race leads, but below the threshold.
+        #expect(bundle.faultMode([0.3, 0.2, 0.1, 0.4], inputs: inputs, alarm: true, held: &held) == nil)
+        // Trouble 0.7.
+        #expect(bundle.faultMode([0.1, 0.2, 0.2, 0.5], inputs: inputs, alarm: true, held: &held) == "outer_race")
+        #expect(bundle.faultMode([0.1, 0.2, 0.2, 0.5], inputs: inputs, alarm: false, held: &held) == nil)
+    }
+
     /// A bundle carries its diagnosis and margin, which then name the mode of every window in
     /// alarm; one without an anomaly score, with a signature of the wrong length or a negative
     /// margin, is refused.

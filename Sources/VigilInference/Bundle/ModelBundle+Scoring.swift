@@ -43,12 +43,14 @@ extension ModelBundle {
     /// The fault mode of a device's window while it is in `alarm` (either alarm; none outside
     /// one): what the bundle's diagnosis names from its raw `inputs`, held through the alarm in
     /// `held`, or without one, the most likely failing class in `probabilities`
-    /// (`ModelManifest.faultMode`).
+    /// (`ModelManifest.faultMode`) where the trouble reaches the alarm threshold. The failing
+    /// classes learned the modes on failing windows; below that, how they split is a guess.
     public func faultMode(_ probabilities: [Double], inputs: [Double], alarm: Bool, held: inout FaultDiagnosis.State) -> String? {
         if let diagnosis = manifest.diagnosis, let anomaly = manifest.anomaly {
             return held.next(inputs, diagnosis: diagnosis, score: anomaly, alarm: alarm)
         }
-        return alarm ? ModelManifest.faultMode(probabilities, classes: manifest.classes) : nil
+        guard alarm, trouble(probabilities) >= manifest.alarm.threshold else { return nil }
+        return ModelManifest.faultMode(probabilities, classes: manifest.classes)
     }
 }
 

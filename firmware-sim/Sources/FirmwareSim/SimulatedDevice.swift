@@ -163,17 +163,7 @@ final class SimulatedDevice {
         let machine = profile.machine!
         let signal = sensor.signal!
         let base = (machine.operatingPoint[signal] ?? (sensor.min + sensor.max) / 2) * variation.operatingPoint
-        let late = health * health
-        var reading: Double
-        switch signal {
-        case .temperature: reading = base * (1 + machine.lateRise * late) + 0.2 * random.gaussian()
-        case .current: reading = base * (1 + machine.lateRise * late) * (1 + 0.005 * random.gaussian())
-        case .vibrationRMS: reading = variation.gain * base * (1 + 4 * health) * (1 + 0.03 * random.gaussian())
-        case .pressure: reading = base * (1 - 0.2 * health) * (1 + 0.01 * random.gaussian())
-        case .flow: reading = base * (1 - 0.3 * health) * (1 + 0.01 * random.gaussian())
-        case .speed: reading = base * (1 - 0.02 * health) + 2 * random.gaussian()
-        case .vibration: reading = variation.gain * variation.noise * machine.noise * random.gaussian()
-        }
+        var reading = signal.reading(base: base, health: health, mode: life.mode, machine: machine, variation: variation, random: &random)
         if index == faultySensor {
             switch sensorFault {
             case .stuck where time > life.installedAt + 1:
