@@ -107,7 +107,7 @@ struct ModelScoring {
         var alarm = AlarmPolicy.State()
         var anomalyAlarm = AlarmPolicy.State()
         /// The fault mode named through the current alarm, and the one last reported.
-        var mode = FaultDiagnosis.State()
+        var modeThroughAlarm = FaultDiagnosis.State()
         var faultMode: String?
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
@@ -274,7 +274,7 @@ struct ModelScoring {
                 anomalous = state.anomalyAlarm.next(level, policy: score.alarm)
                 furthest = score.furthest(inputs, count: 3).map { model.inputNames[$0] }
             }
-            let faultMode = model.bundle.faultMode(probabilities, inputs: inputs, alarm: alarmed || alert || anomalous, held: &state.mode)
+            let faultMode = model.bundle.faultMode(probabilities, inputs: inputs, alarm: alarmed || alert || anomalous, held: &state.modeThroughAlarm)
             let suspectsMoved = state.suspect(stuck: stuckSensors, drifting: drifting)
             if suspectsMoved { observation.suspectsChanged = true }
             let changed = state.predicted != predicted || state.alert != alert || wasOn != alarmed || anomalyWasOn != anomalous

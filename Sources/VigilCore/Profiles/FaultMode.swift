@@ -11,6 +11,15 @@ public enum FaultMode: String, Sendable, CaseIterable, Hashable {
     case imbalance
     /// Growing misalignment: the 2x shaft harmonic.
     case misalignment
+
+    /// Whether the fault is a bearing defect, whose impacts ring the structure, rather than a
+    /// shaft fault.
+    public var isBearingDefect: Bool {
+        switch self {
+        case .outerRace, .innerRace, .ball: true
+        case .imbalance, .misalignment: false
+        }
+    }
 }
 
 /// One fault mode a device type can develop, and when: the life to failure is drawn from

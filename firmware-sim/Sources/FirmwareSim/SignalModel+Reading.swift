@@ -14,7 +14,7 @@ extension SignalModel {
         case .vibrationHF:
             // Bearing impacts ring the structure at high frequency, above the machine's own noise
             // there; shaft faults add little at those frequencies.
-            let rise = [.outerRace, .innerRace, .ball].contains(mode) ? 8 * variation.impact : 0.5
+            let rise = mode.isBearingDefect ? 8 * variation.impact : 0.5
             return variation.gain * base * (variation.noise + rise * health) * (1 + 0.05 * random.gaussian())
         case .pressure: return base * (1 - 0.2 * health) * (1 + 0.01 * random.gaussian())
         case .flow: return base * (1 - 0.3 * health) * (1 + 0.01 * random.gaussian())
