@@ -279,15 +279,9 @@ struct InputContextTests {
         for context in [Self.context, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false)] {
             let names = InputContext.names(raw, for: context)
             #expect(names.count == context.width(raw: 3))
-            for kind in [InputContext.Derived.relative, .trend, .growth] {
-                for (index, name) in raw.enumerated() {
-                    let at = context.position(kind, of: index, raw: 3)
-                    if kind == .growth && !context.growth {
-                        #expect(at == nil)
-                    } else {
-                        #expect(names[try #require(at)] == "\(name):\(kind.rawValue)")
-                    }
-                }
+            for (index, name) in raw.enumerated() {
+                let derived = (context.growth ? ["relative", "trend", "growth"] : ["relative", "trend"]).map { "\(name):\($0)" }
+                #expect(context.positions(of: index, raw: 3).map { names[$0] } == [name] + derived)
             }
             let relativeAndTrend = InputContext.relativeAndTrend(raw: 3)
             #expect(names[relativeAndTrend] == ["a:relative", "b:relative", "c:relative", "a:trend", "b:trend", "c:trend"])

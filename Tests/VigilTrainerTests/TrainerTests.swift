@@ -95,6 +95,47 @@ struct TrainerTests {
         #expect(agreement >= 0.97, "int8 agreement \(agreement)")
     }
 
+    /// A sensor's inputs put at healthy, as the agent puts a stuck one's (raw at the training
+    /// mean, relative and trend at the anomaly score's centers, growth at 0, all standardised),
+    /// blind a network that leaned on that sensor: trained with sensor dropout, it calls trouble
+    /// from the other, weaker sensor too. Sensor a moves its inputs 2 on failing windows, b 1
+    /// in noise half as large.
+    @Test func sensorDropoutTeachesTheNetworkToCallTroubleWithoutItsBestSensor() throws {
+        let anomaly = AnomalyScore(firstInput: 2, centers: [3, 3, 3, 3], scales: [1, 1, 1, 1], alarm: .single)
+        func dropout(_ sensors: [String], rate: Double) -> SensorDropout? {
+            SensorDropout(inputs: sensors, context: .standard, means: Array(repeating: 1, count: 8), scales: Array(repeating: 2, count: 8),
+                          squash: .none, anomaly: anomaly, rate: rate)
+        }
+        let sensorDropout = try #require(dropout(["a", "b"], rate: 0.5))
+        #expect(sensorDropout.sensors == [[0, 2, 4, 6], [1, 3, 5, 7]])
+        #expect(sensorDropout.healthy == [0, 0, 1, 1, 1, 1, -0.5, -0.5])
+        #expect(dropout(["a", "a"], rate: 0.3) == nil, "one sensor alone is never put at healthy")
+        #expect(dropout(["a", "b"], rate: 0) == nil)
+
+        var random = SeededRandom(seed: 5)
+        func window(failing: Bool) -> (x: [Double], y: Int) {
+            (sensorDropout.healthy.indices.map { index in
+                let a = index % 2 == 0
+                return sensorDropout.healthy[index] + (failing ? (a ? 2 : 1) : 0) + (a ? 0.3 : 0.5) * random.gaussian()
+            }, failing ? 1 : 0)
+        }
+        let train = (0..<1000).map { window(failing: $0 % 4 == 0) }
+        let validation = (0..<300).map { window(failing: $0 % 4 == 0) }
+        // Failing windows with a's inputs at healthy: how many each network calls failing.
+        let blinded = (0..<200).map { _ in
+            var x = window(failing: true).x
+            for at in sensorDropout.sensors[0] { x[at] = sensorDropout.healthy[at] }
+            return x
+        }
+        func recall(_ dropout: SensorDropout?) -> Double {
+            var classifier = Classifier(inputs: 8, hidden: [8], classes: 2, seed: 7)
+            classifier.train(train, validation: validation, dropout: dropout, seed: 7)
+            return Double(blinded.filter { classifier.probabilities($0)[1] > 0.5 }.count) / Double(blinded.count)
+        }
+        let without = recall(nil), with = recall(sensorDropout)
+        #expect(without < 0.5 && with > 0.8, "recall with a at healthy: \(without) trained without dropout, \(with) with")
+    }
+
     static let devices = String(#filePath.split(separator: "/Tests/").first!) + "/devices"
 
     /// A simulated fleet of `count` motors run for 25 days of machine time into a real agent

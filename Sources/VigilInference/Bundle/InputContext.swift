@@ -41,10 +41,20 @@ public struct InputContext: Sendable, Equatable {
     /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
     public func width(raw: Int) -> Int { (1 + groups.count) * raw }
 
-    /// Where raw input `index`'s derived input `kind` lies among the network's for `raw` inputs;
-    /// nil if this context derives no such input.
-    public func position(_ kind: Derived, of index: Int, raw: Int) -> Int? {
-        groups.firstIndex(of: kind).map { (1 + $0) * raw + index }
+    /// Where raw input `index` and every input derived from it lie among the network's for `raw`
+    /// inputs: what one sensor's input moves.
+    public func positions(of index: Int, raw: Int) -> [Int] {
+        (0...groups.count).map { $0 * raw + index }
+    }
+
+    /// Every network input's value on a healthy machine, for `raw` inputs whose training means
+    /// are `means`: the absolute inputs at their mean, the relative and trend ones at the anomaly
+    /// score's healthy centers (`centers`, from the first relative input on), growth at 0.
+    public func healthyInputs(means: ArraySlice<Double>, centers: [Double]) -> [Double] {
+        let raw = means.count
+        var healthy = Array(means) + Array(centers.prefix(2 * raw))
+        if growth { healthy += Array(repeating: 0, count: raw) }
+        return healthy
     }
 
     /// Where the relative and trend inputs (always the first two groups) lie among the network's

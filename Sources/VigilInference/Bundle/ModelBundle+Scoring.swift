@@ -59,19 +59,14 @@ extension ModelBundle {
     /// (`ModelManifest.knowsHealthyInputs`).
     public var scoresWithoutSensors: Bool { manifest.knowsHealthyInputs }
 
-    /// Puts the network `inputs` of `sensors` where healthy windows have them: the absolute
-    /// inputs at the training mean, relative and trend at the anomaly score's healthy center,
-    /// growth at 0; a sensor that is stuck or drifting then tells the model nothing rather than
-    /// something false. Only for a bundle that `scoresWithoutSensors`.
+    /// Puts the network `inputs` of `sensors` where healthy windows have them
+    /// (`ModelManifest.healthyInputs`); a sensor that is stuck or drifting then tells the model
+    /// nothing rather than something false. Only for a bundle that `scoresWithoutSensors`.
     public func atHealthy(_ sensors: [String], _ inputs: inout [Double]) {
-        guard !sensors.isEmpty, scoresWithoutSensors, let anomaly = manifest.anomaly, let context = manifest.context else { return }
+        guard !sensors.isEmpty, let healthy = manifest.healthyInputs, let context = manifest.context else { return }
         let raw = manifest.inputs.count
         for (index, input) in manifest.inputs.enumerated() where sensors.contains(input.sensor) {
-            inputs[index] = manifest.means[index]
-            for kind in [InputContext.Derived.relative, .trend] {
-                if let at = context.position(kind, of: index, raw: raw) { inputs[at] = anomaly.centers[at - anomaly.firstInput] }
-            }
-            if let at = context.position(.growth, of: index, raw: raw) { inputs[at] = 0 }
+            for at in context.positions(of: index, raw: raw) { inputs[at] = healthy[at] }
         }
     }
 

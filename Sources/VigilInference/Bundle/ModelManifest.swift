@@ -127,6 +127,13 @@ public struct ModelManifest: Sendable, Equatable {
     /// mean). Drift is judged, and a stuck or drifting sensor's inputs put at healthy, in its terms.
     public var knowsHealthyInputs: Bool { context != nil && anomaly?.firstInput == inputs.count }
 
+    /// Every network input's value on a healthy machine (`InputContext.healthyInputs`), when
+    /// the manifest `knowsHealthyInputs`: where a sensor that cannot be trusted is put.
+    public var healthyInputs: [Double]? {
+        guard knowsHealthyInputs, let context, let anomaly else { return nil }
+        return context.healthyInputs(means: means.prefix(inputs.count), centers: anomaly.centers)
+    }
+
     /// Where the network inputs an anomaly score covers end: with a context, after the relative
     /// and trend ones (`InputContext.relativeAndTrend`); without, at the last input.
     public var anomalyEnd: Int { context == nil ? networkInputs : InputContext.relativeAndTrend(raw: inputs.count).upperBound }

@@ -18,6 +18,8 @@ struct ModelOptions: ParsableArguments {
     var growth = InputContext.standard.growth
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
     var search = false
+    @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0: none).")
+    var sensorDropout = TrainingRun.Recipe().sensorDropout
     @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
     var members = TrainingRun.Recipe().members
 
@@ -28,6 +30,7 @@ struct ModelOptions: ParsableArguments {
         }
         guard baselineHours >= 0 else { throw ValidationError("--baseline-hours must be 0 or more, got \(baselineHours)") }
         guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
+        guard (0...0.9).contains(sensorDropout) else { throw ValidationError("--sensor-dropout must be 0 to 0.9, got \(sensorDropout)") }
         guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
     }
 
@@ -36,6 +39,7 @@ struct ModelOptions: ParsableArguments {
         recipe.rule = LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
         recipe.search = search
         recipe.members = members
+        recipe.sensorDropout = sensorDropout
         recipe.faultModes = faultModes
         recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth)
         return recipe

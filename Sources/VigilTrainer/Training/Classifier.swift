@@ -93,10 +93,11 @@ public struct Classifier: Sendable {
 
     /// Trains on `train`, stopping when the validation loss has not improved for `patience`
     /// epochs and keeping the best weights. Classes are weighted by inverse frequency, so the
-    /// rare failing class counts. Calls `progress` after each epoch.
+    /// rare failing class counts; with a `dropout`, some training windows are shown with a sensor
+    /// at healthy. Calls `progress` after each epoch.
     public mutating func train(_ train: [(x: [Double], y: Int)], validation: [(x: [Double], y: Int)], epochs: Int = 200,
-                               batch: Int = 32, learningRate: Double = 0.005, patience: Int = 15, seed: UInt64,
-                               progress: (Epoch) -> Void = { _ in }) {
+                               batch: Int = 32, learningRate: Double = 0.005, patience: Int = 15, dropout: SensorDropout? = nil,
+                               seed: UInt64, progress: (Epoch) -> Void = { _ in }) {
         guard !train.isEmpty else { return }
         let classes = layers[layers.count - 1].outputs
         var counts = Array(repeating: 0.0, count: classes)
@@ -115,7 +116,8 @@ public struct Classifier: Sendable {
                 var gradients = layers.map { (Array(repeating: 0.0, count: $0.weights.count), Array(repeating: 0.0, count: $0.bias.count)) }
                 var batchWeight = 0.0
                 for position in start..<min(start + batch, order.count) {
-                    let (x, y) = train[order[position]]
+                    let (shown, y) = train[order[position]]
+                    let x = dropout?.apply(shown, random: &random) ?? shown
                     let weight = classWeights[y]
                     batchWeight += weight
                     let activations = forward(x)

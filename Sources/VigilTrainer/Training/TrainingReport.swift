@@ -10,11 +10,16 @@ public enum TrainingReport {
     public static func markdown(_ result: TrainingRun.Result, plots: String? = nil, drift: [DriftReport] = [],
                                 driftThreshold: Double? = nil) -> String {
         let evaluation = result.holdout, float = result.floatHoldout
+        var dropout = ""
+        if case .number(let rate)? = result.manifest.lineage["sensor_dropout"], rate > 0 {
+            dropout = " A share of \(rate) of the training windows was shown with one sensor's inputs at healthy (sensor dropout)."
+        }
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
                          + "(per device, by time). Epochs: \(result.epochs.count). int8 with \(result.manifest.rounding.rawValue) rounding, "
                          + "as agents run it; its float original beside it."
-                         + (result.manifest.members > 1 ? " The model is the mean of \(result.manifest.members) networks trained from different seeds." : ""), "",
+                         + (result.manifest.members > 1 ? " The model is the mean of \(result.manifest.members) networks trained from different seeds." : "")
+                         + dropout, "",
                      "| hold-out | int8 | float |", "| --- | --- | --- |",
                      "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",

@@ -25,6 +25,9 @@ public struct TrainingRun {
         /// How many networks the model averages (`ModelManifest.members`): the chosen size and
         /// learning rate trained from as many seeds, so one unlucky draw does not make the model.
         public var members = 3
+        /// The share of training windows shown with one sensor's inputs at healthy
+        /// (`SensorDropout`); 0 shows every window as it is.
+        public var sensorDropout = 0.2
 
         public init() {}
     }
@@ -117,6 +120,19 @@ public struct TrainingRun {
         scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
         let squash = recipe.squash
         var output: [Double] = []
+        var inputs: [ModelManifest.Input] = []
+        for spec in options.profile.features {
+            for feature in spec.features {
+                inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
+            }
+        }
+        // With a context, the anomaly score looks at the inputs relative to each device's baseline
+        // and their trends (machines of one type differ in their absolute levels), not at growth;
+        // each input with its trend.
+        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
+                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth), groups: rawWidth)
+        let dropout = SensorDropout(inputs: inputs.map(\.sensor), context: recipe.context, means: means, scales: scales, squash: squash,
+                                    anomaly: anomaly, rate: recipe.sensorDropout)
 
         /// The networks for one class layout: healthy, with an early horizon "soon", then failing,
         /// or failing per fault mode in `modes` ("failing:outer_race"); the probability of failing
@@ -140,7 +156,7 @@ public struct TrainingRun {
             for (hidden, learningRate) in recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
                 var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
                 var epochs: [Classifier.Epoch] = []
-                classifier.train(trainSet, validation: validationSet, learningRate: learningRate, seed: options.seed) { epoch in
+                classifier.train(trainSet, validation: validationSet, learningRate: learningRate, dropout: dropout, seed: options.seed) { epoch in
                     epochs.append(epoch)
                     if !recipe.search { progress(epoch) }
                 }
@@ -159,7 +175,7 @@ public struct TrainingRun {
             for member in 1..<max(recipe.members, 1) {
                 let seed = options.seed &+ UInt64(member) &* 0x9E37_79B9_7F4A_7C15
                 var another = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
-                another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, seed: seed)
+                another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, dropout: dropout, seed: seed)
                 members.append(another)
             }
             let quantized = members.map { PostTrainingQuantizer.quantize($0, calibration: trainSet.map(\.x)) }
@@ -182,11 +198,6 @@ public struct TrainingRun {
 
         let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
         var fit = try fitted(modes: modes)
-        // With a context, the anomaly score looks at the inputs relative to each device's baseline
-        // and their trends (machines of one type differ in their absolute levels), not at growth;
-        // each input with its trend.
-        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
-                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth), groups: rawWidth)
         // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
         // names validation's modes better than the commonest mode and the network do.
         let diagnosis = anomaly.flatMap { score in
@@ -201,12 +212,6 @@ public struct TrainingRun {
         let (classes, members, int8Probabilities) = (fit.classes, fit.members, fit.holdoutProbabilities)
         let validationTrouble = fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
-        var inputs: [ModelManifest.Input] = []
-        for spec in options.profile.features {
-            for feature in spec.features {
-                inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
-            }
-        }
         // Which sensors a drift can be told on: those that wear rarely moves alone.
         let sensorDrift = anomaly.flatMap { SensorDriftCheck.fitted(train: train, in: dataset, inputs: inputs, score: $0) }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
@@ -274,6 +279,7 @@ public struct TrainingRun {
                                  + (members.count > 1 ? ", mean of \(members.count) trained from different seeds" : "")),
                 "context": .string(recipe.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
                 "learning_rate": .number(fit.chosen.learningRate),
+                "sensor_dropout": .number(dropout?.rate ?? 0),
                 "candidates_searched": .number(Double(fit.candidates.count)),
                 "seed": .number(Double(options.seed)),
             ],
