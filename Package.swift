@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilMQTT"], path: "Tests/VigilTestSupport"),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilSparkplugTests", dependencies: ["VigilSparkplug", "VigilCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilFeaturesTests", dependencies: ["VigilFeatures", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilInferenceTests", dependencies: ["VigilInference", "VigilCore"], exclude: ["Fixtures"]),
         .testTarget(name: "VigilTrainerTests",

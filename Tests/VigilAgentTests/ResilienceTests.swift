@@ -103,7 +103,9 @@ struct ResilienceTests {
     }
 
     @Test func tlsFromTheConfigFile() throws {
-        let certificates = try TestCertificates(in: try TemporaryDirectory())
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let certificates = try TestCertificates(in: folder)
         let harness = try AgentHarness(brokerConfiguration: """
             cafile \(certificates.caFile)
             certfile \(certificates.serverCertFile)

@@ -138,7 +138,9 @@ struct MQTTClientTests {
         #expect(collect(inbox, count: 1).map(\.payload) == ["over tls"])
         client.stop()
         // A client that does not trust the CA never gets a session.
-        let other = try TestCertificates(in: try TemporaryDirectory())
+        let otherFolder = try TemporaryDirectory()
+        defer { otherFolder.remove() }
+        let other = try TestCertificates(in: otherFolder)
         #expect(throws: TestFailure.self) {
             try connectedClient(url, id: "untrusting") { $0.tls = .init(caFile: other.caFile); $0.reconnectMinDelay = 0.05 }
         }

@@ -1,17 +1,18 @@
 import Testing
 import VigilStore
-#if canImport(Glibc)
-import Glibc
-#endif
+import VigilTestSupport
 
+/// Each test gets a folder of its own, removed after it.
 @Suite("SQLite layer")
-struct DatabaseTests {
-    let folder: String
+final class DatabaseTests {
+    let directory: TemporaryDirectory
+    var folder: String { directory.path }
 
-    init() {
-        var template = Array("/tmp/vigil-store.XXXXXX".utf8CString)
-        folder = String(cString: mkdtemp(&template)!)
+    init() throws {
+        directory = try TemporaryDirectory("vigil-store")
     }
+
+    deinit { directory.remove() }
 
     @Test func opensInWALWithNormalSync() throws {
         let database = try Database(path: folder + "/a.db")
