@@ -192,8 +192,9 @@ struct TrainerTests {
         let profiles = try DeviceProfile.loadAll(folder: Self.devices)
         let key = Ed25519.generate()
         let motor = profiles.first { $0.type == "induction-motor" }!
-        let result = try TrainingRun.run(.init(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600),
-                                               name: "motor-health"), signingKey: key)
+        var options = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        options.recipe.sensorDropout = 0.2
+        let result = try TrainingRun.run(options, signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
         // Three networks from three seeds, which the bundle averages, and an anomaly score that
@@ -202,6 +203,9 @@ struct TrainerTests {
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
         #expect(Set(bundle.networks.map { $0.layers[0].weights }).count == 3)
+        // Trained with sensor dropout, as asked, which its lineage and report say.
+        #expect(result.manifest.lineage["sensor_dropout"] == .number(0.2))
+        #expect(TrainingReport.markdown(result).contains("20% of the training windows"))
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.int8Agreement >= 0.95)
         // The manifest's metrics are the int8 model's, with the float original's beside them.
@@ -276,7 +280,7 @@ struct TrainerTests {
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 
         // A search tries every candidate on the validation split and keeps the lowest loss.
-        var search = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        var search = options
         search.recipe.search = true
         let searched = try TrainingRun.run(search, signingKey: key)
         #expect(searched.candidates.count == TrainingRun.searchSpace.count)
@@ -287,7 +291,7 @@ struct TrainerTests {
 
         // The champion/challenger gate: the same model passes against itself; one that would
         // have to beat it by half a point of macro-F1 is refused.
-        var gated = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        var gated = options
         gated.version = "1.1.0"
         gated.champion = bundle
         let same = try TrainingRun.run(gated, signingKey: key)

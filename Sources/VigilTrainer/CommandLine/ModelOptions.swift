@@ -18,7 +18,7 @@ struct ModelOptions: ParsableArguments {
     var growth = InputContext.standard.growth
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
     var search = false
-    @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0: none).")
+    @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
     var sensorDropout = TrainingRun.Recipe().sensorDropout
     @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
     var members = TrainingRun.Recipe().members

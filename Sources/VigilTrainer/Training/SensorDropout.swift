@@ -17,7 +17,7 @@ public struct SensorDropout: Sendable {
     /// standardisation (`means`, `scales`, `squash`) and `anomaly` score; nil when the healthy
     /// inputs are not known (`ModelManifest.knowsHealthyInputs`), or there is one sensor only.
     public init?(inputs: [String], context: InputContext?, means: [Double], scales: [Double], squash: ModelManifest.Squash,
-          anomaly: AnomalyScore?, rate: Double) {
+                 anomaly: AnomalyScore?, rate: Double) {
         let raw = inputs.count
         guard rate > 0, let context, let anomaly, anomaly.firstInput == raw else { return nil }
         let sensorNames = inputs.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }

@@ -12,7 +12,7 @@ public enum TrainingReport {
         let evaluation = result.holdout, float = result.floatHoldout
         var dropout = ""
         if case .number(let rate)? = result.manifest.lineage["sensor_dropout"], rate > 0 {
-            dropout = " A share of \(rate) of the training windows was shown with one sensor's inputs at healthy (sensor dropout)."
+            dropout = " \(Int((100 * rate).rounded()))% of the training windows, drawn afresh each epoch, were shown with one sensor's inputs at healthy (sensor dropout)."
         }
         var lines = ["# \(result.manifest.name) \(result.manifest.version)", "",
                      "Windows: \(result.counts.train) training, \(result.counts.validation) validation, \(result.counts.holdout) hold-out "
