@@ -111,6 +111,9 @@ struct TrainerTests {
         #expect(sensorDropout.healthy == [0, 0, 1, 1, 1, 1, -0.5, -0.5])
         #expect(dropout(["a", "a"], rate: 0.3) == nil, "one sensor alone is never put at healthy")
         #expect(dropout(["a", "b"], rate: 0) == nil)
+        #expect(SensorDropout(inputs: ["a", "b"], context: .standard, means: Array(repeating: 1, count: 8), scales: Array(repeating: 2, count: 8),
+                              squash: .none, anomaly: AnomalyScore(centers: Array(repeating: 3, count: 8), scales: Array(repeating: 1, count: 8), alarm: .single),
+                              rate: 0.3) == nil, "a score over the absolute inputs knows no healthy relative value")
 
         var random = SeededRandom(seed: 5)
         func window(failing: Bool) -> (x: [Double], y: Int) {

@@ -49,10 +49,12 @@ public struct InputContext: Sendable, Equatable {
 
     /// Every network input's value on a healthy machine, for `raw` inputs whose training means
     /// are `means`: the absolute inputs at their mean, the relative and trend ones at the anomaly
-    /// score's healthy centers (`centers`, from the first relative input on), growth at 0.
-    public func healthyInputs(means: ArraySlice<Double>, centers: [Double]) -> [Double] {
+    /// score's healthy centers, growth at 0. Nil unless the score starts at the first relative
+    /// input (a score over the absolute inputs knows no healthy relative value).
+    public func healthyInputs(means: ArraySlice<Double>, anomaly: AnomalyScore) -> [Double]? {
         let raw = means.count
-        var healthy = Array(means) + Array(centers.prefix(2 * raw))
+        guard anomaly.firstInput == raw else { return nil }
+        var healthy = Array(means) + Array(anomaly.centers.prefix(2 * raw))
         if growth { healthy += Array(repeating: 0, count: raw) }
         return healthy
     }

@@ -130,8 +130,8 @@ public struct ModelManifest: Sendable, Equatable {
     /// Every network input's value on a healthy machine (`InputContext.healthyInputs`), when
     /// the manifest `knowsHealthyInputs`: where a sensor that cannot be trusted is put.
     public var healthyInputs: [Double]? {
-        guard knowsHealthyInputs, let context, let anomaly else { return nil }
-        return context.healthyInputs(means: means.prefix(inputs.count), centers: anomaly.centers)
+        guard let context, let anomaly else { return nil }
+        return context.healthyInputs(means: means.prefix(inputs.count), anomaly: anomaly)
     }
 
     /// Where the network inputs an anomaly score covers end: with a context, after the relative

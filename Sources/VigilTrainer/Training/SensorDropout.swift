@@ -15,17 +15,16 @@ public struct SensorDropout: Sendable {
 
     /// The dropout for a network of `inputs` (per raw input, its sensor) with `context`, its
     /// standardisation (`means`, `scales`, `squash`) and `anomaly` score; nil when the healthy
-    /// inputs are not known (`ModelManifest.knowsHealthyInputs`), or there is one sensor only.
+    /// inputs are not known (`InputContext.healthyInputs`), or there is one sensor only.
     public init?(inputs: [String], context: InputContext?, means: [Double], scales: [Double], squash: ModelManifest.Squash,
                  anomaly: AnomalyScore?, rate: Double) {
         let raw = inputs.count
-        guard rate > 0, let context, let anomaly, anomaly.firstInput == raw else { return nil }
+        guard rate > 0, let context, let anomaly, let values = context.healthyInputs(means: means.prefix(raw), anomaly: anomaly) else { return nil }
         let sensorNames = inputs.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         guard sensorNames.count > 1 else { return nil }
         sensors = sensorNames.map { sensor in
             inputs.indices.filter { inputs[$0] == sensor }.flatMap { context.positions(of: $0, raw: raw) }
         }
-        let values = context.healthyInputs(means: means.prefix(raw), centers: anomaly.centers)
         healthy = values.indices.map { squash((values[$0] - means[$0]) / scales[$0]) }
         self.rate = rate
     }
