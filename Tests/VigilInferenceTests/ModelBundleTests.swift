@@ -245,6 +245,7 @@ struct DriftMonitorTests {
 @Suite("Input context")
 struct InputContextTests {
     static let context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600)
+    static let leveled = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, level: true)
 
     /// Runs windows every 600 s through one state; nil where it abstained.
     static func run(_ values: [[Double]]) -> [[Double]?] {
@@ -272,15 +273,18 @@ struct InputContextTests {
         #expect(outputs.suffix(3).allSatisfy { $0![5] == 0 })
     }
 
-    /// Each derived input lies where its name says, with growth and without (the layout that
-    /// putting a sensor at healthy and the anomaly score's range rely on).
+    /// Each derived input lies where its name says, with growth and level, growth alone, and
+    /// neither (the layout that putting a sensor at healthy and the anomaly score's range rely on).
     @Test func derivedInputsLieWhereTheirNamesSay() throws {
         let raw = ["a", "b", "c"]
-        for context in [Self.context, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false)] {
+        let contexts = [Self.context, Self.leveled, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false, level: true)]
+        #expect(!contexts[2].level, "no level without growth: the level is the change whose trend the growth is")
+        for context in contexts {
             let names = InputContext.names(raw, for: context)
             #expect(names.count == context.width(raw: 3))
             for (index, name) in raw.enumerated() {
-                let derived = (context.growth ? ["relative", "trend", "growth"] : ["relative", "trend"]).map { "\(name):\($0)" }
+                let kinds = ["relative", "trend"] + (context.growth ? ["growth"] : []) + (context.level ? ["level"] : [])
+                let derived = kinds.map { "\(name):\($0)" }
                 #expect(context.positions(of: index, raw: 3).map { names[$0] } == [name] + derived)
             }
             let relativeAndTrend = InputContext.relativeAndTrend(raw: 3)
@@ -319,6 +323,60 @@ struct InputContextTests {
         #expect(abs(small.growth - large.growth) < 0.02 && abs(small.growth - 0.35) < 0.03, "\(small) \(large)")
         #expect(faster.growth > 1.8 * small.growth, "\(faster) \(small)")
         #expect(abs(large.trend / small.trend - 10) < 0.01, "\(small) \(large)")
+    }
+
+    /// The level is the change whose trend the growth is, so the two give the hours until a
+    /// change growing exponentially reaches a failing size: (level there - level now) / rate,
+    /// the rate being the growth over the 7 hours the fast average leads the slow one by. Checked
+    /// for machines whose change starts four times apart and grows at two rates.
+    @Test func levelAndGrowthGiveTheHoursToAFailingSize() throws {
+        // Windows every 600 s; the baseline's hour alternates 10 and 11, then the change grows as
+        // amplitude * e^(rate * hours) from 10.5. Inputs: raw, relative, trend, growth, level.
+        // Failing: 60.5.
+        let mean = 73.0 / 7, deviation = ((4 * pow(10 - mean, 2) + 3 * pow(11 - mean, 2)) / 7).squareRoot()
+        for (amplitude, ratePerHour) in [(0.5, 0.04), (2, 0.04), (0.5, 0.08)] {
+            var state = InputContext.State(), inputs: [Double] = []
+            var checked = 0
+            for index in 0..<(7 + 6 * 120) {
+                let hours = Double(max(0, index - 6)) / 6
+                let value = index < 7 ? 10 + Double(index % 2) : 10.5 + amplitude * exp(ratePerHour * hours)
+                guard state.next([value], at: 600 * Double(index + 1), context: Self.leveled, into: &inputs) else { continue }
+                #expect(inputs.count == 5 && abs(inputs[4] - asinh((value - mean) / deviation)) < 1e-9, "the level is the change itself")
+                let hoursLeft = log(50 / amplitude) / ratePerHour - hours
+                // Once the averages have forgotten the start (a day and a half), while the failing
+                // size lies ahead.
+                guard hours >= 36, hoursLeft > 0 else { continue }
+                let estimate = (asinh((60.5 - mean) / deviation) - inputs[4]) / (inputs[3] / 7)
+                #expect(abs(estimate - hoursLeft) < 0.1 * hoursLeft + 1, "amplitude \(amplitude), rate \(ratePerHour), at \(hours) h: \(estimate) against \(hoursLeft)")
+                checked += 1
+            }
+            #expect(checked > 10)
+        }
+    }
+
+    /// A bundle whose inputs have levels is format 6, which agents before it refuse rather than
+    /// score without them, and reads back with them; a manifest that asks for levels without
+    /// growth is refused with a reason that names it.
+    @Test func levelTravelsWithTheBundle() throws {
+        let (_, sample, _) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        // Two raw inputs, each with its relative, trend, growth and level values.
+        let layer = QuantizedDense(inputs: 10, outputs: 4, weights: Array(repeating: 1, count: 40), bias: Array(repeating: 0, count: 4),
+                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
+        var manifest = sample
+        manifest.context = Self.leveled
+        manifest.inputs = Array(sample.inputs.prefix(2))
+        manifest.means = Array(repeating: 0, count: 10)
+        manifest.scales = Array(repeating: 1, count: 10)
+        manifest.layers = [.init(inputs: 10, outputs: 4, activation: .none, input: parameters, output: parameters)]
+        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
+        #expect(bytes[4] == 6 && bytes[5] == 0)
+        let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(read.context == Self.leveled && read.networkInputNames.suffix(2) == ["vibration.rms:level", "vibration.kurtosis:level"])
+        let withoutGrowth = Self.resigned(bytes) { $0.replacing(#""growth":true"#, with: #""growth":false"#) }
+        #expect {
+            try ModelBundle(bytes: withoutGrowth, trustedKeys: [ModelBundleTests.key.publicKey])
+        } throws: { "\($0)".contains("level") && "\($0)".contains("needs growth") }
     }
 
     /// A bundle whose inputs have growth is format 3, which agents before it refuse rather than
@@ -364,7 +422,7 @@ struct InputContextTests {
         var covering = grown
         covering.anomaly = AnomalyScore(firstInput: 6, centers: Array(repeating: 0, count: 18), scales: Array(repeating: 1, count: 18), alarm: .single)
         let refused = ModelBundle.encode(manifest: covering, layers: network.layers, signingKey: ModelBundleTests.key)
-        #expect("\(try #require(ModelBundleTests.refusal(refused)))".contains("growth inputs aside"))
+        #expect("\(try #require(ModelBundleTests.refusal(refused)))".contains("growth and level inputs aside"))
     }
 
     /// `bytes` with its manifest JSON changed by `edit`, signed again by the test key.

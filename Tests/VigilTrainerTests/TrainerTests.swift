@@ -96,22 +96,22 @@ struct TrainerTests {
     }
 
     /// A sensor's inputs put at healthy, as the agent puts a stuck one's (raw at the training
-    /// mean, relative and trend at the anomaly score's centers, growth at 0, all standardised),
+    /// mean, relative and trend at the anomaly score's centers, growth and level at 0, all standardised),
     /// blind a network that leaned on that sensor: trained with sensor dropout, it calls trouble
     /// from the other, weaker sensor too. Sensor a moves its inputs 2 on failing windows, b 1
     /// in noise half as large.
     @Test func sensorDropoutTeachesTheNetworkToCallTroubleWithoutItsBestSensor() throws {
         let anomaly = AnomalyScore(firstInput: 2, centers: [3, 3, 3, 3], scales: [1, 1, 1, 1], alarm: .single)
         func dropout(_ sensors: [String], rate: Double) -> SensorDropout? {
-            SensorDropout(inputs: sensors, context: .standard, means: Array(repeating: 1, count: 8), scales: Array(repeating: 2, count: 8),
+            SensorDropout(inputs: sensors, context: .standard, means: Array(repeating: 1, count: 10), scales: Array(repeating: 2, count: 10),
                           squash: .none, anomaly: anomaly, rate: rate)
         }
         let sensorDropout = try #require(dropout(["a", "b"], rate: 0.5))
-        #expect(sensorDropout.sensors == [[0, 2, 4, 6], [1, 3, 5, 7]])
-        #expect(sensorDropout.healthy == [0, 0, 1, 1, 1, 1, -0.5, -0.5])
+        #expect(sensorDropout.sensors == [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]])
+        #expect(sensorDropout.healthy == [0, 0, 1, 1, 1, 1, -0.5, -0.5, -0.5, -0.5])
         #expect(dropout(["a", "a"], rate: 0.3) == nil, "one sensor alone is never put at healthy")
         #expect(dropout(["a", "b"], rate: 0) == nil)
-        #expect(SensorDropout(inputs: ["a", "b"], context: .standard, means: Array(repeating: 1, count: 8), scales: Array(repeating: 2, count: 8),
+        #expect(SensorDropout(inputs: ["a", "b"], context: .standard, means: Array(repeating: 1, count: 10), scales: Array(repeating: 2, count: 10),
                               squash: .none, anomaly: AnomalyScore(centers: Array(repeating: 3, count: 8), scales: Array(repeating: 1, count: 8), alarm: .single),
                               rate: 0.3) == nil, "a score over the absolute inputs knows no healthy relative value")
 
@@ -131,7 +131,7 @@ struct TrainerTests {
             return x
         }
         func recall(_ dropout: SensorDropout?) -> Double {
-            var classifier = Classifier(inputs: 8, hidden: [8], classes: 2, seed: 7)
+            var classifier = Classifier(inputs: 10, hidden: [8], classes: 2, seed: 7)
             classifier.train(train, validation: validation, dropout: dropout, seed: 7)
             return Double(blinded.filter { classifier.probabilities($0)[1] > 0.5 }.count) / Double(blinded.count)
         }
@@ -200,15 +200,17 @@ struct TrainerTests {
         let result = try TrainingRun.run(options, signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
-        // Three networks from three seeds, which the bundle averages, and an anomaly score that
-        // judges each input with its trend: format 5.
-        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 5)
+        // Three networks from three seeds, which the bundle averages, an anomaly score that judges
+        // each input with its trend, and each input's level: format 6.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 6)
+        #expect(result.manifest.networkInputNames.last?.hasSuffix(":level") == true)
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
         #expect(Set(bundle.networks.map { $0.layers[0].weights }).count == 3)
         // Trained with sensor dropout, as asked, which its lineage and report say.
         #expect(result.manifest.lineage["sensor_dropout"] == .number(0.2))
         #expect(TrainingReport.markdown(result).contains("20% of the training windows"))
+        #expect(TrainingReport.markdown(result).contains("and its growth and level"))
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.int8Agreement >= 0.95)
         // The manifest's metrics are the int8 model's, with the float original's beside them.
@@ -388,9 +390,9 @@ struct TrainerTests {
                                                name: "motor-health"), signingKey: key)
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         let anomaly = try #require(bundle.manifest.anomaly)
-        // It looks at the inputs relative to each device's baseline, and their trends, not their growth.
+        // It looks at the inputs relative to each device's baseline, and their trends, not their growth or level.
         #expect(anomaly.alarm.consecutive == 3 && anomaly.firstInput == bundle.manifest.inputs.count)
-        #expect(bundle.manifest.context?.growth == true && anomaly.centers.count == 2 * bundle.manifest.inputs.count)
+        #expect(bundle.manifest.context == .standard && anomaly.centers.count == 2 * bundle.manifest.inputs.count)
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: openDatasetSource(test.database).dataset(
             profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), lives: test.lives)
         let alarms = try #require(evaluation.anomalyAlarms)

@@ -21,22 +21,28 @@ public struct InputContext: Sendable, Equatable {
     /// growth proportional to its rate whatever its size, and whether it fails within the horizon
     /// is close to a line in the relative value and the growth.
     public var growth: Bool
+    /// Whether the network also takes each input's level: its change on that logarithmic scale,
+    /// whose trend the growth is (only with growth). The hours until an exponentially growing
+    /// change reaches a failing size are then a line in the level and the growth: the distance
+    /// on that scale over the rate.
+    public var level: Bool
 
-    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800)
+    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, level: true)
 
-    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true) {
+    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true, level: Bool = false) {
         self.baselineSeconds = baselineSeconds
         self.trendSeconds = trendSeconds
         self.growth = growth
+        self.level = growth && level
     }
 
     /// What the context derives from each raw input; its name is the network input's suffix.
     public enum Derived: String, Sendable {
-        case relative, trend, growth
+        case relative, trend, growth, level
     }
 
     /// The derived groups, in network order after the raw inputs.
-    private var groups: [Derived] { growth ? [.relative, .trend, .growth] : [.relative, .trend] }
+    private var groups: [Derived] { [.relative, .trend] + (growth ? [.growth] : []) + (level ? [.level] : []) }
 
     /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
     public func width(raw: Int) -> Int { (1 + groups.count) * raw }
@@ -49,13 +55,13 @@ public struct InputContext: Sendable, Equatable {
 
     /// Every network input's value on a healthy machine, for `raw` inputs whose training means
     /// are `means`: the absolute inputs at their mean, the relative and trend ones at the anomaly
-    /// score's healthy centers, growth at 0. Nil unless the score starts at the first relative
+    /// score's healthy centers, growth and level at 0. Nil unless the score starts at the first relative
     /// input (a score over the absolute inputs knows no healthy relative value).
     public func healthyInputs(means: ArraySlice<Double>, anomaly: AnomalyScore) -> [Double]? {
         let raw = means.count
         guard anomaly.firstInput == raw else { return nil }
         var healthy = Array(means) + Array(anomaly.centers.prefix(2 * raw))
-        if growth { healthy += Array(repeating: 0, count: raw) }
+        healthy += Array(repeating: 0, count: (groups.count - 2) * raw)
         return healthy
     }
 
@@ -95,7 +101,7 @@ public struct InputContext: Sendable, Equatable {
         public var ready: Bool { !mean.isEmpty }
 
         /// Takes the next window's raw inputs at `time`. While the baseline is being learned it
-        /// returns false; after, it puts the network's inputs (raw, relative, trend and growth) in
+        /// returns false; after, it puts the network's inputs (raw, relative, trend, growth, level) in
         /// `inputs` and returns true.
         public mutating func next(_ raw: [Double], at time: Double, context: InputContext, into inputs: inout [Double]) -> Bool {
             guard ready else {
@@ -116,12 +122,21 @@ public struct InputContext: Sendable, Equatable {
             for index in raw.indices { inputs.append(fast[index] - slow[index]) }
             guard context.growth else { return true }
             for index in raw.indices {
-                let change = asinh((raw[index] - mean[index]) / deviation[index])
+                let change = level(raw, index)
                 growthFast[index] += fastWeight * (change - growthFast[index])
                 growthSlow[index] += slowWeight * (change - growthSlow[index])
                 inputs.append(growthFast[index] - growthSlow[index])
             }
+            if context.level {
+                for index in raw.indices { inputs.append(level(raw, index)) }
+            }
             return true
+        }
+
+        /// Input `index`'s change from the baseline's mean in its standard deviations, on a scale
+        /// linear within the healthy noise and logarithmic beyond.
+        private func level(_ raw: [Double], _ index: Int) -> Double {
+            asinh((raw[index] - mean[index]) / deviation[index])
         }
 
         private mutating func learn(_ raw: [Double], at time: Double, context: InputContext) {

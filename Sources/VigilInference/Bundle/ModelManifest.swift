@@ -183,6 +183,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if context?.level == true { return 6 }
         if anomaly?.isGrouped == true { return 5 }
         if members > 1 { return 4 }
         if context?.growth == true { return 3 }
@@ -206,8 +207,10 @@ public struct ModelManifest: Sendable, Equatable {
             ("inputs", .array(inputs.map { ["sensor": .string($0.sensor), "feature": .string($0.feature), "window": window($0.window)] })),
         ]
         if let context {
-            fields.append(("context", ["baseline_seconds": .number(context.baselineSeconds), "trend_seconds": .number(context.trendSeconds),
-                                       "growth": .bool(context.growth)]))
+            var entry: [(key: String, value: JSONValue)] = [("baseline_seconds", .number(context.baselineSeconds)),
+                                                            ("trend_seconds", .number(context.trendSeconds)), ("growth", .bool(context.growth))]
+            if context.level { entry.append(("level", .bool(true))) }
+            fields.append(("context", .object(entry)))
         }
         let rest: JSONValue = [
             "standardization": .object([("means", .array(means.map(JSONValue.number))), ("scales", .array(scales.map(JSONValue.number)))]
@@ -288,7 +291,10 @@ public struct ModelManifest: Sendable, Equatable {
                 guard baseline >= 0, trend > 0 else { throw entry.error(nil, "needs baseline_seconds >= 0 and trend_seconds > 0") }
                 // Bundles from before growth inputs have no such field.
                 let growth = try entry.optionalBool("growth") ?? false
-                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth)
+                // Nor from before level inputs.
+                let level = try entry.optionalBool("level") ?? false
+                guard growth || !level else { throw entry.error("level", "needs growth: the level is the change whose trend the growth is") }
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth, level: level)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")
@@ -430,7 +436,7 @@ public struct ModelManifest: Sendable, Equatable {
         if let anomaly, anomaly.firstInput < 0 || anomaly.firstInput >= anomalyEnd
             || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count
             || anomaly.groups.count != anomaly.centers.count {
-            throw .manifestInvalid("anomaly needs one center, one scale and one group per network input from its first_input on, growth inputs aside (\(anomalyEnd) inputs)")
+            throw .manifestInvalid("anomaly needs one center, one scale and one group per network input from its first_input on, growth and level inputs aside (\(anomalyEnd) inputs)")
         }
         guard (1...16).contains(members), !layers.isEmpty, layers.count % members == 0 else {
             throw .manifestInvalid("members must be 1 to 16, each of as many layers (\(layers.count) layers for \(members))")
