@@ -379,6 +379,27 @@ struct InputContextTests {
         } throws: { "\($0)".contains("level") && "\($0)".contains("needs growth") }
     }
 
+    /// A network that leaves the absolute inputs out takes them as 0, whatever the window, and
+    /// every derived input as before; its bundle is format 7 (an older agent would feed them in),
+    /// and manifests from before the choice read back as taking them.
+    @Test func absoluteInputsCanBeLeftOut() throws {
+        let (_, sample, network) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        var manifest = sample
+        manifest.context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, absolute: false)
+        manifest.inputs = Array(sample.inputs.prefix(6))
+        manifest.means = Array(repeating: 1, count: 24)
+        manifest.scales = Array(repeating: 2, count: 24)
+        #expect((0..<6).allSatisfy { manifest.standardised(7, input: $0) == 0 })
+        #expect((6..<24).allSatisfy { manifest.standardised(7, input: $0) == 3 })
+        let bytes = ModelBundle.encode(manifest: manifest, layers: network.layers, signingKey: ModelBundleTests.key)
+        #expect(bytes[4] == 7 && bytes[5] == 0)
+        let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(read.context == manifest.context && read.standardised(7, input: 0) == 0)
+        let older = Self.resigned(bytes) { $0.replacing(#","absolute":false"#, with: "") }
+        let taking = try ModelBundle(bytes: older, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(taking.context?.absolute == true && taking.standardised(7, input: 0) == 3)
+    }
+
     /// A bundle whose inputs have growth is format 3, which agents before it refuse rather than
     /// score without it; one without stays format 1 and reads back without growth, as do
     /// manifests written before there was growth (no such field).

@@ -201,8 +201,8 @@ struct TrainerTests {
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
         // Three networks from three seeds, which the bundle averages, an anomaly score that judges
-        // each input with its trend, and each input's level: format 6.
-        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 6)
+        // each input with its trend, each input's level, and no absolute inputs: format 7.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 7)
         #expect(result.manifest.networkInputNames.last?.hasSuffix(":level") == true)
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
@@ -210,7 +210,7 @@ struct TrainerTests {
         // Trained with sensor dropout, as asked, which its lineage and report say.
         #expect(result.manifest.lineage["sensor_dropout"] == .number(0.2))
         #expect(TrainingReport.markdown(result).contains("20% of the training windows"))
-        #expect(TrainingReport.markdown(result).contains("and its growth and level"))
+        #expect(TrainingReport.markdown(result).contains("and its growth and level; not its absolute value"))
         #expect(result.holdout.macroF1 >= 0.7, "macro-F1 \(result.holdout.macroF1)")
         #expect(result.int8Agreement >= 0.95)
         // The manifest's metrics are the int8 model's, with the float original's beside them.

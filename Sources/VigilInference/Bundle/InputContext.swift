@@ -26,15 +26,26 @@ public struct InputContext: Sendable, Equatable {
     /// change reaches a failing size are then a line in the level and the growth: the distance
     /// on that scale over the rate.
     public var level: Bool
+    /// Whether the network takes each input's absolute value as well. Without, those inputs are
+    /// 0 to it, and it sees each input only against its device's baseline: machines of one type
+    /// differ in absolute level, and what a network learns of the training machines' levels does
+    /// not carry to others.
+    public var absolute: Bool
 
-    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, level: true)
+    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, level: true, absolute: false)
 
-    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true, level: Bool = false) {
+    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true, level: Bool = false, absolute: Bool = true) {
         self.baselineSeconds = baselineSeconds
         self.trendSeconds = trendSeconds
         self.growth = growth
         self.level = growth && level
+        self.absolute = absolute
     }
+
+    /// Whether the network takes network input `index` for `raw` inputs: every derived one, an
+    /// absolute one only with `absolute` (else it is 0, whatever the window).
+    @inline(__always)
+    public func takes(input index: Int, raw: Int) -> Bool { absolute || index >= raw }
 
     /// What the context derives from each raw input; its name is the network input's suffix.
     public enum Derived: String, Sendable {

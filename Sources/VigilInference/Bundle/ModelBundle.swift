@@ -14,10 +14,11 @@ public struct ModelBundle: Sendable {
     /// Format 2: the manifest may bound its standardised inputs (`ModelManifest.Squash`); format
     /// 3: its inputs may have growth (`InputContext.growth`); format 4: it may hold several
     /// member networks (`ModelManifest.members`); format 5: its anomaly score may judge inputs in
-    /// groups (`AnomalyScore.norms`); format 6: its inputs may have levels (`InputContext.level`).
+    /// groups (`AnomalyScore.norms`); format 6: its inputs may have levels (`InputContext.level`);
+    /// format 7: its network may leave the absolute inputs out (`InputContext.absolute`).
     /// A bundle is written in the oldest format that holds it, so older agents run what they can
     /// and refuse what they would score wrongly.
-    public static let formatVersion = 6
+    public static let formatVersion = 7
     /// The default size limit: far above any model an edge box should run.
     public static let defaultMaxBytes = 16 << 20
 

@@ -141,7 +141,8 @@ public struct ModelManifest: Sendable, Equatable {
     /// Network input `index` of `raw`, standardised and bounded as the network takes it.
     @inline(__always)
     public func standardised(_ raw: Double, input index: Int) -> Double {
-        squash((raw - means[index]) / scales[index])
+        guard context?.takes(input: index, raw: inputs.count) ?? true else { return 0 }
+        return squash((raw - means[index]) / scales[index])
     }
 
     /// The network's input names: `sensor.feature`, then with a context each `:relative` and
@@ -183,6 +184,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if context?.absolute == false { return 7 }
         if context?.level == true { return 6 }
         if anomaly?.isGrouped == true { return 5 }
         if members > 1 { return 4 }
@@ -210,6 +212,7 @@ public struct ModelManifest: Sendable, Equatable {
             var entry: [(key: String, value: JSONValue)] = [("baseline_seconds", .number(context.baselineSeconds)),
                                                             ("trend_seconds", .number(context.trendSeconds)), ("growth", .bool(context.growth))]
             if context.level { entry.append(("level", .bool(true))) }
+            if !context.absolute { entry.append(("absolute", .bool(false))) }
             fields.append(("context", .object(entry)))
         }
         let rest: JSONValue = [
@@ -294,7 +297,9 @@ public struct ModelManifest: Sendable, Equatable {
                 // Nor from before level inputs.
                 let level = try entry.optionalBool("level") ?? false
                 guard growth || !level else { throw entry.error("level", "needs growth: the level is the change whose trend the growth is") }
-                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth, level: level)
+                // Nor from before absolute inputs could be left out.
+                let absolute = try entry.optionalBool("absolute") ?? true
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth, level: level, absolute: absolute)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")

@@ -18,6 +18,8 @@ struct ModelOptions: ParsableArguments {
     var growth = InputContext.standard.growth
     @Flag(inversion: .prefixedNo, help: "Give the model each input's level too: the change whose trend the growth is (with growth only).")
     var level = InputContext.standard.level
+    @Flag(inversion: .prefixedNo, help: "Give the model each input's absolute value too; without, it sees each input only against the device's baseline (machines of one type differ in absolute level).")
+    var absolute = InputContext.standard.absolute
     @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
     var search = false
     @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
@@ -43,7 +45,7 @@ struct ModelOptions: ParsableArguments {
         recipe.members = members
         recipe.sensorDropout = sensorDropout
         recipe.faultModes = faultModes
-        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth, level: level)
+        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth, level: level, absolute: absolute)
         return recipe
     }
 }
