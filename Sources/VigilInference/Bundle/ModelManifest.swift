@@ -138,7 +138,8 @@ public struct ModelManifest: Sendable, Equatable {
     /// and trend ones (`InputContext.relativeAndTrend`); without, at the last input.
     public var anomalyEnd: Int { context == nil ? networkInputs : InputContext.relativeAndTrend(raw: inputs.count).upperBound }
 
-    /// Network input `index` of `raw`, standardised and bounded as the network takes it.
+    /// Network input `index` of `raw`, standardised and bounded as the network takes it (0 for an
+    /// absolute input the network leaves out, `InputContext.absolute`).
     @inline(__always)
     public func standardised(_ raw: Double, input index: Int) -> Double {
         guard context?.takes(input: index, raw: inputs.count) ?? true else { return 0 }
