@@ -142,7 +142,16 @@ public struct ModelManifest: Sendable, Equatable {
     /// absolute input the network leaves out, `InputContext.absolute`).
     @inline(__always)
     public func standardised(_ raw: Double, input index: Int) -> Double {
-        guard context?.takes(input: index, raw: inputs.count) ?? true else { return 0 }
+        Self.standardised(raw, input: index, means: means, scales: scales, squash: squash, context: context, rawInputs: inputs.count)
+    }
+
+    /// The one standardisation rule, for the trainer before there is a manifest as for the agent:
+    /// `(raw - mean) / scale`, bounded by `squash`; 0 for an absolute input (one of the first
+    /// `rawInputs`) that `context` leaves out.
+    @inline(__always)
+    public static func standardised(_ raw: Double, input index: Int, means: [Double], scales: [Double], squash: Squash,
+                                    context: InputContext?, rawInputs: Int) -> Double {
+        guard context?.takes(input: index, raw: rawInputs) ?? true else { return 0 }
         return squash((raw - means[index]) / scales[index])
     }
 

@@ -25,7 +25,9 @@ public struct SensorDropout: Sendable {
         sensors = sensorNames.map { sensor in
             inputs.indices.filter { inputs[$0] == sensor }.flatMap { context.positions(of: $0, raw: raw) }
         }
-        healthy = values.indices.map { squash((values[$0] - means[$0]) / scales[$0]) }
+        healthy = values.indices.map {
+            ModelManifest.standardised(values[$0], input: $0, means: means, scales: scales, squash: squash, context: context, rawInputs: raw)
+        }
         self.rate = rate
     }
 

@@ -146,7 +146,10 @@ public struct TrainingRun {
             func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
                 examples.map { example in
                     let y = example.label == 0 ? (early && example.soon ? 1 : 0) : failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
-                    return ((0..<width).map { recipe.context?.takes(input: $0, raw: rawWidth) ?? true ? squash((example.features[$0] - means[$0]) / scales[$0]) : 0 }, y)
+                    return ((0..<width).map {
+                        ModelManifest.standardised(example.features[$0], input: $0, means: means, scales: scales, squash: squash,
+                                                   context: recipe.context, rawInputs: rawWidth)
+                    }, y)
                 }
             }
             let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
