@@ -460,7 +460,8 @@ struct AlarmEvaluationTests {
 
     /// A model that calls every window hot, and a device that fails twice: the agent's alarm state
     /// starts afresh after the first fault's repair, so `evaluate` raises a second alarm before the
-    /// second fault rather than counting one alarm running across both.
+    /// second fault rather than counting one alarm running across both. `evaluate --windows`
+    /// writes every window as it was scored, with the hours to the next fault.
     @Test func alarmStateStartsAfreshAfterARepair() throws {
         let key = Ed25519.generate()
         let input = QuantizationParameters(scale: 0.05, zeroPoint: 0)
@@ -473,15 +474,26 @@ struct AlarmEvaluationTests {
                                      alarm: AlarmPolicy(threshold: 0.5, consecutive: 3))
         let bundle = try ModelBundle(bytes: ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key), trustedKeys: [key.publicKey])
         let hour = 3600.0
+        // A device name a spreadsheet would split, to be quoted in the CSV.
+        let device = "hall \"b\", m1"
         let examples = (1...20).map { index in
-            Dataset.Example(device: "m1", windowEnd: Double(index) * hour, features: [1], label: index >= 8 && index < 10 || index >= 18 ? 1 : 0)
+            Dataset.Example(device: device, windowEnd: Double(index) * hour, features: [1], label: index >= 8 && index < 10 || index >= 18 ? 1 : 0)
         }
         let dataset = Dataset(featureNames: ["temperature.mean"], examples: examples,
-                              faults: ["m1": [.init(time: 10.5 * hour), .init(time: 20.5 * hour)]], spans: ["m1": (0, 21 * hour)])
-        let alarms = try ModelEvaluation(bundle: bundle, dataset: dataset).alarms
+                              faults: [device: [.init(time: 10.5 * hour), .init(time: 20.5 * hour)]], spans: [device: (0, 21 * hour)])
+        let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset)
+        let alarms = evaluation.alarms
         #expect(alarms.failures == 2 && alarms.caught == 2, "\(alarms.caught) of \(alarms.failures)")
         // Each alarm is on from the third hot window of its life (the policy) and sustained from there.
         #expect(alarms.leadHours == [7.5, 7.5])
+        let lines = evaluation.scoredCSV.split(separator: "\n").map(String.init)
+        #expect(lines.count == 21 && lines[0] == "device,window_end,label,failing,alarm,anomaly_alarm,mode,hours_to_fault")
+        #expect(evaluation.scored.allSatisfy { $0.failing > 0.5 })
+        // Hour 1 of the first life (no alarm yet), hour 3 (the alarm on), hour 8 (failing, 2.5 h
+        // before the first fault), hour 11 (the second life, no alarm again), hour 20.
+        #expect(lines[1].hasPrefix("\"hall \"\"b\"\", m1\",3600.0,0,") && lines[1].hasSuffix(",0,,,9.5"))
+        #expect(lines[3].hasSuffix(",1,,,7.5") && lines[8].hasPrefix("\"hall \"\"b\"\", m1\",28800.0,1,") && lines[8].hasSuffix(",1,,,2.5"))
+        #expect(lines[11].hasSuffix(",0,,,9.5") && lines[20].hasSuffix(",1,,,0.5"))
     }
 }
 

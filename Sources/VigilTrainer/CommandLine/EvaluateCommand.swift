@@ -29,6 +29,8 @@ struct EvaluateCommand: ParsableCommand {
     var json: String?
     @Option(help: "The bundle's float originals (train writes FILE.vgm.float.json): the same figures in float, and how far int8 is from them, and from them kept within int8's calibrated ranges (rounding alone).")
     var float: String?
+    @Option(help: "Write every scored window as CSV to this file: device, window end, label, probability of failing, alarms, fault mode named, hours to the next fault.")
+    var windows: String?
 
     func run() throws {
         let bytes = try FileSystem.read(model)
@@ -45,6 +47,9 @@ struct EvaluateCommand: ParsableCommand {
         let lives = truth?.lives ?? [:], faultySensors = truth?.faultySensors ?? []
         let evaluation = try ModelEvaluation(bundle: bundle, dataset: dataset, lives: lives, faultySensors: faultySensors)
         print(evaluation.text)
+        if let windows {
+            try FileSystem.writeAtomically(Array(evaluation.scoredCSV.utf8), to: windows)
+        }
         var figures = evaluation.json
         if let float {
             let originals = try FloatNetwork.load(file: float)

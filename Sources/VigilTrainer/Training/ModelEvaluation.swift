@@ -28,6 +28,21 @@ public struct ModelEvaluation: Sendable {
     /// inputs at healthy, or by a bundle that cannot do without it, not scored (as on the agent).
     public var stuckWindows: Int
     public var stuckWindowsNotScored: Int
+    /// Every window scored, by device and time: what `evaluate --windows` writes, to look at
+    /// where a model goes wrong.
+    public var scored: [ScoredWindow]
+
+    /// One window as the bundle scored it.
+    public struct ScoredWindow: Sendable {
+        /// The device, the window's end, its label and the classifier's alarm and mode named.
+        public var window: AlarmEvaluation.Window
+        /// The probability of failing within the horizon, whatever the mode.
+        public var failing: Double
+        /// The anomaly score's alarm; nil for a bundle without one.
+        public var anomalyAlarm: Bool?
+        /// Hours until the device's next confirmed fault; nil if none follows.
+        public var hoursToFault: Double?
+    }
 
     /// Scores `bundle` on `dataset` (whose features must be the model's inputs, in order); with
     /// `lives` (device name to its lives' onset and failure, from a simulator's ground truth, with
@@ -53,6 +68,7 @@ public struct ModelEvaluation: Sendable {
         var output: [Double] = [], scratch: [Double] = []
         var probabilities: [[Double]] = []
         var windows: [AlarmEvaluation.Window] = [], anomalous: [AlarmEvaluation.Window] = [], either: [AlarmEvaluation.Window] = []
+        var scored: [ScoredWindow] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         var driftStates: [String: SensorDriftCheck.State] = [:], drifting: [String: Set<String>] = [:]
         var modeStates: [String: FaultDiagnosis.State] = [:]
@@ -89,7 +105,11 @@ public struct ModelEvaluation: Sendable {
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
                 either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }
+            let fault = dataset.faults[example.device]?.first { $0.time >= example.windowEnd }
+            scored.append(ScoredWindow(window: windows[windows.count - 1], failing: probabilities[probabilities.count - 1][1], anomalyAlarm: on,
+                                       hoursToFault: fault.map { ($0.time - example.windowEnd) / 3600 }))
         }
+        self.scored = scored
         arithmetic = float == nil ? "int8" : "float"
         driftingSensors = drifting.mapValues { $0.sorted() }
         sensorsJudged = manifest.sensorDrift?.sensors ?? []
@@ -164,6 +184,23 @@ public struct ModelEvaluation: Sendable {
             "fault_mode_median_hours_after_alarm": alarms.medianModeHours.map(JSONValue.number) ?? .null,
             "by_mode": byMode(alarms),
         ]
+    }
+
+    /// `scored` as CSV with a header line: device, window end (Unix seconds), label (1 failing
+    /// within the horizon), probability of failing, the alarms (1 on; empty for a bundle without an
+    /// anomaly score), the fault mode named and the hours to the next confirmed fault.
+    public var scoredCSV: String {
+        func field(_ text: String) -> String {
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacing("\"", with: "\"\"") + "\"" : text
+        }
+        var lines = ["device,window_end,label,failing,alarm,anomaly_alarm,mode,hours_to_fault"]
+        for row in scored {
+            let window = row.window
+            lines.append([field(window.device), TrainingReport.rounded(window.end), String(window.label), TrainingReport.rounded(row.failing),
+                          window.alarm ? "1" : "0", row.anomalyAlarm.map { $0 ? "1" : "0" } ?? "", field(window.mode ?? ""),
+                          row.hoursToFault.map(TrainingReport.rounded) ?? ""].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// The figures int8 is held to against float: shares and rates, each in its own unit.
