@@ -1,4 +1,5 @@
-/// Tells a value sensor's spikes from its readings, a reading or two late: one or two readings in
+/// Tells a value sensor's spikes from its readings, a reading or two late (its very first
+/// readings, until there are `fewest` to judge them by, a few more): one or two readings in
 /// a row far off the sensor's recent level, with the readings on both sides of them on that level,
 /// are spikes, while three or more off in a row are a step to a new level and pass. Feature
 /// windows take what passes, so a spiking sensor's windows describe its machine rather than its
@@ -11,6 +12,10 @@ public struct SpikeFilter: Sendable {
     private var started = false
     /// The first readings that passed, until `warmUp` of them start the level.
     private var first: [Double] = []
+    /// The very first readings, held until there are `fewest` of them to judge each other by.
+    private var pending: [(timestamp: Double, value: Double)] = []
+    /// Whether those have been judged: the readings after them go through `next` one by one.
+    private var firstJudged = false
     /// Readings off the level, held until the next on it says they were spikes, or one more off
     /// says they are a step.
     private var held: [(timestamp: Double, value: Double)] = []
@@ -26,10 +31,11 @@ public struct SpikeFilter: Sendable {
     /// 2,500 at one in fifty), three hardly.
     static let longestSpike = 2
     /// Readings the level starts from: until then the first readings' median and median
-    /// deviation judge, once there are `fewest` of them (a spike among them does not move a median
-    /// as it would a mean), and the readings before those pass unjudged.
+    /// deviation judge (a spike among them does not move a median as it would a mean). The
+    /// `fewest` first are held until they can judge each other that way, so a spike among them
+    /// reaches no window: it would sit in the baseline a model measures the machine against.
     public static let warmUp = 20
-    static let fewest = 8
+    public static let fewest = 8
     /// The weight of each judged reading in the level's moving averages.
     static let weight = 0.02
 
@@ -40,6 +46,7 @@ public struct SpikeFilter: Sendable {
     /// spike, which is held), and returns how many held readings it showed spikes, left out.
     /// The level learns from the readings that pass, never from a spike.
     public mutating func next(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
+        guard firstJudged else { return judgeFirst(timestamp: timestamp, value: value, pass: pass) }
         guard isOff(value) else {
             let spikes = held.count
             if spikes > 0 { held.removeAll(keepingCapacity: true) }
@@ -65,15 +72,46 @@ public struct SpikeFilter: Sendable {
         return 0
     }
 
+    /// Holds the very first readings until there are `fewest`, then judges them by their median
+    /// as the filter judges later ones by the level: runs off it no longer than a spike lasts are
+    /// spikes, longer ones a step, and a run still off at the end is held for the next readings to
+    /// tell. Returns how many it left out as spikes.
+    private mutating func judgeFirst(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
+        pending.append((timestamp, value))
+        guard pending.count == Self.fewest else { return 0 }
+        let (level, spread) = Self.level(of: pending.map(\.value))
+        let off = pending.map { abs($0.value - level) > Self.limit(level, spread, spreads: Self.firstSpreads) }
+        var spikes = 0
+        var start = 0
+        while start < pending.count {
+            var end = start
+            while off[start], end + 1 < pending.count, off[end + 1] { end += 1 }
+            let run = pending[start...end]
+            if off[start], end == pending.count - 1, run.count <= Self.longestSpike {
+                held = Array(run)
+            } else if off[start], run.count <= Self.longestSpike {
+                spikes += run.count
+            } else {
+                for reading in run {
+                    learn(reading.value)
+                    pass(reading.timestamp, reading.value)
+                }
+            }
+            start = end + 1
+        }
+        pending = []
+        firstJudged = true
+        return spikes
+    }
+
     /// How far off `level` a reading may be: `spreads` times `spread`, and at least 1% of the level.
     private static func limit(_ level: Double, _ spread: Double, spreads: Double = Self.spreads) -> Double {
         max(spreads * spread, 0.01 * abs(level))
     }
 
-    /// Whether `value` is off the level (never before there are `fewest` readings to judge by).
+    /// Whether `value` is off the level (or, before it starts, off the first readings' median).
     private func isOff(_ value: Double) -> Bool {
         if started { return abs(value - mean) > Self.limit(mean, spread) }
-        guard first.count >= Self.fewest else { return false }
         let (level, spread) = Self.level(of: first)
         return abs(value - level) > Self.limit(level, spread, spreads: Self.firstSpreads)
     }
