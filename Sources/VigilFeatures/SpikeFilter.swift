@@ -74,8 +74,9 @@ public struct SpikeFilter: Sendable {
 
     /// Holds the very first readings until there are `fewest`, then judges them by their median
     /// as the filter judges later ones by the level: runs off it no longer than a spike lasts are
-    /// spikes, longer ones a step, and a run still off at the end is held for the next readings to
-    /// tell. Returns how many it left out as spikes.
+    /// spikes, longer ones a step (the readings after it pass while they stay off, as in `next`),
+    /// and a short run still off at the end is held for the next readings to tell. Returns how many
+    /// it left out as spikes.
     private mutating func judgeFirst(timestamp: Double, value: Double, pass: (_ timestamp: Double, _ value: Double) -> Void) -> Int {
         pending.append((timestamp, value))
         guard pending.count == Self.fewest else { return 0 }
@@ -84,18 +85,20 @@ public struct SpikeFilter: Sendable {
         var spikes = 0
         var start = 0
         while start < pending.count {
+            // The run of readings from `start` alike in being off the median or on it.
             var end = start
-            while off[start], end + 1 < pending.count, off[end + 1] { end += 1 }
+            while end + 1 < pending.count, off[end + 1] == off[start] { end += 1 }
             let run = pending[start...end]
-            if off[start], end == pending.count - 1, run.count <= Self.longestSpike {
-                held = Array(run)
-            } else if off[start], run.count <= Self.longestSpike {
-                spikes += run.count
-            } else {
+            if !off[start] || run.count > Self.longestSpike {
                 for reading in run {
                     learn(reading.value)
                     pass(reading.timestamp, reading.value)
                 }
+                stepping = off[start]
+            } else if end == pending.count - 1 {
+                held = Array(run)
+            } else {
+                spikes += run.count
             }
             start = end + 1
         }
