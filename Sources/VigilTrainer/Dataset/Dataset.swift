@@ -78,6 +78,11 @@ extension [Dataset.Fault] {
     func contains(after start: Double, upTo end: Double) -> Bool {
         contains { start < $0.time && $0.time <= end }
     }
+
+    /// The first of these faults at or after `time`: the one a window ending then precedes.
+    func next(atOrAfter time: Double) -> Dataset.Fault? {
+        first { $0.time >= time }
+    }
 }
 
 extension Dataset {

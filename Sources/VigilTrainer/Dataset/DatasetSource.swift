@@ -114,7 +114,7 @@ extension DatasetSource {
                     inputs = raw
                 }
                 guard let label = rule.label(windowEnd: window.end, faults: faultTimes, dataEnd: dataEnd) else { continue }
-                let next = faults[device]?.first { $0.time >= window.end }
+                let next = faults[device]?.next(atOrAfter: window.end)
                 let stuckSensors = Set(stuck.map { profile.sensors[profile.features[$0].sensor].name }).sorted()
                 examples.append(.init(device: device, windowEnd: window.end, features: inputs, label: label, mode: label == 1 ? next?.mode : nil,
                                       soon: label == 0 && rule.isSoon(windowEnd: window.end, faults: faultTimes), stuckSensors: stuckSensors))

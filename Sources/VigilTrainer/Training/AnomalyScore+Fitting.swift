@@ -13,7 +13,7 @@ extension AnomalyScore {
         guard example.label == 0 else { return false }
         if soonAfterRepair(example, in: dataset) { return true }
         let faults = dataset.faults[example.device] ?? []
-        let quietUntil = faults.first { $0.time >= example.windowEnd }?.time ?? dataset.spans[example.device]?.end ?? example.windowEnd
+        let quietUntil = faults.next(atOrAfter: example.windowEnd)?.time ?? dataset.spans[example.device]?.end ?? example.windowEnd
         return quietUntil - example.windowEnd >= quietBeforeFault
     }
 

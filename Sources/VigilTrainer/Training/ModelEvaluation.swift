@@ -91,7 +91,8 @@ public struct ModelEvaluation: Sendable {
             bundle.probabilities(raw: features, scratch: &scratch, into: &output, float: float)
             let p = output
             // Failing within the horizon or not, whatever the mode.
-            probabilities.append(Evaluation.failingOrNot(p, classes: manifest.classes))
+            let failingOrNot = Evaluation.failingOrNot(p, classes: manifest.classes)
+            probabilities.append(failingOrNot)
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
             var on: Bool?
             if let anomaly = manifest.anomaly, let level = bundle.anomalyLevel(features, stuck: example.stuckSensors) {
@@ -100,13 +101,14 @@ public struct ModelEvaluation: Sendable {
             // The bundle names the mode (its diagnosis, or the most likely failing class) while
             // either alarm is on, as on the agent.
             let mode = bundle.faultMode(p, inputs: features, alarm: alarm || on == true, held: &modeStates[example.device, default: FaultDiagnosis.State()])
-            windows.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode))
+            let window = AlarmEvaluation.Window(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode)
+            windows.append(window)
             if let on {
                 anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
                 either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
             }
-            let fault = dataset.faults[example.device]?.first { $0.time >= example.windowEnd }
-            scored.append(ScoredWindow(window: windows[windows.count - 1], failing: probabilities[probabilities.count - 1][1], anomalyAlarm: on,
+            let fault = dataset.faults[example.device]?.next(atOrAfter: example.windowEnd)
+            scored.append(ScoredWindow(window: window, failing: failingOrNot[1], anomalyAlarm: on,
                                        hoursToFault: fault.map { ($0.time - example.windowEnd) / 3600 }))
         }
         self.scored = scored
