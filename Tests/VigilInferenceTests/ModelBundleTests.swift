@@ -246,9 +246,11 @@ struct DriftMonitorTests {
 struct InputContextTests {
     static let context = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600)
     static let leveled = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, level: true)
+    /// The network's trends at 2 h, the anomaly score's at 8 h.
+    static let paced = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, networkTrendSeconds: 2 * 3_600, level: true)
 
     /// Runs windows every 600 s through one state; nil where it abstained.
-    static func run(_ values: [[Double]]) -> [[Double]?] {
+    static func run(_ values: [[Double]], context: InputContext = context) -> [[Double]?] {
         var state = InputContext.State()
         var inputs: [Double] = []
         return values.enumerated().map { index, raw in
@@ -277,19 +279,47 @@ struct InputContextTests {
     /// neither (the layout that putting a sensor at healthy and the anomaly score's range rely on).
     @Test func derivedInputsLieWhereTheirNamesSay() throws {
         let raw = ["a", "b", "c"]
-        let contexts = [Self.context, Self.leveled, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false, level: true)]
+        let contexts = [Self.context, Self.leveled, InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, growth: false, level: true),
+                        Self.paced]
         #expect(!contexts[2].level, "no level without growth: the level is the change whose trend the growth is")
         for context in contexts {
             let names = InputContext.names(raw, for: context)
             #expect(names.count == context.width(raw: 3))
             for (index, name) in raw.enumerated() {
-                let kinds = ["relative", "trend"] + (context.growth ? ["growth"] : []) + (context.level ? ["level"] : [])
+                let kinds = ["relative", "trend"] + (context.growth ? ["growth"] : []) + (context.level ? ["level"] : []) + (context.paced ? ["pace"] : [])
                 let derived = kinds.map { "\(name):\($0)" }
                 #expect(context.positions(of: index, raw: 3).map { names[$0] } == [name] + derived)
             }
             let relativeAndTrend = InputContext.relativeAndTrend(raw: 3)
             #expect(names[relativeAndTrend] == ["a:relative", "b:relative", "c:relative", "a:trend", "b:trend", "c:trend"])
         }
+    }
+
+    /// With a time constant of its own, the network takes each input's pace (its relative value's
+    /// trend at that constant) and a growth at that constant, and not the trend, which stays at
+    /// the anomaly score's: each the same as one context with that one constant would give.
+    @Test func theNetworksTrendsHaveAClockOfTheirOwn() throws {
+        let values = (0..<60).map { [10 + Double($0 % 2) + 0.02 * pow(Double(max(0, $0 - 6)), 2), 3.0] }
+        let slow = InputContext(baselineSeconds: 3_600, trendSeconds: 8 * 3_600, level: true)
+        let fast = InputContext(baselineSeconds: 3_600, trendSeconds: 2 * 3_600, level: true)
+        let paced = Self.run(values, context: Self.paced), slowRun = Self.run(values, context: slow), fastRun = Self.run(values, context: fast)
+        var compared = 0
+        for ((p, s), f) in zip(zip(paced, slowRun), fastRun) {
+            guard let p, let s, let f else { #expect(p == nil && s == nil && f == nil); continue }
+            // raw 0-1, relative 2-3, trend 4-5, growth 6-7, level 8-9, pace 10-11.
+            #expect(p.count == Self.paced.width(raw: 2) && p.count == 12)
+            #expect(Array(p[0..<6]) == Array(s[0..<6]), "raw, relative and the anomaly score's trend at 8 h")
+            #expect(Array(p[6..<8]) == Array(f[6..<8]), "growth at the network's 2 h")
+            #expect(Array(p[8..<10]) == Array(s[8..<10]), "the level is no average")
+            #expect(Array(p[10..<12]) == Array(f[4..<6]), "the pace is the trend at 2 h")
+            compared += 1
+        }
+        #expect(compared == 53)
+        let rising = try #require(paced.last ?? nil)
+        #expect(rising[4] != rising[10] && rising[10] > 0, "two trends of a rising input: \(rising)")
+        // The network leaves the trend out (the anomaly score reads it) and takes the pace.
+        #expect((0..<12).map { Self.paced.takes(input: $0, raw: 2) } == [true, true, true, true, false, false] + Array(repeating: true, count: 6))
+        #expect(!Self.leveled.paced && (2..<10).allSatisfy { Self.leveled.takes(input: $0, raw: 2) })
     }
 
     /// Relative, trend and growth inputs do not change when a sensor reads 25% high throughout.
@@ -371,6 +401,7 @@ struct InputContextTests {
         manifest.layers = [.init(inputs: 10, outputs: 4, activation: .none, input: parameters, output: parameters)]
         let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
         #expect(bytes[4] == 6 && bytes[5] == 0)
+        #expect(!String(decoding: bytes, as: UTF8.self).contains("network_trend_seconds"), "one trend, as bundles before format 8")
         let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
         #expect(read.context == Self.leveled && read.networkInputNames.suffix(2) == ["vibration.rms:level", "vibration.kurtosis:level"])
         let withoutGrowth = Self.resigned(bytes) { $0.replacing(#""growth":true"#, with: #""growth":false"#) }
@@ -398,6 +429,32 @@ struct InputContextTests {
         let older = Self.resigned(bytes) { $0.replacing(#","absolute":false"#, with: "") }
         let taking = try ModelBundle(bytes: older, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
         #expect(taking.context?.absolute == true && taking.standardised(7, input: 0) == 3)
+    }
+
+    /// A bundle whose network's trends have a time constant of their own is format 8 (an older
+    /// agent would feed the network the anomaly score's trend and no pace) and reads back with it;
+    /// a time constant that is not positive is refused with a reason that names it.
+    @Test func theNetworksTrendTravelsWithTheBundle() throws {
+        let (_, sample, _) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        // Two raw inputs, each with its relative, trend, growth, level and pace values.
+        let layer = QuantizedDense(inputs: 12, outputs: 4, weights: Array(repeating: 1, count: 48), bias: Array(repeating: 0, count: 4),
+                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
+        var manifest = sample
+        manifest.context = Self.paced
+        manifest.inputs = Array(sample.inputs.prefix(2))
+        manifest.means = Array(repeating: 1, count: 12)
+        manifest.scales = Array(repeating: 2, count: 12)
+        manifest.layers = [.init(inputs: 12, outputs: 4, activation: .none, input: parameters, output: parameters)]
+        #expect(manifest.standardised(7, input: 4) == 0 && manifest.standardised(7, input: 10) == 3, "the trend is 0 to the network, the pace not")
+        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
+        #expect(bytes[4] == 8 && bytes[5] == 0)
+        let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
+        #expect(read.context == Self.paced && read.networkInputNames.suffix(2) == ["vibration.rms:pace", "vibration.kurtosis:pace"])
+        let zero = Self.resigned(bytes) { $0.replacing(#""network_trend_seconds":7200"#, with: #""network_trend_seconds":0"#) }
+        #expect {
+            try ModelBundle(bytes: zero, trustedKeys: [ModelBundleTests.key.publicKey])
+        } throws: { "\($0)".contains("network_trend_seconds") && "\($0)".contains("must be positive") }
     }
 
     /// A bundle whose inputs have growth is format 3, which agents before it refuse rather than

@@ -103,15 +103,16 @@ struct TrainerTests {
     @Test func sensorDropoutTeachesTheNetworkToCallTroubleWithoutItsBestSensor() throws {
         let anomaly = AnomalyScore(firstInput: 2, centers: [3, 3, 3, 3], scales: [1, 1, 1, 1], alarm: .single)
         func dropout(_ sensors: [String], rate: Double) -> SensorDropout? {
-            SensorDropout(inputs: sensors, context: .standard, means: Array(repeating: 1, count: 10), scales: Array(repeating: 2, count: 10),
+            SensorDropout(inputs: sensors, context: .standard, means: Array(repeating: 1, count: 12), scales: Array(repeating: 2, count: 12),
                           squash: .none, anomaly: anomaly, rate: rate)
         }
         let sensorDropout = try #require(dropout(["a", "b"], rate: 0.5))
-        #expect(sensorDropout.sensors == [[0, 2, 4, 6, 8], [1, 3, 5, 7, 9]])
-        #expect(sensorDropout.healthy == [0, 0, 1, 1, 1, 1, -0.5, -0.5, -0.5, -0.5])
+        #expect(sensorDropout.sensors == [[0, 2, 4, 6, 8, 10], [1, 3, 5, 7, 9, 11]])
+        // The absolute inputs and the trend (the network takes the pace instead) are 0 to it.
+        #expect(sensorDropout.healthy == [0, 0, 1, 1, 0, 0] + Array(repeating: -0.5, count: 6))
         #expect(dropout(["a", "a"], rate: 0.3) == nil, "one sensor alone is never put at healthy")
         #expect(dropout(["a", "b"], rate: 0) == nil)
-        #expect(SensorDropout(inputs: ["a", "b"], context: .standard, means: Array(repeating: 1, count: 10), scales: Array(repeating: 2, count: 10),
+        #expect(SensorDropout(inputs: ["a", "b"], context: .standard, means: Array(repeating: 1, count: 12), scales: Array(repeating: 2, count: 12),
                               squash: .none, anomaly: AnomalyScore(centers: Array(repeating: 3, count: 8), scales: Array(repeating: 1, count: 8), alarm: .single),
                               rate: 0.3) == nil, "a score over the absolute inputs knows no healthy relative value")
 
@@ -131,7 +132,7 @@ struct TrainerTests {
             return x
         }
         func recall(_ dropout: SensorDropout?) -> Double {
-            var classifier = Classifier(inputs: 10, hidden: [8], classes: 2, seed: 7)
+            var classifier = Classifier(inputs: 12, hidden: [8], classes: 2, seed: 7)
             classifier.train(train, validation: validation, dropout: dropout, seed: 7)
             return Double(blinded.filter { classifier.probabilities($0)[1] > 0.5 }.count) / Double(blinded.count)
         }
@@ -201,9 +202,10 @@ struct TrainerTests {
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
         // Three networks from three seeds, which the bundle averages, an anomaly score that judges
-        // each input with its trend, each input's level, and no absolute inputs: format 7.
-        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 7)
-        #expect(result.manifest.networkInputNames.last?.hasSuffix(":level") == true)
+        // each input with its trend, each input's level and pace (the network's trends at a day, the
+        // anomaly score's at two), and no absolute inputs: format 8.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 8)
+        #expect(result.manifest.networkInputNames.last?.hasSuffix(":pace") == true && result.manifest.context == .standard)
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
         #expect(Set(bundle.networks.map { $0.layers[0].weights }).count == 3)

@@ -224,7 +224,8 @@ def train_model(work, agent_bin, trainer_bin, key, version="1.0.0", out=None):
     result = subprocess.run([trainer_bin, "train", "--agent-db", history, "--devices", os.path.join(ROOT, "scripts/bench/devices"),
                              "--type", "bench-bearing", "--key", key + ".key", "--out", out, "--version", version,
                              "--horizon-hours", str(600 / 3600), "--early-horizon-hours", str(1200 / 3600),
-                             "--baseline-hours", str(2 / 3600), "--trend-hours", str(240 / 3600)], capture_output=True, text=True)
+                             "--baseline-hours", str(2 / 3600), "--trend-hours", str(240 / 3600),
+                             "--network-trend-hours", str(120 / 3600)], capture_output=True, text=True)
     if result.returncode != 0: sys.exit(f"vigil-trainer train failed: {result.stderr}")
     return out, next((line.strip() for line in result.stdout.splitlines() if "macro-F1" in line), "")
 

@@ -17,7 +17,7 @@ public enum BundleError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooLarge(let size, let limit): "bundle of \(size) bytes exceeds the limit of \(limit) bytes"
         case .truncated(let what): "bundle is truncated: \(what)"
         case .wrongMagic: "not a Vigil model bundle (wrong magic bytes)"
-        case .unsupportedVersion(let version): "bundle format version \(version) is not supported (this agent reads 1)"
+        case .unsupportedVersion(let version): "bundle format version \(version) is not supported (this agent reads 1 to \(ModelBundle.formatVersion))"
         case .hashMismatch: "bundle content does not match its SHA-256 (corrupted or altered)"
         case .untrustedKey(let key): "bundle is signed by key \(key), which is not among the trusted keys"
         case .badSignature: "bundle signature does not verify"

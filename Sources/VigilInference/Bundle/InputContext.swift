@@ -13,8 +13,13 @@ public struct InputContext: Sendable, Equatable {
     /// Seconds of windows after installation or a repair that make the baseline; the model
     /// abstains until they have passed.
     public var baselineSeconds: Double
-    /// The time constant of the slow moving average; the fast one's is an eighth of it.
+    /// The time constant of the trend's slow moving average (the fast one's is an eighth): the
+    /// trend the anomaly score reads, whose slow departures make its early warning.
     public var trendSeconds: Double
+    /// The time constant of the trends the network takes: of each relative input (its `pace`,
+    /// in place of `trend` when the two differ) and of its growth. The network's clock: a
+    /// shorter one follows a fast degradation sooner.
+    public var networkTrendSeconds: Double
     /// Whether the network also takes each input's growth: the trend of `asinh` of its change
     /// from the baseline's mean in the baseline's standard deviations (linear within the healthy
     /// noise, logarithmic beyond). Damage that grows exponentially, as wear does, then gives a
@@ -32,28 +37,42 @@ public struct InputContext: Sendable, Equatable {
     /// not carry to others.
     public var absolute: Bool
 
-    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, level: true, absolute: false)
+    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, networkTrendSeconds: 86_400, level: true,
+                                              absolute: false)
 
-    public init(baselineSeconds: Double, trendSeconds: Double, growth: Bool = true, level: Bool = false, absolute: Bool = true) {
+    /// `networkTrendSeconds` nil: the trend's.
+    public init(baselineSeconds: Double, trendSeconds: Double, networkTrendSeconds: Double? = nil, growth: Bool = true, level: Bool = false,
+                absolute: Bool = true) {
         self.baselineSeconds = baselineSeconds
         self.trendSeconds = trendSeconds
+        self.networkTrendSeconds = networkTrendSeconds ?? trendSeconds
         self.growth = growth
         self.level = growth && level
         self.absolute = absolute
     }
 
-    /// Whether the network takes network input `index` for `raw` inputs: every derived one, an
-    /// absolute one only with `absolute` (else it is 0, whatever the window).
+    /// Whether the network's trends have a time constant of their own: it then takes each
+    /// input's `pace` instead of its `trend`.
+    public var paced: Bool { networkTrendSeconds != trendSeconds }
+
+    /// Whether the network takes network input `index` for `raw` inputs: every derived one but a
+    /// trend it takes the pace of, an absolute one only with `absolute` (else it is 0, whatever the
+    /// window).
     @inline(__always)
-    public func takes(input index: Int, raw: Int) -> Bool { absolute || index >= raw }
+    public func takes(input index: Int, raw: Int) -> Bool {
+        if index < raw { return absolute }
+        return !paced || !(2 * raw..<3 * raw).contains(index)
+    }
 
     /// What the context derives from each raw input; its name is the network input's suffix.
     public enum Derived: String, Sendable {
-        case relative, trend, growth, level
+        case relative, trend, growth, level, pace
     }
 
     /// The derived groups, in network order after the raw inputs.
-    private var groups: [Derived] { [.relative, .trend] + (growth ? [.growth] : []) + (level ? [.level] : []) }
+    private var groups: [Derived] {
+        [.relative, .trend] + (growth ? [.growth] : []) + (level ? [.level] : []) + (paced ? [.pace] : [])
+    }
 
     /// How many inputs the network takes for `raw` inputs: each raw, then each derived group.
     public func width(raw: Int) -> Int { (1 + groups.count) * raw }
@@ -66,7 +85,7 @@ public struct InputContext: Sendable, Equatable {
 
     /// Every network input's value on a healthy machine, for `raw` inputs whose training means
     /// are `means`: the absolute inputs at their mean, the relative and trend ones at the anomaly
-    /// score's healthy centers, growth and level at 0. Nil unless the score starts at the first relative
+    /// score's healthy centers, growth, level and pace at 0. Nil unless the score starts at the first relative
     /// input (a score over the absolute inputs knows no healthy relative value).
     public func healthyInputs(means: ArraySlice<Double>, anomaly: AnomalyScore) -> [Double]? {
         let raw = means.count
@@ -81,7 +100,7 @@ public struct InputContext: Sendable, Equatable {
     public static func relativeAndTrend(raw: Int) -> Range<Int> { raw..<(3 * raw) }
 
     /// The network's input names for `raw` input names: each raw, then, with a `context`,
-    /// `name:relative` each, `name:trend` each and, with growth, `name:growth` each.
+    /// `name:relative` each, `name:trend` each and so on for each derived group.
     public static func names(_ raw: [String], for context: InputContext?) -> [String] {
         guard let context else { return raw }
         return raw + context.groups.flatMap { kind in raw.map { "\($0):\(kind.rawValue)" } }
@@ -100,10 +119,9 @@ public struct InputContext: Sendable, Equatable {
         /// Per input, the baseline's standard deviation (at least a ten-thousandth of `scale`),
         /// what growth measures the change in.
         private var deviation: [Double] = []
-        private var fast: [Double] = []
-        private var slow: [Double] = []
-        private var growthFast: [Double] = []
-        private var growthSlow: [Double] = []
+        private var trend = Trend()
+        private var pace = Trend()
+        private var growthTrend = Trend()
         private var last = 0.0
 
         public init() {}
@@ -119,28 +137,19 @@ public struct InputContext: Sendable, Equatable {
                 learn(raw, at: time, context: context)
                 return false
             }
-            let fastWeight = 1 - exp(-max(0, time - last) / (context.trendSeconds / 8))
-            let slowWeight = 1 - exp(-max(0, time - last) / context.trendSeconds)
+            let elapsed = max(0, time - last)
             last = time
             inputs.removeAll(keepingCapacity: true)
             inputs.append(contentsOf: raw)
-            for index in raw.indices {
-                let relative = (raw[index] - mean[index]) / scale[index]
-                inputs.append(relative)
-                fast[index] += fastWeight * (relative - fast[index])
-                slow[index] += slowWeight * (relative - slow[index])
+            let relative = raw.indices.map { (raw[$0] - mean[$0]) / scale[$0] }
+            inputs.append(contentsOf: relative)
+            trend.next(relative, after: elapsed, seconds: context.trendSeconds, into: &inputs)
+            if context.growth {
+                let levels = raw.indices.map { level(raw, $0) }
+                growthTrend.next(levels, after: elapsed, seconds: context.networkTrendSeconds, into: &inputs)
+                if context.level { inputs.append(contentsOf: levels) }
             }
-            for index in raw.indices { inputs.append(fast[index] - slow[index]) }
-            guard context.growth else { return true }
-            for index in raw.indices {
-                let change = level(raw, index)
-                growthFast[index] += fastWeight * (change - growthFast[index])
-                growthSlow[index] += slowWeight * (change - growthSlow[index])
-                inputs.append(growthFast[index] - growthSlow[index])
-            }
-            if context.level {
-                for index in raw.indices { inputs.append(level(raw, index)) }
-            }
+            if context.paced { pace.next(relative, after: elapsed, seconds: context.networkTrendSeconds, into: &inputs) }
             return true
         }
 
@@ -167,11 +176,33 @@ public struct InputContext: Sendable, Equatable {
             let std = raw.indices.map { index in max(0, sumSquares[index] / Double(count) - mean[index] * mean[index]).squareRoot() }
             scale = raw.indices.map { index in max(abs(mean[index]) + std[index], 1e-9) }
             deviation = raw.indices.map { index in max(std[index], 1e-4 * scale[index]) }
-            fast = Array(repeating: 0, count: raw.count)
-            slow = fast
-            growthFast = fast
-            growthSlow = fast
+            trend = Trend(count: raw.count)
+            pace = trend
+            growthTrend = trend
             last = time
+        }
+    }
+
+    /// A fast minus a slow exponential moving average of each of several values, the fast one's
+    /// time constant an eighth of the slow one's.
+    struct Trend: Sendable {
+        private var fast: [Double]
+        private var slow: [Double]
+
+        init(count: Int = 0) {
+            fast = Array(repeating: 0, count: count)
+            slow = fast
+        }
+
+        /// Takes `values`, `elapsed` seconds after the last, and appends each one's trend to `inputs`.
+        mutating func next(_ values: [Double], after elapsed: Double, seconds: Double, into inputs: inout [Double]) {
+            let fastWeight = 1 - exp(-elapsed / (seconds / 8))
+            let slowWeight = 1 - exp(-elapsed / seconds)
+            for index in values.indices {
+                fast[index] += fastWeight * (values[index] - fast[index])
+                slow[index] += slowWeight * (values[index] - slow[index])
+                inputs.append(fast[index] - slow[index])
+            }
         }
     }
 }

@@ -194,6 +194,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if context?.paced == true { return 8 }
         if context?.absolute == false { return 7 }
         if context?.level == true { return 6 }
         if anomaly?.isGrouped == true { return 5 }
@@ -221,6 +222,7 @@ public struct ModelManifest: Sendable, Equatable {
         if let context {
             var entry: [(key: String, value: JSONValue)] = [("baseline_seconds", .number(context.baselineSeconds)),
                                                             ("trend_seconds", .number(context.trendSeconds)), ("growth", .bool(context.growth))]
+            if context.paced { entry.append(("network_trend_seconds", .number(context.networkTrendSeconds))) }
             if context.level { entry.append(("level", .bool(true))) }
             if !context.absolute { entry.append(("absolute", .bool(false))) }
             fields.append(("context", .object(entry)))
@@ -304,12 +306,16 @@ public struct ModelManifest: Sendable, Equatable {
                 guard baseline >= 0, trend > 0 else { throw entry.error(nil, "needs baseline_seconds >= 0 and trend_seconds > 0") }
                 // Bundles from before growth inputs have no such field.
                 let growth = try entry.optionalBool("growth") ?? false
+                // Nor from before the network's trends had a time constant of their own.
+                let networkTrend = try entry.optionalDouble("network_trend_seconds") ?? trend
+                guard networkTrend > 0 else { throw entry.error("network_trend_seconds", "must be positive, got \(networkTrend)") }
                 // Nor from before level inputs.
                 let level = try entry.optionalBool("level") ?? false
                 guard growth || !level else { throw entry.error("level", "needs growth: the level is the change whose trend the growth is") }
                 // Nor from before absolute inputs could be left out.
                 let absolute = try entry.optionalBool("absolute") ?? true
-                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, growth: growth, level: level, absolute: absolute)
+                context = InputContext(baselineSeconds: baseline, trendSeconds: trend, networkTrendSeconds: networkTrend, growth: growth,
+                                       level: level, absolute: absolute)
             }
             let standardization = try reader.object("standardization")
             let means = try standardization.numbers("means")

@@ -12,8 +12,10 @@ struct ModelOptions: ParsableArguments {
     var faultModes = false
     @Option(help: "Hours after installation or a repair that make a device's baseline; each input also goes to the model relative to it, and its trend. 0: the inputs alone.")
     var baselineHours = InputContext.standard.baselineSeconds / 3600
-    @Option(help: "The time constant of the trend's slow moving average, hours (the fast one's is an eighth).")
+    @Option(help: "The time constant of the trend's slow moving average, hours (the fast one's is an eighth): the trend the anomaly score reads.")
     var trendHours = InputContext.standard.trendSeconds / 3600
+    @Option(help: "The time constant of the trends the network takes (each input's and its growth's), hours; the same as --trend-hours for one trend.")
+    var networkTrendHours = InputContext.standard.networkTrendSeconds / 3600
     @Flag(inversion: .prefixedNo, help: "Give the model each input's growth too: the trend of its change from the baseline on a logarithmic scale.")
     var growth = InputContext.standard.growth
     @Flag(inversion: .prefixedNo, help: "Give the model each input's level too: the change whose trend the growth is (with growth only).")
@@ -34,6 +36,7 @@ struct ModelOptions: ParsableArguments {
         }
         guard baselineHours >= 0 else { throw ValidationError("--baseline-hours must be 0 or more, got \(baselineHours)") }
         guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
+        guard networkTrendHours > 0 else { throw ValidationError("--network-trend-hours must be positive, got \(networkTrendHours)") }
         guard (0...0.9).contains(sensorDropout) else { throw ValidationError("--sensor-dropout must be 0 to 0.9, got \(sensorDropout)") }
         guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
     }
@@ -45,7 +48,8 @@ struct ModelOptions: ParsableArguments {
         recipe.members = members
         recipe.sensorDropout = sensorDropout
         recipe.faultModes = faultModes
-        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600, growth: growth, level: level, absolute: absolute)
+        recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600,
+                                                                             networkTrendSeconds: networkTrendHours * 3600, growth: growth, level: level, absolute: absolute)
         return recipe
     }
 }

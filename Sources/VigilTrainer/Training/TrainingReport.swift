@@ -40,7 +40,8 @@ public enum TrainingReport {
         }
         if let context = result.manifest.context {
             lines.append("| inputs | each also relative to the device's first \(rounded(context.baselineSeconds / 3600)) h and its trend "
-                         + "(\(rounded(context.trendSeconds / 3600)) h)\(context.growth ? ", and its growth" : "")\(context.level ? " and level" : "")\(context.absolute ? "" : "; not its absolute value") | |")
+                         + "(\(rounded(context.trendSeconds / 3600)) h\(context.paced ? "; the network's \(rounded(context.networkTrendSeconds / 3600)) h" : ""))"
+                         + "\(context.growth ? ", and its growth" : "")\(context.level ? " and level" : "")\(context.absolute ? "" : "; not its absolute value") | |")
         }
         if let gate = result.gate {
             lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")

@@ -281,7 +281,10 @@ public struct TrainingRun {
                                       + (recipe.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
                 "model": .string((fit.chosen.hidden.isEmpty ? "logistic regression" : "MLP \(fit.chosen.hidden)")
                                  + (members.count > 1 ? ", mean of \(members.count) trained from different seeds" : "")),
-                "context": .string(recipe.context.map { "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h" } ?? "none"),
+                "context": .string(recipe.context.map {
+                    "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h"
+                        + ($0.paced ? ", the network's \($0.networkTrendSeconds / 3600) h" : "")
+                } ?? "none"),
                 "learning_rate": .number(fit.chosen.learningRate),
                 "sensor_dropout": .number(dropout?.rate ?? 0),
                 "candidates_searched": .number(Double(fit.candidates.count)),
