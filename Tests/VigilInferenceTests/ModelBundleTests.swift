@@ -384,22 +384,29 @@ struct InputContextTests {
         }
     }
 
+    /// The reference sample's first two inputs with `context`, every network input standardised
+    /// by `mean` and `scale`, and one dense layer of ones: its manifest and signed bundle.
+    static func twoInputBundle(_ context: InputContext, mean: Double = 0, scale: Double = 1) throws -> (ModelManifest, [UInt8]) {
+        let (_, sample, _) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let width = context.width(raw: 2)
+        let layer = QuantizedDense(inputs: width, outputs: 4, weights: Array(repeating: 1, count: 4 * width), bias: Array(repeating: 0, count: 4),
+                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
+        var manifest = sample
+        manifest.context = context
+        manifest.inputs = Array(sample.inputs.prefix(2))
+        manifest.means = Array(repeating: mean, count: width)
+        manifest.scales = Array(repeating: scale, count: width)
+        manifest.layers = [.init(inputs: width, outputs: 4, activation: .none, input: parameters, output: parameters)]
+        return (manifest, ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key))
+    }
+
     /// A bundle whose inputs have levels is format 6, which agents before it refuse rather than
     /// score without them, and reads back with them; a manifest that asks for levels without
     /// growth is refused with a reason that names it.
     @Test func levelTravelsWithTheBundle() throws {
-        let (_, sample, _) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
-        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         // Two raw inputs, each with its relative, trend, growth and level values.
-        let layer = QuantizedDense(inputs: 10, outputs: 4, weights: Array(repeating: 1, count: 40), bias: Array(repeating: 0, count: 4),
-                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
-        var manifest = sample
-        manifest.context = Self.leveled
-        manifest.inputs = Array(sample.inputs.prefix(2))
-        manifest.means = Array(repeating: 0, count: 10)
-        manifest.scales = Array(repeating: 1, count: 10)
-        manifest.layers = [.init(inputs: 10, outputs: 4, activation: .none, input: parameters, output: parameters)]
-        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
+        let (_, bytes) = try Self.twoInputBundle(Self.leveled)
         #expect(bytes[4] == 6 && bytes[5] == 0)
         #expect(!String(decoding: bytes, as: UTF8.self).contains("network_trend_seconds"), "one trend, as bundles before format 8")
         let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
@@ -435,19 +442,9 @@ struct InputContextTests {
     /// agent would feed the network the anomaly score's trend and no pace) and reads back with it;
     /// a time constant that is not positive is refused with a reason that names it.
     @Test func theNetworksTrendTravelsWithTheBundle() throws {
-        let (_, sample, _) = try ModelBundleTests.sample("tflite_mlp_24_32_16_4.json", rounding: .single)
-        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
         // Two raw inputs, each with its relative, trend, growth, level and pace values.
-        let layer = QuantizedDense(inputs: 12, outputs: 4, weights: Array(repeating: 1, count: 48), bias: Array(repeating: 0, count: 4),
-                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
-        var manifest = sample
-        manifest.context = Self.paced
-        manifest.inputs = Array(sample.inputs.prefix(2))
-        manifest.means = Array(repeating: 1, count: 12)
-        manifest.scales = Array(repeating: 2, count: 12)
-        manifest.layers = [.init(inputs: 12, outputs: 4, activation: .none, input: parameters, output: parameters)]
+        let (manifest, bytes) = try Self.twoInputBundle(Self.paced, mean: 1, scale: 2)
         #expect(manifest.standardised(7, input: 4) == 0 && manifest.standardised(7, input: 10) == 3, "the trend is 0 to the network, the pace not")
-        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
         #expect(bytes[4] == 8 && bytes[5] == 0)
         let read = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey]).manifest
         #expect(read.context == Self.paced && read.networkInputNames.suffix(2) == ["vibration.rms:pace", "vibration.kurtosis:pace"])
