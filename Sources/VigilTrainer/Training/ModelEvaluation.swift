@@ -104,8 +104,11 @@ public struct ModelEvaluation: Sendable {
             let window = AlarmEvaluation.Window(device: example.device, end: example.windowEnd, label: example.label, alarm: alarm, mode: mode)
             windows.append(window)
             if let on {
-                anomalous.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on, mode: mode))
-                either.append(.init(device: example.device, end: example.windowEnd, label: example.label, alarm: on || alarm, mode: mode))
+                var judged = window
+                judged.alarm = on
+                anomalous.append(judged)
+                judged.alarm = on || alarm
+                either.append(judged)
             }
             let fault = dataset.faults[example.device]?.next(atOrAfter: example.windowEnd)
             scored.append(ScoredWindow(window: window, failing: failingOrNot[1], anomalyAlarm: on,
