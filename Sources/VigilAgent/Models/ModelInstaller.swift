@@ -23,7 +23,8 @@ import VigilStore
 final class ModelInstaller {
     /// Predictions a new model must pass before it is trusted.
     static let probationWindows = 20
-    /// Slower than this per window is a failure (the int8 models run in microseconds).
+    /// A median window slower than this over the probation is a failure (the int8 models run
+    /// in microseconds; one window the OS held up is not the model's fault).
     static let maxLatencySeconds = 0.005
 
     private struct Probation {
@@ -37,6 +38,9 @@ final class ModelInstaller {
         var due = 0
         var seen = 0
         var troubled = 0
+        /// How long each window the model scored took.
+        var latencies: [Double] = []
+        var medianLatency: Double { latencies.isEmpty ? 0 : latencies.sorted()[latencies.count / 2] }
     }
 
     private let transaction: WriterTransaction
@@ -182,9 +186,9 @@ final class ModelInstaller {
     }
 
     /// The health checks of a model on probation, after each feature window: a non-finite
-    /// output or a slow window fails it at once; so does predicting trouble for every one of its
-    /// first windows, or scoring under a quarter of the windows it is due (its inputs do not
-    /// arrive together); a window a device's baseline took is not due.
+    /// output fails it at once; so does predicting trouble for every one of its first windows,
+    /// taking over the limit for the median of them, or scoring under a quarter of the windows
+    /// it is due (its inputs do not arrive together); a window a device's baseline took is not due.
     private func check(_ profile: Int, _ spec: Int, _ observation: ModelScoring.Observation) {
         guard var watch = probation[profile] else { return }
         if spec == watch.trigger && !observation.learning.contains(watch.model) { watch.due += 1 }
@@ -192,14 +196,15 @@ final class ModelInstaller {
         for prediction in observation.predictions where prediction.model == watch.model && prediction.version == watch.version {
             watch.seen += 1
             if prediction.trouble >= 0.5 { watch.troubled += 1 }
+            watch.latencies.append(prediction.latencySeconds)
             if !prediction.probabilities.allSatisfy(\.isFinite) {
                 failure = "non-finite output \(prediction.probabilities)"
-            } else if prediction.latencySeconds > Self.maxLatencySeconds {
-                failure = "a window took \(Int(prediction.latencySeconds * 1e6)) us (limit \(Int(Self.maxLatencySeconds * 1e6)) us)"
             }
         }
         if failure == nil, watch.seen >= Self.probationWindows, watch.troubled == watch.seen {
             failure = "every one of its first \(watch.seen) windows predicted trouble"
+        } else if failure == nil, watch.seen >= Self.probationWindows, watch.medianLatency > Self.maxLatencySeconds {
+            failure = "its median window took \(Int(watch.medianLatency * 1e6)) us (limit \(Int(Self.maxLatencySeconds * 1e6)) us)"
         } else if failure == nil, watch.due >= 2 * Self.probationWindows, watch.seen * 4 < watch.due {
             failure = "it scored \(watch.seen) of the \(watch.due) windows it was due (its inputs do not arrive together)"
         }
