@@ -95,6 +95,31 @@ struct TrainerTests {
         #expect(agreement >= 0.97, "int8 agreement \(agreement)")
     }
 
+    /// Weight decay shrinks the weights (most those of the inputs that carry nothing) and the
+    /// classifier still separates the set: what it keeps is what the classes share.
+    @Test func weightDecayShrinksTheWeightsAndKeepsTheSignal() {
+        var random = SeededRandom(seed: 5)
+        func sample(_ label: Int) -> (x: [Double], y: Int) {
+            ((0..<6).map { index in random.gaussian() + (label == 1 && index < 3 ? 2.5 : 0) }, label)
+        }
+        let train = (0..<600).map { sample($0 % 5 == 0 ? 1 : 0) }
+        let validation = (0..<200).map { sample($0 % 5 == 0 ? 1 : 0) }
+        let holdout = (0..<400).map { sample($0 % 5 == 0 ? 1 : 0) }
+        func trained(decay: Double) -> Classifier {
+            var classifier = Classifier(inputs: 6, hidden: [16], classes: 2, seed: 7)
+            classifier.train(train, validation: validation, weightDecay: decay, seed: 7)
+            return classifier
+        }
+        let plain = trained(decay: 0), decayed = trained(decay: 1)
+        /// The sum of squares of the first layer's weights on inputs `columns`.
+        func size(_ classifier: Classifier, _ columns: Range<Int>) -> Double {
+            classifier.layers[0].weights.enumerated().filter { columns.contains($0.offset % 6) }.reduce(0) { $0 + $1.element * $1.element }
+        }
+        #expect(size(decayed, 3..<6) < 0.1 * size(plain, 3..<6), "noise inputs' weights \(size(decayed, 3..<6)) against \(size(plain, 3..<6))")
+        let evaluation = Evaluation(truth: holdout.map(\.y), probabilities: holdout.map { decayed.probabilities($0.x) }, classes: 2)
+        #expect(evaluation.accuracy >= 0.95, "accuracy \(evaluation.accuracy)")
+    }
+
     /// A sensor's inputs put at healthy, as the agent puts a stuck one's (raw at the training
     /// mean, relative and trend at the anomaly score's centers, growth and level at 0, all standardised),
     /// blind a network that leaned on that sensor: trained with sensor dropout, it calls trouble

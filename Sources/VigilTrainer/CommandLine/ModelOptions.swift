@@ -28,6 +28,8 @@ struct ModelOptions: ParsableArguments {
     var sensorDropout = TrainingRun.Recipe().sensorDropout
     @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
     var members = TrainingRun.Recipe().members
+    @Option(help: "AdamW's weight decay: each step shrinks the networks' weights by the learning rate times this, so a network learns what the fleet's failures share rather than the training machines' own (0: none).")
+    var weightDecay = TrainingRun.Recipe().weightDecay
 
     func validate() throws {
         guard horizonHours > 0 else { throw ValidationError("--horizon-hours must be positive, got \(horizonHours)") }
@@ -39,6 +41,7 @@ struct ModelOptions: ParsableArguments {
         guard networkTrendHours > 0 else { throw ValidationError("--network-trend-hours must be positive, got \(networkTrendHours)") }
         guard (0...0.9).contains(sensorDropout) else { throw ValidationError("--sensor-dropout must be 0 to 0.9, got \(sensorDropout)") }
         guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
+        guard (0...10).contains(weightDecay) else { throw ValidationError("--weight-decay must be 0 to 10, got \(weightDecay)") }
     }
 
     var recipe: TrainingRun.Recipe {
@@ -47,6 +50,7 @@ struct ModelOptions: ParsableArguments {
         recipe.search = search
         recipe.members = members
         recipe.sensorDropout = sensorDropout
+        recipe.weightDecay = weightDecay
         recipe.faultModes = faultModes
         recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600,
                                                                              networkTrendSeconds: networkTrendHours * 3600, growth: growth, level: level, absolute: absolute)

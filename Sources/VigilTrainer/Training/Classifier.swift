@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// A small neural classifier in float64: dense layers with ReLU between them and softmax at the
-/// end; no hidden layer makes it a multinomial logistic regression. Trained with mini-batch Adam
-/// on class-weighted cross-entropy, with early stopping on the validation loss, then its logits
-/// shifted back by the log of each class's weight, so its probabilities follow how often each
-/// class occurs (the weights only keep rare classes from being ignored while it learns).
+/// end; no hidden layer makes it a multinomial logistic regression. Trained with mini-batch AdamW
+/// (Adam with decoupled weight decay) on class-weighted cross-entropy, with early stopping on the
+/// validation loss, then its logits shifted back by the log of each class's weight, so its
+/// probabilities follow how often each class occurs (the weights only keep rare classes from being ignored while it learns).
 /// Deterministic for a seed.
 public struct Classifier: Sendable {
     /// One dense layer: `outputs` rows of `inputs` weights, and a bias.
@@ -71,16 +71,18 @@ public struct Classifier: Sendable {
         return total / weightSum
     }
 
-    /// One Adam step on `parameters` from `gradients` (times `scale`), with its moment estimates.
+    /// One Adam step on `parameters` from `gradients` (times `scale`), with its moment estimates,
+    /// and AdamW's decoupled `decay`: the parameters shrink by the learning rate times it.
     private static func adam(_ parameters: inout [Double], _ gradients: [Double], _ scale: Double,
-                             _ m: inout [Double], _ v: inout [Double], _ step: Double, _ learningRate: Double) {
+                             _ m: inout [Double], _ v: inout [Double], _ step: Double, _ learningRate: Double, decay: Double = 0) {
         let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8)
         let correction1 = 1 - pow(beta1, step), correction2 = 1 - pow(beta2, step)
         for index in parameters.indices {
             let g = gradients[index] * scale
             m[index] = beta1 * m[index] + (1 - beta1) * g
             v[index] = beta2 * v[index] + (1 - beta2) * g * g
-            parameters[index] -= learningRate * (m[index] / correction1) / ((v[index] / correction2).squareRoot() + epsilon)
+            parameters[index] -= learningRate * ((m[index] / correction1) / ((v[index] / correction2).squareRoot() + epsilon)
+                                                 + decay * parameters[index])
         }
     }
 
@@ -93,11 +95,12 @@ public struct Classifier: Sendable {
 
     /// Trains on `train`, stopping when the validation loss has not improved for `patience`
     /// epochs and keeping the best weights. Classes are weighted by inverse frequency, so the
-    /// rare failing class counts; with a `dropout`, some training windows are shown with a sensor
-    /// at healthy. Calls `progress` after each epoch.
+    /// rare failing class counts; `weightDecay` shrinks the weights (not the biases) each step;
+    /// with a `dropout`, some training windows are shown with a sensor at healthy. Calls
+    /// `progress` after each epoch.
     public mutating func train(_ train: [(x: [Double], y: Int)], validation: [(x: [Double], y: Int)], epochs: Int = 200,
-                               batch: Int = 32, learningRate: Double = 0.005, patience: Int = 15, dropout: SensorDropout? = nil,
-                               seed: UInt64, progress: (Epoch) -> Void = { _ in }) {
+                               batch: Int = 32, learningRate: Double = 0.005, weightDecay: Double = 0, patience: Int = 15,
+                               dropout: SensorDropout? = nil, seed: UInt64, progress: (Epoch) -> Void = { _ in }) {
         guard !train.isEmpty else { return }
         let classes = layers[layers.count - 1].outputs
         var counts = Array(repeating: 0.0, count: classes)
@@ -144,7 +147,8 @@ public struct Classifier: Sendable {
                 step += 1
                 let scale = 1 / max(batchWeight, 1e-12)
                 for layerIndex in layers.indices {
-                    Self.adam(&layers[layerIndex].weights, gradients[layerIndex].0, scale, &m[layerIndex].0, &v[layerIndex].0, step, learningRate)
+                    Self.adam(&layers[layerIndex].weights, gradients[layerIndex].0, scale, &m[layerIndex].0, &v[layerIndex].0, step, learningRate,
+                              decay: weightDecay)
                     Self.adam(&layers[layerIndex].bias, gradients[layerIndex].1, scale, &m[layerIndex].1, &v[layerIndex].1, step, learningRate)
                 }
             }
