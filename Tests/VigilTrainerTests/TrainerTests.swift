@@ -64,17 +64,24 @@ struct TrainerTests {
         #expect(ModelManifest.faultMode([0.7, 0.3], classes: ["healthy", "hot"]) == nil)
     }
 
-    /// Two Gaussian clusters: the MLP and the logistic regression both separate them, the int8
-    /// version agrees with the float one, and the same seed gives the same model.
-    @Test(arguments: [[16], []])
-    func learnsASeparableSetAndQuantizesFaithfully(hidden: [Int]) {
-        var random = SeededRandom(seed: 3)
+    /// Two Gaussian clusters in 6 inputs, the second (a fifth of the samples) shifted by 2.5 in
+    /// the first 3 and not in the rest: training, validation and hold-out sets drawn from `seed`.
+    static func clusters(seed: UInt64) -> (train: [(x: [Double], y: Int)], validation: [(x: [Double], y: Int)],
+                                           holdout: [(x: [Double], y: Int)]) {
+        var random = SeededRandom(seed: seed)
         func sample(_ label: Int) -> (x: [Double], y: Int) {
             ((0..<6).map { index in random.gaussian() + (label == 1 && index < 3 ? 2.5 : 0) }, label)
         }
         let train = (0..<600).map { sample($0 % 5 == 0 ? 1 : 0) }
         let validation = (0..<200).map { sample($0 % 5 == 0 ? 1 : 0) }
-        let holdout = (0..<400).map { sample($0 % 5 == 0 ? 1 : 0) }
+        return (train, validation, (0..<400).map { sample($0 % 5 == 0 ? 1 : 0) })
+    }
+
+    /// Two Gaussian clusters: the MLP and the logistic regression both separate them, the int8
+    /// version agrees with the float one, and the same seed gives the same model.
+    @Test(arguments: [[16], []])
+    func learnsASeparableSetAndQuantizesFaithfully(hidden: [Int]) {
+        let (train, validation, holdout) = Self.clusters(seed: 3)
         var classifier = Classifier(inputs: 6, hidden: hidden, classes: 2, seed: 7)
         classifier.train(train, validation: validation, seed: 7)
         var again = Classifier(inputs: 6, hidden: hidden, classes: 2, seed: 7)
@@ -98,13 +105,7 @@ struct TrainerTests {
     /// Weight decay shrinks the weights (most those of the inputs that carry nothing) and the
     /// classifier still separates the set: what it keeps is what the classes share.
     @Test func weightDecayShrinksTheWeightsAndKeepsTheSignal() {
-        var random = SeededRandom(seed: 5)
-        func sample(_ label: Int) -> (x: [Double], y: Int) {
-            ((0..<6).map { index in random.gaussian() + (label == 1 && index < 3 ? 2.5 : 0) }, label)
-        }
-        let train = (0..<600).map { sample($0 % 5 == 0 ? 1 : 0) }
-        let validation = (0..<200).map { sample($0 % 5 == 0 ? 1 : 0) }
-        let holdout = (0..<400).map { sample($0 % 5 == 0 ? 1 : 0) }
+        let (train, validation, holdout) = Self.clusters(seed: 5)
         func trained(decay: Double) -> Classifier {
             var classifier = Classifier(inputs: 6, hidden: [16], classes: 2, seed: 7)
             classifier.train(train, validation: validation, weightDecay: decay, seed: 7)
