@@ -6,6 +6,7 @@ import VigilFleet
 import VigilInference
 import VigilMQTT
 import VigilObservability
+import VigilStore
 import VigilTestSupport
 import VigilTrainer
 #if canImport(Glibc)
@@ -323,13 +324,14 @@ struct TrainerTests {
         #expect(result.counts.holdout > 50)
 
         // The champion/challenger gate: the same model passes against itself; one that would
-        // have to beat it by half a point of macro-F1 is refused.
+        // have to beat it by half a point of macro-F1 is refused. (The champion learned every
+        // hold-out window, and so did the challenger's shipped networks, which meet it.)
         var gated = options
         gated.version = "1.1.0"
         gated.champion = bundle
         let same = try TrainingRun.run(gated, signingKey: key)
         #expect(same.gate?.passed == true)
-        #expect(same.gate?.challenger == same.gate?.champion)
+        #expect(same.gate?.challenger == same.gate?.champion && same.gate?.windows == result.counts.holdout)
         gated.margin = -0.5
         #expect(try TrainingRun.run(gated, signingKey: key).gate?.passed == false)
 
@@ -378,6 +380,49 @@ struct TrainerTests {
         #expect(try readFile(models + "/induction-motor-1.0.0.md").contains("Input drift") == false)
         #expect(access(models + "/induction-motor-1.0.0.drift.svg", F_OK) != 0, "the first model replaced none")
         fleet.stop()
+    }
+
+    /// The networks shipped are trained again on every labelled window once the split has chosen
+    /// and measured the model; the champion gate compares the two on windows neither learned from.
+    @Test func theShippedNetworksLearnFromEveryWindowAndTheGateFromUnseenOnes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (database, _, _) = try Self.simulatedMotors(directory, name: "refit", seed: 5)
+        let motor = try DeviceProfile.loadAll(folder: Self.devices).first { $0.type == "induction-motor" }!
+        let key = Ed25519.generate()
+        let options = TrainingRun.Options(agentDatabase: database, profile: motor, rule: LabelRule(horizon: 48 * 3600), name: "motor-health")
+        let result = try TrainingRun.run(options, signingKey: key)
+        // Not the split's networks, whose hold-out figures the manifest carries, as a run without
+        // the refit measures them.
+        var measuredOnly = options
+        measuredOnly.recipe.refit = false
+        let measured = try TrainingRun.run(measuredOnly, signingKey: key)
+        #expect(measured.holdout.macroF1 == result.holdout.macroF1 && measured.holdout.rocAUC == result.holdout.rocAUC)
+        #expect(measured.floatLayers.map { $0[0].weights } != result.floatLayers.map { $0[0].weights })
+        #expect(result.manifest.lineage["refit"] == .bool(true) && measured.manifest.lineage["refit"] == .bool(false))
+        #expect(TrainingReport.markdown(result).contains("trained again on every labelled window"))
+        #expect(!TrainingReport.markdown(measured).contains("trained again"))
+
+        // A champion trained again on every window up to a time has learned the hold-out windows
+        // before it: the gate compares the two on the later ones alone.
+        let earlier = directory.file("earlier.db")
+        try Database(path: database).execute("VACUUM INTO '\(earlier)'")
+        let dataset = try openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600), context: .standard)
+        let times = dataset.examples.map(\.windowEnd)
+        let cut = times.min()! + 0.85 * (times.max()! - times.min()!)
+        try Database(path: earlier).execute("DELETE FROM features WHERE window_end > \(cut); DELETE FROM maintenance_events WHERE ts > \(cut)")
+        var earlierRun = options
+        earlierRun.agentDatabase = earlier
+        let champion = try TrainingRun.run(earlierRun, signingKey: key)
+        let seenUntil = try #require(TrainingRun.trainedUntil(champion.manifest))
+        #expect(seenUntil <= cut && TrainingRun.trainedUntil(measured.manifest) == nil)
+        var challenger = options
+        challenger.champion = try ModelBundle(bytes: champion.bundle, trustedKeys: [key.publicKey])
+        let later = dataset.split().holdout.filter { $0.windowEnd > seenUntil }.count
+        let challenged = try TrainingRun.run(challenger, signingKey: key)
+        let compared = try #require(challenged.gate)
+        #expect(compared.windows == later && later > 0 && later < result.counts.holdout, "\(compared.windows) of \(later)")
+        #expect(TrainingReport.markdown(challenged).contains("on \(later) hold-out windows"))
     }
 
     /// Fault-mode classes give way to the diagnosis where it names the modes as well: on this

@@ -30,6 +30,8 @@ struct ModelOptions: ParsableArguments {
     var members = TrainingRun.Recipe().members
     @Option(help: "AdamW's weight decay: each step shrinks the networks' weights by the learning rate times this, so a network learns what the fleet's failures share rather than the training machines' own (0: none).")
     var weightDecay = TrainingRun.Recipe().weightDecay
+    @Flag(inversion: .prefixedNo, help: "Train the networks shipped again on every labelled window, each for the epochs validation chose, once the split has chosen and measured the model (its metrics are then of the same recipe trained on each device's past).")
+    var refit = TrainingRun.Recipe().refit
 
     func validate() throws {
         guard horizonHours > 0 else { throw ValidationError("--horizon-hours must be positive, got \(horizonHours)") }
@@ -51,6 +53,7 @@ struct ModelOptions: ParsableArguments {
         recipe.members = members
         recipe.sensorDropout = sensorDropout
         recipe.weightDecay = weightDecay
+        recipe.refit = refit
         recipe.faultModes = faultModes
         recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600,
                                                                              networkTrendSeconds: networkTrendHours * 3600, growth: growth, level: level, absolute: absolute)

@@ -19,7 +19,8 @@ public enum TrainingReport {
                          + "(per device, by time). Epochs: \(result.epochs.count). int8 with \(result.manifest.rounding.rawValue) rounding, "
                          + "as agents run it; its float original beside it."
                          + (result.manifest.members > 1 ? " The model is the mean of \(result.manifest.members) networks trained from different seeds." : "")
-                         + dropout, "",
+                         + dropout
+                         + (result.refit ? " The networks shipped were trained again on every labelled window for the epochs validation chose; the figures below are of the same recipe trained on each device's past." : ""), "",
                      "| hold-out | int8 | float |", "| --- | --- | --- |",
                      "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",
@@ -44,7 +45,7 @@ public enum TrainingReport {
                          + "\(context.growth ? ", and its growth" : "")\(context.level ? " and level" : "")\(context.absolute ? "" : "; not its absolute value") | |")
         }
         if let gate = result.gate {
-            lines.append("| champion's int8 macro-F1 on this hold-out | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")
+            lines.append("| champion's int8 macro-F1 on \(gate.windows) hold-out windows | \(rounded(gate.champion)) (challenger \(rounded(gate.challenger)): \(gate.passed ? "released" : "refused")) | |")
         }
         lines += ["",
                      "| truth \\ predicted | " + LabelRule.classes.joined(separator: " | ") + " | precision | recall |",

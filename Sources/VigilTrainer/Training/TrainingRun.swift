@@ -33,6 +33,12 @@ public struct TrainingRun {
         /// the learning rate times this. With 20 to 30 failures a type to learn from, it keeps a
         /// network from fitting the training fleet's own machines.
         public var weightDecay = 0.1
+        /// Whether the networks shipped are trained again on every labelled window (training,
+        /// validation and hold-out), each for the epochs its validation loss chose, once the
+        /// split has chosen and measured the model: a training fleet holds 20 to 30 failures of a
+        /// type, and the last 40% of each device's life holds many of them. The manifest's metrics
+        /// are then those of the same recipe trained on each device's past.
+        public var refit = true
 
         public init() {}
     }
@@ -97,11 +103,15 @@ public struct TrainingRun {
         /// The candidates tried, the one kept first (just it without a search).
         public var candidates: [Candidate]
         public var counts: (train: Int, validation: Int, holdout: Int)
-        /// The new model's and the champion's int8 macro-F1 on the same hold-out, when gated.
-        public var gate: (challenger: Double, champion: Double, passed: Bool)?
+        /// The new model's and the champion's int8 macro-F1 on the same hold-out windows (how
+        /// many), when gated.
+        public var gate: (challenger: Double, champion: Double, passed: Bool, windows: Int)?
         /// Whether the recipe asked for fault-mode classes and the diagnosis named validation's
         /// modes at least as well as they did: the model then has one failing class beside it.
         public var modeClassesLeftToDiagnosis = false
+        /// Whether the bundle's networks were trained again on every labelled window
+        /// (`Recipe.refit`): the hold-out figures are then of the networks trained on the split.
+        public var refit = false
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -180,19 +190,35 @@ public struct TrainingRun {
             candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
             // The ensemble: the chosen network, and as many more of its size and learning rate as
             // the recipe asks, each from a seed of its own.
+            let seeds = (0..<max(recipe.members, 1)).map { options.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
             var members = [classifier]
-            for member in 1..<max(recipe.members, 1) {
-                let seed = options.seed &+ UInt64(member) &* 0x9E37_79B9_7F4A_7C15
+            var bestEpochs = [Self.bestEpoch(epochs)]
+            for seed in seeds.dropFirst() {
                 var another = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
+                var anotherEpochs: [Classifier.Epoch] = []
                 another.train(trainSet, validation: validationSet, learningRate: chosen.learningRate, weightDecay: recipe.weightDecay,
-                              dropout: dropout, seed: seed)
+                              dropout: dropout, seed: seed) { anotherEpochs.append($0) }
                 members.append(another)
+                bestEpochs.append(Self.bestEpoch(anotherEpochs))
             }
             let quantized = members.map { PostTrainingQuantizer.quantize($0, calibration: trainSet.map(\.x)) }
             let networks = quantized.map(QuantizedNetwork.init)
-            /// Class probabilities of the int8 networks for standardised inputs, as the agent
-            /// computes them: each member's softmax, averaged.
-            func probabilities(_ x: [Double]) -> [Double] {
+            // What is shipped: with `refit`, each member trained again from its seed on every
+            // labelled window for its best epochs; without, the members measured here.
+            var shipped = members, shippedQuantized = quantized
+            if recipe.refit {
+                let everySet = trainSet + validationSet + holdoutSet
+                shipped = zip(seeds, bestEpochs).map { seed, epochs in
+                    var again = Classifier(inputs: width, hidden: chosen.hidden, classes: classes.count, seed: seed)
+                    again.train(everySet, validation: [], epochs: epochs, learningRate: chosen.learningRate, weightDecay: recipe.weightDecay,
+                                dropout: dropout, seed: seed)
+                    return again
+                }
+                shippedQuantized = shipped.map { PostTrainingQuantizer.quantize($0, calibration: everySet.map(\.x)) }
+            }
+            /// Class probabilities of int8 networks for standardised inputs, as the agent computes
+            /// them: each member's softmax, averaged.
+            func probabilities(_ x: [Double], _ networks: [QuantizedNetwork]) -> [Double] {
                 x.withUnsafeBufferPointer { inputs in
                     ModelBundle.meanProbabilities(members: networks.count, classes: classes.count, into: &output) { member, output in
                         networks[member].predict(inputs, into: &output)
@@ -200,10 +226,12 @@ public struct TrainingRun {
                 }
                 return output
             }
+            let shippedNetworks = recipe.refit ? shippedQuantized.map(QuantizedNetwork.init) : networks
             return Fitted(modes: modes, classes: classes, failingClasses: failingClasses, holdoutSet: holdoutSet, members: members,
-                          quantized: quantized, epochs: epochs, candidates: candidates, chosen: chosen,
-                          validationProbabilities: validationSet.map { probabilities($0.x) },
-                          holdoutProbabilities: holdoutSet.map { probabilities($0.x) })
+                          shipped: shipped, shippedQuantized: shippedQuantized, epochs: epochs, candidates: candidates, chosen: chosen,
+                          validationProbabilities: validationSet.map { probabilities($0.x, networks) },
+                          holdoutProbabilities: holdoutSet.map { probabilities($0.x, networks) },
+                          shippedHoldoutProbabilities: holdoutSet.map { probabilities($0.x, shippedNetworks) })
         }
 
         let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
@@ -243,7 +271,7 @@ public struct TrainingRun {
             let p = int8Probabilities[index]
             return fit.failingClasses.max { p[$0] < p[$1] } == fit.holdoutSet[index].y
         }.count) / Double(failing.count)
-        var gate: (challenger: Double, champion: Double, passed: Bool)?
+        var gate: (challenger: Double, champion: Double, passed: Bool, windows: Int)?
         if let champion = options.champion {
             // The champion scores the same hold-out windows with the inputs its own context gives
             // and its own standardisation; both are compared on the windows both score.
@@ -256,9 +284,15 @@ public struct TrainingRun {
             let championSet = championManifest.context == recipe.context ? dataset
                 : try source.dataset(profile: options.profile, rule: recipe.rule, context: championManifest.context)
             let championInputs = Dictionary(championSet.examples.map { ("\($0.device)@\($0.windowEnd)", $0.features) }) { first, _ in first }
+            // Both are compared on windows neither learned from. A champion trained again on every
+            // window has learned the hold-out windows of its own time: the later ones, where there
+            // are any; else every one, and the challenger's shipped networks, which learned them too.
+            let championUntil = Self.trainedUntil(championManifest)
+            let seenUntil = championUntil.flatMap { last in holdout.contains { $0.windowEnd > last } ? last : nil }
+            let challengerProbabilities = championUntil != nil && seenUntil == nil ? fit.shippedHoldoutProbabilities : int8Probabilities
             var scratch: [Double] = []
             var common: [Int] = [], championProbabilities: [[Double]] = []
-            for (index, example) in holdout.enumerated() {
+            for (index, example) in holdout.enumerated() where example.windowEnd > seenUntil ?? -.infinity {
                 guard let inputs = championInputs["\(example.device)@\(example.windowEnd)"] else { continue }
                 champion.probabilities(raw: inputs, scratch: &scratch, into: &output)
                 common.append(index)
@@ -266,16 +300,16 @@ public struct TrainingRun {
             }
             let commonTruth = common.map { truth[$0] }
             let championF1 = Evaluation(truth: commonTruth, probabilities: championProbabilities, classes: 2).macroF1
-            let challengerF1 = Evaluation(truth: commonTruth, probabilities: common.map { Evaluation.failingOrNot(int8Probabilities[$0], classes: classes) },
+            let challengerF1 = Evaluation(truth: commonTruth, probabilities: common.map { Evaluation.failingOrNot(challengerProbabilities[$0], classes: classes) },
                                           classes: 2).macroF1
-            gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin)
+            gate = (challengerF1, championF1, challengerF1 >= championF1 - options.margin, common.count)
         }
 
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
             inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
-            layers: fit.quantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
+            layers: fit.shippedQuantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
             alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
@@ -291,6 +325,7 @@ public struct TrainingRun {
                     "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h"
                         + ($0.paced ? ", the network's \($0.networkTrendSeconds / 3600) h" : "")
                 } ?? "none"),
+                "refit": .bool(recipe.refit),
                 "learning_rate": .number(fit.chosen.learningRate),
                 "weight_decay": .number(recipe.weightDecay),
                 "sensor_dropout": .number(dropout?.rate ?? 0),
@@ -305,8 +340,8 @@ public struct TrainingRun {
                 "int8_agreement": .number(agreement),
                 "fault_mode_accuracy": modeAccuracy.map(JSONValue.number) ?? .null,
             ])
-        let bundle = ModelBundle.encode(manifest: manifest, layers: Array(fit.quantized.joined()), signingKey: signingKey)
-        let floatLayers = members.map { member in
+        let bundle = ModelBundle.encode(manifest: manifest, layers: Array(fit.shippedQuantized.joined()), signingKey: signingKey)
+        let floatLayers = fit.shipped.map { member in
             member.layers.enumerated().map { index, layer in
                 FloatNetwork.Layer(inputs: layer.inputs, outputs: layer.outputs, weights: layer.weights.map(Float.init),
                                    bias: layer.bias.map(Float.init), relu: index < member.layers.count - 1)
@@ -316,7 +351,21 @@ public struct TrainingRun {
                       faultModeAccuracy: modeAccuracy,
                       epochs: fit.epochs, candidates: fit.candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate,
-                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis)
+                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis, refit: recipe.refit)
+    }
+
+    /// The last window a model refitted on every labelled window learned from (its lineage's
+    /// time range); nil for a model trained on each device's past alone.
+    public static func trainedUntil(_ manifest: ModelManifest) -> Double? {
+        guard manifest.lineage["refit"] == .bool(true),
+              case .array(let range)? = manifest.lineage["time_range"], case .number(let last)? = range.last else { return nil }
+        return last
+    }
+
+    /// The epoch count at which a training's validation loss was lowest, where it kept its
+    /// network: what a refit on every window trains for.
+    static func bestEpoch(_ epochs: [Classifier.Epoch]) -> Int {
+        epochs.min { $0.validationLoss < $1.validationLoss }?.number ?? 1
     }
 
     /// The networks one class layout gave (`run`'s `fitted(modes:)`).
@@ -326,8 +375,11 @@ public struct TrainingRun {
         var failingClasses: [Int]
         /// The hold-out windows standardised, with their classes.
         var holdoutSet: [(x: [Double], y: Int)]
+        /// The networks trained on the training split, which validation and hold-out measure.
         var members: [Classifier]
-        var quantized: [[QuantizedDense]]
+        /// The networks the bundle carries, float and int8 (`Recipe.refit`).
+        var shipped: [Classifier]
+        var shippedQuantized: [[QuantizedDense]]
         /// The first member's epochs, the search's candidates and the one chosen.
         var epochs: [Classifier.Epoch]
         var candidates: [Candidate]
@@ -335,6 +387,8 @@ public struct TrainingRun {
         /// The int8 networks' mean class probabilities of each validation and hold-out window.
         var validationProbabilities: [[Double]]
         var holdoutProbabilities: [[Double]]
+        /// The shipped int8 networks' of each hold-out window, which they learned from with `refit`.
+        var shippedHoldoutProbabilities: [[Double]]
     }
 
 }
