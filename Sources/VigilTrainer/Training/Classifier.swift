@@ -7,8 +7,8 @@ import Glibc
 /// end; no hidden layer makes it a multinomial logistic regression. Trained with mini-batch AdamW
 /// (Adam with decoupled weight decay) on class-weighted cross-entropy, with early stopping on the
 /// validation loss, then its logits shifted back by the log of each class's weight, so its
-/// probabilities follow how often each class occurs (the weights only keep rare classes from being ignored while it learns).
-/// Deterministic for a seed.
+/// probabilities follow how often each class occurs (the weights only keep rare classes from
+/// being ignored while it learns). Deterministic for a seed.
 public struct Classifier: Sendable {
     /// One dense layer: `outputs` rows of `inputs` weights, and a bias.
     public struct Layer: Sendable {
@@ -96,8 +96,9 @@ public struct Classifier: Sendable {
     /// Trains on `train`, stopping when the validation loss has not improved for `patience`
     /// epochs and keeping the best weights. Classes are weighted by inverse frequency, so the
     /// rare failing class counts; `weightDecay` shrinks the weights (not the biases) each step;
-    /// with a `dropout`, some training windows are shown with a sensor at healthy. Calls
-    /// `progress` after each epoch.
+    /// with a `dropout`, some training windows are shown with a sensor at healthy. Without
+    /// validation windows the training loss stands in for theirs: a refit trains for `epochs`
+    /// (within `patience`) and keeps its lowest. Calls `progress` after each epoch.
     public mutating func train(_ train: [(x: [Double], y: Int)], validation: [(x: [Double], y: Int)], epochs: Int = 200,
                                batch: Int = 32, learningRate: Double = 0.005, weightDecay: Double = 0, patience: Int = 15,
                                dropout: SensorDropout? = nil, seed: UInt64, progress: (Epoch) -> Void = { _ in }) {

@@ -20,7 +20,7 @@ public enum TrainingReport {
                          + "as agents run it; its float original beside it."
                          + (result.manifest.members > 1 ? " The model is the mean of \(result.manifest.members) networks trained from different seeds." : "")
                          + dropout
-                         + (result.refit ? " The networks shipped were trained again on every labelled window for the epochs validation chose; the figures below are of the same recipe trained on each device's past." : ""), "",
+                         + (result.manifest.lineage["refit"] == .bool(true) ? " The networks shipped were trained again on every labelled window for the epochs validation chose; the figures below are of the same recipe trained on each device's past." : ""), "",
                      "| hold-out | int8 | float |", "| --- | --- | --- |",
                      "| accuracy | \(rounded(evaluation.accuracy)) | \(rounded(float.accuracy)) |",
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",

@@ -109,9 +109,6 @@ public struct TrainingRun {
         /// Whether the recipe asked for fault-mode classes and the diagnosis named validation's
         /// modes at least as well as they did: the model then has one failing class beside it.
         public var modeClassesLeftToDiagnosis = false
-        /// Whether the bundle's networks were trained again on every labelled window
-        /// (`Recipe.refit`): the hold-out figures are then of the networks trained on the split.
-        public var refit = false
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -226,12 +223,17 @@ public struct TrainingRun {
                 }
                 return output
             }
-            let shippedNetworks = recipe.refit ? shippedQuantized.map(QuantizedNetwork.init) : networks
+            let holdoutProbabilities = holdoutSet.map { probabilities($0.x, networks) }
+            var shippedHoldoutProbabilities = holdoutProbabilities
+            if recipe.refit {
+                let shippedNetworks = shippedQuantized.map(QuantizedNetwork.init)
+                shippedHoldoutProbabilities = holdoutSet.map { probabilities($0.x, shippedNetworks) }
+            }
             return Fitted(modes: modes, classes: classes, failingClasses: failingClasses, holdoutSet: holdoutSet, members: members,
                           shipped: shipped, shippedQuantized: shippedQuantized, epochs: epochs, candidates: candidates, chosen: chosen,
                           validationProbabilities: validationSet.map { probabilities($0.x, networks) },
-                          holdoutProbabilities: holdoutSet.map { probabilities($0.x, networks) },
-                          shippedHoldoutProbabilities: holdoutSet.map { probabilities($0.x, shippedNetworks) })
+                          holdoutProbabilities: holdoutProbabilities,
+                          shippedHoldoutProbabilities: shippedHoldoutProbabilities)
         }
 
         let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
@@ -351,7 +353,7 @@ public struct TrainingRun {
                       faultModeAccuracy: modeAccuracy,
                       epochs: fit.epochs, candidates: fit.candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate,
-                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis, refit: recipe.refit)
+                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis)
     }
 
     /// The last window a model refitted on every labelled window learned from (its lineage's
