@@ -103,6 +103,37 @@ struct TrainerTests {
         #expect(agreement >= 0.97, "int8 agreement \(agreement)")
     }
 
+    /// A difference in validation loss is measured window by window, with each device's windows
+    /// one draw: a validation set of each window four times over, each window's copies one device,
+    /// has the error of the windows once; taken as separate draws, the copies would claim half of it.
+    @Test func aLossDifferenceCountsADevicesWindowsAsOneDraw() {
+        var random = SeededRandom(seed: 11)
+        let lowest = (0..<300).map { _ in abs(random.gaussian()) }
+        let other = lowest.map { $0 + 0.05 + 0.2 * random.gaussian() }
+        let once = TrainingRun.Candidate.difference(other, lowest, devices: Array(lowest.indices))
+        let copies = lowest.indices.flatMap { Array(repeating: $0, count: 4) }
+        let grouped = TrainingRun.Candidate.difference(copies.map { other[$0] }, copies.map { lowest[$0] }, devices: copies)
+        let apart = TrainingRun.Candidate.difference(copies.map { other[$0] }, copies.map { lowest[$0] }, devices: Array(copies.indices))
+        #expect(once.mean > 0.02 && once.mean < 0.08 && once.error > 0.005, "\(once)")
+        #expect(abs(grouped.mean - once.mean) < 1e-12 && abs(grouped.error - once.error) < 1e-12, "grouped copies \(grouped), once \(once)")
+        #expect(abs(apart.error / once.error - 0.5) < 0.01, "copies apart \(apart), once \(once)")
+        #expect(TrainingRun.Candidate.difference(lowest, lowest, devices: Array(lowest.indices)) == (0, 0))
+    }
+
+    /// The search keeps the smallest candidate no further above the lowest loss than one standard
+    /// error of the difference.
+    @Test func theSearchKeepsTheSmallestCandidateWithinOneStandardErrorOfTheBest() {
+        func candidate(_ parameters: Int, _ loss: Double, _ error: Double = 0.05) -> TrainingRun.Candidate {
+            TrainingRun.Candidate(hidden: [], learningRate: 0.005, parameters: parameters, validationLoss: loss, aboveLowest: loss - 0.40,
+                                  aboveLowestError: error, epochs: 20)
+        }
+        let candidates = [candidate(1000, 0.40, 0), candidate(100, 0.46), candidate(100, 0.44), candidate(10, 0.451), candidate(500, .nan)]
+        #expect(TrainingRun.Candidate.chosen(candidates) == 2)
+        // With narrower errors the lowest loss alone is within them.
+        #expect(TrainingRun.Candidate.chosen(candidates.map { var c = $0; c.aboveLowestError = 0.001; return c }) == 0)
+        #expect(TrainingRun.Candidate.chosen([candidate(10, .infinity)]) == nil)
+    }
+
     /// Weight decay shrinks the weights (most those of the inputs that carry nothing) and the
     /// classifier still separates the set: what it keeps is what the classes share.
     @Test func weightDecayShrinksTheWeightsAndKeepsTheSignal() {
@@ -313,13 +344,18 @@ struct TrainerTests {
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 
-        // A search tries every candidate on the validation split and keeps the lowest loss.
+        // A search tries every candidate on the validation split and keeps (first) the smallest
+        // no further above the lowest loss than one standard error of the difference.
         var search = options
         search.recipe.search = true
         let searched = try TrainingRun.run(search, signingKey: key)
         #expect(searched.candidates.count == TrainingRun.searchSpace.count)
-        #expect(searched.candidates.allSatisfy { $0.validationLoss >= searched.candidates[0].validationLoss })
-        #expect(searched.candidates[0].validationLoss <= result.candidates[0].validationLoss + 1e-12, "the default is among the candidates")
+        let lowest = try #require(searched.candidates.min { $0.validationLoss < $1.validationLoss })
+        let kept = searched.candidates[0]
+        #expect(lowest.aboveLowest == 0 && kept.aboveLowest <= kept.aboveLowestError)
+        #expect(searched.candidates.filter { $0.aboveLowest > 0 }.allSatisfy { $0.aboveLowestError > 0 })
+        #expect(searched.candidates.allSatisfy { $0.aboveLowest > $0.aboveLowestError || $0.parameters >= kept.parameters })
+        #expect(lowest.validationLoss <= result.candidates[0].validationLoss + 1e-12, "the default is among the candidates")
         #expect(TrainingReport.markdown(searched).contains("Search on the validation split"))
         #expect(result.counts.holdout > 50)
 

@@ -60,15 +60,15 @@ public struct Classifier: Sendable {
         return exps.map { $0 / total }
     }
 
+    /// Each example's weighted cross-entropy, scaled so that their mean is the loss over them all.
+    func losses(_ examples: [(x: [Double], y: Int)], weights: [Double]) -> [Double] {
+        let meanWeight = examples.reduce(0) { $0 + weights[$1.y] } / Double(max(examples.count, 1))
+        return examples.map { x, y in -weights[y] / meanWeight * log(max(probabilities(x)[y], 1e-12)) }
+    }
+
     /// Weighted cross-entropy over `examples`.
     func loss(_ examples: [(x: [Double], y: Int)], weights: [Double]) -> Double {
-        guard !examples.isEmpty else { return 0 }
-        var total = 0.0, weightSum = 0.0
-        for (x, y) in examples {
-            total -= weights[y] * log(max(probabilities(x)[y], 1e-12))
-            weightSum += weights[y]
-        }
-        return total / weightSum
+        examples.isEmpty ? 0 : losses(examples, weights: weights).reduce(0, +) / Double(examples.count)
     }
 
     /// One Adam step on `parameters` from `gradients` (times `scale`), with its moment estimates,
@@ -98,11 +98,13 @@ public struct Classifier: Sendable {
     /// rare failing class counts; `weightDecay` shrinks the weights (not the biases) each step;
     /// with a `dropout`, some training windows are shown with a sensor at healthy. Without
     /// validation windows the training loss stands in for theirs: a refit trains for `epochs`
-    /// (within `patience`) and keeps its lowest. Calls `progress` after each epoch.
+    /// (within `patience`) and keeps its lowest. Calls `progress` after each epoch. Returns each
+    /// validation window's loss (`losses`) at the epoch kept, for comparing candidates window by window.
+    @discardableResult
     public mutating func train(_ train: [(x: [Double], y: Int)], validation: [(x: [Double], y: Int)], epochs: Int = 200,
                                batch: Int = 32, learningRate: Double = 0.005, weightDecay: Double = 0, patience: Int = 15,
-                               dropout: SensorDropout? = nil, seed: UInt64, progress: (Epoch) -> Void = { _ in }) {
-        guard !train.isEmpty else { return }
+                               dropout: SensorDropout? = nil, seed: UInt64, progress: (Epoch) -> Void = { _ in }) -> [Double] {
+        guard !train.isEmpty else { return [] }
         let classes = layers[layers.count - 1].outputs
         var counts = Array(repeating: 0.0, count: classes)
         for (_, y) in train { counts[y] += 1 }
@@ -111,7 +113,7 @@ public struct Classifier: Sendable {
         var m = layers.map { (Array(repeating: 0.0, count: $0.weights.count), Array(repeating: 0.0, count: $0.bias.count)) }
         var v = m
         var step = 0.0
-        var best = (loss: Double.infinity, layers: layers)
+        var best = (loss: Double.infinity, layers: layers, losses: [Double]())
         var sinceBest = 0
         var order = Array(train.indices)
         for epoch in 1...epochs {
@@ -153,10 +155,12 @@ public struct Classifier: Sendable {
                     Self.adam(&layers[layerIndex].bias, gradients[layerIndex].1, scale, &m[layerIndex].1, &v[layerIndex].1, step, learningRate)
                 }
             }
-            let validationLoss = loss(validation.isEmpty ? train : validation, weights: classWeights)
-            progress(Epoch(number: epoch, trainingLoss: loss(train, weights: classWeights), validationLoss: validationLoss))
+            let trainingLoss = loss(train, weights: classWeights)
+            let validationLosses = validation.isEmpty ? [] : losses(validation, weights: classWeights)
+            let validationLoss = validation.isEmpty ? trainingLoss : validationLosses.reduce(0, +) / Double(validation.count)
+            progress(Epoch(number: epoch, trainingLoss: trainingLoss, validationLoss: validationLoss))
             if validationLoss < best.loss - 1e-6 {
-                best = (validationLoss, layers)
+                best = (validationLoss, layers, validationLosses)
                 sinceBest = 0
             } else {
                 sinceBest += 1
@@ -167,5 +171,6 @@ public struct Classifier: Sendable {
         for (index, weight) in classWeights.enumerated() where weight > 0 {
             layers[layers.count - 1].bias[index] -= log(weight)
         }
+        return best.losses
     }
 }

@@ -68,11 +68,14 @@ public enum TrainingReport {
             if let plots { lines += ["", "![drift](\(plots).drift.svg)"] }
         }
         if result.candidates.count > 1 {
-            lines += ["", "Search on the validation split (the lowest loss kept):", "",
-                      "| hidden layers | learning rate | validation loss | epochs |", "| --- | --- | --- | --- |"]
+            lines += ["", "Search on the validation split (kept, first: the fewest parameters no further above the lowest loss than one standard "
+                          + "error of the difference, window by window, each device's windows one draw):", "",
+                      "| hidden layers | learning rate | parameters | validation loss | above the lowest | standard error | epochs |",
+                      "| --- | --- | --- | --- | --- | --- | --- |"]
             lines += result.candidates.map { candidate in
                 "| \(candidate.hidden.isEmpty ? "none (logistic regression)" : candidate.hidden.map(String.init).joined(separator: ", ")) | "
-                    + "\(candidate.learningRate) | \(rounded(candidate.validationLoss)) | \(candidate.epochs) |"
+                    + "\(candidate.learningRate) | \(candidate.parameters) | \(rounded(candidate.validationLoss)) | "
+                    + "\(rounded(candidate.aboveLowest)) | \(rounded(candidate.aboveLowestError)) | \(candidate.epochs) |"
             }
         }
         lines += ["", "Loss per epoch of the model kept (training, validation)\(result.manifest.members > 1 ? ", the first of its members" : ""):", ""]

@@ -77,8 +77,54 @@ public struct TrainingRun {
     public struct Candidate: Sendable {
         public var hidden: [Int]
         public var learningRate: Double
+        /// The weights and biases of one network of this size.
+        public var parameters: Int
         public var validationLoss: Double
+        /// How far its validation loss lies above the lowest candidate's, and that difference's
+        /// standard error, window by window on the same validation windows, each device's windows
+        /// one draw (`difference(_:_:devices:)`).
+        public var aboveLowest: Double
+        public var aboveLowestError: Double
         public var epochs: Int
+
+        public init(hidden: [Int], learningRate: Double, parameters: Int, validationLoss: Double, aboveLowest: Double, aboveLowestError: Double,
+                    epochs: Int) {
+            self.hidden = hidden
+            self.learningRate = learningRate
+            self.parameters = parameters
+            self.validationLoss = validationLoss
+            self.aboveLowest = aboveLowest
+            self.aboveLowestError = aboveLowestError
+            self.epochs = epochs
+        }
+
+        /// The search's rule (the one-standard-error rule): of the candidates no further above
+        /// the lowest loss than one standard error, the one with the fewest parameters (then the
+        /// lowest loss). A validation split holds a few failures, and an edge a bigger network
+        /// cannot tell from chance there rarely carries to machines it never saw. Nil if no
+        /// loss is finite.
+        public static func chosen(_ candidates: [Candidate]) -> Int? {
+            candidates.indices.filter { candidates[$0].validationLoss.isFinite && candidates[$0].aboveLowest <= candidates[$0].aboveLowestError }.min {
+                (candidates[$0].parameters, candidates[$0].validationLoss) < (candidates[$1].parameters, candidates[$1].validationLoss)
+            }
+        }
+
+        /// The mean of `losses` minus `lowest`'s (each window's loss, the same windows in the
+        /// same order) and its standard error with every window of one of `devices` (numbered from
+        /// 0) taken as one draw: one device's windows follow each other and are not independent.
+        public static func difference(_ losses: [Double], _ lowest: [Double], devices: [Int]) -> (mean: Double, error: Double) {
+            guard losses.count == lowest.count, devices.count == losses.count else { return (.infinity, 0) }
+            guard !losses.isEmpty else { return (0, 0) }
+            let differences = zip(losses, lowest).map { $0 - $1 }
+            let mean = differences.reduce(0, +) / Double(differences.count)
+            // Each device's summed residual, in device order (a sum's order moves its last bits).
+            var residuals = Array(repeating: 0.0, count: (devices.max() ?? 0) + 1)
+            for (index, difference) in differences.enumerated() { residuals[devices[index]] += difference - mean }
+            let draws = Double(Set(devices).count)
+            guard draws > 1 else { return (mean, 0) }
+            let variance = draws / (draws - 1) * residuals.reduce(0) { $0 + $1 * $1 }
+            return (mean, variance.squareRoot() / Double(differences.count))
+        }
     }
 
     /// The model sizes and learning rates a search tries.
@@ -125,6 +171,10 @@ public struct TrainingRun {
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
         let width = dataset.featureNames.count
+        // Each validation window's device, by number: what a difference in validation loss's
+        // standard error takes as one draw.
+        let deviceNumbers = Dictionary(uniqueKeysWithValues: Set(validation.map(\.device)).sorted().enumerated().map { ($1, $0) })
+        let validationDevices = validation.map { deviceNumbers[$0.device] ?? 0 }
         var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
         for example in train { for i in 0..<width { means[i] += example.features[i] } }
         means = means.map { $0 / Double(train.count) }
@@ -165,26 +215,36 @@ public struct TrainingRun {
             }
             let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
 
-            // One candidate, or the search: the lowest validation loss wins.
-            var best: (classifier: Classifier, epochs: [Classifier.Epoch], candidate: Candidate)?
-            var candidates: [Candidate] = []
-            for (hidden, learningRate) in recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)] {
+            // One candidate, or the search, chosen by `Candidate.chosen`.
+            let space = recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)]
+            var tried: [(classifier: Classifier, epochs: [Classifier.Epoch], losses: [Double])] = []
+            for (hidden, learningRate) in space {
                 var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
                 var epochs: [Classifier.Epoch] = []
-                classifier.train(trainSet, validation: validationSet, learningRate: learningRate, weightDecay: recipe.weightDecay,
-                                 dropout: dropout, seed: options.seed) { epoch in
+                let losses = classifier.train(trainSet, validation: validationSet, learningRate: learningRate, weightDecay: recipe.weightDecay,
+                                              dropout: dropout, seed: options.seed) { epoch in
                     epochs.append(epoch)
                     if !recipe.search { progress(epoch) }
                 }
-                let candidate = Candidate(hidden: hidden, learningRate: learningRate,
-                                          validationLoss: epochs.map(\.validationLoss).min() ?? .infinity, epochs: epochs.count)
-                candidates.append(candidate)
-                if candidate.validationLoss < best?.candidate.validationLoss ?? .infinity { best = (classifier, epochs, candidate) }
+                tried.append((classifier, epochs, losses))
             }
-            guard let (classifier, epochs, chosen) = best else {
+            let validationLosses = tried.map { $0.epochs.map(\.validationLoss).min() ?? .infinity }
+            let lowest = tried[validationLosses.indices.min { validationLosses[$0] < validationLosses[$1] } ?? 0].losses
+            var candidates = zip(space, tried).enumerated().map { index, pair in
+                let difference = Candidate.difference(pair.1.losses, lowest, devices: validationDevices)
+                return Candidate(hidden: pair.0.hidden, learningRate: pair.0.learningRate,
+                                 parameters: pair.1.classifier.layers.reduce(0) { $0 + $1.weights.count + $1.bias.count },
+                                 validationLoss: validationLosses[index], aboveLowest: difference.mean, aboveLowestError: difference.error,
+                                 epochs: pair.1.epochs.count)
+            }
+            guard let kept = Candidate.chosen(candidates) else {
                 throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
             }
-            candidates.sort { ($0.validationLoss, $0.hidden.count) < ($1.validationLoss, $1.hidden.count) }
+            let (classifier, epochs, _) = tried[kept], chosen = candidates[kept]
+            // The one kept first, then the rest by loss.
+            candidates.remove(at: kept)
+            candidates.sort { ($0.validationLoss, $0.parameters) < ($1.validationLoss, $1.parameters) }
+            candidates.insert(chosen, at: 0)
             // The ensemble: the chosen network, and as many more of its size and learning rate as
             // the recipe asks, each from a seed of its own.
             let seeds = (0..<max(recipe.members, 1)).map { options.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
