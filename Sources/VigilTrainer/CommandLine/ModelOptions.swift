@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
     var level = InputContext.standard.level
     @Flag(inversion: .prefixedNo, help: "Give the model each input's absolute value too; without, it sees each input only against the device's baseline (machines of one type differ in absolute level).")
     var absolute = InputContext.standard.absolute
-    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the best.")
+    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the smallest within one standard error of the lowest loss.")
     var search = false
     @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
     var sensorDropout = TrainingRun.Recipe().sensorDropout

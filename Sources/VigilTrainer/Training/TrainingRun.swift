@@ -113,7 +113,7 @@ public struct TrainingRun {
         /// same order) and its standard error with every window of one of `devices` (numbered from
         /// 0) taken as one draw: one device's windows follow each other and are not independent.
         public static func difference(_ losses: [Double], _ lowest: [Double], devices: [Int]) -> (mean: Double, error: Double) {
-            guard losses.count == lowest.count, devices.count == losses.count else { return (.infinity, 0) }
+            precondition(losses.count == lowest.count && devices.count == losses.count, "a difference needs the same windows")
             guard !losses.isEmpty else { return (0, 0) }
             let differences = zip(losses, lowest).map { $0 - $1 }
             let mean = differences.reduce(0, +) / Double(differences.count)
@@ -230,12 +230,13 @@ public struct TrainingRun {
             }
             let validationLosses = tried.map { $0.epochs.map(\.validationLoss).min() ?? .infinity }
             let lowest = tried[validationLosses.indices.min { validationLosses[$0] < validationLosses[$1] } ?? 0].losses
-            var candidates = zip(space, tried).enumerated().map { index, pair in
-                let difference = Candidate.difference(pair.1.losses, lowest, devices: validationDevices)
-                return Candidate(hidden: pair.0.hidden, learningRate: pair.0.learningRate,
-                                 parameters: pair.1.classifier.layers.reduce(0) { $0 + $1.weights.count + $1.bias.count },
+            var candidates = tried.indices.map { index in
+                let (classifier, epochs, losses) = tried[index]
+                let difference = Candidate.difference(losses, lowest, devices: validationDevices)
+                return Candidate(hidden: space[index].hidden, learningRate: space[index].learningRate,
+                                 parameters: classifier.layers.reduce(0) { $0 + $1.weights.count + $1.bias.count },
                                  validationLoss: validationLosses[index], aboveLowest: difference.mean, aboveLowestError: difference.error,
-                                 epochs: pair.1.epochs.count)
+                                 epochs: epochs.count)
             }
             guard let kept = Candidate.chosen(candidates) else {
                 throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
