@@ -37,7 +37,7 @@ public struct InputContext: Sendable, Equatable {
     /// not carry to others.
     public var absolute: Bool
 
-    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, networkTrendSeconds: 86_400, level: true,
+    public static let standard = InputContext(baselineSeconds: 86_400, trendSeconds: 172_800, networkTrendSeconds: 43_200, level: true,
                                               absolute: false)
 
     /// `networkTrendSeconds` nil: the trend's.
