@@ -260,8 +260,8 @@ struct TrainerTests {
         let bundle = try ModelBundle(bytes: result.bundle, trustedKeys: [key.publicKey])
         try bundle.check(against: motor)
         // Three networks from three seeds, which the bundle averages, an anomaly score that judges
-        // each input with its trend, each input's level and pace (the network's trends at half a day, the
-        // anomaly score's at two), and no absolute inputs: format 8.
+        // each input with its trend, each input's level and pace (the network's trends at half a day,
+        // the anomaly score's at two days), and no absolute inputs: format 8.
         #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 8)
         #expect(result.manifest.networkInputNames.last?.hasSuffix(":pace") == true && result.manifest.context == .standard)
         let anomaly = try #require(result.manifest.anomaly)
