@@ -121,17 +121,20 @@ struct TrainerTests {
     }
 
     /// The search keeps the smallest candidate no further above the lowest loss than one standard
-    /// error of the difference.
+    /// error of the difference, at the network clock of the lowest loss.
     @Test func theSearchKeepsTheSmallestCandidateWithinOneStandardErrorOfTheBest() {
-        func candidate(_ parameters: Int, _ loss: Double, _ error: Double = 0.05) -> TrainingRun.Candidate {
-            TrainingRun.Candidate(hidden: [], learningRate: 0.005, parameters: parameters, validationLoss: loss, aboveLowest: loss - 0.40,
-                                  aboveLowestError: error, epochs: 20)
+        func candidate(_ parameters: Int, _ loss: Double, _ error: Double = 0.05, clock: Double = 43_200) -> TrainingRun.Candidate {
+            TrainingRun.Candidate(hidden: [], learningRate: 0.005, networkTrendSeconds: clock, parameters: parameters, validationLoss: loss,
+                                  aboveLowest: loss - 0.40, aboveLowestError: error, epochs: 20)
         }
         let candidates = [candidate(1000, 0.40, 0), candidate(100, 0.46), candidate(100, 0.44), candidate(10, 0.451), candidate(500, .nan)]
         #expect(TrainingRun.Candidate.chosen(candidates) == 2)
         // With narrower errors the lowest loss alone is within them.
         #expect(TrainingRun.Candidate.chosen(candidates.map { var c = $0; c.aboveLowestError = 0.001; return c }) == 0)
         #expect(TrainingRun.Candidate.chosen([candidate(10, .infinity)]) == nil)
+        // A smaller candidate as close at another clock is not kept: the lowest loss chose the clock.
+        #expect(TrainingRun.Candidate.chosen(candidates + [candidate(5, 0.43, clock: 86_400)]) == 2)
+        #expect(TrainingRun.Candidate.chosen(candidates + [candidate(5, 0.39, 0, clock: 86_400)]) == 5)
     }
 
     /// Weight decay shrinks the weights (most those of the inputs that carry nothing) and the
@@ -348,15 +351,22 @@ struct TrainerTests {
         // no further above the lowest loss than one standard error of the difference.
         var search = options
         search.recipe.search = true
+        search.recipe.searchedClocks = [86_400]
         let searched = try TrainingRun.run(search, signingKey: key)
-        #expect(searched.candidates.count == TrainingRun.searchSpace.count)
+        let clocks = [InputContext.standard.networkTrendSeconds] + search.recipe.searchedClocks
+        #expect(searched.candidates.count == TrainingRun.searchSpace.count * clocks.count)
+        #expect(Set(searched.candidates.map(\.networkTrendSeconds)) == Set(clocks))
         let lowest = try #require(searched.candidates.min { $0.validationLoss < $1.validationLoss })
         let kept = searched.candidates[0]
         #expect(lowest.aboveLowest == 0 && kept.aboveLowest <= kept.aboveLowestError)
+        #expect(kept.networkTrendSeconds == lowest.networkTrendSeconds && searched.manifest.context?.networkTrendSeconds == kept.networkTrendSeconds)
         #expect(searched.candidates.filter { $0.aboveLowest > 0 }.allSatisfy { $0.aboveLowestError > 0 })
-        #expect(searched.candidates.allSatisfy { $0.aboveLowest > $0.aboveLowestError || $0.parameters >= kept.parameters })
+        #expect(searched.candidates.filter { $0.networkTrendSeconds == kept.networkTrendSeconds }.allSatisfy {
+            $0.aboveLowest > $0.aboveLowestError || $0.parameters >= kept.parameters
+        })
         #expect(lowest.validationLoss <= result.candidates[0].validationLoss + 1e-12, "the default is among the candidates")
-        #expect(TrainingReport.markdown(searched).contains("Search on the validation split"))
+        #expect(TrainingReport.markdown(searched).contains("Search on the validation split")
+                && TrainingReport.markdown(searched).contains("network clock, h"))
         #expect(result.counts.holdout > 50)
 
         // The champion/challenger gate: the same model passes against itself; one that would

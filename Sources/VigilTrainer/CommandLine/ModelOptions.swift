@@ -22,8 +22,10 @@ struct ModelOptions: ParsableArguments {
     var level = InputContext.standard.level
     @Flag(inversion: .prefixedNo, help: "Give the model each input's absolute value too; without, it sees each input only against the device's baseline (machines of one type differ in absolute level).")
     var absolute = InputContext.standard.absolute
-    @Flag(help: "Search model sizes and learning rates on the validation split (15 trainings a type) and keep the smallest within one standard error of the lowest loss.")
+    @Flag(help: "Search model sizes and learning rates (and the clocks of --search-network-trend-hours) on the validation split (15 trainings a type and clock) and keep the smallest within one standard error of the lowest loss.")
     var search = false
+    @Option(parsing: .upToNextOption, help: "The network's clocks, hours, that --search also tries beside --network-trend-hours, each with every size and learning rate (none by default).")
+    var searchNetworkTrendHours = TrainingRun.Recipe().searchedClocks.map { $0 / 3600 }
     @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
     var sensorDropout = TrainingRun.Recipe().sensorDropout
     @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
@@ -41,6 +43,10 @@ struct ModelOptions: ParsableArguments {
         guard baselineHours >= 0 else { throw ValidationError("--baseline-hours must be 0 or more, got \(baselineHours)") }
         guard trendHours > 0 else { throw ValidationError("--trend-hours must be positive, got \(trendHours)") }
         guard networkTrendHours > 0 else { throw ValidationError("--network-trend-hours must be positive, got \(networkTrendHours)") }
+        guard searchNetworkTrendHours.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--search-network-trend-hours must be positive, got \(searchNetworkTrendHours)")
+        }
+        guard search || searchNetworkTrendHours.isEmpty else { throw ValidationError("--search-network-trend-hours needs --search, which tries them") }
         guard (0...0.9).contains(sensorDropout) else { throw ValidationError("--sensor-dropout must be 0 to 0.9, got \(sensorDropout)") }
         guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
         guard (0...10).contains(weightDecay) else { throw ValidationError("--weight-decay must be 0 to 10, got \(weightDecay)") }
@@ -50,6 +56,7 @@ struct ModelOptions: ParsableArguments {
         var recipe = TrainingRun.Recipe()
         recipe.rule = LabelRule(horizon: horizonHours * 3600, earlyHorizon: earlyHorizonHours == 0 ? nil : earlyHorizonHours * 3600)
         recipe.search = search
+        recipe.searchedClocks = searchNetworkTrendHours.map { $0 * 3600 }
         recipe.members = members
         recipe.sensorDropout = sensorDropout
         recipe.weightDecay = weightDecay

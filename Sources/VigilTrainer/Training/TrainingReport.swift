@@ -68,13 +68,16 @@ public enum TrainingReport {
             if let plots { lines += ["", "![drift](\(plots).drift.svg)"] }
         }
         if result.candidates.count > 1 {
+            // The network's clock, where the search tried more than one.
+            let clocked = Set(result.candidates.map(\.networkTrendSeconds)).count > 1
             lines += ["", "Search on the validation split (kept, first: the fewest parameters no further above the lowest loss than one standard "
-                          + "error of the difference, window by window, each device's windows one draw):", "",
-                      "| hidden layers | learning rate | parameters | validation loss | above the lowest | standard error | epochs |",
-                      "| --- | --- | --- | --- | --- | --- | --- |"]
+                          + "error of the difference, window by window, each device's windows one draw\(clocked ? ", at the lowest loss's network clock" : ""):", "",
+                      "| hidden layers | learning rate |\(clocked ? " network clock, h |" : "") parameters | validation loss | above the lowest | standard error | epochs |",
+                      "| --- | --- |\(clocked ? " --- |" : "") --- | --- | --- | --- | --- |"]
             lines += result.candidates.map { candidate in
                 "| \(candidate.hidden.isEmpty ? "none (logistic regression)" : candidate.hidden.map(String.init).joined(separator: ", ")) | "
-                    + "\(candidate.learningRate) | \(candidate.parameters) | \(rounded(candidate.validationLoss)) | "
+                    + "\(candidate.learningRate) | \(clocked ? "\(rounded((candidate.networkTrendSeconds ?? 0) / 3600)) | " : "")"
+                    + "\(candidate.parameters) | \(rounded(candidate.validationLoss)) | "
                     + "\(rounded(candidate.aboveLowest)) | \(rounded(candidate.aboveLowestError)) | \(candidate.epochs) |"
             }
         }

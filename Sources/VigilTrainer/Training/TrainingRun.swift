@@ -39,8 +39,27 @@ public struct TrainingRun {
         /// type, and the last 40% of each device's life holds many of them. The manifest's metrics
         /// are then those of the same recipe trained on each device's past.
         public var refit = true
+        /// The network's clocks (`InputContext.networkTrendSeconds`) a search tries beside the
+        /// context's own, each with every size and learning rate of `searchSpace`: how fast a
+        /// type's machines degrade decides which follows them best. None by default: on the
+        /// tuning fleets validation chose 24 h beside 12 h for pumps and two motor seeds of three,
+        /// and both did worse there than at 12 h alone.
+        public var searchedClocks: [Double] = []
 
         public init() {}
+
+        /// The contexts training tries: the recipe's, and with a search, the same at each of
+        /// `searchedClocks`.
+        var contexts: [InputContext?] {
+            guard search, let context else { return [context] }
+            var contexts = [context]
+            for clock in searchedClocks where !contexts.contains(where: { $0.networkTrendSeconds == clock }) {
+                var other = context
+                other.networkTrendSeconds = clock
+                contexts.append(other)
+            }
+            return contexts
+        }
     }
 
     public struct Options: Sendable {
@@ -77,6 +96,8 @@ public struct TrainingRun {
     public struct Candidate: Sendable {
         public var hidden: [Int]
         public var learningRate: Double
+        /// The network's clock (`InputContext.networkTrendSeconds`); nil without a context.
+        public var networkTrendSeconds: Double?
         /// The weights and biases of one network of this size.
         public var parameters: Int
         public var validationLoss: Double
@@ -87,10 +108,11 @@ public struct TrainingRun {
         public var aboveLowestError: Double
         public var epochs: Int
 
-        public init(hidden: [Int], learningRate: Double, parameters: Int, validationLoss: Double, aboveLowest: Double, aboveLowestError: Double,
-                    epochs: Int) {
+        public init(hidden: [Int], learningRate: Double, networkTrendSeconds: Double? = nil, parameters: Int, validationLoss: Double,
+                    aboveLowest: Double, aboveLowestError: Double, epochs: Int) {
             self.hidden = hidden
             self.learningRate = learningRate
+            self.networkTrendSeconds = networkTrendSeconds
             self.parameters = parameters
             self.validationLoss = validationLoss
             self.aboveLowest = aboveLowest
@@ -98,13 +120,18 @@ public struct TrainingRun {
             self.epochs = epochs
         }
 
-        /// The search's rule (the one-standard-error rule): of the candidates no further above
-        /// the lowest loss than one standard error, the one with the fewest parameters (then the
-        /// lowest loss). A validation split holds a few failures, and an edge a bigger network
-        /// cannot tell from chance there rarely carries to machines it never saw. Nil if no
-        /// loss is finite.
+        /// The search's rule (the one-standard-error rule): of the candidates at the network clock
+        /// of the lowest loss no further above it than one standard error, the one with the
+        /// fewest parameters (then the lowest loss). A validation split holds a few failures, and
+        /// an edge a bigger network cannot tell from chance there rarely carries to machines it
+        /// never saw; a clock is no size, so the lowest loss alone chooses it. Nil if no loss is
+        /// finite.
         public static func chosen(_ candidates: [Candidate]) -> Int? {
-            candidates.indices.filter { candidates[$0].validationLoss.isFinite && candidates[$0].aboveLowest <= candidates[$0].aboveLowestError }.min {
+            let finite = candidates.indices.filter { candidates[$0].validationLoss.isFinite }
+            guard let lowest = finite.min(by: { candidates[$0].validationLoss < candidates[$1].validationLoss }) else { return nil }
+            return finite.filter {
+                candidates[$0].networkTrendSeconds == candidates[lowest].networkTrendSeconds && candidates[$0].aboveLowest <= candidates[$0].aboveLowestError
+            }.min {
                 (candidates[$0].parameters, candidates[$0].validationLoss) < (candidates[$1].parameters, candidates[$1].validationLoss)
             }
         }
@@ -159,89 +186,74 @@ public struct TrainingRun {
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
         let recipe = options.recipe
-        let rawWidth = options.profile.features.reduce(0) { $0 + $1.features.count }
         let source = try openDatasetSource(options.agentDatabase)
-        var dataset = try source.dataset(profile: options.profile, rule: recipe.rule, context: recipe.context)
-        // A window with a stuck sensor teaches nothing the agent will see: it takes such a
-        // sensor's inputs at healthy, or abstains.
-        dataset.examples.removeAll { !$0.stuckSensors.isEmpty }
-        let (train, validation, holdout) = dataset.split()
-        guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
-            throw ConfigurationError(file: options.agentDatabase, field: "",
-                problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
-        }
-        let width = dataset.featureNames.count
-        // Each validation window's device, by number: what a difference in validation loss's
-        // standard error takes as one draw.
-        let deviceNumbers = Dictionary(uniqueKeysWithValues: Set(validation.map(\.device)).sorted().enumerated().map { ($1, $0) })
-        let validationDevices = validation.map { deviceNumbers[$0.device] ?? 0 }
-        var means = Array(repeating: 0.0, count: width), scales = Array(repeating: 0.0, count: width)
-        for example in train { for i in 0..<width { means[i] += example.features[i] } }
-        means = means.map { $0 / Double(train.count) }
-        for example in train { for i in 0..<width { scales[i] += pow(example.features[i] - means[i], 2) } }
-        scales = scales.map { max(($0 / Double(train.count)).squareRoot(), 1e-9) }
-        let squash = recipe.squash
-        var output: [Double] = []
         var inputs: [ModelManifest.Input] = []
         for spec in options.profile.features {
             for feature in spec.features {
                 inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
             }
         }
-        // With a context, the anomaly score looks at the inputs relative to each device's baseline
-        // and their trends (machines of one type differ in their absolute levels), not at growth;
-        // each input with its trend.
-        let anomaly = AnomalyScore.fitted(train: train, validation: validation, in: dataset,
-                                          inputs: recipe.context == nil ? 0..<rawWidth : InputContext.relativeAndTrend(raw: rawWidth), groups: rawWidth)
-        let dropout = SensorDropout(inputs: inputs.map(\.sensor), context: recipe.context, means: means, scales: scales, squash: squash,
-                                    anomaly: anomaly, rate: recipe.sensorDropout)
+        let rawWidth = inputs.count
+        var splits: [TrainingSplit] = []
+        for context in recipe.contexts {
+            splits.append(try TrainingSplit(source: source, profile: options.profile, context: context, inputs: inputs, recipe: recipe,
+                                            database: options.agentDatabase))
+        }
+        let squash = recipe.squash
+        var output: [Double] = []
 
         /// The networks for one class layout: healthy, with an early horizon "soon", then failing,
         /// or failing per fault mode in `modes` ("failing:outer_race"); the probability of failing
         /// within the horizon is the failing classes'. The search (or the one candidate), the
         /// ensemble's members, their int8 networks and what those give validation and hold-out.
-        func fitted(modes: [String]) throws -> Fitted {
+        /// The search tries each of `splits` (one per network clock, the same windows in each).
+        func fitted(modes: [String], among splits: [TrainingSplit]) throws -> Fitted {
             let early = recipe.rule.earlyHorizon != nil
             let classes = ["healthy"] + (early ? [LabelRule.soon] : []) + (modes.isEmpty ? ["failing"] : modes.map { "failing:\($0)" })
             let failingClasses = classes.indices.filter { ModelManifest.isFailing(classes[$0]) }
-            func standardised(_ examples: [Dataset.Example]) -> [(x: [Double], y: Int)] {
-                examples.map { example in
-                    let y = example.label == 0 ? (early && example.soon ? 1 : 0) : failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
-                    return ((0..<width).map {
-                        ModelManifest.standardised(example.features[$0], input: $0, means: means, scales: scales, squash: squash,
-                                                   context: recipe.context, rawInputs: rawWidth)
-                    }, y)
-                }
+            func label(_ example: Dataset.Example) -> Int {
+                example.label == 0 ? (early && example.soon ? 1 : 0) : failingClasses[modes.firstIndex(of: example.mode ?? "unknown") ?? 0]
             }
-            let trainSet = standardised(train), validationSet = standardised(validation), holdoutSet = standardised(holdout)
 
-            // One candidate, or the search, chosen by `Candidate.chosen`.
+            // One candidate, or the search, chosen by `Candidate.chosen`; candidates of every split
+            // are compared on the same validation windows.
             let space = recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)]
-            var tried: [(classifier: Classifier, epochs: [Classifier.Epoch], losses: [Double])] = []
-            for (hidden, learningRate) in space {
-                var classifier = Classifier(inputs: width, hidden: hidden, classes: classes.count, seed: options.seed)
-                var epochs: [Classifier.Epoch] = []
-                let losses = classifier.train(trainSet, validation: validationSet, learningRate: learningRate, weightDecay: recipe.weightDecay,
-                                              dropout: dropout, seed: options.seed) { epoch in
-                    epochs.append(epoch)
-                    if !recipe.search { progress(epoch) }
+            let sets = splits.map { split in
+                precondition(split.validation.map(\.windowEnd) == splits[0].validation.map(\.windowEnd), "one validation split for every clock")
+                return (train: split.standardised(split.train, squash: squash, raw: rawWidth, label: label),
+                        validation: split.standardised(split.validation, squash: squash, raw: rawWidth, label: label))
+            }
+            var tried: [(split: Int, hidden: [Int], learningRate: Double, classifier: Classifier, epochs: [Classifier.Epoch], losses: [Double])] = []
+            for (index, split) in splits.enumerated() {
+                let (trainSet, validationSet) = sets[index]
+                for (hidden, learningRate) in space {
+                    var classifier = Classifier(inputs: split.width, hidden: hidden, classes: classes.count, seed: options.seed)
+                    var epochs: [Classifier.Epoch] = []
+                    let losses = classifier.train(trainSet, validation: validationSet, learningRate: learningRate, weightDecay: recipe.weightDecay,
+                                                  dropout: split.dropout, seed: options.seed) { epoch in
+                        epochs.append(epoch)
+                        if !recipe.search { progress(epoch) }
+                    }
+                    tried.append((index, hidden, learningRate, classifier, epochs, losses))
                 }
-                tried.append((classifier, epochs, losses))
             }
             let validationLosses = tried.map { $0.epochs.map(\.validationLoss).min() ?? .infinity }
             let lowest = tried[validationLosses.indices.min { validationLosses[$0] < validationLosses[$1] } ?? 0].losses
             var candidates = tried.indices.map { index in
-                let (classifier, epochs, losses) = tried[index]
-                let difference = Candidate.difference(losses, lowest, devices: validationDevices)
-                return Candidate(hidden: space[index].hidden, learningRate: space[index].learningRate,
-                                 parameters: classifier.layers.reduce(0) { $0 + $1.weights.count + $1.bias.count },
+                let one = tried[index]
+                let difference = Candidate.difference(one.losses, lowest, devices: splits[one.split].validationDevices)
+                return Candidate(hidden: one.hidden, learningRate: one.learningRate, networkTrendSeconds: splits[one.split].context?.networkTrendSeconds,
+                                 parameters: one.classifier.layers.reduce(0) { $0 + $1.weights.count + $1.bias.count },
                                  validationLoss: validationLosses[index], aboveLowest: difference.mean, aboveLowestError: difference.error,
-                                 epochs: epochs.count)
+                                 epochs: one.epochs.count)
             }
             guard let kept = Candidate.chosen(candidates) else {
                 throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
             }
-            let (classifier, epochs, _) = tried[kept], chosen = candidates[kept]
+            let (classifier, epochs, chosen) = (tried[kept].classifier, tried[kept].epochs, candidates[kept])
+            let split = splits[tried[kept].split], width = split.width, dropout = split.dropout
+            let (trainSet, validationSet) = sets[tried[kept].split]
+            let holdoutSet = split.standardised(split.holdout, squash: squash, raw: rawWidth, label: label)
             // The one kept first, then the rest by loss.
             candidates.remove(at: kept)
             candidates.sort { ($0.validationLoss, $0.parameters) < ($1.validationLoss, $1.parameters) }
@@ -290,15 +302,18 @@ public struct TrainingRun {
                 let shippedNetworks = shippedQuantized.map(QuantizedNetwork.init)
                 shippedHoldoutProbabilities = holdoutSet.map { probabilities($0.x, shippedNetworks) }
             }
-            return Fitted(modes: modes, classes: classes, failingClasses: failingClasses, holdoutSet: holdoutSet, members: members,
+            return Fitted(split: split, modes: modes, classes: classes, failingClasses: failingClasses, holdoutSet: holdoutSet, members: members,
                           shipped: shipped, shippedQuantized: shippedQuantized, epochs: epochs, candidates: candidates, chosen: chosen,
                           validationProbabilities: validationSet.map { probabilities($0.x, networks) },
                           holdoutProbabilities: holdoutProbabilities,
                           shippedHoldoutProbabilities: shippedHoldoutProbabilities)
         }
 
-        let modes = recipe.faultModes ? Set(dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
-        var fit = try fitted(modes: modes)
+        let modes = recipe.faultModes ? Set(splits[0].dataset.examples.compactMap { $0.label == 1 ? $0.mode ?? "unknown" : nil }).sorted() : []
+        var fit = try fitted(modes: modes, among: splits)
+        // What the rest is made of: the windows and context of the network kept.
+        let split = fit.split
+        let (dataset, train, validation, holdout, anomaly) = (split.dataset, split.train, split.validation, split.holdout, split.anomaly)
         // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
         // names validation's modes better than the commonest mode and the network do.
         let diagnosis = anomaly.flatMap { score in
@@ -309,7 +324,7 @@ public struct TrainingRun {
         // failing suffers for it: when the diagnosis names the modes at least as well, the networks
         // are trained again with one failing class, and the diagnosis alone names the modes.
         let modeClassesLeftToDiagnosis = !modes.isEmpty && diagnosis != nil
-        if modeClassesLeftToDiagnosis { fit = try fitted(modes: []) }
+        if modeClassesLeftToDiagnosis { fit = try fitted(modes: [], among: [split]) }
         let (classes, members, int8Probabilities) = (fit.classes, fit.members, fit.holdoutProbabilities)
         let validationTrouble = fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
@@ -344,7 +359,7 @@ public struct TrainingRun {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
-            let championSet = championManifest.context == recipe.context ? dataset
+            let championSet = championManifest.context == split.context ? dataset
                 : try source.dataset(profile: options.profile, rule: recipe.rule, context: championManifest.context)
             let championInputs = Dictionary(championSet.examples.map { ("\($0.device)@\($0.windowEnd)", $0.features) }) { first, _ in first }
             // Both are compared on windows neither learned from. A champion trained again on every
@@ -371,7 +386,7 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, context: recipe.context, means: means, scales: scales, squash: squash, classes: classes,
+            inputs: inputs, context: split.context, means: split.means, scales: split.scales, squash: squash, classes: classes,
             layers: fit.shippedQuantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
             alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
@@ -384,14 +399,14 @@ public struct TrainingRun {
                                       + (recipe.rule.earlyHorizon.map { ", soon within \($0 / 3600) h" } ?? "") + "; unknown outcome left out"),
                 "model": .string((fit.chosen.hidden.isEmpty ? "logistic regression" : "MLP \(fit.chosen.hidden)")
                                  + (members.count > 1 ? ", mean of \(members.count) trained from different seeds" : "")),
-                "context": .string(recipe.context.map {
+                "context": .string(split.context.map {
                     "baseline \($0.baselineSeconds / 3600) h, trend \($0.trendSeconds / 3600) h"
                         + ($0.paced ? ", the network's \($0.networkTrendSeconds / 3600) h" : "")
                 } ?? "none"),
                 "refit": .bool(recipe.refit),
                 "learning_rate": .number(fit.chosen.learningRate),
                 "weight_decay": .number(recipe.weightDecay),
-                "sensor_dropout": .number(dropout?.rate ?? 0),
+                "sensor_dropout": .number(split.dropout?.rate ?? 0),
                 "candidates_searched": .number(Double(fit.candidates.count)),
                 "seed": .number(Double(options.seed)),
             ],
@@ -433,6 +448,8 @@ public struct TrainingRun {
 
     /// The networks one class layout gave (`run`'s `fitted(modes:)`).
     private struct Fitted {
+        /// The windows and context of the networks kept.
+        var split: TrainingSplit
         var modes: [String]
         var classes: [String]
         var failingClasses: [Int]
