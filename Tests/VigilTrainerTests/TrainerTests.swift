@@ -347,8 +347,9 @@ struct TrainerTests {
         #expect(evaluation.metrics.examples > result.counts.holdout)
         #expect(evaluation.json["macro_f1"] == .number(evaluation.metrics.macroF1))
 
-        // A search tries every candidate on the validation split and keeps (first) the smallest
-        // no further above the lowest loss than one standard error of the difference.
+        // A search tries every candidate, here at two network clocks, on the validation split and
+        // keeps (first) the smallest no further above the lowest loss than one standard error of
+        // the difference, at the lowest loss's clock.
         var search = options
         search.recipe.search = true
         search.recipe.searchedClocks = [86_400]

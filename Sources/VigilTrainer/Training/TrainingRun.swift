@@ -1,8 +1,5 @@
 import VigilCore
 import VigilInference
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One training run for a device type: dataset from an agent database and the label rule,
 /// time-based split, standardisation, training, post-training int8 quantization, hold-out
