@@ -190,13 +190,11 @@ public struct TrainingRun {
                 inputs.append(.init(sensor: options.profile.sensors[spec.sensor].name, feature: feature, window: spec.window))
             }
         }
-        let rawWidth = inputs.count
         var splits: [TrainingSplit] = []
         for context in recipe.contexts {
             splits.append(try TrainingSplit(source: source, profile: options.profile, context: context, inputs: inputs, recipe: recipe,
                                             database: options.agentDatabase))
         }
-        let squash = recipe.squash
         var output: [Double] = []
 
         /// The networks for one class layout: healthy, with an early horizon "soon", then failing,
@@ -217,8 +215,8 @@ public struct TrainingRun {
             let space = recipe.search ? Self.searchSpace : [(options.hidden, options.learningRate)]
             let sets = splits.map { split in
                 precondition(split.validation.map(\.windowEnd) == splits[0].validation.map(\.windowEnd), "one validation split for every clock")
-                return (train: split.standardised(split.train, squash: squash, raw: rawWidth, label: label),
-                        validation: split.standardised(split.validation, squash: squash, raw: rawWidth, label: label))
+                return (train: split.standardised(split.train, label: label),
+                        validation: split.standardised(split.validation, label: label))
             }
             var tried: [(split: Int, hidden: [Int], learningRate: Double, classifier: Classifier, epochs: [Classifier.Epoch], losses: [Double])] = []
             for (index, split) in splits.enumerated() {
@@ -250,7 +248,7 @@ public struct TrainingRun {
             let (classifier, epochs, chosen) = (tried[kept].classifier, tried[kept].epochs, candidates[kept])
             let split = splits[tried[kept].split], width = split.width, dropout = split.dropout
             let (trainSet, validationSet) = sets[tried[kept].split]
-            let holdoutSet = split.standardised(split.holdout, squash: squash, raw: rawWidth, label: label)
+            let holdoutSet = split.standardised(split.holdout, label: label)
             // The one kept first, then the rest by loss.
             candidates.remove(at: kept)
             candidates.sort { ($0.validationLoss, $0.parameters) < ($1.validationLoss, $1.parameters) }
@@ -351,7 +349,7 @@ public struct TrainingRun {
             // The champion scores the same hold-out windows with the inputs its own context gives
             // and its own standardisation; both are compared on the windows both score.
             let championManifest = champion.manifest
-            guard championManifest.inputs.count == rawWidth,
+            guard championManifest.inputs.count == inputs.count,
                   championManifest.classes.first == "healthy" else {
                 throw ConfigurationError(file: options.agentDatabase, field: "",
                                          problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
@@ -383,7 +381,7 @@ public struct TrainingRun {
         let times = dataset.examples.map(\.windowEnd)
         let manifest = ModelManifest(
             name: options.name, version: options.version, createdAt: WallClock.utc(WallClock.now()), deviceTypes: [options.profile.type],
-            inputs: inputs, context: split.context, means: split.means, scales: split.scales, squash: squash, classes: classes,
+            inputs: inputs, context: split.context, means: split.means, scales: split.scales, squash: recipe.squash, classes: classes,
             layers: fit.shippedQuantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
             alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },

@@ -18,6 +18,10 @@ struct TrainingSplit {
     let validationDevices: [Int]
     let means: [Double]
     let scales: [Double]
+    /// What bounds the standardised inputs (`TrainingRun.Recipe.squash`).
+    let squash: ModelManifest.Squash
+    /// How many raw inputs the network's derive from.
+    let rawInputs: Int
     let anomaly: AnomalyScore?
     let dropout: SensorDropout?
 
@@ -54,6 +58,8 @@ struct TrainingSplit {
         validationDevices = validation.map { deviceNumbers[$0.device] ?? 0 }
         self.means = means
         self.scales = scales
+        squash = recipe.squash
+        rawInputs = raw
         self.anomaly = anomaly
         dropout = SensorDropout(inputs: inputs.map(\.sensor), context: context, means: means, scales: scales, squash: recipe.squash,
                                 anomaly: anomaly, rate: recipe.sensorDropout)
@@ -64,12 +70,11 @@ struct TrainingSplit {
 
     /// `examples` as the network takes them: standardised (`ModelManifest.standardised`) and
     /// bounded by `squash`, with the class index `label` gives each.
-    func standardised(_ examples: [Dataset.Example], squash: ModelManifest.Squash, raw: Int,
-                      label: (Dataset.Example) -> Int) -> [(x: [Double], y: Int)] {
+    func standardised(_ examples: [Dataset.Example], label: (Dataset.Example) -> Int) -> [(x: [Double], y: Int)] {
         examples.map { example in
             ((0..<width).map {
                 ModelManifest.standardised(example.features[$0], input: $0, means: means, scales: scales, squash: squash,
-                                           context: context, rawInputs: raw)
+                                           context: context, rawInputs: rawInputs)
             }, label(example))
         }
     }
