@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import VigilAgent
 import VigilCore
@@ -439,5 +442,75 @@ struct DriftingSensorTests {
         #expect(p3Stuck.first?.contains(#""suspect_sensors":["flow"]"#) == true && !messages.contains { $0.contains(#""state":"unknown""#) },
                 "\(messages)")
         #expect(harness.log.all.contains { $0.contains("drifts away from its machine") && $0.contains("p1") && $0.contains("pressure") })
+    }
+}
+
+/// A bundle's degradation clock (`DegradationClock`) on the agent: where it measures the
+/// damage's size and rate, its probability of failing stands in the networks' place.
+@Suite("Agent scoring with a degradation clock")
+struct ClockScoringTests {
+    /// A press whose load and vibration report every second, each in 10 s windows.
+    static let profile = """
+        {"type": "press", "topics": ["plant/press/{device}/{sensor}"], "timestamp_unit": "s",
+         "sensors": [{"name": "load", "unit": "kN", "kind": "value", "min": 0, "max": 1000},
+                     {"name": "vibration", "unit": "g", "kind": "value", "min": 0, "max": 1000}],
+         "features": [{"sensor": "load", "window": {"seconds": 10, "hop_seconds": 10}, "features": ["mean"]},
+                      {"sensor": "vibration", "window": {"seconds": 10, "hop_seconds": 10}, "features": ["max"]}]}
+        """
+
+    /// Networks that call every window healthy, on the load's and the vibration's windows against
+    /// a 30 s baseline, with a clock (`name` "press-clock": the load's rise the size, the
+    /// vibration's growth the rate, failing wherever both are measured) or without.
+    static func bundle(_ name: String, signedBy key: Ed25519.KeyPair) -> [UInt8] {
+        let context = InputContext(baselineSeconds: 30, trendSeconds: 60, level: true)
+        let width = context.width(raw: 2)
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let layer = QuantizedDense(inputs: width, outputs: 2, weights: Array(repeating: 0, count: 2 * width), bias: [100, -100],
+                                   rescale: [QuantizedMultiplier(0.01), QuantizedMultiplier(0.01)],
+                                   input: parameters, output: parameters, activation: .none)
+        let window = FeatureWindowSpec.Window.time(seconds: 10, hopSeconds: 10)
+        let manifest = ModelManifest(
+            name: name, version: "1.0.0", createdAt: "2026-12-07T00:00:00Z", deviceTypes: ["press"],
+            inputs: [.init(sensor: "load", feature: "mean", window: window), .init(sensor: "vibration", feature: "max", window: window)],
+            context: context, means: Array(repeating: 0, count: width), scales: Array(repeating: 1, count: width), classes: ["healthy", "failing"],
+            layers: [.init(inputs: width, outputs: 2, activation: .none, input: parameters, output: parameters)],
+            clock: name == "press-clock" ? DegradationClock(size: 0, rates: [1], seconds: 60, weights: [5, 0, 0]) : nil)
+        return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
+    }
+
+    /// A healthy 40 s (load 100 and vibration 1, each a tenth higher every other second), then
+    /// the load rising by 2% and the vibration by 15% a second. The networks alone call every
+    /// window healthy; with the clock, the windows where both have risen over 3 baseline
+    /// deviations and the vibration grows are failing, at the clock's probability.
+    @Test func theClocksProbabilityStandsWhereItMeasures() throws {
+        let harness = try AgentHarness()
+        let key = Ed25519.generate()
+        try writeFile(harness.directory.file("devices/press.json"), Self.profile)
+        for name in ["press-networks", "press-clock"] {
+            try writeBytes(harness.directory.file("models/\(name).vgm"), Self.bundle(name, signedBy: key))
+        }
+        try harness.writeConfiguration(#""trusted_keys": ["\#(ModelBundle.hex(key.publicKey))"]"#)
+        let agent = try harness.startAgent()
+        var readings: [(String, String)] = []
+        for second in 0..<101 {
+            let wobble = Double(second % 2) / 10, rising = Double(max(0, second - 40))
+            for (sensor, value) in [("load", 100 * (1 + 0.02 * rising) + wobble), ("vibration", exp(0.15 * rising) + wobble)] {
+                readings.append(("plant/press/p1/\(sensor)", #"{"seq": \#(second), "ts": \#(1750000000 + second), "value": \#(value)}"#))
+            }
+        }
+        try publishAll(try harness.publisher(), readings)
+        try harness.waitUntilIngested(readings.count)
+        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM predictions WHERE window_end >= 1750000100"))?.first?.first == .integer(2) })
+        agent.stop()
+        func predicted(_ model: String) throws -> [String] {
+            try harness.query("SELECT predicted FROM predictions WHERE model = '\(model)' ORDER BY window_end").map { "\($0[0])" }
+        }
+        let networks = try predicted("press-networks"), clocked = try predicted("press-clock")
+        #expect(networks.count == clocked.count && networks.count >= 5 && networks.allSatisfy { $0.contains("healthy") }, "\(networks)")
+        // The baseline's windows and the first after it, where nothing has risen yet, stay the networks'.
+        #expect(clocked.first?.contains("healthy") == true && clocked.suffix(4).allSatisfy { $0.contains("failing") }, "\(clocked)")
+        let probabilities = try harness.query("SELECT probabilities FROM predictions WHERE model = 'press-clock' ORDER BY window_end DESC LIMIT 1")
+        let failing = 1 / (1 + exp(-5.0))
+        #expect("\(probabilities)".contains(String(1 - failing).prefix(8)) && "\(probabilities)".contains(String(failing).prefix(8)), "\(probabilities)")
     }
 }

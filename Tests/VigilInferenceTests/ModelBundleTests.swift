@@ -74,8 +74,8 @@ struct ModelBundleTests {
         #expect(Self.refusal(bytes, keys: [Ed25519.generate().publicKey]) == .untrustedKey(ModelBundle.hex(Self.key.publicKey)))
         #expect(Self.refusal(bytes, maxBytes: 1000) == .tooLarge(size: bytes.count, limit: 1000))
         var version = bytes
-        version[4] = 9
-        #expect(Self.refusal(version) == .unsupportedVersion(9))
+        version[4] = UInt8(ModelBundle.formatVersion + 1)
+        #expect(Self.refusal(version) == .unsupportedVersion(ModelBundle.formatVersion + 1))
     }
 
     /// A bundle that bounds its standardised inputs with asinh is format 2 (agents before it
@@ -528,6 +528,115 @@ struct InputContextTests {
         withContext.inputs = manifest.inputs
         let wrong = ModelBundle.encode(manifest: withContext, layers: network.layers, signingKey: ModelBundleTests.key)
         #expect("\(try #require(ModelBundleTests.refusal(wrong)))".contains("network input"))
+    }
+}
+
+@Suite("Degradation clock")
+struct DegradationClockTests {
+    /// Two raw inputs: the size (0), as a motor's current, and the rate (1), as a vibration band.
+    static let clock = DegradationClock(size: 0, rates: [1], seconds: 4 * 3_600, weights: [-2, 1, 20])
+
+    /// Windows every 600 s through the context and the clock: the baseline's hour alternates 10
+    /// and 11 on both inputs, then input 1 grows as 0.5 e^(rate * hours) from 10.5 and input 0
+    /// as its square a tenth as large (a size that rises late, as a current does), for 60 hours.
+    /// Per window after the baseline: the hours since, the relative size and the clock's measure.
+    static func run(ratePerHour: Double) -> [(hours: Double, relative: Double, measured: (logSize: Double, rate: Double)?)] {
+        var context = InputContext.State(), state = DegradationClock.State(), inputs: [Double] = []
+        var windows: [(hours: Double, relative: Double, measured: (logSize: Double, rate: Double)?)] = []
+        for index in 0..<(7 + 6 * 60) {
+            let hours = Double(max(0, index - 6)) / 6
+            let growth = 0.5 * exp(ratePerHour * hours)
+            let raw = index < 7 ? [10 + Double(index % 2), 10 + Double(index % 2)] : [10.5 + growth * growth / 10, 10.5 + growth]
+            guard context.next(raw, at: 600 * Double(index + 1), context: InputContextTests.leveled, into: &inputs) else { continue }
+            let measured = Self.clock.measure(inputs, raw: 2, context: InputContextTests.leveled, at: 600 * Double(index + 1), state: &state)
+            windows.append((hours, inputs[2], measured))
+        }
+        return windows
+    }
+
+    /// The clock answers once the size has risen over 3 baseline deviations, with the log of its
+    /// relative value and the rate input's growth in log units per hour, once the moving averages
+    /// have settled.
+    @Test func theClockMeasuresTheSizeAndTheGrowthOfTheRate() {
+        for ratePerHour in [0.05, 0.1] {
+            let windows = Self.run(ratePerHour: ratePerHour)
+            // The baseline's mean is 10.43, its deviation 0.49: the size has risen 1.48 over the
+            // mean, a relative 0.136 (in |mean| + deviation); the rate input has long before.
+            #expect(windows.allSatisfy { $0.relative < 0.13 ? $0.measured == nil : $0.relative < 0.14 || $0.measured != nil })
+            let settled = windows.filter { $0.hours >= 30 }.compactMap { window in window.measured.map { (window, $0) } }
+            #expect(settled.count > 10, "rate \(ratePerHour)")
+            for (window, measured) in settled {
+                #expect(abs(measured.logSize - log(window.relative)) < 1e-12)
+                #expect(abs(measured.rate - ratePerHour) < 0.1 * ratePerHour, "rate \(ratePerHour) at \(window.hours) h: \(measured.rate)")
+            }
+        }
+    }
+
+    /// The clock's probability of failing takes the failing classes' place, each keeping its
+    /// share of them, the others sharing the rest as they did; with none to share, evenly.
+    @Test func theClocksProbabilityTakesTheFailingClassesPlace() {
+        let classes = ["healthy", "soon", "failing:outer_race", "failing:inner_race"]
+        var probabilities = [0.5, 0.3, 0.15, 0.05]
+        DegradationClock.apply(0.8, to: &probabilities, classes: classes)
+        #expect(zip(probabilities, [0.125, 0.075, 0.6, 0.2]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(probabilities)")
+        var healthy = [1.0, 0, 0, 0]
+        DegradationClock.apply(0.3, to: &healthy, classes: classes)
+        #expect(zip(healthy, [0.7, 0, 0.15, 0.15]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(healthy)")
+        #expect(abs(Self.clock.probability((log(0.5), 0.2)) - 1 / (1 + exp(-(-2 + log(0.5) + 4)))) < 1e-12)
+    }
+
+    /// A bundle with a clock is format 9 (an older agent would score the networks alone), reads
+    /// back with it, and puts its probability in the networks' place where it measures, as the
+    /// agent and `evaluate` score; a clock on inputs the bundle lacks, or without levels to read,
+    /// is refused with a reason that names it.
+    @Test func bundlesCarryTheClockAndScoreWithIt() throws {
+        var (manifest, _) = try InputContextTests.twoInputBundle(InputContextTests.leveled)
+        manifest.classes = ["healthy", "soon", "failing", "failing:ball"]
+        manifest.clock = Self.clock
+        let parameters = QuantizationParameters(scale: 0.05, zeroPoint: 0)
+        let width = InputContextTests.leveled.width(raw: 2)
+        let layer = QuantizedDense(inputs: width, outputs: 4, weights: Array(repeating: 1, count: 4 * width), bias: Array(repeating: 0, count: 4),
+                                   rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4), input: parameters, output: parameters, activation: .none)
+        let bytes = ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: ModelBundleTests.key)
+        #expect(manifest.format == 9 && bytes[4] == 9)
+        let bundle = try ModelBundle(bytes: bytes, trustedKeys: [ModelBundleTests.key.publicKey])
+        #expect(bundle.manifest.clock == Self.clock)
+        // Scored window after window: the networks' probabilities where the clock does not
+        // answer, the clock's probability of failing where it does.
+        var context = InputContext.State(), state = DegradationClock.State(), reference = DegradationClock.State()
+        var inputs: [Double] = [], scratch: [Double] = [], output: [Double] = [], answered = 0
+        for index in 0..<(7 + 6 * 60) {
+            let growth = 0.5 * exp(0.08 * Double(max(0, index - 6)) / 6)
+            let raw = index < 7 ? [10 + Double(index % 2), 10 + Double(index % 2)] : [10.5 + growth * growth / 10, 10.5 + growth]
+            let time = 600 * Double(index + 1)
+            guard context.next(raw, at: time, context: InputContextTests.leveled, into: &inputs) else { continue }
+            bundle.probabilities(raw: inputs, scratch: &scratch, into: &output)
+            let networks = output
+            let failing = bundle.clocked(&output, inputs: inputs, at: time, state: &state)
+            let measured = Self.clock.measure(inputs, raw: 2, context: InputContextTests.leveled, at: time, state: &reference)
+            #expect((failing == nil) == (measured == nil))
+            if let measured {
+                answered += 1
+                #expect(failing == Self.clock.probability(measured) && abs(bundle.trouble(output) - failing!) < 1e-12)
+            } else {
+                #expect(output == networks)
+            }
+        }
+        #expect(answered > 100)
+        for (from, to, reason) in [(#""rates":[1]"#, #""rates":[2]"#, "rates"), (#""weights":[-2,1,20]"#, #""weights":[-2,1]"#, "three finite weights")] {
+            let refused = InputContextTests.resigned(bytes) { $0.replacing(from, with: to) }
+            #expect("\(try #require(ModelBundleTests.refusal(refused)))".contains(reason), "\(to)")
+        }
+        var withoutLevels = manifest
+        withoutLevels.context = InputContextTests.context
+        withoutLevels.means = Array(repeating: 0, count: InputContextTests.context.width(raw: 2))
+        withoutLevels.scales = withoutLevels.means.map { _ in 1 }
+        withoutLevels.layers = [.init(inputs: withoutLevels.means.count, outputs: 4, activation: .none, input: parameters, output: parameters)]
+        let unlevelled = QuantizedDense(inputs: withoutLevels.means.count, outputs: 4, weights: Array(repeating: 1, count: 4 * withoutLevels.means.count),
+                                        bias: Array(repeating: 0, count: 4), rescale: Array(repeating: QuantizedMultiplier(0.01), count: 4),
+                                        input: parameters, output: parameters, activation: .none)
+        let refused = ModelBundle.encode(manifest: withoutLevels, layers: [unlevelled], signingKey: ModelBundleTests.key)
+        #expect("\(try #require(ModelBundleTests.refusal(refused)))".contains("clock needs a context with levels"))
     }
 }
 

@@ -118,6 +118,7 @@ struct TrainerCommandTests {
         #expect(TrainerCommand.run(required + ["--search-network-trend-hours", "24"]) == 64, "clocks to search without a search")
         #expect(TrainerCommand.run(required + ["--search", "--search-network-trend-hours", "24", "0"]) == 64)
         #expect(TrainerCommand.run(required + ["--learning-rate", "2"]) == 64)
+        #expect(TrainerCommand.run(required + ["--clock-hours", "-24"]) == 64)
         #expect(TrainerCommand.run(["release", "--broker", "mqtt://127.0.0.1:1", "--bundle", "b", "--key", "k"]) == 64)
         #expect(TrainerCommand.run(["release", "--broker", "http://x", "--bundle", "b", "--key", "k", "--canary", "0.1"]) == 64)
         #expect(TrainerCommand.run(["keygen"]) == 64)

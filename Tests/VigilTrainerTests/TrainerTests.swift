@@ -264,8 +264,14 @@ struct TrainerTests {
         try bundle.check(against: motor)
         // Three networks from three seeds, which the bundle averages, an anomaly score that judges
         // each input with its trend, each input's level and pace (the network's trends at half a day,
-        // the anomaly score's at two days), and no absolute inputs: format 8.
-        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == 8)
+        // the anomaly score's at two days), and no absolute inputs: format 8; with a degradation
+        // clock, kept where validation puts it a point or more above the networks alone, format 9.
+        #expect(bundle.networks.count == 3 && result.manifest.members == 3 && result.bundle[4] == (result.manifest.clock == nil ? 8 : 9))
+        #expect((result.manifest.clock == nil) == (result.clockValidation == nil))
+        if let validation = result.clockValidation {
+            #expect(validation.clock >= validation.networks + DegradationClock.margin)
+            #expect(TrainingReport.markdown(result).contains("degradation clock"))
+        }
         #expect(result.manifest.networkInputNames.last?.hasSuffix(":pace") == true && result.manifest.context == .standard)
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
@@ -789,5 +795,81 @@ struct SensorDriftCheckFittingTests {
         // Without a context, the anomaly score looks at absolute levels: no check.
         let absolute = AnomalyScore(centers: Array(repeating: 0, count: 6), scales: Array(repeating: 1, count: 6), alarm: .single)
         #expect(SensorDriftCheck.fitted(train: train + drifting, in: dataset, inputs: Self.inputs, score: absolute) == nil)
+    }
+}
+
+@Suite("Degradation clock fitting")
+struct DegradationClockFittingTests {
+    /// Windows labelled failing where the hours left until the size reaches 0.4, ln(0.4 / size)
+    /// over the rate, are within 48 (give or take a tenth) give weights whose line is that one:
+    /// ln size = ln 0.4 - 48 rate. Windows of one label alone give none.
+    @Test func theLogisticRegressionFindsTheLineOfTheHoursLeft() throws {
+        var random = SeededRandom(seed: 3, stream: 1)
+        var windows: [(measure: (logSize: Double, rate: Double), label: Int)] = []
+        for _ in 0..<4_000 {
+            let logSize = log(0.4) - random.uniform(0...6), rate = random.uniform(0.01...0.2)
+            let hoursLeft = (log(0.4) - logSize) / rate * exp(0.1 * random.gaussian())
+            windows.append(((logSize, rate), hoursLeft <= 48 ? 1 : 0))
+        }
+        #expect(windows.count { $0.label == 1 } > 400)
+        let weights = try #require(DegradationClock.logisticWeights(windows))
+        #expect(abs(weights[2] / weights[1] - 48) < 5, "\(weights)")
+        #expect(abs(-weights[0] / weights[1] - log(0.4)) < 0.2, "\(weights)")
+        #expect(DegradationClock.logisticWeights(windows.map { ($0.measure, 0) }) == nil)
+    }
+}
+
+extension DegradationClockFittingTests {
+    /// `count` devices from `first` on, one life each: a healthy day, then damage growing as
+    /// 0.01 e^(rate t) at a rate of their own until it reaches 1, the failure, a window every
+    /// 2 h. A motor's current rises with the damage's square (by 35% at failure, in 0.2% noise),
+    /// two vibration bands with the damage itself at a gain of the device's own, a temperature
+    /// is noise alone. The network inputs of the standard context, labelled failing within 48 h.
+    static func lives(_ first: Int, count: Int, random: inout SeededRandom) -> (examples: [Dataset.Example], faults: [String: [Dataset.Fault]]) {
+        var examples: [Dataset.Example] = [], faults: [String: [Dataset.Fault]] = [:]
+        for number in first..<(first + count) {
+            let device = "motor-\(number)", rate = random.uniform(0.02...0.06), gain = random.uniform(0.5...2)
+            let failure = 86_400 + log(100) / rate * 3600
+            var state = InputContext.State(), inputs: [Double] = []
+            for step in 1... {
+                let time = 7200 * Double(step)
+                guard time < failure else { break }
+                let damage = time < 86_400 ? 0 : 0.01 * exp(rate * (time - 86_400) / 3600)
+                let raw = [10 * (1 + 0.35 * damage * damage) * (1 + 0.002 * random.gaussian()),
+                           (1 + 20 * gain * damage) * (1 + 0.03 * random.gaussian()), (2 + 40 * gain * damage) * (1 + 0.03 * random.gaussian()),
+                           40 + random.gaussian()]
+                guard state.next(raw, at: time, context: .standard, into: &inputs) else { continue }
+                examples.append(Dataset.Example(device: device, windowEnd: time, features: inputs, label: failure - time <= 48 * 3600 ? 1 : 0))
+            }
+            faults[device] = [Dataset.Fault(time: failure)]
+        }
+        return (examples, faults)
+    }
+
+    static let inputs = [ModelManifest.Input(sensor: "current", feature: "mean", window: .time(seconds: 3600, hopSeconds: 1800)),
+                         ModelManifest.Input(sensor: "vibration", feature: "band_0_500", window: .count(size: 2048, hop: 2048)),
+                         ModelManifest.Input(sensor: "vibration", feature: "band_500_1500", window: .count(size: 2048, hop: 2048)),
+                         ModelManifest.Input(sensor: "temperature", feature: "mean", window: .time(seconds: 3600, hopSeconds: 1800))]
+
+    /// On such machines the clock validation keeps takes the current for the size and the bands'
+    /// family for the rate, and its weights put the hours left at about the horizon: it calls
+    /// validation's machines far better than networks that know nothing. Networks that call every
+    /// window right leave no room for a clock.
+    @Test func validationKeepsTheClockOfTheDamagesSizeAndRate() throws {
+        var random = SeededRandom(seed: 11, stream: 2)
+        let train = Self.lives(0, count: 12, random: &random), validation = Self.lives(12, count: 8, random: &random)
+        let dataset = Dataset(featureNames: InputContext.names(Self.inputs.map { "\($0.sensor).\($0.feature)" }, for: .standard),
+                              examples: train.examples + validation.examples, faults: train.faults.merging(validation.faults) { $1 })
+        #expect(DegradationClock.families(Self.inputs) == [[0], [1, 2], [3]])
+        let blind = Array(repeating: 0.3, count: validation.examples.count)
+        let kept = try #require(DegradationClock.chosen(dataset: dataset, train: train.examples, validation: validation.examples, context: .standard,
+                                                        inputs: Self.inputs, networkTrouble: blind, seconds: 86_400))
+        #expect(kept.clock.size == 0 && kept.clock.rates == [1, 2], "\(kept.clock)")
+        #expect(kept.macroF1 > 0.9 && kept.networks < 0.5, "\(kept.macroF1) against \(kept.networks)")
+        // Failing within 48 h: w0 + w1 ln size + w2 rate > 0, a line whose rate weight over the size's is in hours.
+        #expect((30...70).contains(kept.clock.weights[2] / kept.clock.weights[1]), "\(kept.clock.weights)")
+        let sighted = validation.examples.map { Double($0.label) }
+        #expect(DegradationClock.chosen(dataset: dataset, train: train.examples, validation: validation.examples, context: .standard,
+                                        inputs: Self.inputs, networkTrouble: sighted, seconds: 86_400)?.clock == nil)
     }
 }

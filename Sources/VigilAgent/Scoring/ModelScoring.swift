@@ -112,6 +112,7 @@ struct ModelScoring {
         /// The sensor faults last reported.
         var sensorFaults: [String] = []
         var drift = SensorDriftCheck.State()
+        var clock = DegradationClock.State()
         /// The sensors last found stuck and drifting.
         var stuck: [String] = []
         var drifting: [String] = []
@@ -260,6 +261,7 @@ struct ModelScoring {
             }
             let drifting = model.bundle.trusted(&inputs, stuck: stuckSensors, drift: &state.drift, at: windowEnd)
             model.bundle.probabilities(raw: inputs, scratch: &vector, into: &output)
+            model.bundle.clocked(&output, inputs: inputs, at: windowEnd, state: &state.clock)
             let probabilities = output
             let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
             let predicted = manifest.classes.count > 1 ? manifest.classes[best]

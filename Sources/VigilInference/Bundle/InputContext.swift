@@ -83,6 +83,12 @@ public struct InputContext: Sendable, Equatable {
         (0...groups.count).map { $0 * raw + index }
     }
 
+    /// Where `derived` of raw input `index` lies among the network's for `raw` inputs; nil if the
+    /// context does not derive it.
+    public func position(of index: Int, _ derived: Derived, raw: Int) -> Int? {
+        groups.firstIndex(of: derived).map { (1 + $0) * raw + index }
+    }
+
     /// Every network input's value on a healthy machine, for `raw` inputs whose training means
     /// are `means`: the absolute inputs at their mean, the relative and trend ones at the anomaly
     /// score's healthy centers, growth, level and pace at 0. Nil unless the score starts at the first relative

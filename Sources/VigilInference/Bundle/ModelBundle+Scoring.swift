@@ -14,6 +14,19 @@ extension ModelBundle {
         }
     }
 
+    /// Puts the bundle's degradation clock's probability of failing in `probabilities` (the
+    /// networks' for one window) where it measures the window's network `inputs` at `time`,
+    /// keeping the device's rate in `state` (every window of a device goes through, in time
+    /// order; `DegradationClock`). Returns that probability; nil where the networks' stands.
+    @discardableResult
+    public func clocked(_ probabilities: inout [Double], inputs: [Double], at time: Double, state: inout DegradationClock.State) -> Double? {
+        guard let clock = manifest.clock, let context = manifest.context,
+              let measured = clock.measure(inputs, raw: manifest.inputs.count, context: context, at: time, state: &state) else { return nil }
+        let failing = clock.probability(measured)
+        DegradationClock.apply(failing, to: &probabilities, classes: manifest.classes)
+        return failing
+    }
+
     /// The probabilities of an ensemble: each member's outputs, as `predict(member, &output)`
     /// writes them, through softmax over the `classes` (a sigmoid for a single score), then their
     /// mean, in `output`.

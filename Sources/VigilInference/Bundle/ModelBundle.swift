@@ -16,10 +16,11 @@ public struct ModelBundle: Sendable {
     /// member networks (`ModelManifest.members`); format 5: its anomaly score may judge inputs in
     /// groups (`AnomalyScore.norms`); format 6: its inputs may have levels (`InputContext.level`);
     /// format 7: its network may leave the absolute inputs out (`InputContext.absolute`); format 8:
-    /// the network's trends may have a time constant of their own (`InputContext.networkTrendSeconds`).
-    /// A bundle is written in the oldest format that holds it, so older agents run what they can
-    /// and refuse what they would score wrongly.
-    public static let formatVersion = 8
+    /// the network's trends may have a time constant of their own (`InputContext.networkTrendSeconds`);
+    /// format 9: it may hold a degradation clock (`ModelManifest.clock`). A bundle is written in
+    /// the oldest format that holds it, so older agents run what they can and refuse what they
+    /// would score wrongly.
+    public static let formatVersion = 9
     /// The default size limit: far above any model an edge box should run.
     public static let defaultMaxBytes = 16 << 20
 

@@ -70,6 +70,9 @@ public struct ModelManifest: Sendable, Equatable {
     public var diagnosis: FaultDiagnosis?
     /// Which sensors are judged for drift, in the anomaly score's terms (bundles may have none).
     public var sensorDrift: SensorDriftCheck?
+    /// The failing probability where a damage's size and rate are measured, in place of the
+    /// networks' (bundles may have none).
+    public var clock: DegradationClock?
     /// Per input, the nine inner decile edges of its training values: what input drift is
     /// measured against (empty in bundles made without them).
     public var inputDeciles: [[Double]]
@@ -81,7 +84,7 @@ public struct ModelManifest: Sendable, Equatable {
                 means: [Double], scales: [Double], squash: Squash = .none, classes: [String], layers: [Layer], members: Int = 1,
                 rounding: QuantizedMultiplier.Rounding = .single,
                 alarm: AlarmPolicy = .single, anomaly: AnomalyScore? = nil, diagnosis: FaultDiagnosis? = nil,
-                sensorDrift: SensorDriftCheck? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
+                sensorDrift: SensorDriftCheck? = nil, clock: DegradationClock? = nil, inputDeciles: [[Double]] = [], lineage: JSONValue = .object([]),
                 metrics: JSONValue = .object([])) {
         self.name = name
         self.version = version
@@ -100,6 +103,7 @@ public struct ModelManifest: Sendable, Equatable {
         self.anomaly = anomaly
         self.diagnosis = diagnosis
         self.sensorDrift = sensorDrift
+        self.clock = clock
         self.inputDeciles = inputDeciles
         self.lineage = lineage
         self.metrics = metrics
@@ -194,6 +198,7 @@ public struct ModelManifest: Sendable, Equatable {
 
     /// The oldest bundle format that holds this manifest (`ModelBundle.formatVersion`).
     public var format: Int {
+        if clock != nil { return 9 }
         if context?.paced == true { return 8 }
         if context?.absolute == false { return 7 }
         if context?.level == true { return 6 }
@@ -262,6 +267,12 @@ public struct ModelManifest: Sendable, Equatable {
         }
         if let sensorDrift {
             fields.append(("sensor_drift", ["sensors": .array(sensorDrift.sensors.map(JSONValue.string))]))
+        }
+        if let clock {
+            fields.append(("clock", .object([
+                ("size", .number(Double(clock.size))), ("rates", .array(clock.rates.map { .number(Double($0)) })),
+                ("seconds", .number(clock.seconds)), ("weights", .array(clock.weights.map(JSONValue.number))),
+            ])))
         }
         return .object(fields)
     }
@@ -390,6 +401,18 @@ public struct ModelManifest: Sendable, Equatable {
                 }
                 sensorDrift = check
             }
+            var clock: DegradationClock?
+            if reader.value("clock") != nil {
+                let entry = try reader.object("clock")
+                let size = try entry.integer("size")
+                let rates = try entry.numbers("rates")
+                let seconds = try entry.double("seconds")
+                let weights = try entry.numbers("weights")
+                guard rates.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && $0 < Double(inputs.count) }) else {
+                    throw entry.error("rates", "must be input numbers below \(inputs.count)")
+                }
+                clock = DegradationClock(size: size, rates: rates.map { Int($0) }, seconds: seconds, weights: weights)
+            }
             var inputDeciles: [[Double]] = []
             if reader.value("input_deciles") != nil {
                 inputDeciles = try rowsOfNumbers(reader, "input_deciles")
@@ -401,7 +424,7 @@ public struct ModelManifest: Sendable, Equatable {
             let metrics = reader.value("metrics") ?? .object([])
             return ModelManifest(name: name, version: version, createdAt: createdAt, deviceTypes: deviceTypes, inputs: inputs,
                                  context: context, means: means, scales: scales, squash: squash, classes: classes, layers: layers, members: members, rounding: rounding, alarm: alarm,
-                                 anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift,
+                                 anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, clock: clock,
                                  inputDeciles: inputDeciles, lineage: lineage, metrics: metrics)
         } catch let error as ConfigurationError {
             throw .manifestInvalid("\(error.field.isEmpty ? "" : error.field + ": ")\(error.problem)")
@@ -458,6 +481,10 @@ public struct ModelManifest: Sendable, Equatable {
             || anomaly.centers.count != anomalyEnd - anomaly.firstInput || anomaly.scales.count != anomaly.centers.count
             || anomaly.groups.count != anomaly.centers.count {
             throw .manifestInvalid("anomaly needs one center, one scale and one group per network input from its first_input on, growth and level inputs aside (\(anomalyEnd) inputs)")
+        }
+        if let clock, !clock.fits(context, raw: inputs.count) || !classes.contains(where: Self.isFailing) {
+            throw .manifestInvalid("clock needs a context with levels, a size and rates among the \(inputs.count) inputs, "
+                                   + "a positive time constant, three finite weights and a failing class")
         }
         guard (1...16).contains(members), !layers.isEmpty, layers.count % members == 0 else {
             throw .manifestInvalid("members must be 1 to 16, each of as many layers (\(layers.count) layers for \(members))")

@@ -28,6 +28,8 @@ struct ModelOptions: ParsableArguments {
     var searchNetworkTrendHours = TrainingRun.Recipe().searchedClocks.map { $0 / 3600 }
     @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
     var sensorDropout = TrainingRun.Recipe().sensorDropout
+    @Option(help: "The time constant of a degradation clock's rate, hours: where one input's rise and another sensor's growth are measured, a logistic regression on the two gives the probability of failing instead of the networks, if that does better on the validation split. 0: no clock.")
+    var clockHours = (TrainingRun.Recipe().clockSeconds ?? 0) / 3600
     @Option(help: "How many networks the model averages: the chosen size and learning rate trained from as many seeds (1 to 16).")
     var members = TrainingRun.Recipe().members
     @Option(help: "AdamW's weight decay: each step shrinks the networks' weights by the learning rate times this, so a network learns what the fleet's failures share rather than the training machines' own (0: none).")
@@ -48,6 +50,7 @@ struct ModelOptions: ParsableArguments {
         }
         guard search || searchNetworkTrendHours.isEmpty else { throw ValidationError("--search-network-trend-hours needs --search, which tries them") }
         guard (0...0.9).contains(sensorDropout) else { throw ValidationError("--sensor-dropout must be 0 to 0.9, got \(sensorDropout)") }
+        guard clockHours >= 0 else { throw ValidationError("--clock-hours must be 0 or more, got \(clockHours)") }
         guard (1...16).contains(members) else { throw ValidationError("--members must be 1 to 16, got \(members)") }
         guard (0...10).contains(weightDecay) else { throw ValidationError("--weight-decay must be 0 to 10, got \(weightDecay)") }
     }
@@ -61,6 +64,7 @@ struct ModelOptions: ParsableArguments {
         recipe.sensorDropout = sensorDropout
         recipe.weightDecay = weightDecay
         recipe.refit = refit
+        recipe.clockSeconds = clockHours == 0 ? nil : clockHours * 3600
         recipe.faultModes = faultModes
         recipe.context = baselineHours == 0 ? nil : InputContext(baselineSeconds: baselineHours * 3600, trendSeconds: trendHours * 3600,
                                                                              networkTrendSeconds: networkTrendHours * 3600, growth: growth, level: level, absolute: absolute)

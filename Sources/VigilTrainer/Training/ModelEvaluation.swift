@@ -71,7 +71,7 @@ public struct ModelEvaluation: Sendable {
         var scored: [ScoredWindow] = []
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         var driftStates: [String: SensorDriftCheck.State] = [:], drifting: [String: Set<String>] = [:]
-        var modeStates: [String: FaultDiagnosis.State] = [:]
+        var modeStates: [String: FaultDiagnosis.State] = [:], clockStates: [String: DegradationClock.State] = [:]
         var lastEnd: [String: Double] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent,
         // whose alarm states start afresh after a fault's repair.
@@ -83,12 +83,14 @@ public struct ModelEvaluation: Sendable {
                 anomalyStates[example.device] = nil
                 driftStates[example.device] = nil
                 modeStates[example.device] = nil
+                clockStates[example.device] = nil
             }
             var features = example.features
             let found = bundle.trusted(&features, stuck: example.stuckSensors, drift: &driftStates[example.device, default: SensorDriftCheck.State()],
                                        at: example.windowEnd)
             if !found.isEmpty { drifting[example.device, default: []].formUnion(found) }
             bundle.probabilities(raw: features, scratch: &scratch, into: &output, float: float)
+            bundle.clocked(&output, inputs: features, at: example.windowEnd, state: &clockStates[example.device, default: DegradationClock.State()])
             let p = output
             // Failing within the horizon or not, whatever the mode.
             let failingOrNot = Evaluation.failingOrNot(p, classes: manifest.classes)

@@ -33,6 +33,13 @@ public enum TrainingReport {
             lines.append("| anomaly score (fitted on known-healthy windows) | level at \(rounded(anomaly.alarm.threshold)) on "
                          + "\(anomaly.alarm.consecutive) windows in a row | |")
         }
+        if let clock = result.manifest.clock, let validation = result.clockValidation {
+            let inputs = result.manifest.inputs
+            func name(_ index: Int) -> String { "\(inputs[index].sensor).\(inputs[index].feature)" }
+            lines.append("| degradation clock (in the networks' place where it measures) | size \(name(clock.size)), rate the fastest risen of "
+                         + "\(clock.rates.map(name).joined(separator: ", ")) over \(rounded(clock.seconds / 3600)) h; "
+                         + "validation macro-F1 \(rounded(validation.clock)) against the networks' \(rounded(validation.networks)) | |")
+        }
         if let check = result.manifest.sensorDrift {
             lines.append("| sensors judged for drift (moving alone, as wear rarely moves them) | \(check.sensors.joined(separator: ", ")) | |")
         }

@@ -42,6 +42,9 @@ public struct TrainingRun {
         /// tuning fleets validation chose 24 h beside 12 h for pumps and two motor seeds of three,
         /// and both did worse there than at 12 h alone.
         public var searchedClocks: [Double] = []
+        /// The time constant of a degradation clock's rate (`DegradationClock`), which validation
+        /// keeps where it betters the networks; nil: no clock.
+        public var clockSeconds: Double? = 86_400
 
         public init() {}
 
@@ -179,6 +182,9 @@ public struct TrainingRun {
         /// Whether the recipe asked for fault-mode classes and the diagnosis named validation's
         /// modes at least as well as they did: the model then has one failing class beside it.
         public var modeClassesLeftToDiagnosis = false
+        /// With a degradation clock (`ModelManifest.clock`), validation's macro-F1 with it and
+        /// of the networks alone, which chose it.
+        public var clockValidation: (clock: Double, networks: Double)?
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -320,19 +326,37 @@ public struct TrainingRun {
         // are trained again with one failing class, and the diagnosis alone names the modes.
         let modeClassesLeftToDiagnosis = !modes.isEmpty && diagnosis != nil
         if modeClassesLeftToDiagnosis { fit = try fitted(modes: [], among: [split]) }
-        let (classes, members, int8Probabilities) = (fit.classes, fit.members, fit.holdoutProbabilities)
-        let validationTrouble = fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }
+        let (classes, members) = (fit.classes, fit.members)
+        // Where a damage's size and rate are measured, a clock may tell the hours left better than
+        // the networks: validation decides. Every figure below is then of both, as agents score.
+        let clockChosen = recipe.clockSeconds.flatMap { seconds in
+            DegradationClock.chosen(dataset: dataset, train: train, validation: validation, context: split.context, inputs: inputs,
+                                    networkTrouble: fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }, seconds: seconds)
+        }
+        let clock = clockChosen?.clock
+        let clockMeasures = clock.map { $0.measures(in: dataset, raw: inputs.count, context: split.context!) } ?? [:]
+        /// `probabilities` of `examples` with the clock's where it answers.
+        func clocked(_ probabilities: [[Double]], _ examples: [Dataset.Example]) -> [[Double]] {
+            guard let clock else { return probabilities }
+            return zip(probabilities, examples).map { probabilities, example in
+                var clocked = probabilities
+                if let measured = clockMeasures[.init(example)] { DegradationClock.apply(clock.probability(measured), to: &clocked, classes: classes) }
+                return clocked
+            }
+        }
+        let int8Probabilities = clocked(fit.holdoutProbabilities, holdout)
+        let validationTrouble = clocked(fit.validationProbabilities, validation).map { ModelManifest.trouble($0, classes: classes) }
         let alarm = AlarmPolicy.chosen(trouble: validationTrouble, labels: validation.map(\.label), devices: validation.map(\.device))
         // Which sensors a drift can be told on: those that wear rarely moves alone.
         let sensorDrift = anomaly.flatMap { SensorDriftCheck.fitted(train: train, in: dataset, inputs: inputs, score: $0) }
         // Failing within the horizon or not, whatever the mode: the failing classes against the rest.
         let truth = holdout.map(\.label)
-        let floatProbabilities = fit.holdoutSet.map { x in
+        let floatProbabilities = clocked(fit.holdoutSet.map { x in
             ModelBundle.meanProbabilities(members: members.count, classes: classes.count, into: &output) { member, logits in
                 logits = members[member].forward(x.x)[members[member].layers.count]
             }
             return output
-        }
+        }, holdout)
         let evaluation = Evaluation(truth: truth, probabilities: int8Probabilities.map { Evaluation.failingOrNot($0, classes: classes) },
                                     classes: LabelRule.classes.count)
         let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map { Evaluation.failingOrNot($0, classes: classes) },
@@ -356,18 +380,24 @@ public struct TrainingRun {
             }
             let championSet = championManifest.context == split.context ? dataset
                 : try source.dataset(profile: options.profile, rule: recipe.rule, context: championManifest.context)
-            let championInputs = Dictionary(championSet.examples.map { ("\($0.device)@\($0.windowEnd)", $0.features) }) { first, _ in first }
+            let championInputs = Dictionary(championSet.examples.map { (DegradationClock.Key($0), $0.features) }) { first, _ in first }
+            let championClock = championManifest.clock.flatMap { clock in
+                championManifest.context.map { clock.measures(in: championSet, raw: inputs.count, context: $0) }
+            } ?? [:]
             // Both are compared on windows neither learned from. A champion trained again on every
             // window has learned the hold-out windows of its own time: the later ones, where there
             // are any; else every one, and the challenger's shipped networks, which learned them too.
             let championUntil = Self.trainedUntil(championManifest)
             let seenUntil = championUntil.flatMap { last in holdout.contains { $0.windowEnd > last } ? last : nil }
-            let challengerProbabilities = championUntil != nil && seenUntil == nil ? fit.shippedHoldoutProbabilities : int8Probabilities
+            let challengerProbabilities = championUntil != nil && seenUntil == nil ? clocked(fit.shippedHoldoutProbabilities, holdout) : int8Probabilities
             var scratch: [Double] = []
             var common: [Int] = [], championProbabilities: [[Double]] = []
             for (index, example) in holdout.enumerated() where example.windowEnd > seenUntil ?? -.infinity {
-                guard let inputs = championInputs["\(example.device)@\(example.windowEnd)"] else { continue }
+                guard let inputs = championInputs[DegradationClock.Key(example)] else { continue }
                 champion.probabilities(raw: inputs, scratch: &scratch, into: &output)
+                if let clock = championManifest.clock, let measured = championClock[DegradationClock.Key(example)] {
+                    DegradationClock.apply(clock.probability(measured), to: &output, classes: championManifest.classes)
+                }
                 common.append(index)
                 championProbabilities.append(Evaluation.failingOrNot(output, classes: championManifest.classes))
             }
@@ -384,7 +414,7 @@ public struct TrainingRun {
             inputs: inputs, context: split.context, means: split.means, scales: split.scales, squash: recipe.squash, classes: classes,
             layers: fit.shippedQuantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
-            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, clock: clock, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
@@ -424,7 +454,8 @@ public struct TrainingRun {
                       faultModeAccuracy: modeAccuracy,
                       epochs: fit.epochs, candidates: fit.candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate,
-                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis)
+                      modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis,
+                      clockValidation: clockChosen.map { ($0.macroF1, $0.networks) })
     }
 
     /// The last window a model refitted on every labelled window learned from (its lineage's
