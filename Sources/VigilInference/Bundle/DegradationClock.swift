@@ -37,7 +37,8 @@ public struct DegradationClock: Sendable, Equatable {
         return seconds > 0 && seconds.isFinite && weights.count == 3 && weights.allSatisfy(\.isFinite)
     }
 
-    /// One device's rate, window after window since its baseline was learned, installation or repair.
+    /// One device's rate, window after window from the end of its baseline (after installation
+    /// or a repair).
     public struct State: Sendable {
         var trend = InputContext.Trend()
         var last: Double?

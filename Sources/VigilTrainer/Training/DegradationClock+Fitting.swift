@@ -6,13 +6,13 @@ import Glibc
 extension DegradationClock {
     /// The clock the `validation` windows of `dataset` (with `context`, of raw `inputs`) say
     /// betters the networks, whose probabilities of failing there are `networkTrouble`, with its
-    /// validation macro-F1 and the networks', or nil. Each raw input is tried as the size with
+    /// validation macro-F1, the networks' and its measures of every window (`measures`), or nil. Each raw input is tried as the size with
     /// each family of another sensor's inputs as the rates, a logistic regression fitted on the
     /// `train` windows both measure; validation keeps the one of the highest macro-F1 where it
     /// answers in place of the networks, if that is `margin` or more above the networks' alone.
     public static func chosen(dataset: Dataset, train: [Dataset.Example], validation: [Dataset.Example], context: InputContext?,
                               inputs: [ModelManifest.Input], networkTrouble: [Double], seconds: Double)
-        -> (clock: DegradationClock, macroF1: Double, networks: Double)? {
+        -> (clock: DegradationClock, macroF1: Double, networks: Double, measures: [Key: (logSize: Double, rate: Double)])? {
         guard let context, context.level else { return nil }
         let raw = inputs.count
         let truth = validation.map(\.label)
@@ -20,7 +20,7 @@ extension DegradationClock {
             Evaluation(truth: truth, probabilities: trouble.map { [1 - $0, $0] }, classes: 2).macroF1
         }
         let networks = macroF1(networkTrouble), families = Self.families(inputs)
-        var best: (clock: DegradationClock, macroF1: Double, networks: Double)?
+        var best: (clock: DegradationClock, macroF1: Double, networks: Double, measures: [Key: (logSize: Double, rate: Double)])?
         for size in 0..<raw {
             for rates in families where inputs[rates[0]].sensor != inputs[size].sensor {
                 var clock = DegradationClock(size: size, rates: rates, seconds: seconds, weights: [0, 0, 0])
@@ -33,7 +33,7 @@ extension DegradationClock {
                     measures[Key(validation[index])].map(clock.probability) ?? networkTrouble[index]
                 }
                 let f1 = macroF1(trouble)
-                if f1 >= networks + margin, f1 > best?.macroF1 ?? 0 { best = (clock, f1, networks) }
+                if f1 >= networks + margin, f1 > best?.macroF1 ?? 0 { best = (clock, f1, networks, measures) }
             }
         }
         return best
@@ -62,11 +62,11 @@ extension DegradationClock {
     public static let margin = 0.01
 
     /// Where a window lies: its device and end.
-    struct Key: Hashable {
-        var device: String
-        var end: Double
+    public struct Key: Hashable, Sendable {
+        public var device: String
+        public var end: Double
 
-        init(_ example: Dataset.Example) {
+        public init(_ example: Dataset.Example) {
             device = example.device
             end = example.windowEnd
         }

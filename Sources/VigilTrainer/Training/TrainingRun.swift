@@ -334,7 +334,7 @@ public struct TrainingRun {
                                     networkTrouble: fit.validationProbabilities.map { ModelManifest.trouble($0, classes: classes) }, seconds: seconds)
         }
         let clock = clockChosen?.clock
-        let clockMeasures = clock.map { $0.measures(in: dataset, raw: inputs.count, context: split.context!) } ?? [:]
+        let clockMeasures = clockChosen?.measures ?? [:]
         /// `probabilities` of `examples` with the clock's where it answers.
         func clocked(_ probabilities: [[Double]], _ examples: [Dataset.Example]) -> [[Double]] {
             guard let clock else { return probabilities }
