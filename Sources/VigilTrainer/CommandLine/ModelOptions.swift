@@ -26,7 +26,7 @@ struct ModelOptions: ParsableArguments {
     var search = false
     @Option(parsing: .upToNextOption, help: "The network's clocks, hours, that --search also tries beside --network-trend-hours, each with every size and learning rate (none by default).")
     var searchNetworkTrendHours = TrainingRun.Recipe().searchedClocks.map { $0 / 3600 }
-    @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9; 0, the default: none).")
+    @Option(help: "The share of training windows shown with one sensor's inputs at healthy, as agents score a window whose sensor is stuck or drifting, so the model calls trouble from the other sensors too (0 to 0.9, 0.2 by default; 0: none).")
     var sensorDropout = TrainingRun.Recipe().sensorDropout
     @Option(help: "The time constant of a degradation clock's rate, hours: where one input's rise and another sensor's growth are measured, a logistic regression on the two gives the probability of failing instead of the networks, if that does better on the validation split. 0: no clock.")
     var clockHours = (TrainingRun.Recipe().clockSeconds ?? 0) / 3600

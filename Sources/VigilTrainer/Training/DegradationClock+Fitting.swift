@@ -4,15 +4,14 @@ import Glibc
 #endif
 
 extension DegradationClock {
-    /// The clock the `validation` windows of `dataset` (with `context`, of raw `inputs`) say
-    /// betters the networks, whose probabilities of failing there are `networkTrouble`, with its
-    /// validation macro-F1, the networks' and its measures of every window (`measures`), or nil. Each raw input is tried as the size with
-    /// each family of another sensor's inputs as the rates, a logistic regression fitted on the
-    /// `train` windows both measure; validation keeps the one of the highest macro-F1 where it
-    /// answers in place of the networks, if that is `margin` or more above the networks' alone.
+    /// The best clock the `validation` windows of `dataset` (with `context`, of raw `inputs`)
+    /// find, beside the networks whose probabilities of failing there are `networkTrouble`, or
+    /// nil if none can be fitted. Each raw input is tried as the size with each family of another
+    /// sensor's inputs as the rates, a logistic regression fitted on the `train` windows both
+    /// measure; the one of the highest validation macro-F1, where it answers in place of the
+    /// networks, is the choice. It is kept only if that is `margin` or more above the networks'.
     public static func chosen(dataset: Dataset, train: [Dataset.Example], validation: [Dataset.Example], context: InputContext?,
-                              inputs: [ModelManifest.Input], networkTrouble: [Double], seconds: Double)
-        -> (clock: DegradationClock, macroF1: Double, networks: Double, measures: [Key: (logSize: Double, rate: Double)])? {
+                              inputs: [ModelManifest.Input], networkTrouble: [Double], seconds: Double) -> Choice? {
         guard let context, context.level else { return nil }
         let raw = inputs.count
         let truth = validation.map(\.label)
@@ -20,7 +19,7 @@ extension DegradationClock {
             Evaluation(truth: truth, probabilities: trouble.map { [1 - $0, $0] }, classes: 2).macroF1
         }
         let networks = macroF1(networkTrouble), families = Self.families(inputs)
-        var best: (clock: DegradationClock, macroF1: Double, networks: Double, measures: [Key: (logSize: Double, rate: Double)])?
+        var best: Choice?
         for size in 0..<raw {
             for rates in families where inputs[rates[0]].sensor != inputs[size].sensor {
                 var clock = DegradationClock(size: size, rates: rates, seconds: seconds, weights: [0, 0, 0])
@@ -33,10 +32,22 @@ extension DegradationClock {
                     measures[Key(validation[index])].map(clock.probability) ?? networkTrouble[index]
                 }
                 let f1 = macroF1(trouble)
-                if f1 >= networks + margin, f1 > best?.macroF1 ?? 0 { best = (clock, f1, networks, measures) }
+                if f1 > best?.macroF1 ?? -1 { best = Choice(clock: clock, macroF1: f1, networks: networks, measures: measures) }
             }
         }
         return best
+    }
+
+    /// The best clock validation found, its macro-F1 in the networks' place and the networks'
+    /// alone, and its measures of every window of the dataset.
+    public struct Choice: Sendable {
+        public var clock: DegradationClock
+        public var macroF1: Double
+        public var networks: Double
+        public var measures: [Key: (logSize: Double, rate: Double)]
+
+        /// Whether it betters the networks by the `margin`, and so goes into the bundle.
+        public var kept: Bool { macroF1 >= networks + DegradationClock.margin }
     }
 
     /// The inputs of one sensor whose feature names share their first word (a spectrum's bands,

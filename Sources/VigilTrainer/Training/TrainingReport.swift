@@ -1,5 +1,6 @@
 import VigilCore
 import VigilFleet
+import VigilInference
 
 /// The Markdown report of a training run: hold-out metrics of the int8 model with its float
 /// original beside them, the champion gate, the int8 confusion matrix with precision and recall,
@@ -33,12 +34,15 @@ public enum TrainingReport {
             lines.append("| anomaly score (fitted on known-healthy windows) | level at \(rounded(anomaly.alarm.threshold)) on "
                          + "\(anomaly.alarm.consecutive) windows in a row | |")
         }
-        if let clock = result.manifest.clock, let validation = result.clockValidation {
-            let inputs = result.manifest.inputs
+        if let validation = result.clockValidation {
+            let inputs = result.manifest.inputs, clock = validation.clock
             func name(_ index: Int) -> String { "\(inputs[index].sensor).\(inputs[index].feature)" }
-            lines.append("| degradation clock (in the networks' place where it measures) | size \(name(clock.size)), rate the fastest risen of "
-                         + "\(clock.rates.map(name).joined(separator: ", ")) over \(rounded(clock.seconds / 3600)) h; "
-                         + "validation macro-F1 \(rounded(validation.clock)) against the networks' \(rounded(validation.networks)) | |")
+            let measure = "size \(name(clock.size)), rate the fastest risen of \(clock.rates.map(name).joined(separator: ", ")) "
+                + "over \(rounded(clock.seconds / 3600)) h; validation macro-F1 \(rounded(validation.macroF1)) against the networks' "
+                + rounded(validation.networks)
+            lines.append(result.manifest.clock != nil
+                         ? "| degradation clock (in the networks' place where it measures) | \(measure) | |"
+                         : "| degradation clock | none kept: the best, \(measure), is less than \(rounded(DegradationClock.margin)) above | |")
         }
         if let check = result.manifest.sensorDrift {
             lines.append("| sensors judged for drift (moving alone, as wear rarely moves them) | \(check.sensors.joined(separator: ", ")) | |")
