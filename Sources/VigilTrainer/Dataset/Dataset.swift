@@ -70,6 +70,18 @@ public struct Dataset: Sendable {
         }
         return result
     }
+
+    /// `examples` device by device, each device's in time order, each marked `afresh` where a
+    /// life begins: the device's first window, or the first after a confirmed fault's repair,
+    /// where per-device state starts again as on the agent.
+    public func inLifeOrder(_ examples: [Example]) -> [(example: Example, afresh: Bool)] {
+        var previous: Example?
+        return examples.sorted { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }.map { example in
+            defer { previous = example }
+            guard let last = previous, last.device == example.device else { return (example, true) }
+            return (example, faults[example.device]?.contains(after: last.windowEnd, upTo: example.windowEnd) == true)
+        }
+    }
 }
 
 extension [Dataset.Fault] {

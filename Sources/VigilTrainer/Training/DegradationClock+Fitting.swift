@@ -87,13 +87,9 @@ extension DegradationClock {
     /// order from afresh after each confirmed fault, as the agent and `evaluate` run them.
     func measures(in dataset: Dataset, raw: Int, context: InputContext) -> [Key: (logSize: Double, rate: Double)] {
         var measures: [Key: (logSize: Double, rate: Double)] = [:]
-        var state = State(), device = "", previous = -Double.infinity
-        for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
-            if example.device != device || dataset.faults[device]?.contains(after: previous, upTo: example.windowEnd) == true {
-                state = State()
-            }
-            device = example.device
-            previous = example.windowEnd
+        var state = State()
+        for (example, afresh) in dataset.inLifeOrder(dataset.examples) {
+            if afresh { state = State() }
             if let measured = measure(example.features, raw: raw, context: context, at: example.windowEnd, state: &state) {
                 measures[Key(example)] = measured
             }

@@ -72,13 +72,10 @@ public struct ModelEvaluation: Sendable {
         var states: [String: AlarmPolicy.State] = [:], anomalyStates: [String: AlarmPolicy.State] = [:]
         var driftStates: [String: SensorDriftCheck.State] = [:], drifting: [String: Set<String>] = [:]
         var modeStates: [String: FaultDiagnosis.State] = [:], clockStates: [String: DegradationClock.State] = [:]
-        var lastEnd: [String: Double] = [:]
         // Each device's windows in time order, through the bundle's alarm policy as on the agent,
         // whose alarm states start afresh after a fault's repair.
-        for example in dataset.examples.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) })
-            where example.stuckSensors.isEmpty || bundle.scoresWithoutSensors {
-            let previous = lastEnd.updateValue(example.windowEnd, forKey: example.device) ?? -.infinity
-            if dataset.faults[example.device]?.contains(after: previous, upTo: example.windowEnd) == true {
+        for (example, afresh) in dataset.inLifeOrder(dataset.examples.filter { $0.stuckSensors.isEmpty || bundle.scoresWithoutSensors }) {
+            if afresh {
                 states[example.device] = nil
                 anomalyStates[example.device] = nil
                 driftStates[example.device] = nil

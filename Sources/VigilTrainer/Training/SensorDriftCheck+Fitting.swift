@@ -17,16 +17,12 @@ extension SensorDriftCheck {
         let sensors = levels(inputs).map(\.sensor)
         guard score.firstInput == inputs.count, !sensors.isEmpty, let all = SensorDriftCheck(sensors: sensors, inputs: inputs) else { return nil }
         var found: [String: Set<String>] = [:]
-        var state = State(), previous: Dataset.Example?
-        for example in train.sorted(by: { ($0.device, $0.windowEnd) < ($1.device, $1.windowEnd) }) {
-            if let last = previous, last.device != example.device
-                || dataset.faults[example.device]?.contains(after: last.windowEnd, upTo: example.windowEnd) == true {
-                state = State()
-            }
+        var state = State()
+        for (example, afresh) in dataset.inLifeOrder(train) {
+            if afresh { state = State() }
             for sensor in state.next(score.departure(example.features), at: example.windowEnd, check: all) {
                 found[sensor, default: []].insert(example.device)
             }
-            previous = example
         }
         let devices = Set(train.map(\.device)).count
         let kept = sensors.filter { Double(found[$0]?.count ?? 0) <= max(1, largestShareFound * Double(devices)) }
