@@ -273,6 +273,12 @@ struct TrainerTests {
             #expect(result.manifest.clock.map { $0 == tried.clock } ?? true)
             #expect(TrainingReport.markdown(result).contains(result.manifest.clock != nil ? "in the networks' place" : "degradation clock | none kept"))
         }
+        // It says too whether the fault diagnosis was kept, and how it named validation's modes.
+        #expect(result.manifest.diagnosis == nil || result.diagnosisValidation != nil)
+        if let choice = result.diagnosisValidation {
+            #expect((result.manifest.diagnosis != nil) == choice.kept && result.manifest.diagnosis.map { $0 == choice.diagnosis } ?? true)
+            #expect(TrainingReport.markdown(result).contains(choice.kept ? "| fault diagnosis (names the mode at an alarm) | " : "| fault diagnosis | none kept: "))
+        }
         #expect(result.manifest.networkInputNames.last?.hasSuffix(":pace") == true && result.manifest.context == .standard)
         let anomaly = try #require(result.manifest.anomaly)
         #expect(anomaly.norms.count == result.manifest.inputs.count && anomaly.groups == anomaly.centers.indices.map { $0 % anomaly.norms.count })
@@ -497,6 +503,14 @@ struct TrainerTests {
         #expect(try #require(moded.manifest.diagnosis).modes.count >= 2)
         #expect(moded.manifest.layers == binary.manifest.layers && moded.holdout.macroF1 == binary.holdout.macroF1, "the binary model, trained alike")
         #expect(TrainingReport.markdown(moded).contains("| fault-mode classes | left out"))
+        // Both reports say how the diagnosis named validation's modes; the one with mode classes
+        // beside what the classes did.
+        let choice = try #require(binary.diagnosisValidation)
+        #expect(choice.kept && choice.named > choice.commonest && choice.network == nil)
+        #expect(TrainingReport.markdown(binary).contains(
+            "| fault diagnosis (names the mode at an alarm) | \(choice.diagnosis.modes.joined(separator: ", ")): validation's failing windows named right"))
+        let modedChoice = try #require(moded.diagnosisValidation)
+        #expect(modedChoice.network != nil && TrainingReport.markdown(moded).contains("; the networks' classes "))
         let evaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
                                              dataset: openDatasetSource(fleet.database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600),
                                                                                                 context: moded.manifest.context))

@@ -41,22 +41,38 @@ extension FaultDiagnosis {
         return FaultDiagnosis(modes: modes, signatures: signatures, margin: sureMargin)
     }
 
-    /// The diagnosis fitted on `train`, kept when it names the modes of `validation`'s failing
-    /// windows better than always naming the commonest mode would, and at least as well as the
-    /// network does (`networkModes`: what its failing classes name for each validation window;
-    /// nil for a network without them).
+    /// A diagnosis fitted on the training split and how it named the modes of validation's
+    /// failing windows, beside what naming always the commonest mode, and the network, did.
+    public struct Choice: Sendable {
+        public var diagnosis: FaultDiagnosis
+        /// Of validation's failing windows whose coming fault's mode the events name, the share
+        /// named right by the diagnosis (naming every window), by the commonest mode of the
+        /// training split, and by the network's failing classes (nil without them).
+        public var named: Double
+        public var commonest: Double
+        public var network: Double?
+
+        /// Whether it names them better than the commonest mode and at least as well as the
+        /// network, and so goes into the bundle.
+        public var kept: Bool { named > commonest && named >= (network ?? 0) }
+    }
+
+    /// The diagnosis fitted on `train`, judged on `validation`'s failing windows against always
+    /// naming the commonest mode and against the network (`networkModes`: what its failing
+    /// classes name for each validation window; nil for a network without them); nil when none
+    /// can be fitted.
     static func chosen(train: [Dataset.Example], validation: [Dataset.Example], score: AnomalyScore,
-                       networkModes: [String?]?) -> FaultDiagnosis? {
+                       networkModes: [String?]?) -> Choice? {
         guard let fitted = fitted(train: train, score: score) else { return nil }
         let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
         let commonest = counts.max { $0.value < $1.value }?.key
         // Every window named, as the network names them.
         var always = fitted
         always.margin = 0
-        let byDiagnosis = accuracy(validation, named: validation.map { always.mode($0.features, score: score) }) ?? 0
-        let byCommonest = accuracy(validation, named: validation.map { _ in commonest }) ?? 0
-        let byNetwork = networkModes.flatMap { accuracy(validation, named: $0) } ?? 0
-        return byDiagnosis > byCommonest && byDiagnosis >= byNetwork ? fitted : nil
+        return Choice(diagnosis: fitted,
+                      named: accuracy(validation, named: validation.map { always.mode($0.features, score: score) }) ?? 0,
+                      commonest: accuracy(validation, named: validation.map { _ in commonest }) ?? 0,
+                      network: networkModes.flatMap { accuracy(validation, named: $0) })
     }
 
     /// Of `examples`' failing windows whose coming fault's mode the events name, the share whose

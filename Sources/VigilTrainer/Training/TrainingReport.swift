@@ -47,6 +47,13 @@ public enum TrainingReport {
         if let check = result.manifest.sensorDrift {
             lines.append("| sensors judged for drift (moving alone, as wear rarely moves them) | \(check.sensors.joined(separator: ", ")) | |")
         }
+        if let choice = result.diagnosisValidation {
+            let figures = "validation's failing windows named right \(rounded(choice.named)) (always the commonest mode "
+                + "\(rounded(choice.commonest))\(choice.network.map { "; the networks' classes \(rounded($0))" } ?? ""))"
+            lines.append(choice.kept
+                         ? "| fault diagnosis (names the mode at an alarm) | \(choice.diagnosis.modes.joined(separator: ", ")): \(figures) | |"
+                         : "| fault diagnosis | none kept: \(figures) | |")
+        }
         if result.modeClassesLeftToDiagnosis {
             lines.append("| fault-mode classes | left out: the diagnosis named validation's modes at least as well (\(result.manifest.diagnosis?.modes.joined(separator: ", ") ?? "")) | |")
         }

@@ -186,6 +186,9 @@ public struct TrainingRun {
         /// The best degradation clock validation found, kept (`ModelManifest.clock`) or not, with
         /// validation's macro-F1 with it and of the networks alone, which decided.
         public var clockValidation: (clock: DegradationClock, macroF1: Double, networks: Double)?
+        /// The fault diagnosis fitted, kept (`ModelManifest.diagnosis`) or not, with how it named
+        /// validation's modes, which decided.
+        public var diagnosisValidation: FaultDiagnosis.Choice?
     }
 
     public static func run(_ options: Options, signingKey: Ed25519.KeyPair, progress: (Classifier.Epoch) -> Void = { _ in }) throws -> Result {
@@ -318,10 +321,11 @@ public struct TrainingRun {
         let (dataset, train, validation, holdout, anomaly) = (split.dataset, split.train, split.validation, split.holdout, split.anomaly)
         // What names the fault mode at an alarm: the direction the inputs left healthy in, if it
         // names validation's modes better than the commonest mode and the network do.
-        let diagnosis = anomaly.flatMap { score in
+        let diagnosisChoice = anomaly.flatMap { score in
             FaultDiagnosis.chosen(train: train, validation: validation, score: score,
                                   networkModes: modes.isEmpty ? nil : fit.validationProbabilities.map { ModelManifest.faultMode($0, classes: fit.classes) })
         }
+        let diagnosis = diagnosisChoice.flatMap { $0.kept ? $0.diagnosis : nil }
         // Failing classes per mode split a few failures into fewer still, and the probability of
         // failing suffers for it: when the diagnosis names the modes at least as well, the networks
         // are trained again with one failing class, and the diagnosis alone names the modes.
@@ -457,7 +461,7 @@ public struct TrainingRun {
                       epochs: fit.epochs, candidates: fit.candidates,
                       counts: (train.count, validation.count, holdout.count), gate: gate,
                       modeClassesLeftToDiagnosis: modeClassesLeftToDiagnosis,
-                      clockValidation: clockChoice.map { ($0.clock, $0.macroF1, $0.networks) })
+                      clockValidation: clockChoice.map { ($0.clock, $0.macroF1, $0.networks) }, diagnosisValidation: diagnosisChoice)
     }
 
     /// The last window a model refitted on every labelled window learned from (its lineage's
