@@ -104,7 +104,7 @@ final class AgentHarness {
 
     /// Waits until the agent has committed `count` messages in all: stored, duplicate or refused.
     func waitUntilIngested(_ count: Int, timeout: Double = 30) throws {
-        let done = try eventually(timeout: timeout) {
+        let done = eventually(timeout: timeout) {
             (try? integer("SELECT sum(value) FROM counters WHERE name IN ('messages_stored', 'duplicates') OR name LIKE 'dead_letters.%'")) ?? 0 >= Int64(count)
         }
         guard done else { throw TestFailure("the agent did not commit \(count) messages in \(timeout) s") }

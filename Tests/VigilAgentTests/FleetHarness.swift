@@ -73,7 +73,7 @@ final class FleetHarness {
 
     /// Waits until the agent's outbox is empty and the trainer holds as many rows as the agent.
     func waitUntilSynced(timeout: Double = 60) throws {
-        let synced = try eventually(timeout: timeout) {
+        let synced = eventually(timeout: timeout) {
             guard (try? edge.integer("SELECT count(*) FROM outbox")) == 0 else { return false }
             return (try? Self.rows(store).count) == (try? Self.rows(edge.database).count)
         }

@@ -75,12 +75,12 @@ struct FleetSyncTests {
         let publisher = try fleet.edge.publisher()
         let devices = (1...8).map { "m\($0)" }
         try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 0..<200))
-        _ = try eventually(timeout: 20) { try fleet.edge.integer("SELECT count(*) FROM upstream_batches") > 0 }
+        #expect(try eventually(timeout: 20) { try fleet.edge.integer("SELECT count(*) FROM upstream_batches") > 0 })
         agent.signal(SIGKILL)
         _ = agent.wait()
         try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 200..<400))
         agent = try fleet.edge.startAgentProcess()
-        _ = try eventually(timeout: 20) { (try? Database(path: fleet.store, readOnly: true).scalar("SELECT count(*) FROM batches")?.int64) ?? 0 > 5 }
+        #expect(eventually(timeout: 20) { (try? Database(path: fleet.store, readOnly: true).scalar("SELECT count(*) FROM batches")?.int64) ?? 0 > 5 })
         trainer.signal(SIGKILL)
         _ = trainer.wait()
         try publishAll(publisher, FleetHarness.readings(devices: devices, seconds: 400..<600))
@@ -110,10 +110,10 @@ struct FleetSyncTests {
             """)
         // m1's readings and m2's window-closing reading share a transaction that fails.
         try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 25..<31))
-        #expect(try eventually(timeout: 10) { fleet.edge.log.all.contains { $0.contains("injected failure") } })
+        #expect(eventually(timeout: 10) { fleet.edge.log.all.contains { $0.contains("injected failure") } })
         try writer.execute("DROP TRIGGER injected_failure")
         try publishAll(publisher, FleetHarness.readings(devices: ["m1", "m2"], seconds: 31..<60))
-        _ = try eventually(timeout: 10) { try fleet.edge.integer("SELECT max(seq) FROM readings") == 59 }
+        #expect(try eventually(timeout: 10) { try fleet.edge.integer("SELECT max(seq) FROM readings") == 59 })
         agent.stop()
         publisher.stop()
         // Every window counts no more samples than the database holds for it.

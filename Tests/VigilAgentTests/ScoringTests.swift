@@ -123,7 +123,7 @@ struct StuckSensorTests {
         // A fault after them, so the trainer labels them.
         try publishAll(try harness.publisher(), readings + [("vigil/maintenance/m1", #"{"kind": "fault", "ts": 1750000100}"#)])
         try harness.waitUntilIngested(readings.count)
-        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
+        #expect(eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
         agent.stop()
         let scored = try harness.query("SELECT window_end - 1750000000 FROM predictions ORDER BY id").map { $0[0] }
         guard stuckCheck else {
@@ -232,7 +232,7 @@ struct ContextScoringTests {
         // so nothing is scored until the window ending at 140, which is "hot" against 45 °C.
         let publisher = try harness.publisher()
         try publishAll(publisher, [("vigil/maintenance/m1", #"{"kind": "repair", "ts": 1750000085}"#)])
-        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
+        #expect(eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM maintenance_events"))?.first?.first == .integer(1) })
         try publishAll(publisher, Self.readings(86..<131) { _ in 45 } + Self.readings(131..<141) { _ in 47 })
         try harness.waitUntilIngested(136)
         agent.stop()
@@ -356,7 +356,7 @@ struct DriftingSensorTests {
             layers: [.init(inputs: 8, outputs: 2, activation: .none, input: input, output: output)],
             anomaly: AnomalyScore(firstInput: 2, centers: [0, 0, 0, 0], scales: [0.001, 0.001, 0.001, 0.001],
                                   alarm: AlarmPolicy(threshold: 0.99, consecutive: 100)),
-            sensorDrift: try #require(SensorDriftCheck(sensors: ["pressure", "flow"], inputs: inputs)))
+            sensorDrift: SensorDriftCheck(sensors: ["pressure", "flow"], inputs: inputs))
         return ModelBundle.encode(manifest: manifest, layers: [layer], signingKey: key)
     }
 
@@ -500,7 +500,7 @@ struct ClockScoringTests {
         }
         try publishAll(try harness.publisher(), readings)
         try harness.waitUntilIngested(readings.count)
-        #expect(try eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM predictions WHERE window_end >= 1750000100"))?.first?.first == .integer(2) })
+        #expect(eventually(timeout: 10) { (try? harness.query("SELECT count(*) FROM predictions WHERE window_end >= 1750000100"))?.first?.first == .integer(2) })
         agent.stop()
         func predicted(_ model: String) throws -> [String] {
             try harness.query("SELECT predicted FROM predictions WHERE model = '\(model)' ORDER BY window_end").map { "\($0[0])" }

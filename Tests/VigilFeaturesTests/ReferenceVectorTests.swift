@@ -37,7 +37,7 @@ struct ReferenceVectorTests {
             return
         }
         let names = firstFeatures.map(\.key)
-        var stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: windowSpec, features: names), sampleRateHz: rate)
+        let stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: windowSpec, features: names), sampleRateHz: rate)
         var rows: [(index: Int, row: FeatureStream.Row)] = []
         for index in values.indices {
             stream.append(timestamp: timestamps[index], value: values[index]) { rows.append((index, $0)) }

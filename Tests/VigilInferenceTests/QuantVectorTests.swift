@@ -117,7 +117,7 @@ struct QuantVectorTests {
             // Quantizing the float input gives the vector's int8 input.
             #expect(floatInputs[sample].map { network.layers[0].input.quantize($0) } == input.map { Int8($0) }, "input \(sample)")
             let bytes = input.map { Int8($0) }
-            bytes.withUnsafeBufferPointer { buffer in
+            _ = bytes.withUnsafeBufferPointer { buffer in
                 network.run(int8: buffer) { layer, output in
                     if Array(output) != expected[layer][sample].map({ Int8($0) }) { mismatches += 1 }
                 }
@@ -143,7 +143,7 @@ struct QuantVectorTests {
         let expected = perLayer.map { Self.rows($0) }
         var mismatches = 0
         for (sample, input) in Self.rows(root.value("test_inputs_int8")).enumerated() {
-            input.map { Int8($0) }.withUnsafeBufferPointer { buffer in
+            _ = input.map { Int8($0) }.withUnsafeBufferPointer { buffer in
                 swapped.run(int8: buffer) { layer, output in
                     mismatches += zip(output, expected[layer][sample]).filter { Int($0) != Int($1) }.count
                 }

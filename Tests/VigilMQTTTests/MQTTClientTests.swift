@@ -73,7 +73,7 @@ struct MQTTClientTests {
         let publisher = try connectedClient(broker.url, id: "pub")
         defer { publisher.stop() }
         broker.stop()
-        #expect(try eventually(timeout: 10) { !publisher.isConnected })
+        #expect(eventually(timeout: 10) { !publisher.isConnected })
         try publisher.publish(topic: "w", text: "queued", qos: 1, retain: true)
         #expect(publisher.outstanding == 1)
         #expect(throws: MQTTError.self) { try publisher.publish(topic: "w", text: "lost", qos: 0) }

@@ -60,7 +60,7 @@ struct ObservabilityTests {
     /// error naming the address, not a crash.
     @Test func endpointServesTheRegistryAndRefusesATakenPort() throws {
         let registry = PrometheusCollectorRegistry()
-        registry.makeCounter(name: "vigil_test_total").increment(by: Int64(7))
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "vigil", metricName: "test", unitName: "total", helpText: "")).increment(by: Int64(7))
         let server = try MetricsServer(address: ListenAddress(parsing: "127.0.0.1:0"), registry: registry)
         server.start()
         defer { server.stop() }

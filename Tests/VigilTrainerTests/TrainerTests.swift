@@ -230,7 +230,7 @@ struct TrainerTests {
         options.modes = modes
         let simulator = try FleetSimulator(options: options, profiles: DeviceProfile.loadAll(folder: devices))
         let report = try simulator.run(into: BrokerSink(url: BrokerURL(parsing: broker.url), clientID: "sim-\(name)"))
-        guard try eventually(timeout: 30, {
+        guard eventually(timeout: 30, {
             (try? AgentStatus.read(database: database).counters["messages_stored"]) ?? 0 >= Int64(report.messages)
         }) else { throw TestFailure("agent \(name) did not store the fleet's \(report.messages) messages") }
         var lives: [String: [(onset: Double, failure: Double)]] = [:]
@@ -334,7 +334,7 @@ struct TrainerTests {
                     profile: motor, rule: LabelRule(horizon: 48 * 3600), context: bundle.manifest.context), float: wrong)
             }
         }
-        #expect(result.manifest.classes == LabelRule.classes && result.faultModeAccuracy == nil)
+        #expect(result.manifest.classes == LabelRule.classes && (result.manifest.diagnosis != nil || result.faultModeAccuracy == nil))
         // With an early horizon the model also says "soon", between healthy and failing.
         let planned = try TrainingRun.run(.init(agentDatabase: database, profile: motor,
                                                 rule: LabelRule(horizon: 48 * 3600, earlyHorizon: 336 * 3600), name: "motor-health"),
@@ -485,6 +485,19 @@ struct TrainerTests {
         #expect(TrainingReport.markdown(challenged).contains("on \(later) hold-out windows"))
     }
 
+    /// A store too small to learn from is refused with a training error that names it and says
+    /// why, not taken for a mistake on the command line; nothing is written.
+    @Test func tooFewLabelledWindowsAreRefusedWithTheReason() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, profile) = try UpstreamIngestTests.twoAgentsStore(in: directory)
+        let error = #expect(throws: TrainingError.self) {
+            try TrainingRun.run(.init(agentDatabase: path, profile: profile, rule: LabelRule(horizon: 5), name: "motor-health"),
+                                signingKey: Ed25519.generate())
+        }
+        #expect(error?.database == path && error?.problem.hasPrefix("not enough labelled windows to train") == true, "\(String(describing: error))")
+    }
+
     /// Fault-mode classes give way to the diagnosis where it names the modes as well: on this
     /// fleet the model trained with fault modes is the binary one, beside a diagnosis that names
     /// the mode at the alarm, and its report says why (seed 5's fleet, above, keeps the classes).
@@ -503,6 +516,10 @@ struct TrainerTests {
         #expect(try #require(moded.manifest.diagnosis).modes.count >= 2)
         #expect(moded.manifest.layers == binary.manifest.layers && moded.holdout.macroF1 == binary.holdout.macroF1, "the binary model, trained alike")
         #expect(TrainingReport.markdown(moded).contains("| fault-mode classes | left out"))
+        // Its hold-out figure for the mode is the diagnosis's, in the manifest and the report.
+        let named = try #require(binary.faultModeAccuracy)
+        #expect(moded.faultModeAccuracy == named && binary.manifest.metrics["fault_mode_accuracy"] == .number(named))
+        #expect(TrainingReport.markdown(binary).contains("| fault mode right on failing windows | \((named * 1000).rounded() / 1000) (by the fault diagnosis) |"))
         // Both reports say how the diagnosis named validation's modes; the one with mode classes
         // beside what the classes did.
         let choice = try #require(binary.diagnosisValidation)

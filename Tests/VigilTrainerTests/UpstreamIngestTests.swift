@@ -81,7 +81,7 @@ struct UpstreamIngestTests {
         #expect(received.compactMap(\.refused?.reason).count == 2)
         #expect(received[4].refused?.reason.hasPrefix("malformed") == true)
         #expect(received[5].refused?.reason == "batch says it is from someone-else")
-        #expect(try eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 28) })
+        #expect(eventually { ingest.snapshot == .init(stored: 4, duplicates: 1, refused: 2, rows: 28) })
         ingest.stop()
         agent.stop()
         #expect(try store.database.scalar("SELECT count(*) FROM features")?.int64 == 20)
@@ -109,11 +109,9 @@ struct UpstreamIngestTests {
         #expect(windows.compactMap(FeatureWindowSpec.Window.init(canonical:)).map(\.canonical) == windows)
     }
 
-    /// The trainer's store reads as a dataset source like an agent's database, with devices
-    /// known by agent: two agents' motor-1 are two devices, not one.
-    @Test func theStoreIsADatasetSourceKeyedByAgent() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+    /// A trainer's store (its path) holding four batches of each of two agents' motor-1, and the
+    /// profile of their one feature set.
+    static func twoAgentsStore(in directory: TemporaryDirectory) throws -> (path: String, profile: DeviceProfile) {
         let store = try SQLiteUpstreamStore(path: directory.file("trainer.db"))
         for sequence: Int64 in 0..<4 {
             _ = try store.store(Self.batch(sequence, agent: "edge-7"))
@@ -124,8 +122,16 @@ struct UpstreamIngestTests {
              "sensors": [{"name": "temperature", "unit": "degC", "kind": "value", "min": -40, "max": 200}],
              "features": [{"sensor": "temperature", "window": {"seconds": 3600, "hop_seconds": 1800}, "features": ["mean", "max"]}]}
             """)
-        let profile = try DeviceProfile.load(file: directory.file("motor.json"))
-        let source = try openDatasetSource(directory.file("trainer.db"))
+        return (directory.file("trainer.db"), try DeviceProfile.load(file: directory.file("motor.json")))
+    }
+
+    /// The trainer's store reads as a dataset source like an agent's database, with devices
+    /// known by agent: two agents' motor-1 are two devices, not one.
+    @Test func theStoreIsADatasetSourceKeyedByAgent() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, profile) = try Self.twoAgentsStore(in: directory)
+        let source = try openDatasetSource(path)
         #expect(source is TrainerStore)
         #expect(try source.faultCount(deviceType: "induction-motor") == 8)
         let dataset = try source.dataset(profile: profile, rule: LabelRule(horizon: 5))

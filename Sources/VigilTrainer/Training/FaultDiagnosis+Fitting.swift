@@ -66,13 +66,19 @@ extension FaultDiagnosis {
         guard let fitted = fitted(train: train, score: score) else { return nil }
         let counts = Dictionary(grouping: train.compactMap { $0.label == 1 ? $0.mode : nil }) { $0 }.mapValues(\.count)
         let commonest = counts.max { $0.value < $1.value }?.key
-        // Every window named, as the network names them.
-        var always = fitted
-        always.margin = 0
         return Choice(diagnosis: fitted,
-                      named: accuracy(validation, named: validation.map { always.mode($0.features, score: score) }) ?? 0,
+                      named: fitted.namedRight(validation, score: score) ?? 0,
                       commonest: accuracy(validation, named: validation.map { _ in commonest }) ?? 0,
                       network: networkModes.flatMap { accuracy(validation, named: $0) })
+    }
+
+    /// Of `examples`' failing windows whose coming fault's mode the events name, the share this
+    /// diagnosis names right when it names every window, as the network's classes do (margin 0);
+    /// nil without any.
+    public func namedRight(_ examples: [Dataset.Example], score: AnomalyScore) -> Double? {
+        var always = self
+        always.margin = 0
+        return Self.accuracy(examples, named: examples.map { always.mode($0.features, score: score) })
     }
 
     /// Of `examples`' failing windows whose coming fault's mode the events name, the share whose

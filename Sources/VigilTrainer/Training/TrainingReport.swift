@@ -27,7 +27,7 @@ public enum TrainingReport {
                      "| macro-F1 | \(rounded(evaluation.macroF1)) | \(rounded(float.macroF1)) |",
                      "| ROC-AUC (failing) | \(evaluation.rocAUC.map(rounded) ?? "n/a") | \(float.rocAUC.map(rounded) ?? "n/a") |",
                      "| int8 and float predict the same class | \(rounded(result.int8Agreement)) | |",
-                     "| fault mode right on failing windows | \(result.faultModeAccuracy.map(rounded) ?? "n/a (no fault-mode classes)") | |",
+                     "| fault mode right on failing windows | \(result.faultModeAccuracy.map { "\(rounded($0))\(result.manifest.diagnosis != nil ? " (by the fault diagnosis)" : "")" } ?? "n/a (no fault-mode classes or diagnosis)") | |",
                      "| alarm policy (chosen on validation) | trouble at \(rounded(result.manifest.alarm.threshold)) on "
                          + "\(result.manifest.alarm.consecutive) windows in a row | |"]
         if let anomaly = result.manifest.anomaly {
@@ -55,7 +55,7 @@ public enum TrainingReport {
                          : "| fault diagnosis | none kept: \(figures) | |")
         }
         if result.modeClassesLeftToDiagnosis {
-            lines.append("| fault-mode classes | left out: the diagnosis named validation's modes at least as well (\(result.manifest.diagnosis?.modes.joined(separator: ", ") ?? "")) | |")
+            lines.append("| fault-mode classes | left out: the diagnosis named validation's modes at least as well | |")
         }
         if let context = result.manifest.context {
             lines.append("| inputs | each also relative to the device's first \(rounded(context.baselineSeconds / 3600)) h and its trend "

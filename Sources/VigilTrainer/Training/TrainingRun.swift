@@ -171,7 +171,8 @@ public struct TrainingRun {
         public var holdout: Evaluation
         public var floatHoldout: Evaluation
         public var int8Agreement: Double
-        /// On failing hold-out windows, how often the int8 model names the coming fault's mode.
+        /// On failing hold-out windows, how often the int8 model's failing classes name the coming
+        /// fault's mode, or without them its fault diagnosis (on the windows whose mode is known).
         public var faultModeAccuracy: Double?
         public var epochs: [Classifier.Epoch]
         /// The candidates tried, the one kept first (just it without a search).
@@ -253,7 +254,7 @@ public struct TrainingRun {
                                  epochs: one.epochs.count)
             }
             guard let kept = Candidate.chosen(candidates) else {
-                throw ConfigurationError(file: options.agentDatabase, field: "", problem: "no candidate reached a finite validation loss")
+                throw TrainingError(database: options.agentDatabase, problem: "no candidate reached a finite validation loss")
             }
             let (classifier, epochs, chosen) = (tried[kept].classifier, tried[kept].epochs, candidates[kept])
             let split = splits[tried[kept].split], width = split.width, dropout = split.dropout
@@ -368,12 +369,14 @@ public struct TrainingRun {
         let floatEvaluation = Evaluation(truth: truth, probabilities: floatProbabilities.map { Evaluation.failingOrNot($0, classes: classes) },
                                          classes: LabelRule.classes.count)
         let agreement = Evaluation.agreement(int8Probabilities, floatProbabilities)
-        // On failing windows, how often the most likely failing class is the coming fault's mode.
+        // On failing windows, how often the most likely failing class, or else the diagnosis,
+        // names the coming fault's mode.
         let failing = holdout.indices.filter { holdout[$0].label == 1 }
-        let modeAccuracy = failing.isEmpty || fit.modes.isEmpty ? nil : Double(failing.filter { index in
-            let p = int8Probabilities[index]
-            return fit.failingClasses.max { p[$0] < p[$1] } == fit.holdoutSet[index].y
-        }.count) / Double(failing.count)
+        let modeAccuracy = fit.modes.isEmpty ? diagnosis.flatMap { diagnosis in anomaly.flatMap { diagnosis.namedRight(holdout, score: $0) } }
+            : failing.isEmpty ? nil : Double(failing.filter { index in
+                let p = int8Probabilities[index]
+                return fit.failingClasses.max { p[$0] < p[$1] } == fit.holdoutSet[index].y
+            }.count) / Double(failing.count)
         var gate: (challenger: Double, champion: Double, passed: Bool, windows: Int)?
         if let champion = options.champion {
             // The champion scores the same hold-out windows with the inputs its own context gives
@@ -381,8 +384,8 @@ public struct TrainingRun {
             let championManifest = champion.manifest
             guard championManifest.inputs.count == inputs.count,
                   championManifest.classes.first == "healthy" else {
-                throw ConfigurationError(file: options.agentDatabase, field: "",
-                                         problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
+                throw TrainingError(database: options.agentDatabase,
+                                    problem: "the champion \(championManifest.name) \(championManifest.version) takes other inputs or has no healthy class: it cannot be compared on this hold-out")
             }
             let championSet = championManifest.context == split.context ? dataset
                 : try source.dataset(profile: options.profile, rule: recipe.rule, context: championManifest.context)

@@ -34,7 +34,7 @@ struct TrainingSplit {
         dataset.examples.removeAll { !$0.stuckSensors.isEmpty }
         let (train, validation, holdout) = dataset.split()
         guard !train.isEmpty, Set(train.map(\.label)).count == LabelRule.classes.count else {
-            throw ConfigurationError(file: database, field: "",
+            throw TrainingError(database: database,
                 problem: "not enough labelled windows to train: \(train.count) for training, classes seen \(Set(train.map(\.label)).sorted())")
         }
         let width = dataset.featureNames.count
