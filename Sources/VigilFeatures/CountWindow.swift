@@ -5,15 +5,22 @@
 /// do not overlap (`hop` a multiple of `size`, as a block sensor's usually are) need only
 /// `size` samples: the buffer starts over after each, and a window due is always all of it.
 ///
+/// Such a window can also give its buffer back between windows (`release`), and a block that
+/// holds a whole window need not be copied into it at all (`startsWindow`, `passed`): a vibration
+/// capture arrives whole, every few hours, and a thousand machines' captures need not stay in
+/// memory.
+///
 /// A value type over memory its owner allocates and frees (`allocate()`, `deallocate()`), so the
 /// per-sample path runs on local copies without reference counting or exclusivity checks.
 struct CountWindow {
     let size: Int
     let hop: Int
-    private let values: UnsafeMutablePointer<Double>
-    private let timestamps: UnsafeMutablePointer<Double>
+    private var values: UnsafeMutablePointer<Double>
+    private var timestamps: UnsafeMutablePointer<Double>
     /// Samples the buffer holds: `size` when windows do not overlap, else `2 * size`.
-    private let capacity: Int
+    let capacity: Int
+    /// Whether the buffer is allocated (not released since the last window).
+    private(set) var held = true
     private var end = 0
     /// Samples seen so far.
     private(set) var seen = 0
@@ -32,8 +39,29 @@ struct CountWindow {
 
     /// Frees the buffer; the window is unusable afterwards.
     func deallocate() {
+        guard held else { return }
         values.deallocate()
         timestamps.deallocate()
+    }
+
+    /// Gives the buffer back when windows do not overlap and the last one is complete: nothing
+    /// in it is needed again, and the next sample allocates it anew (`makeRoom`).
+    mutating func release() {
+        guard held, capacity == size, end == capacity else { return }
+        deallocate()
+        held = false
+    }
+
+    /// Whether the next `size` samples make a window of their own: windows side by side (`hop`
+    /// equal to `size`), none begun.
+    var startsWindow: Bool { hop == size && untilDue == size && (end == 0 || end == capacity) }
+
+    /// Counts a whole window's samples read where they lay (`startsWindow`) instead of copied in:
+    /// the window is complete, and its buffer not needed.
+    mutating func passed() {
+        seen += size
+        end = capacity
+        release()
     }
 
     /// The sample the next `append` pushes out of the window, once the window is full. Only
@@ -76,12 +104,17 @@ struct CountWindow {
         return (taken, true)
     }
 
-    /// When the buffer is full: starts it over (windows that do not overlap), or moves the last
-    /// window down to its start.
+    /// When the buffer is full: starts it over (windows that do not overlap; allocated again if
+    /// released), or moves the last window down to its start.
     @inline(__always)
     private mutating func makeRoom() {
         guard end == capacity else { return }
         if capacity == size {
+            if !held {
+                values = .allocate(capacity: capacity)
+                timestamps = .allocate(capacity: capacity)
+                held = true
+            }
             end = 0
         } else {
             values.update(from: values + size, count: size)

@@ -237,6 +237,8 @@ public final class FeatureScratch {
     var envelopePower: [Double] = []
     var sorted: [Double] = []
     var workspace: [Double] = []
+    /// The sample times of a whole capture read where it lies (`FeatureStream`).
+    var timestamps: [Double] = []
 
     public init() {}
 

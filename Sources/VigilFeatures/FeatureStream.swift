@@ -55,11 +55,13 @@ public final class FeatureStream {
     private var timeWindow: TimeWindow?
     private let extractor: FeatureExtractor
     private var scratch: [Double] = []
+    private let shared: FeatureScratch
 
     /// A stream for `spec`; `sampleRateHz` is the sensor's, for spectral features. Streams used
     /// from one thread can share `scratch`.
     public init(spec: FeatureWindowSpec, sampleRateHz: Double?, scratch: FeatureScratch = FeatureScratch()) {
         self.spec = spec
+        shared = scratch
         switch spec.window {
         case .count(let size, let hop):
             countWindow = CountWindow(size: size, hop: hop)
@@ -72,6 +74,13 @@ public final class FeatureStream {
 
     /// Samples dropped as late (time windows only).
     public var lateSamples: Int { timeWindow?.late ?? 0 }
+
+    /// Samples the stream's count window holds room for now: none between the windows of one
+    /// that does not overlap (a block sensor's captures), so memory follows the captures in hand.
+    public var samplesHeld: Int {
+        guard let countWindow, countWindow.held else { return 0 }
+        return countWindow.capacity
+    }
 
     deinit {
         countWindow?.deallocate()
@@ -122,25 +131,45 @@ public final class FeatureStream {
             // Sums computed when a window is due need no sample by sample: blocks go in as runs.
             var offset = 0
             while offset < values.count {
+                if window.startsWindow && values.count - offset >= window.size {
+                    // A whole capture: its features are read where it lies, with no copy kept.
+                    var times = shared.take(\.timestamps, count: window.size)
+                    for index in times.indices { times[index] = start + Double(offset + index) * step }
+                    times.withUnsafeBufferPointer { times in
+                        emitWindow(UnsafeBufferPointer(rebasing: values[offset..<offset + window.size]), times, &sums, emit)
+                    }
+                    shared.timestamps = times
+                    window.passed()
+                    offset += window.size
+                    continue
+                }
                 let (taken, due) = window.append(run: values, from: offset, start: start, step: step)
                 offset += taken
-                if due { emitWindow(window, &sums, emit) }
+                if due {
+                    let (values, timestamps) = window.window
+                    emitWindow(values, timestamps, &sums, emit)
+                }
             }
         } else {
             for index in values.indices {
                 let timestamp = times.time(index)
                 let value = values[index]
                 if sums.slides { sums.add(index: window.seen, timestamp: timestamp, value: value, leaving: window.leaving) }
-                if window.append(timestamp: timestamp, value: value) { emitWindow(window, &sums, emit) }
+                if window.append(timestamp: timestamp, value: value) {
+                    let (values, timestamps) = window.window
+                    emitWindow(values, timestamps, &sums, emit)
+                }
             }
         }
+        // A capture that ended its window leaves nothing the next one needs.
+        window.release()
         countWindow = window
         sliding = sums
     }
 
-    /// Computes and emits the features of the window `window` ends with.
-    private func emitWindow(_ window: CountWindow, _ sums: inout SlidingStatistics, _ emit: (Row) -> Void) {
-        let (values, timestamps) = window.window
+    /// Computes and emits the features of the window of `values` sampled at `timestamps`.
+    private func emitWindow(_ values: UnsafeBufferPointer<Double>, _ timestamps: UnsafeBufferPointer<Double>,
+                            _ sums: inout SlidingStatistics, _ emit: (Row) -> Void) {
         if sums.needsRebase { sums.rebase(values: values, timestamps: timestamps) }
         let statistics = sums.statistics(values: values, zeroCrossings: extractor.needsZeroCrossings)
         extractor.compute(statistics: statistics, values: values, into: &scratch)

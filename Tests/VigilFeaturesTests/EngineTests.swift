@@ -77,6 +77,27 @@ struct EngineTests {
         #expect(rows.map(\.end) == [10, 20])
     }
 
+    /// A capture in pieces holds its window's room until complete, then gives it back; a whole
+    /// capture in one block is read where it lies. Either way a block sensor's stream holds no
+    /// samples between captures, and the features are the same.
+    @Test func aCaptureHoldsMemoryOnlyWhileInHand() {
+        let spec = FeatureWindowSpec(sensor: 0, window: .count(size: 2048, hop: 2048), features: ["rms", "kurtosis", "band_0_500", "dominant_frequency"])
+        let stream = FeatureStream(spec: spec, sampleRateHz: 12_000)
+        let capture = (0..<2048).map { sin(Double($0) * 0.3) + 0.01 * Double($0 % 5) }
+        var rows: [FeatureStream.Row] = []
+        capture.withUnsafeBufferPointer { samples in
+            for start in [0.0, 7200, 14_400] {
+                stream.append(block: UnsafeBufferPointer(rebasing: samples[0..<1000]), timestamp: start, rateHz: 12_000) { rows.append($0) }
+                #expect(stream.samplesHeld == 2048)
+                stream.append(block: UnsafeBufferPointer(rebasing: samples[1000...]), timestamp: start + 1000 / 12_000, rateHz: 12_000) { rows.append($0) }
+                #expect(stream.samplesHeld == 0)
+            }
+            stream.append(block: samples, timestamp: 21_600, rateHz: 12_000) { rows.append($0) }
+        }
+        #expect(stream.samplesHeld == 0 && rows.count == 4)
+        #expect(rows.allSatisfy { $0.values == rows[0].values && $0.sampleCount == 2048 } && rows[3].start == 21_600, "\(rows)")
+    }
+
     /// Blocks (copied into windows as runs when the sums do not slide) give the rows that the
     /// same samples give one by one: windows that overlap, slide, do not overlap, or skip
     /// samples between them, fed in blocks that end inside, on and across window bounds.
@@ -97,6 +118,9 @@ struct EngineTests {
             }
         }
         #expect(a.count == (4096 - window.size) / window.hop + 1)
+        // Windows that do not overlap give their samples' room back once one is complete (and
+        // take it again for the next, as every row after the first shows).
+        #expect(one.samplesHeld == (window.hop % window.size == 0 ? 0 : 2 * window.size) && many.samplesHeld == one.samplesHeld)
         #expect(a.map(\.values) == b.map(\.values))
         #expect(a.map(\.sampleCount) == b.map(\.sampleCount))
         for (x, y) in zip(a, b) {
