@@ -53,8 +53,8 @@ struct CountWindow {
     }
 
     /// Whether the next `size` samples make a window of their own: windows side by side (`hop`
-    /// equal to `size`), none begun.
-    var startsWindow: Bool { hop == size && untilDue == size && (end == 0 || end == capacity) }
+    /// equal to `size`), none begun (a full countdown: nothing taken since the last window).
+    var startsWindow: Bool { hop == size && untilDue == size }
 
     /// Counts a whole window's samples read where they lay (`startsWindow`) instead of copied in:
     /// the window is complete, and its buffer not needed.

@@ -75,7 +75,7 @@ extension FaultDiagnosis {
     /// Of `examples`' failing windows whose coming fault's mode the events name, the share this
     /// diagnosis names right when it names every window, as the network's classes do (margin 0);
     /// nil without any.
-    public func namedRight(_ examples: [Dataset.Example], score: AnomalyScore) -> Double? {
+    func namedRight(_ examples: [Dataset.Example], score: AnomalyScore) -> Double? {
         var always = self
         always.margin = 0
         return Self.accuracy(examples, named: examples.map { always.mode($0.features, score: score) })
