@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "VigilTrainerTests",
                     dependencies: ["VigilTrainer", "VigilInference", "VigilAgent", "FirmwareSim", "VigilMQTT", "VigilFleet", "VigilStore",
                                    "VigilObservability", "VigilTestSupport"]),
-        .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilMQTT", "VigilStore", "VigilObservability",
+        .testTarget(name: "FirmwareSimTests", dependencies: ["FirmwareSim", "VigilAgent", "VigilFeatures", "VigilMQTT", "VigilStore", "VigilObservability",
                                                              "VigilTestSupport"]),
         .testTarget(name: "VigilMQTTTests", dependencies: ["VigilMQTT", "VigilTestSupport"]),
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability", "VigilCore", "VigilTestSupport",

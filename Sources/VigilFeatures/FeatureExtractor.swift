@@ -151,7 +151,10 @@ public final class FeatureExtractor {
     /// How far the squared-envelope spectrum stands out at `frequency` and its second harmonic
     /// (the power of the three bins around each) over the spectrum's median bin up to four
     /// times the frequency, in dB: near 0 on a healthy machine, and independent of sensor gain
-    /// and of which resonance the impacts ring.
+    /// and of which resonance the impacts ring. A harmonic within two bins of one of the first
+    /// four harmonics of another defect frequency this extractor measures is left out: that line
+    /// is not this defect's alone (on the motors' 6205 bearing, twice BPFI lies 2 Hz from three
+    /// times BPFO, and an outer race read as an inner one).
     private func prominence(at frequency: Double, rate: Double, n: Double) -> Double {
         let envelopePower = scratch.envelopePower
         let bin = frequency * n / max(rate, 1)
@@ -168,7 +171,19 @@ public final class FeatureExtractor {
         // The median of exponentially distributed bins is ln 2 of their mean: noise gives 0 dB.
         let background = scratch.sorted[scratch.sorted.count / 2] / log(2)
         guard background > 0 else { return 0 }
-        return 10 * log10((around(bin) + around(2 * bin)) / (6 * background))
+        let harmonics = [bin, 2 * bin].filter { line in !sharedLine(line, besides: frequency, rate: rate, n: n) }
+        guard !harmonics.isEmpty else { return 0 }
+        return 10 * log10(harmonics.reduce(0) { $0 + around($1) } / (3 * Double(harmonics.count) * background))
+    }
+
+    /// Whether spectrum bin `line` lies within two bins of one of the first four harmonics of a
+    /// defect frequency other than `frequency` among the features.
+    private func sharedLine(_ line: Double, besides frequency: Double, rate: Double, n: Double) -> Bool {
+        features.contains { feature in
+            guard case .envelope(let other) = feature, other != frequency else { return false }
+            let otherBin = other * n / max(rate, 1)
+            return (1...4).contains { abs(Double($0) * otherBin - line) <= 2 }
+        }
     }
 
     /// `envelopePower`: the spectrum of the squared first difference (a high-pass that keeps the

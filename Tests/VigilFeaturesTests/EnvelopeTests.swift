@@ -47,7 +47,10 @@ struct EnvelopeTests {
         for seed in 1...5 as ClosedRange<UInt64> {
             let healthy = Self.features(Self.block(impact: 0, resonance: resonance, gain: 1, seed: seed))
             let faulty = Self.features(Self.block(impact: 0.15, resonance: resonance, gain: 1, seed: seed))
-            #expect(abs(healthy[0]) < 5 && abs(healthy[1]) < 5, "healthy: \(healthy)")
+            // Noise alone stands near 0 dB. Twice BPFI lies 2 Hz from three times BPFO, so the
+            // inner-race measure keeps BPFI's three bins alone, not six: the mean of three
+            // exponential bins lies below -8.4 dB one time in a hundred (six: -5.3 dB).
+            #expect(abs(healthy[0]) < 5 && healthy[1] > -9 && healthy[1] < 5, "healthy: \(healthy)")
             #expect(faulty[0] > healthy[0] + 5, "outer-race impacts at \(resonance) Hz: \(faulty) against \(healthy)")
             #expect(faulty[1] < faulty[0], "the inner-race frequency stands out less: \(faulty)")
         }

@@ -50,8 +50,11 @@ public enum TrainingReport {
         if let choice = result.diagnosisValidation {
             let figures = "validation's failing windows named right \(rounded(choice.named)) (always the commonest mode "
                 + "\(rounded(choice.commonest))\(choice.network.map { "; the networks' classes \(rounded($0))" } ?? ""))"
+            let shipped = result.manifest.diagnosis?.modes ?? choice.diagnosis.modes
+            let modes = shipped.joined(separator: ", ")
+                + (shipped == choice.diagnosis.modes ? "" : " (the training split's: \(choice.diagnosis.modes.joined(separator: ", ")))")
             lines.append(choice.kept
-                         ? "| fault diagnosis (names the mode at an alarm) | \(choice.diagnosis.modes.joined(separator: ", ")): \(figures) | |"
+                         ? "| fault diagnosis (names the mode at an alarm) | \(modes): \(figures) | |"
                          : "| fault diagnosis | none kept: \(figures) | |")
         }
         if result.modeClassesLeftToDiagnosis {

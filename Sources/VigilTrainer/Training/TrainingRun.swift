@@ -34,8 +34,9 @@ public struct TrainingRun {
         /// Whether the networks shipped are trained again on every labelled window (training,
         /// validation and hold-out), each for the epochs its validation loss chose, once the
         /// split has chosen and measured the model: a training fleet holds 20 to 30 failures of a
-        /// type, and the last 40% of each device's life holds many of them. The manifest's metrics
-        /// are then those of the same recipe trained on each device's past.
+        /// type, and the last 40% of each device's life holds many of them. A kept fault diagnosis
+        /// is fitted again on them too. The manifest's metrics are then those of the same recipe
+        /// trained on each device's past.
         public var refit = true
         /// The network's clocks (`InputContext.networkTrendSeconds`) a search tries beside the
         /// context's own, each with every size and learning rate of `searchSpace`: how fast a
@@ -327,6 +328,11 @@ public struct TrainingRun {
                                   networkModes: modes.isEmpty ? nil : fit.validationProbabilities.map { ModelManifest.faultMode($0, classes: fit.classes) })
         }
         let diagnosis = diagnosisChoice.flatMap { $0.kept ? $0.diagnosis : nil }
+        // What is shipped, like the networks: with `refit`, fitted again on every labelled window,
+        // so that a mode whose few failures all fall late in the devices' lives is known too.
+        let shippedDiagnosis = diagnosis.flatMap { kept in
+            recipe.refit ? anomaly.flatMap { FaultDiagnosis.fitted(train: train + validation + holdout, score: $0) } ?? kept : kept
+        }
         // Failing classes per mode split a few failures into fewer still, and the probability of
         // failing suffers for it: when the diagnosis names the modes at least as well, the networks
         // are trained again with one failing class, and the diagnosis alone names the modes.
@@ -423,7 +429,7 @@ public struct TrainingRun {
             inputs: inputs, context: split.context, means: split.means, scales: split.scales, squash: recipe.squash, classes: classes,
             layers: fit.shippedQuantized.joined().map { .init(inputs: $0.inputs, outputs: $0.outputs, activation: $0.activation, input: $0.input, output: $0.output) },
             members: members.count,
-            alarm: alarm, anomaly: anomaly, diagnosis: diagnosis, sensorDrift: sensorDrift, clock: clock, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
+            alarm: alarm, anomaly: anomaly, diagnosis: shippedDiagnosis, sensorDrift: sensorDrift, clock: clock, inputDeciles: inputs.indices.map { input in DriftMonitor.deciles(train.map { $0.features[input] }) },
             lineage: [
                 "source": .string("agent database"), "devices": .array(Set(dataset.examples.map(\.device)).sorted().map(JSONValue.string)),
                 "time_range": .array([.number(times.min() ?? 0), .number(times.max() ?? 0)]),
