@@ -462,7 +462,7 @@ struct TrainerTests {
         #expect(result.manifest.lineage["refit"] == .bool(true) && measured.manifest.lineage["refit"] == .bool(false))
         #expect(TrainingReport.markdown(result).contains("trained again on every labelled window"))
         #expect(!TrainingReport.markdown(measured).contains("trained again"))
-        // So is the fault diagnosis kept: it then knows a mode whose few failures all came late in
+        // So is the kept fault diagnosis: it then knows a mode whose few failures all came late in
         // the devices' lives, as the networks do; without the refit it is the training split's.
         let dataset = try openDatasetSource(database).dataset(profile: motor, rule: LabelRule(horizon: 48 * 3600), context: .standard)
         let every = dataset.split()
@@ -533,7 +533,7 @@ struct TrainerTests {
         #expect(choice.kept && choice.named > choice.commonest && choice.network == nil)
         let shippedModes = try #require(binary.manifest.diagnosis).modes
         #expect(TrainingReport.markdown(binary).contains("| fault diagnosis (names the mode at an alarm) | \(shippedModes.joined(separator: ", "))"))
-        #expect(TrainingReport.markdown(binary).contains("): validation's failing windows named right \((choice.named * 1000).rounded() / 1000)"))
+        #expect(TrainingReport.markdown(binary).contains(": validation's failing windows named right \((choice.named * 1000).rounded() / 1000)"))
         let modedChoice = try #require(moded.diagnosisValidation)
         #expect(modedChoice.network != nil && TrainingReport.markdown(moded).contains("; the networks' classes "))
         let evaluation = try ModelEvaluation(bundle: ModelBundle(bytes: moded.bundle, trustedKeys: [key.publicKey]),
