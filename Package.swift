@@ -43,6 +43,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // glibc's malloc tuning (mallopt), for the agent's process.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "VigilCore"),
 
         .target(name: "VigilStore", dependencies: ["CSQLite"]),
@@ -66,7 +68,7 @@ let package = Package(
                            "VigilObservability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "vigil-trainer", dependencies: ["VigilTrainer"]),
-        .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent"]),
+        .executableTarget(name: "vigil-agent", dependencies: ["VigilAgent", "CMalloc"]),
         .target(name: "FirmwareSim", dependencies: ["VigilCore", "VigilMQTT", "VigilObservability", "VigilSparkplug",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                     .product(name: "Logging", package: "swift-log")],
