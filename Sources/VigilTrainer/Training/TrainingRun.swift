@@ -330,9 +330,8 @@ public struct TrainingRun {
         let diagnosis = diagnosisChoice.flatMap { $0.kept ? $0.diagnosis : nil }
         // What is shipped, like the networks: with `refit`, fitted again on every labelled window,
         // so that a mode whose few failures all fall late in the devices' lives is known too.
-        let shippedDiagnosis = diagnosis.flatMap { kept in
-            recipe.refit ? anomaly.flatMap { FaultDiagnosis.fitted(train: train + validation + holdout, score: $0) } ?? kept : kept
-        }
+        let shippedDiagnosis = recipe.refit && diagnosis != nil
+            ? anomaly.flatMap { FaultDiagnosis.fitted(train: train + validation + holdout, score: $0) } : diagnosis
         // Failing classes per mode split a few failures into fewer still, and the probability of
         // failing suffers for it: when the diagnosis names the modes at least as well, the networks
         // are trained again with one failing class, and the diagnosis alone names the modes.
