@@ -26,11 +26,13 @@ let statistics = ["count", "mean", "std", "min", "max", "peak_to_peak", "rms", "
 
 /// Samples per second through `windows` of one sensor, fed as blocks of `blockSize` samples as
 /// vibration payloads bring them.
-func throughput(_ windows: [(FeatureWindowSpec.Window, [String])], rate: Double?, blockSize: Int = 1024) -> Double {
+func throughput(_ windows: [(FeatureWindowSpec.Window, [String])], rate: Double?, blockSize: Int = 1024,
+                defectHz: [String: Double] = [:]) -> Double {
     median(5) {
         let scratch = FeatureScratch()
         let streams = windows.map { window, features in
-            FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: window, features: features), sampleRateHz: rate, scratch: scratch)
+            FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: window, features: features, defectHz: defectHz), sampleRateHz: rate,
+                          scratch: scratch)
         }
         var rows = 0
         let elapsed = seconds {
@@ -59,6 +61,17 @@ let captureRate = throughput([(.count(size: 256, hop: 256), ["mean", "std", "rms
                                                               "band_500_1500", "band_1500_2500", "band_2500_4000", "band_4000_6000"])],
                              rate: 12_000, blockSize: 256)
 print("capture windows (bench-capture): \(String(format2: 256 / captureRate * 1e6)) us per 256-sample block")
+// A motor's vibration capture (devices/induction-motor.json), with its envelope features band by
+// band as shipped or over the whole spectrum.
+func motorCapture(_ envelope: String) -> Double {
+    let names = ["rms", "peak", "crest_factor", "kurtosis", "skewness", "dominant_frequency", "spectral_centroid", "band_0_500",
+                 "band_500_1500", "band_1500_2500", "band_2500_4000", "band_4000_6000"] + ["bpfo", "bpfi", "bsf"].map { envelope + $0 }
+    let defects = Dictionary(uniqueKeysWithValues: zip(names.suffix(3), [107.4, 162.2, 141.2]))
+    return 8192 / throughput([(.count(size: 8192, hop: 8192), names)], rate: 12_000, blockSize: 8192, defectHz: defects)
+}
+let bandCapture = motorCapture("envelope_band_"), wholeCapture = motorCapture("envelope_")
+print("motor capture, 8,192 samples: \(String(format2: bandCapture * 1e6)) us with band envelopes, "
+      + "\(String(format2: wholeCapture * 1e6)) us with whole-spectrum ones (\(String(format2: bandCapture / wholeCapture))x)")
 
 let fft = RealFFT(count: 1024)
 var power: [Double] = []

@@ -6,7 +6,8 @@ import Glibc
 /// Computes a list of named features over one window: the statistics, and for sampled signals
 /// the spectrum of the mean-removed, periodic-Hann-windowed values (`P = |X|^2 / n`,
 /// `f_k = k * rate / n`): dominant frequency, spectral centroid and band energies; and the
-/// squared-envelope spectrum at bearing defect frequencies (`envelope_*`).
+/// squared-envelope spectrum at bearing defect frequencies, over the whole spectrum
+/// (`envelope_*`) or band by band (`envelope_band_*`).
 public final class FeatureExtractor {
     /// One feature, resolved from its name once.
     private enum Feature {
@@ -16,7 +17,25 @@ public final class FeatureExtractor {
         case band(ClosedRange<Double>)
         /// The defect frequency, Hz.
         case envelope(Double)
+        /// The defect frequency, Hz, looked at in each of the `envelopeBands`.
+        case bandEnvelope(Double)
         case unknown
+
+        /// The defect frequency of an envelope feature.
+        var defectHz: Double? {
+            switch self {
+            case .envelope(let frequency), .bandEnvelope(let frequency): frequency
+            default: nil
+            }
+        }
+    }
+
+    /// The bands, Hz, whose envelopes `envelope_band_*` features look at: 1 kHz wide every
+    /// 500 Hz from 1 kHz up to the Nyquist frequency. Impacts ring a structural resonance
+    /// (1.5 to 6 kHz on a motor, depending on its mounting), and in the band around it their
+    /// lines stand out over much less noise than over the whole spectrum.
+    static func envelopeBands(rate: Double) -> [Range<Double>] {
+        stride(from: 1000.0, through: rate / 2 - 1000, by: 500).map { $0..<($0 + 1000) }
     }
 
     /// The feature names, in output order.
@@ -26,10 +45,13 @@ public final class FeatureExtractor {
     private let spectral: Bool
     private var fft: RealFFT?
     private let envelope: Bool
+    private let bandEnvelope: Bool
     private let scratch: FeatureScratch
     /// The bins of each band feature (empty for other features) in spectra of `plannedBins`
     /// bins: worked out once per size rather than per bin and window.
     private var bandBins: [Range<Int>] = []
+    /// The bins of each of the `envelopeBands`, likewise.
+    private var envelopeBandBins: [Range<Int>] = []
     private var plannedBins = -1
 
     /// An extractor for `names` (statistics; spectral names need `sampleRateHz`, envelope names
@@ -42,7 +64,9 @@ public final class FeatureExtractor {
             if let statistic = WindowStatistics.Statistic(rawValue: name) { return .statistic(statistic) }
             if name == "dominant_frequency" { return .dominantFrequency }
             if name == "spectral_centroid" { return .spectralCentroid }
-            if let frequency = defectHz[name] { return .envelope(frequency) }
+            if let frequency = defectHz[name] {
+                return FeatureWindowSpec.bandEnvelope(name) ? .bandEnvelope(frequency) : .envelope(frequency)
+            }
             return FeatureWindowSpec.band(name).map(Feature.band) ?? .unknown
         }
         spectral = features.contains {
@@ -52,6 +76,7 @@ public final class FeatureExtractor {
             }
         }
         envelope = features.contains { if case .envelope = $0 { true } else { false } }
+        bandEnvelope = features.contains { if case .bandEnvelope = $0 { true } else { false } }
         needsZeroCrossings = names.contains("zero_crossing_rate")
     }
 
@@ -73,6 +98,7 @@ public final class FeatureExtractor {
         let n = Double(values.count)
         let rate = sampleRateHz ?? 0
         if spectral && plannedBins != power.count { planBins(count: power.count, rate: rate, n: n) }
+        if bandEnvelope { bandEnvelopeSpectra(values, mean: statistics.mean) }
         let binWidth = rate / n
         power.withUnsafeBufferPointer { power in
             for (position, feature) in features.enumerated() {
@@ -89,7 +115,9 @@ public final class FeatureExtractor {
                 case .band:
                     out.append(Self.sum(power, bandBins[position]))
                 case .envelope(let frequency):
-                    out.append(prominence(at: frequency, rate: rate, n: n))
+                    out.append(scratch.envelopePower.withUnsafeBufferPointer { prominence(in: $0, at: frequency, rate: rate, n: n) })
+                case .bandEnvelope(let frequency):
+                    out.append(bandProminence(at: frequency, rate: rate, n: n))
                 case .unknown:
                     out.append(.nan)
                 }
@@ -145,6 +173,9 @@ public final class FeatureExtractor {
             let inside = (0..<count).filter { Double($0) * rate / n >= band.lowerBound && Double($0) * rate / n < band.upperBound }
             return (inside.first ?? 0)..<((inside.last ?? -1) + 1)
         }
+        envelopeBandBins = Self.envelopeBands(rate: rate).map { band in
+            Int((band.lowerBound * n / rate).rounded(.up))..<Int((band.upperBound * n / rate).rounded(.up))
+        }
         plannedBins = count
     }
 
@@ -155,8 +186,7 @@ public final class FeatureExtractor {
     /// four harmonics of another defect frequency this extractor measures is left out: that line
     /// is not this defect's alone (on the motors' 6205 bearing, twice BPFI lies 2 Hz from three
     /// times BPFO, and an outer race read as an inner one).
-    private func prominence(at frequency: Double, rate: Double, n: Double) -> Double {
-        let envelopePower = scratch.envelopePower
+    private func prominence(in envelopePower: UnsafeBufferPointer<Double>, at frequency: Double, rate: Double, n: Double) -> Double {
         let bin = frequency * n / max(rate, 1)
         let last = min(envelopePower.count - 1, Int(4 * bin))
         guard last >= 2 else { return 0 }
@@ -165,24 +195,119 @@ public final class FeatureExtractor {
             guard k >= 1 && k + 1 < envelopePower.count else { return 0 }
             return envelopePower[k - 1] + envelopePower[k] + envelopePower[k + 1]
         }
-        scratch.sorted.removeAll(keepingCapacity: true)
-        scratch.sorted.append(contentsOf: envelopePower[1...last])
-        scratch.sorted.sort()
+        scratch.selection.removeAll(keepingCapacity: true)
+        scratch.selection.append(contentsOf: envelopePower[1...last])
+        let median = scratch.selection.withUnsafeMutableBufferPointer { Self.select($0, $0.count / 2) }
         // The median of exponentially distributed bins is ln 2 of their mean: noise gives 0 dB.
-        let background = scratch.sorted[scratch.sorted.count / 2] / log(2)
+        let background = median / log(2)
         guard background > 0 else { return 0 }
         let harmonics = [bin, 2 * bin].filter { line in !sharedLine(line, besides: frequency, rate: rate, n: n) }
         guard !harmonics.isEmpty else { return 0 }
         return 10 * log10(harmonics.reduce(0) { $0 + around($1) } / (3 * Double(harmonics.count) * background))
     }
 
+    /// The `k`th smallest of `values` (0-based; reordered in place), by quickselect: sorting each
+    /// band's few hundred bins for their median cost more than the band's transforms.
+    static func select(_ values: UnsafeMutableBufferPointer<Double>, _ k: Int) -> Double {
+        var low = 0, high = values.count - 1
+        while low < high {
+            let pivot = values[(low + high) / 2]
+            var i = low, j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j {
+                high = j
+            } else if k >= i {
+                low = i
+            } else {
+                break
+            }
+        }
+        return values[k]
+    }
+
     /// Whether spectrum bin `line` lies within two bins of one of the first four harmonics of a
     /// defect frequency other than `frequency` among the features.
     private func sharedLine(_ line: Double, besides frequency: Double, rate: Double, n: Double) -> Bool {
         features.contains { feature in
-            guard case .envelope(let other) = feature, other != frequency else { return false }
+            guard let other = feature.defectHz, other != frequency else { return false }
             let otherBin = other * n / max(rate, 1)
             return (1...4).contains { abs(Double($0) * otherBin - line) <= 2 }
+        }
+    }
+
+    /// The largest `prominence` at `frequency` over the `envelopeBands`' envelopes.
+    private func bandProminence(at frequency: Double, rate: Double, n: Double) -> Double {
+        let stride = scratch.bandEnvelopeStride
+        return scratch.bandEnvelopePower.withUnsafeBufferPointer { spectra in
+            guard !spectra.isEmpty else { return 0 }
+            return (0..<spectra.count / stride).reduce(-Double.infinity) { best, band in
+                let spectrum = UnsafeBufferPointer(rebasing: spectra[(band * stride)..<((band + 1) * stride)])
+                return max(best, prominence(in: spectrum, at: frequency, rate: rate, n: n))
+            }
+        }
+    }
+
+    /// `bandEnvelopePower`: for each of the `envelopeBands`, the spectrum of the squared
+    /// magnitude of the band's analytic signal (the band's bins of the window's spectrum, shifted
+    /// to 0 Hz and transformed back at the fewest points that hold it), mean-removed and
+    /// Hann-windowed, `bandEnvelopeStride` bins each. The window still lasts as long, so its bins
+    /// are as wide as the whole window's and `prominence` reads it as it reads `envelopePower`.
+    /// The window is transformed again here for the phases `power` drops.
+    private func bandEnvelopeSpectra(_ values: UnsafeBufferPointer<Double>, mean: Double) {
+        let n = values.count
+        let width = envelopeBandBins.map(\.count).max() ?? 0
+        scratch.bandEnvelopePower.removeAll(keepingCapacity: true)
+        guard n >= 4, n & (n - 1) == 0, width > 0, envelopeBandBins.allSatisfy({ $0.upperBound <= n / 2 }) else { return }
+        // Bands start at 1 kHz and end by the Nyquist frequency, so `points` is at most n / 2 and
+        // the shifted band's real and imaginary parts both fit in the window's scratch.
+        var points = 4
+        while points < 2 * width { points *= 2 }
+        let fft = plan(n), bandFFT = RealFFT.plan(count: 2 * points), envelopeFFT = RealFFT.plan(count: points)
+        var windowed = scratch.take(\.windowed, count: n)
+        var real = scratch.take(\.real, count: 0), imaginary = scratch.take(\.imaginary, count: 0)
+        var bandPower = scratch.take(\.bandSpectrum, count: 0)
+        defer {
+            scratch.windowed = windowed
+            scratch.real = real
+            scratch.imaginary = imaginary
+            scratch.bandSpectrum = bandPower
+        }
+        windowed.withUnsafeMutableBufferPointer { windowed in
+            fft.hann.withUnsafeBufferPointer { hann in
+                for index in 0..<n { windowed[index] = (values[index] - mean) * hann[index] }
+            }
+        }
+        windowed.withUnsafeBufferPointer { fft.spectrum($0, real: &real, imaginary: &imaginary, workspace: &scratch.workspace) }
+        scratch.bandEnvelopeStride = points / 2 + 1
+        for bins in envelopeBandBins {
+            windowed.withUnsafeMutableBufferPointer { windowed in
+                let re = windowed.baseAddress!, im = re + points
+                for j in 0..<points {
+                    re[j] = j < bins.count ? real[bins.lowerBound + j] : 0
+                    im[j] = j < bins.count ? imaginary[bins.lowerBound + j] : 0
+                }
+                // Swapped parts: the inverse transform, the band's analytic signal at 0 Hz.
+                bandFFT.complexTransform(real: im, imaginary: re)
+                var sum = 0.0
+                for j in 0..<points {
+                    re[j] = re[j] * re[j] + im[j] * im[j]
+                    sum += re[j]
+                }
+                let average = sum / Double(points)
+                envelopeFFT.hann.withUnsafeBufferPointer { hann in
+                    for j in 0..<points { re[j] = (re[j] - average) * hann[j] }
+                }
+                envelopeFFT.powerSpectrum(UnsafeBufferPointer(start: re, count: points), into: &bandPower, workspace: &scratch.workspace)
+            }
+            scratch.bandEnvelopePower.append(contentsOf: bandPower)
         }
     }
 
@@ -250,7 +375,13 @@ public final class FeatureScratch {
     var windowed: [Double] = []
     var power: [Double] = []
     var envelopePower: [Double] = []
-    var sorted: [Double] = []
+    /// The window's spectrum `X[k]`, and the `envelopeBands`' envelope spectra one after another.
+    var real: [Double] = []
+    var imaginary: [Double] = []
+    var bandSpectrum: [Double] = []
+    var bandEnvelopePower: [Double] = []
+    var bandEnvelopeStride = 0
+    var selection: [Double] = []
     var workspace: [Double] = []
     /// The sample times of a whole capture read where it lies (`FeatureStream`).
     var timestamps: [Double] = []

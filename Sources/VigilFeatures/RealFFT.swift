@@ -81,9 +81,45 @@ public final class RealFFT: Sendable {
     /// The same, working in `workspace` (grown to `count` doubles and kept by the caller, so a
     /// thread that transforms many windows allocates once).
     public func powerSpectrum(_ input: UnsafeBufferPointer<Double>, into power: inout [Double], workspace: inout [Double]) {
+        power.resize(to: half + 1)
+        power.withUnsafeMutableBufferPointer { power in
+            transform(input, workspace: &workspace) { k, xr, xi in power[k] = xr * xr + xi * xi }
+        }
+    }
+
+    /// Writes `X[k]` for k = 0...count/2 of the transform of `input` into `real` and
+    /// `imaginary`, working in `workspace`: the phases a band's envelope is demodulated from.
+    public func spectrum(_ input: UnsafeBufferPointer<Double>, real: inout [Double], imaginary: inout [Double], workspace: inout [Double]) {
+        real.resize(to: half + 1)
+        imaginary.resize(to: half + 1)
+        real.withUnsafeMutableBufferPointer { real in
+            imaginary.withUnsafeMutableBufferPointer { imaginary in
+                transform(input, workspace: &workspace) { k, xr, xi in
+                    real[k] = xr
+                    imaginary[k] = xi
+                }
+            }
+        }
+    }
+
+    /// The complex FFT of `count / 2` points, in place. Called with the two arrays swapped, it
+    /// gives the inverse transform times `count / 2` (swapping parts is `i conj`, twice undone).
+    public func complexTransform(real: UnsafeMutablePointer<Double>, imaginary: UnsafeMutablePointer<Double>) {
+        bitReversed.withUnsafeBufferPointer { bitReversed in
+            for index in 0..<half where bitReversed[index] > index {
+                let target = bitReversed[index]
+                (real[index], real[target]) = (real[target], real[index])
+                (imaginary[index], imaginary[target]) = (imaginary[target], imaginary[index])
+            }
+        }
+        butterflies(real, imaginary)
+    }
+
+    /// Transforms `input` and hands each `X[k]`, k = 0...count/2, to `emit`.
+    @inline(__always)
+    private func transform(_ input: UnsafeBufferPointer<Double>, workspace: inout [Double], emit: (Int, Double, Double) -> Void) {
         precondition(input.count == count)
         if workspace.count < count { workspace.resize(to: count) }
-        power.resize(to: half + 1)
         workspace.withUnsafeMutableBufferPointer { workspace in
             let re = workspace.baseAddress!, im = re + half
             // Pack even samples as real parts, odd as imaginary, in bit-reversed order.
@@ -94,31 +130,33 @@ public final class RealFFT: Sendable {
                     im[target] = input[2 * index + 1]
                 }
             }
-            quarterTwiddles.withUnsafeBufferPointer { quarter in
-                lastCosines.withUnsafeBufferPointer { cosines in
-                    lastSines.withUnsafeBufferPointer { sines in
-                        butterflies(re, im, quarter.baseAddress, cosines.baseAddress, sines.baseAddress)
+            butterflies(re, im)
+            splitCosines.withUnsafeBufferPointer { splitCosines in
+                splitSines.withUnsafeBufferPointer { splitSines in
+                    // Split: X[k] = (Z[k] + conj Z[N/2-k]) / 2 + e^{-2 pi i k / N} (Z[k] - conj Z[N/2-k]) / 2i.
+                    // Z[N/2] is Z[0]: X[0] and X[N/2] are the sum and difference of its parts.
+                    emit(0, re[0] + im[0], 0)
+                    for k in 1..<half {
+                        let zr = re[k], zi = im[k]
+                        let cr = re[half - k], ci = -im[half - k]
+                        let evenR = (zr + cr) / 2, evenI = (zi + ci) / 2
+                        let oddR = (zi - ci) / 2, oddI = -(zr - cr) / 2
+                        let wr = splitCosines[k], wi = splitSines[k]
+                        emit(k, evenR + wr * oddR - wi * oddI, evenI + wr * oddI + wi * oddR)
                     }
+                    emit(half, re[0] - im[0], 0)
                 }
             }
-            power.withUnsafeMutableBufferPointer { power in
-                splitCosines.withUnsafeBufferPointer { splitCosines in
-                    splitSines.withUnsafeBufferPointer { splitSines in
-                        // Split: X[k] = (Z[k] + conj Z[N/2-k]) / 2 + e^{-2 pi i k / N} (Z[k] - conj Z[N/2-k]) / 2i.
-                        // Z[N/2] is Z[0]: X[0] and X[N/2] are the sum and difference of its parts.
-                        power[0] = (re[0] + im[0]) * (re[0] + im[0])
-                        for k in 1..<half {
-                            let zr = re[k], zi = im[k]
-                            let cr = re[half - k], ci = -im[half - k]
-                            let evenR = (zr + cr) / 2, evenI = (zi + ci) / 2
-                            let oddR = (zi - ci) / 2, oddI = -(zr - cr) / 2
-                            let wr = splitCosines[k], wi = splitSines[k]
-                            let xr = evenR + wr * oddR - wi * oddI
-                            let xi = evenI + wr * oddI + wi * oddR
-                            power[k] = xr * xr + xi * xi
-                        }
-                        power[half] = (re[0] - im[0]) * (re[0] - im[0])
-                    }
+        }
+    }
+
+    /// The half-length complex FFT's stages, with this plan's twiddles.
+    @inline(__always)
+    private func butterflies(_ re: UnsafeMutablePointer<Double>, _ im: UnsafeMutablePointer<Double>) {
+        quarterTwiddles.withUnsafeBufferPointer { quarter in
+            lastCosines.withUnsafeBufferPointer { cosines in
+                lastSines.withUnsafeBufferPointer { sines in
+                    butterflies(re, im, quarter.baseAddress, cosines.baseAddress, sines.baseAddress)
                 }
             }
         }

@@ -66,8 +66,8 @@ struct PhysicsTests {
     func envelopeFeaturesTellTheRacesApart(samples count: Int) throws {
         let profile = try DeviceProfile.loadAll(folder: String(#filePath.split(separator: "/Tests/").first!) + "/devices")
             .first { $0.type == "induction-motor" }!
-        let spec = try #require(profile.features.first { $0.defectHz["envelope_bpfo"] != nil })
-        let extractor = FeatureExtractor(names: ["envelope_bpfo", "envelope_bpfi"], sampleRateHz: 12_000, defectHz: spec.defectHz)
+        let spec = try #require(profile.features.first { $0.defectHz["envelope_band_bpfo"] != nil })
+        let extractor = FeatureExtractor(names: ["envelope_band_bpfo", "envelope_band_bpfi"], sampleRateHz: 12_000, defectHz: spec.defectHz)
         let synthesizer = VibrationSynthesizer(machine: Self.machine, rateHz: 12_000)
         var random = SeededRandom(seed: 11)
         var samples: [Double] = [], features: [Double] = []
@@ -77,7 +77,8 @@ struct PhysicsTests {
                 let times = (0..<count).map { Double($0) / 12_000 }
                 times.withUnsafeBufferPointer { extractor.compute(values: values, timestamps: $0, into: &features) }
             }
-            #expect(features[own] > 10 && features[1 - own] < 3, "\(mode) at \(count) samples: bpfo, bpfi \(features) dB")
+            // Noise alone reads a few dB (the largest of nine bands), under 7 dB.
+            #expect(features[own] > 12 && features[1 - own] < 7, "\(mode) at \(count) samples: bpfo, bpfi \(features) dB")
         }
     }
 

@@ -64,6 +64,49 @@ struct EngineTests {
         }
     }
 
+    /// The complex spectrum a band's envelope is demodulated from, and the half-length complex
+    /// transform that brings a band back in time, forward and (its parts swapped) inverse.
+    @Test(arguments: [4, 8, 32, 2048])
+    func complexTransformsMatchADirectDFT(count: Int) {
+        let input = (0..<count).map { index -> Double in sin(Double(index) * 0.9) + Double(index % 3) }
+        func dft(_ re: [Double], _ im: [Double], sign: Double, _ k: Int) -> (Double, Double) {
+            var sumR = 0.0, sumI = 0.0
+            for j in re.indices {
+                let angle = sign * 2 * Double.pi * Double(k * j) / Double(re.count)
+                sumR += re[j] * cos(angle) - im[j] * sin(angle)
+                sumI += re[j] * sin(angle) + im[j] * cos(angle)
+            }
+            return (sumR, sumI)
+        }
+        let fft = RealFFT(count: count)
+        var real: [Double] = [], imaginary: [Double] = [], workspace: [Double] = []
+        input.withUnsafeBufferPointer { fft.spectrum($0, real: &real, imaginary: &imaginary, workspace: &workspace) }
+        #expect(real.count == count / 2 + 1 && imaginary.count == count / 2 + 1)
+        for k in 0...count / 2 {
+            let (re, im) = dft(input, Array(repeating: 0, count: count), sign: -1, k)
+            #expect(abs(real[k] - re) < 1e-9 * Double(count) && abs(imaginary[k] - im) < 1e-9 * Double(count), "bin \(k)")
+        }
+        let points = count / 2
+        let re0 = (0..<points).map { cos(Double($0) * 1.3) }, im0 = (0..<points).map { Double($0 % 4) - 1.5 }
+        var re = re0, im = im0
+        re.withUnsafeMutableBufferPointer { re in
+            im.withUnsafeMutableBufferPointer { fft.complexTransform(real: re.baseAddress!, imaginary: $0.baseAddress!) }
+        }
+        for k in 0..<points {
+            let (r, i) = dft(re0, im0, sign: -1, k)
+            #expect(abs(re[k] - r) < 1e-9 * Double(count) && abs(im[k] - i) < 1e-9 * Double(count), "forward bin \(k)")
+        }
+        re = re0
+        im = im0
+        re.withUnsafeMutableBufferPointer { re in
+            im.withUnsafeMutableBufferPointer { fft.complexTransform(real: $0.baseAddress!, imaginary: re.baseAddress!) }
+        }
+        for j in 0..<points {
+            let (r, i) = dft(re0, im0, sign: 1, j)
+            #expect(abs(re[j] - r) < 1e-9 * Double(count) && abs(im[j] - i) < 1e-9 * Double(count), "inverse point \(j)")
+        }
+    }
+
     @Test func lateSamplesAreDroppedAndCounted() {
         let stream = FeatureStream(spec: FeatureWindowSpec(sensor: 0, window: .time(seconds: 10, hopSeconds: 10), features: ["count", "mean"]),
                                    sampleRateHz: nil)

@@ -17,15 +17,21 @@ public struct FeatureWindowSpec: Sendable, Equatable {
     public static let spectral: Set<String> = ["dominant_frequency", "spectral_centroid"]
     /// Bearing defect features, for block sensors of a profile whose machine gives the shaft
     /// speed and bearing geometry: how far the squared-envelope spectrum stands out, in dB, at
-    /// the outer-race, inner-race and ball defect frequencies (`MachineModel.defectHz`).
-    public static let envelope: Set<String> = ["envelope_bpfo", "envelope_bpfi", "envelope_bsf"]
+    /// the outer-race, inner-race and ball defect frequencies (`MachineModel.defectHz`): over
+    /// the whole spectrum (`envelope_*`), or in the 1 kHz band where the line stands out most
+    /// (`envelope_band_*`, `bandEnvelope`).
+    public static let envelope: Set<String> = ["envelope_bpfo", "envelope_bpfi", "envelope_bsf",
+                                               "envelope_band_bpfo", "envelope_band_bpfi", "envelope_band_bsf"]
+
+    /// Whether an envelope feature looks band by band.
+    public static func bandEnvelope(_ feature: String) -> Bool { feature.hasPrefix("envelope_band_") }
 
     /// The frequency an envelope feature looks at.
     static func frequency(of feature: String, _ defects: MachineModel.DefectFrequencies) -> Double? {
         switch feature {
-        case "envelope_bpfo": defects.bpfo
-        case "envelope_bpfi": defects.bpfi
-        case "envelope_bsf": defects.ball
+        case "envelope_bpfo", "envelope_band_bpfo": defects.bpfo
+        case "envelope_bpfi", "envelope_band_bpfi": defects.bpfi
+        case "envelope_bsf", "envelope_band_bsf": defects.ball
         default: nil
         }
     }

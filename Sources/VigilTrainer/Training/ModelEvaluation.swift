@@ -38,7 +38,8 @@ public struct ModelEvaluation: Sendable {
         public var window: AlarmEvaluation.Window
         /// The probability of failing within the horizon, whatever the mode.
         public var failing: Double
-        /// The anomaly score's alarm; nil for a bundle without one.
+        /// The anomaly score's level and alarm; nil for a bundle without one.
+        public var anomaly: Double?
         public var anomalyAlarm: Bool?
         /// Hours until the device's next confirmed fault; nil if none follows.
         public var hoursToFault: Double?
@@ -93,9 +94,10 @@ public struct ModelEvaluation: Sendable {
             let failingOrNot = Evaluation.failingOrNot(p, classes: manifest.classes)
             probabilities.append(failingOrNot)
             let alarm = states[example.device, default: AlarmPolicy.State()].next(bundle.trouble(p), policy: manifest.alarm)
-            var on: Bool?
-            if let anomaly = manifest.anomaly, let level = bundle.anomalyLevel(features, stuck: example.stuckSensors) {
-                on = anomalyStates[example.device, default: AlarmPolicy.State()].next(level, policy: anomaly.alarm)
+            var on: Bool?, level: Double?
+            if let anomaly = manifest.anomaly, let anomalyLevel = bundle.anomalyLevel(features, stuck: example.stuckSensors) {
+                level = anomalyLevel
+                on = anomalyStates[example.device, default: AlarmPolicy.State()].next(anomalyLevel, policy: anomaly.alarm)
             }
             // The bundle names the mode (its diagnosis, or the most likely failing class) while
             // either alarm is on, as on the agent.
@@ -110,7 +112,7 @@ public struct ModelEvaluation: Sendable {
                 either.append(judged)
             }
             let fault = dataset.faults[example.device]?.next(atOrAfter: example.windowEnd)
-            scored.append(ScoredWindow(window: window, failing: failingOrNot[1], anomalyAlarm: on,
+            scored.append(ScoredWindow(window: window, failing: failingOrNot[1], anomaly: level, anomalyAlarm: on,
                                        hoursToFault: fault.map { ($0.time - example.windowEnd) / 3600 }))
         }
         self.scored = scored
@@ -191,17 +193,18 @@ public struct ModelEvaluation: Sendable {
     }
 
     /// `scored` as CSV with a header line: device, window end (Unix seconds), label (1 failing
-    /// within the horizon), probability of failing, the alarms (1 on; empty for a bundle without an
-    /// anomaly score), the fault mode named and the hours to the next confirmed fault.
+    /// within the horizon), probability of failing, the classifier's alarm (1 on), the anomaly
+    /// score's level and alarm (empty for a bundle without one), the fault mode named and the hours
+    /// to the next confirmed fault.
     public var scoredCSV: String {
         func field(_ text: String) -> String {
             text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacing("\"", with: "\"\"") + "\"" : text
         }
-        var lines = ["device,window_end,label,failing,alarm,anomaly_alarm,mode,hours_to_fault"]
+        var lines = ["device,window_end,label,failing,alarm,anomaly,anomaly_alarm,mode,hours_to_fault"]
         for row in scored {
             let window = row.window
             lines.append([field(window.device), TrainingReport.rounded(window.end), String(window.label), TrainingReport.rounded(row.failing),
-                          window.alarm ? "1" : "0", row.anomalyAlarm.map { $0 ? "1" : "0" } ?? "", field(window.mode ?? ""),
+                          window.alarm ? "1" : "0", row.anomaly.map(TrainingReport.rounded) ?? "", row.anomalyAlarm.map { $0 ? "1" : "0" } ?? "", field(window.mode ?? ""),
                           row.hoursToFault.map(TrainingReport.rounded) ?? ""].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
