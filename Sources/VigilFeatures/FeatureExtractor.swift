@@ -245,10 +245,10 @@ public final class FeatureExtractor {
 
     /// The largest `prominence` at `frequency` over the `envelopeBands`' envelopes.
     private func bandProminence(at frequency: Double, rate: Double, n: Double) -> Double {
-        let stride = scratch.bandEnvelopeStride
-        return scratch.bandEnvelopePower.withUnsafeBufferPointer { spectra in
+        scratch.bandEnvelopePower.withUnsafeBufferPointer { spectra in
             guard !spectra.isEmpty else { return 0 }
-            return (0..<spectra.count / stride).reduce(-Double.infinity) { best, band in
+            let stride = spectra.count / envelopeBandBins.count
+            return (0..<envelopeBandBins.count).reduce(-Double.infinity) { best, band in
                 let spectrum = UnsafeBufferPointer(rebasing: spectra[(band * stride)..<((band + 1) * stride)])
                 return max(best, prominence(in: spectrum, at: frequency, rate: rate, n: n))
             }
@@ -258,7 +258,7 @@ public final class FeatureExtractor {
     /// `bandEnvelopePower`: for each of the `envelopeBands`, the spectrum of the squared
     /// magnitude of the band's analytic signal (the band's bins of the window's spectrum, shifted
     /// to 0 Hz and transformed back at the fewest points that hold it), mean-removed and
-    /// Hann-windowed, `bandEnvelopeStride` bins each. The window still lasts as long, so its bins
+    /// Hann-windowed, one after another. The window still lasts as long, so its bins
     /// are as wide as the whole window's and `prominence` reads it as it reads `envelopePower`.
     /// The window is transformed again here for the phases `power` drops.
     private func bandEnvelopeSpectra(_ values: UnsafeBufferPointer<Double>, mean: Double) {
@@ -286,7 +286,6 @@ public final class FeatureExtractor {
             }
         }
         windowed.withUnsafeBufferPointer { fft.spectrum($0, real: &real, imaginary: &imaginary, workspace: &scratch.workspace) }
-        scratch.bandEnvelopeStride = points / 2 + 1
         for bins in envelopeBandBins {
             windowed.withUnsafeMutableBufferPointer { windowed in
                 let re = windowed.baseAddress!, im = re + points
@@ -380,7 +379,6 @@ public final class FeatureScratch {
     var imaginary: [Double] = []
     var bandSpectrum: [Double] = []
     var bandEnvelopePower: [Double] = []
-    var bandEnvelopeStride = 0
     var selection: [Double] = []
     var workspace: [Double] = []
     /// The sample times of a whole capture read where it lies (`FeatureStream`).
